@@ -1,0 +1,239 @@
+/**
+ * The configuration's shape: one JSON schema (validated by ajv, defaults filled in) and the
+ * TypeScript type it guarantees. `config/bootgate.example.yaml` documents every key.
+ */
+import type { ArchKey } from '../policy/types.js';
+
+export type UnknownAction = 'ignore' | 'boot' | 'pending';
+
+export interface ProfileConfig {
+  description: string;
+  /** Boot program per architecture for native PXE clients, relative to the boot root. */
+  bootFiles: Partial<Record<ArchKey, string>>;
+  /** Boot program per architecture for UEFI HTTP boot clients (defaults to bootFiles). */
+  httpBootFiles: Partial<Record<ArchKey, string>>;
+  /** iPXE script template (inline); iPXE clients get it rendered per client instead of a boot program. */
+  ipxeScript: string | null;
+  /** iPXE script template file relative to the boot root (used when ipxeScript is null). */
+  ipxeScriptFile: string | null;
+  /** Required deployments boot once (issue 4); available ones boot whenever asked. */
+  bootOnceMarker: string | null;
+  /** Windows boot manager BCD path sent as option 252 (Configuration Manager style), e.g. `\Boot\BCD`. */
+  bcdPath: string | null;
+}
+
+export interface ListConfig {
+  macs: string[];
+  guids: string[];
+}
+
+export interface BootgateConfig {
+  server: {
+    /** Interfaces to answer on; empty = every IPv4 interface that is up (loopback excluded). */
+    interfaces: string[];
+    /** Bind this address instead of one socket per interface (tests and single-homed hosts). */
+    bindAddress: string | null;
+    /** Address advertised as server identifier / next-server; null = the receiving interface's. */
+    advertiseAddress: string | null;
+    dhcpPort: number;
+    pxePort: number;
+    clientPort: number;
+    broadcastAddress: string;
+    responseDelaySeconds: number;
+    answering: boolean;
+  };
+  tftp: {
+    enabled: boolean;
+    port: number;
+    blockSizeMax: number;
+    windowSizeMax: number;
+    inflightBytesMax: number;
+    sessionsMax: number;
+    sessionsPerClientMax: number;
+    cacheBytes: number;
+    timeoutMs: number;
+    retries: number;
+    workers: number;
+  };
+  http: {
+    enabled: boolean;
+    port: number;
+    address: string;
+  };
+  admin: {
+    enabled: boolean;
+    /** File holding `token[:ro]` lines; BOOTGATE_ADMIN_TOKEN adds one read-write token. */
+    tokensFile: string | null;
+  };
+  store: {
+    path: string;
+    auditRetentionDays: number;
+    pendingMax: number;
+  };
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  };
+  /** The boot tree served by TFTP and HTTP. */
+  root: string;
+  ipxe: {
+    /** How iPXE clients fetch their rendered script. */
+    scriptTransport: 'http' | 'tftp';
+  };
+  policy: {
+    unknown: { action: UnknownAction; profile: string };
+    allow: ListConfig;
+    deny: ListConfig;
+  };
+  profiles: Record<string, ProfileConfig>;
+}
+
+const archFiles = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    bios: { type: 'string', minLength: 1 },
+    'efi-ia32': { type: 'string', minLength: 1 },
+    'efi-x64': { type: 'string', minLength: 1 },
+    'efi-arm32': { type: 'string', minLength: 1 },
+    'efi-arm64': { type: 'string', minLength: 1 },
+    'efi-riscv64': { type: 'string', minLength: 1 },
+  },
+  default: {},
+} as const;
+
+const list = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    macs: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){2,5}$' }, default: [] },
+    guids: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' },
+      default: [],
+    },
+  },
+} as const;
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        interfaces: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 15 }, default: [] },
+        bindAddress: { type: ['string', 'null'], format: 'ipv4', default: null },
+        advertiseAddress: { type: ['string', 'null'], format: 'ipv4', default: null },
+        dhcpPort: { ...port, default: 67 },
+        pxePort: { ...port, default: 4011 },
+        clientPort: { ...port, default: 68 },
+        broadcastAddress: { type: 'string', format: 'ipv4', default: '255.255.255.255' },
+        responseDelaySeconds: { type: 'integer', minimum: 0, maximum: 60, default: 0 },
+        answering: { type: 'boolean', default: true },
+      },
+    },
+    tftp: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        port: { ...port, default: 69 },
+        blockSizeMax: { type: 'integer', minimum: 8, maximum: 65464, default: 1468 },
+        windowSizeMax: { type: 'integer', minimum: 1, maximum: 65535, default: 64 },
+        inflightBytesMax: { type: 'integer', minimum: 512, maximum: 67108864, default: 98304 },
+        sessionsMax: { type: 'integer', minimum: 1, maximum: 10000, default: 200 },
+        sessionsPerClientMax: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
+        cacheBytes: { type: 'integer', minimum: 0, default: 268435456 },
+        timeoutMs: { type: 'integer', minimum: 50, maximum: 255000, default: 1000 },
+        retries: { type: 'integer', minimum: 1, maximum: 100, default: 6 },
+        workers: { type: 'integer', minimum: 0, maximum: 64, default: 2 },
+      },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        port: { ...port, default: 8080 },
+        address: { type: 'string', default: '0.0.0.0' },
+      },
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        tokensFile: { type: ['string', 'null'], default: null },
+      },
+    },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        path: { type: 'string', minLength: 1, default: 'data/bootgate.db' },
+        auditRetentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 90 },
+        pendingMax: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+    },
+    root: { type: 'string', minLength: 1, default: 'boot' },
+    ipxe: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { scriptTransport: { enum: ['http', 'tftp'], default: 'http' } },
+    },
+    policy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        unknown: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            action: { enum: ['ignore', 'boot', 'pending'], default: 'boot' },
+            profile: { type: 'string', minLength: 1, default: 'default' },
+          },
+        },
+        allow: list,
+        deny: list,
+      },
+    },
+    profiles: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          description: { type: 'string', default: '' },
+          bootFiles: archFiles,
+          httpBootFiles: archFiles,
+          ipxeScript: { type: ['string', 'null'], default: null },
+          ipxeScriptFile: { type: ['string', 'null'], default: null },
+          bootOnceMarker: { type: ['string', 'null'], default: null },
+          bcdPath: { type: ['string', 'null'], default: null },
+        },
+      },
+    },
+  },
+} as const;
