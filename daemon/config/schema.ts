@@ -5,6 +5,7 @@
 import type { ArchKey } from '../policy/types.js';
 
 export type UnknownAction = 'ignore' | 'boot' | 'pending';
+export type DeploymentKind = 'required' | 'available';
 
 export interface ProfileConfig {
   description: string;
@@ -16,7 +17,15 @@ export interface ProfileConfig {
   ipxeScript: string | null;
   /** iPXE script template file relative to the boot root (used when ipxeScript is null). */
   ipxeScriptFile: string | null;
-  /** Required deployments boot once (issue 4); available ones boot whenever asked. */
+  /**
+   * Required deployments boot once (issue 4); available ones boot whenever asked. A computer's own
+   * `kind` (inventory) overrides this default.
+   */
+  kind: DeploymentKind;
+  /**
+   * The file whose complete delivery (TFTP or HTTP) consumes a required deployment, relative to the
+   * boot root (e.g. `sources/boot.wim`); null = only the API's "deployment done" report consumes it.
+   */
   bootOnceMarker: string | null;
   /** Windows boot manager BCD path sent as option 252 (Configuration Manager style), e.g. `\Boot\BCD`. */
   bcdPath: string | null;
@@ -80,7 +89,12 @@ export interface BootgateConfig {
     scriptTransport: 'http' | 'tftp';
   };
   policy: {
-    unknown: { action: UnknownAction; profile: string };
+    /**
+     * Computers not in the inventory: `ignore` (stay silent), `boot` `profile`, or `pending` (recorded until an
+     * admin approves; an approval without a profile gives `profile`). iPXE clients waiting for approval
+     * retry every `retrySeconds`.
+     */
+    unknown: { action: UnknownAction; profile: string; retrySeconds: number };
     allow: ListConfig;
     deny: ListConfig;
   };
@@ -211,6 +225,7 @@ export const configSchema = {
           properties: {
             action: { enum: ['ignore', 'boot', 'pending'], default: 'boot' },
             profile: { type: 'string', minLength: 1, default: 'default' },
+            retrySeconds: { type: 'integer', minimum: 5, maximum: 3600, default: 30 },
           },
         },
         allow: list,
@@ -230,6 +245,7 @@ export const configSchema = {
           httpBootFiles: archFiles,
           ipxeScript: { type: ['string', 'null'], default: null },
           ipxeScriptFile: { type: ['string', 'null'], default: null },
+          kind: { enum: ['required', 'available'], default: 'available' },
           bootOnceMarker: { type: ['string', 'null'], default: null },
           bcdPath: { type: ['string', 'null'], default: null },
         },

@@ -45,10 +45,17 @@ export type Decision =
   | { kind: 'ignore'; reason: DecisionReason }
   /** Boot the profile; `target` is the next thing this client must fetch. */
   | { kind: 'boot'; profile: string; target: BootTarget; computer: string | null; reason: DecisionReason }
-  /** Boot the local disk quickly (boot-once consumed, not admitted by a rollout, ...). */
-  | { kind: 'local'; computer: string | null; reason: DecisionReason }
-  /** Recorded and waiting for an admin; native PXE retries on its own, iPXE gets a waiting script. */
-  | { kind: 'pending'; reason: DecisionReason }
+  /**
+   * Boot the local disk quickly (boot-once consumed, not admitted by a rollout, ...).
+   * `script`: for iPXE clients, where to fetch the script that says `exit` (back to the firmware's
+   * next boot device); absent for native PXE, whose door answers with a local-boot reply instead.
+   */
+  | { kind: 'local'; computer: string | null; reason: DecisionReason; script?: BootTarget }
+  /**
+   * Recorded and waiting for an admin; native PXE retries on its own, iPXE gets a waiting script.
+   * `script`: for iPXE clients, where to fetch that waiting script (policy/scripts.ts renders it).
+   */
+  | { kind: 'pending'; reason: DecisionReason; script?: BootTarget }
   /** The profile is password gated and this client has not unlocked it yet: chain into iPXE and prompt. */
   | { kind: 'password'; profile: string; target: BootTarget; computer: string | null; reason: DecisionReason };
 
@@ -70,6 +77,10 @@ export type DecisionReason =
   | 'unknown-ignore'
   | 'unknown-pending'
   | 'pending'
+  /** Unknown device while the pending queue is full (cfg.store.pendingMax): not recorded, not answered. */
+  | 'pending-full'
+  /** The computer's (or unknown policy's) profile is not in the configuration. */
+  | 'unknown-profile'
   | 'boot-once-consumed'
   | 'rollout-not-admitted'
   | 'outside-window'
