@@ -2,20 +2,53 @@
  * The one decision every door asks: may this client boot, and what. Pure: a function of the client
  * and a snapshot of config + inventory; effects (recording a pending device, audit events, metrics)
  * are applied by the caller from the returned decision.
+ *
+ * Order of the checks (each is a row of the table in test/unit/policy-decide.test.ts):
+ *   answering switch -> not a PXE/HTTP boot client -> deny list (wins over everything) -> allow list ->
+ *   known computer (boot-once consumed -> local disk) -> rejected device -> unknown-computer action.
  */
 import type { BootgateConfig } from '../config/schema.js';
-import { chooseTarget } from './target.js';
-import type { ClientInfo, Decision, DecisionReason } from './types.js';
+import { isRequired } from './boot-once.js';
+import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
+import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
+import { chooseTarget, ipxeScriptPath } from './target.js';
+import type { BootTarget, ClientInfo, Decision, DecisionReason } from './types.js';
 
 export interface PolicySnapshot {
   answering: boolean;
   profiles: BootgateConfig['profiles'];
   policy: BootgateConfig['policy'];
   scriptTransport: BootgateConfig['ipxe']['scriptTransport'];
+  /** policy.allow / policy.deny compiled once per snapshot. */
+  allow: CompiledList;
+  deny: CompiledList;
+  inventory: InventoryIndex;
+  /** MACs an admin rejected: ignored so another server (or nobody) answers them. */
+  rejected: ReadonlySet<string>;
+  /**
+   * MACs waiting for approval. The store backend adds to this set as it records devices, so the
+   * queue bound holds without rebuilding the snapshot on every new device.
+   */
+  pending: ReadonlySet<string>;
+  pendingMax: number;
 }
 
+const NO_MACS: ReadonlySet<string> = new Set();
+
+/** A snapshot of the config alone: no inventory, no pending or rejected devices. */
 export function snapshotFromConfig(cfg: BootgateConfig): PolicySnapshot {
-  return { answering: cfg.server.answering, profiles: cfg.profiles, policy: cfg.policy, scriptTransport: cfg.ipxe.scriptTransport };
+  return {
+    answering: cfg.server.answering,
+    profiles: cfg.profiles,
+    policy: cfg.policy,
+    scriptTransport: cfg.ipxe.scriptTransport,
+    allow: compileList(cfg.policy.allow),
+    deny: compileList(cfg.policy.deny),
+    inventory: EMPTY_INVENTORY,
+    rejected: NO_MACS,
+    pending: NO_MACS,
+    pendingMax: cfg.store.pendingMax,
+  };
 }
 
 /** Option 60 prefixes of clients we serve (PXE 2.1 spec; UEFI 2.5 HTTP boot). */
@@ -23,10 +56,46 @@ const BOOT_CLIENT = /^(PXEClient|HTTPClient)/;
 
 function bootProfile(client: ClientInfo, snap: PolicySnapshot, profileName: string, computer: string | null, reason: DecisionReason): Decision {
   const profile = snap.profiles[profileName];
-  if (!profile) return { kind: 'ignore', reason: 'no-boot-file' };
+  if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
   const target = chooseTarget(client, profile, snap.scriptTransport);
   if (!target) return { kind: 'ignore', reason: client.arch === null ? 'unknown-arch' : 'no-boot-file' };
   return { kind: 'boot', profile: profileName, target, computer, reason };
+}
+
+/** iPXE clients are told what to do by a per-client script (wait and retry, or `exit` to the local disk). */
+function scriptFor(client: ClientInfo, snap: PolicySnapshot): BootTarget | undefined {
+  if (!client.ipxe && client.door !== 'ipxe-script') return undefined;
+  return { transport: snap.scriptTransport, path: ipxeScriptPath(client.mac) };
+}
+
+function local(client: ClientInfo, snap: PolicySnapshot, computer: string | null, reason: DecisionReason): Decision {
+  const script = scriptFor(client, snap);
+  return script ? { kind: 'local', computer, reason, script } : { kind: 'local', computer, reason };
+}
+
+function pending(client: ClientInfo, snap: PolicySnapshot, reason: DecisionReason): Decision {
+  const script = scriptFor(client, snap);
+  return script ? { kind: 'pending', reason, script } : { kind: 'pending', reason };
+}
+
+function decideKnown(client: ClientInfo, snap: PolicySnapshot, computer: KnownComputer): Decision {
+  const profile = snap.profiles[computer.profile];
+  if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
+  if (computer.bootOnceConsumed && isRequired(computer.kind, profile)) return local(client, snap, computer.name, 'boot-once-consumed');
+  return bootProfile(client, snap, computer.profile, computer.name, 'known');
+}
+
+function decideUnknown(client: ClientInfo, snap: PolicySnapshot): Decision {
+  const unknown = snap.policy.unknown;
+  switch (unknown.action) {
+    case 'ignore': return { kind: 'ignore', reason: 'unknown-ignore' };
+    case 'boot': return bootProfile(client, snap, unknown.profile, null, 'unknown-boot');
+    case 'pending':
+      if (snap.pending.has(client.mac)) return pending(client, snap, 'pending');
+      // A flood of random MACs must not grow the queue (and the disk) without bound.
+      if (snap.pending.size >= snap.pendingMax) return { kind: 'ignore', reason: 'pending-full' };
+      return pending(client, snap, 'unknown-pending');
+  }
 }
 
 export function decide(client: ClientInfo, snap: PolicySnapshot): Decision {
@@ -34,10 +103,16 @@ export function decide(client: ClientInfo, snap: PolicySnapshot): Decision {
   if ((client.door === 'dhcp' || client.door === 'pxe') && !BOOT_CLIENT.test(client.vendorClass)) {
     return { kind: 'ignore', reason: 'not-pxe' };
   }
-  const unknown = snap.policy.unknown;
-  switch (unknown.action) {
-    case 'ignore': return { kind: 'ignore', reason: 'unknown-ignore' };
-    case 'pending': return { kind: 'pending', reason: 'unknown-pending' };
-    case 'boot': return bootProfile(client, snap, unknown.profile, null, 'unknown-boot');
+  // Deny wins over the allow list and over the inventory.
+  if (!snap.deny.empty) {
+    if (listHasMac(snap.deny, client.mac)) return { kind: 'ignore', reason: 'denied-mac' };
+    if (listHasGuid(snap.deny, client.guid)) return { kind: 'ignore', reason: 'denied-guid' };
   }
+  if (!snap.allow.empty && !listHasMac(snap.allow, client.mac) && !listHasGuid(snap.allow, client.guid)) {
+    return { kind: 'ignore', reason: 'not-allowed' };
+  }
+  const computer = findComputer(snap.inventory, client);
+  if (computer) return decideKnown(client, snap, computer);
+  if (snap.rejected.has(client.mac)) return { kind: 'ignore', reason: 'rejected' };
+  return decideUnknown(client, snap);
 }
