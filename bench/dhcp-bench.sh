@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# DHCP benchmark (issue 2; a benchmark script, not a test): Bootgate against dnsmasq in proxy mode as the
+# PXE appliance on the same veth link.
+#   1. boot storm: bench/dhcp-storm.ts, N simulated PXE clients broadcasting one DISCOVER each within 1 s;
+#   2. perfdhcp -i (DISCOVER/OFFER only: a proxy never ACKs) at rising rates;
+#   3. one table (bench/dhcp-report.ts), printed and written to bench/results/dhcp-<date>.md.
+#
+# Network safety: everything runs in two namespaces created here (bgb<pid>c = clients, bgb<pid>a = the
+# appliance) joined by one veth pair that never exists in the root namespace; 10.88.0.0/24 only; the
+# namespaces (and the veth with them) are removed on exit, whatever happens. Every load is bounded in
+# count and time (`timeout` around each step).
+#
+# Usage: npm run bench:dhcp   (or: npm run build && bash bench/dhcp-bench.sh); needs root.
+# Knobs (environment):
+#   BENCH_SERVERS="dnsmasq bootgate"   BENCH_RATES="1000 5000 10000 20000 30000 40000"   BENCH_SECONDS=3
+#   BENCH_STORM_CLIENTS=1000   BENCH_PERFDHCP_CLIENTS=10000   BENCH_P99_PASS=1 (0 skips the -x t runs)
+#   BENCH_CPU_PROF=1 runs Bootgate under node --cpu-prof and prints where its time goes.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SERVERS=${BENCH_SERVERS:-"dnsmasq bootgate"}
+RATES=${BENCH_RATES:-"1000 5000 10000 20000 30000 40000"}
+SECS=${BENCH_SECONDS:-3}
+STORM_CLIENTS=${BENCH_STORM_CLIENTS:-1000}
+PERF_CLIENTS=${BENCH_PERFDHCP_CLIENTS:-10000}
+P99_PASS=${BENCH_P99_PASS:-1}
+CPU_PROF=${BENCH_CPU_PROF:-0}
+
+die() { echo "dhcp-bench: $*" >&2; exit 1; }
+is_int() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
+
+# Bounds: the whole bench must stay a few minutes and a bounded number of packets.
+is_int "$SECS" 1 10 || die "BENCH_SECONDS must be 1..10"
+is_int "$STORM_CLIENTS" 1 10000 || die "BENCH_STORM_CLIENTS must be 1..10000"
+is_int "$PERF_CLIENTS" 1 100000 || die "BENCH_PERFDHCP_CLIENTS must be 1..100000"
+for r in $RATES; do is_int "$r" 1 100000 || die "BENCH_RATES: each rate must be 1..100000 (found $r)"; done
+(( $(wc -w <<<"$RATES") <= 10 )) || die "BENCH_RATES: at most 10 rates"
+for s in $SERVERS; do [[ $s == dnsmasq || $s == bootgate ]] || die "BENCH_SERVERS: unknown server $s"; done
+[[ $EUID -eq 0 ]] || die "needs root (it creates network namespaces)"
+for c in ip node timeout perfdhcp dnsmasq ss; do command -v "$c" >/dev/null || die "missing command: $c"; done
+[[ -f dist/bench/dhcp-storm.js && -f dist/bench/dhcp-report.js ]] || die "not built: run npm run build first"
+
+ID=$$
+NSC=bgb${ID}c NSA=bgb${ID}a VC=bgb${ID}c0 VA=bgb${ID}a0
+CLIENT_IP=10.88.0.10 APPLIANCE_IP=10.88.0.2
+STAMP=$(date +%Y-%m-%d-%H%M%S)
+RAW=bench/results/dhcp-$STAMP
+OUT=bench/results/dhcp-$STAMP.md
+TMP=$(mktemp -d /tmp/bgb-dhcpbench.XXXXXX)
+SERVER_PID=""
+WHY=""  # why a server was skipped (set by start_* and wait_ready, which must not run in a subshell)
+mkdir -p "$RAW"
+
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    # A graceful exit lets node write its --cpu-prof profile; give it 10 s, then insist.
+    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+cleanup() {
+  local rc=$?
+  stop_server
+  ip netns del "$NSC" 2>/dev/null || true
+  ip netns del "$NSA" 2>/dev/null || true
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+setup_lab() {
+  ip netns add "$NSC"
+  ip netns add "$NSA"
+  # Created inside the client namespace with its peer placed straight into the appliance namespace,
+  # so no end of the link ever appears in the root namespace.
+  ip -n "$NSC" link add "$VC" type veth peer name "$VA" netns "$NSA"
+  for ns in "$NSC" "$NSA"; do
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
+  ip -n "$NSC" addr add "$CLIENT_IP/24" dev "$VC"
+  ip -n "$NSA" addr add "$APPLIANCE_IP/24" dev "$VA"
+  ip -n "$NSC" link set "$VC" up
+  ip -n "$NSA" link set "$VA" up
+  # 255.255.255.255 needs a route to leave by; the only one here is the veth.
+  ip -n "$NSC" route add default dev "$VC"
+}
+
+# Waits until something in the appliance namespace listens on UDP 67 (or the server died).
+wait_ready() {
+  local name=$1
+  for _ in $(seq 150); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { WHY="$name exited at start (see $RAW/$name.log)"; return 1; }
+    [[ -n $(ip netns exec "$NSA" ss -Hlun 'sport = :67') ]] && return 0
+    sleep 0.1
+  done
+  WHY="$name did not listen on UDP 67 within 15 s (see $RAW/$name.log)"
+  return 1
+}
+
+start_dnsmasq() {
+  # Proxy mode exactly as an appliance would run it: no DNS, no addresses, a PXE service per arch
+  # (dnsmasq then leaves option 43 out of its offers to UEFI clients, as Bootgate does).
+  ip netns exec "$NSA" dnsmasq -d --port=0 --conf-file=/dev/null --interface="$VA" --bind-interfaces \
+    --dhcp-range=10.88.0.0,proxy --pxe-service=x86PC,"BIOS",undionly --pxe-service=X86-64_EFI,"UEFI x64",ipxe.efi \
+    --dhcp-leasefile="$TMP/dnsmasq.leases" --pid-file="$TMP/dnsmasq.pid" --quiet-dhcp --log-facility=- \
+    >>"$RAW/dnsmasq.log" 2>&1 &
+  SERVER_PID=$!
+}
+
+start_bootgate() {
+  [[ -f dist/daemon/cli.js ]] || { WHY="not built: dist/daemon/cli.js is missing"; return 1; }
+  mkdir -p "$TMP/bootgate/root"
+  # Empty boot programs: the zero-config default picks boot programs by presence.
+  : >"$TMP/bootgate/root/undionly.kpxe"
+  : >"$TMP/bootgate/root/ipxe.efi"
+  cat >"$TMP/bootgate.yaml" <<EOF
+server:
+  interfaces: [$VA]
+tftp:
+  enabled: false
+  port: 16969
+http:
+  enabled: false
+  port: 18080
+admin:
+  enabled: false
+store:
+  path: $TMP/bootgate/bootgate.db
+log:
+  level: warn
+root: $TMP/bootgate/root
+EOF
+  cp "$TMP/bootgate.yaml" "$RAW/bootgate.yaml"
+  local prof=()
+  [[ $CPU_PROF == 1 ]] && prof=(--cpu-prof --cpu-prof-dir="$RAW/cpuprof")
+  ip netns exec "$NSA" node "${prof[@]}" dist/daemon/cli.js serve --config "$TMP/bootgate.yaml" \
+    >>"$RAW/bootgate.log" 2>&1 &
+  SERVER_PID=$!
+}
+
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+VENDOR_HEX=$(hex "PXEClient:Arch:00007:UNDI:003000")
+# RFC 4578: 93 = x64 UEFI, 94 = UNDI 3.0, 97 = type 0 + an SMBIOS GUID (one for all perfdhcp clients).
+PERF_OPTS=(-o "60,$VENDOR_HEX" -o 93,0007 -o 94,010300 -o 97,0033221100554477668899aabbccddee01)
+
+run_perfdhcp() {
+  local name=$1 rate=$2 extra=${3:-} out=$4
+  # -W: wait 0.2 s for late offers after the last DISCOVER; -s: the same client MACs for both servers.
+  local rc=0
+  timeout $((SECS + 20)) ip netns exec "$NSC" perfdhcp -4 -l "$VC" -i -r "$rate" -R "$PERF_CLIENTS" -p "$SECS" \
+    -W 200000 -s 1 $extra "${PERF_OPTS[@]}" >"$out" 2>&1 || rc=$?
+  # perfdhcp exits 3 when some exchanges were dropped: that is a result, not a failure.
+  if (( rc != 0 && rc != 3 )); then echo "  perfdhcp $name $rate/s exited $rc (see $out)"; fi
+}
+
+# Starts a server and waits for it; on failure records why and marks the server skipped for later steps.
+start_server() {
+  local name=$1
+  WHY=""
+  if "start_$name" && wait_ready "$name"; then return 0; fi
+  echo "  $name skipped: $WHY"; echo "$WHY" >"$RAW/status-$name.txt"; SKIP[$name]=1
+  stop_server
+  return 1
+}
+
+# Stops the server, noting if it died under load (a crash is a result too).
+finish_server() {
+  local name=$1 step=$2
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    WHY="$name died during $step (see $RAW/$name.log)"; echo "  $WHY"; echo "$WHY" >"$RAW/status-$name.txt"; SKIP[$name]=1
+  fi
+  stop_server
+}
+
+storm_step() {
+  local name=$1 rc=0
+  start_server "$name" || return 0
+  timeout 60 ip netns exec "$NSC" node dist/bench/dhcp-storm.js --label "$name" --clients "$STORM_CLIENTS" \
+    --spread-ms 1000 --wait-ms 3000 --json "$RAW/storm-$name.json" || rc=$?
+  finish_server "$name" storm
+  if (( rc != 0 )) && [[ -z ${SKIP[$name]:-} ]]; then
+    if (( rc == 3 )); then WHY="storm: not one offer; perfdhcp skipped (see $RAW/$name.log)"
+    else WHY="storm generator failed (exit $rc); perfdhcp skipped"; fi
+    echo "  $WHY"; echo "$WHY" >"$RAW/status-$name.txt"; SKIP[$name]=1
+  fi
+}
+
+rate_step() {
+  local name=$1 rate=$2 out="$RAW/perfdhcp-$1-$2"
+  start_server "$name" || return 0
+  run_perfdhcp "$name" "$rate" "" "$out.txt"
+  echo "  $name $rate/s: $(grep -E '^(Rate|drops ratio|avg delay)' "$out.txt" | tr '\n' ' ' || true)"
+  if [[ $P99_PASS == 1 ]]; then run_perfdhcp "$name" "$rate" "-x t" "$out-timers.txt"; fi
+  finish_server "$name" "perfdhcp at $rate/s"
+}
+
+write_meta() {
+  {
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "cpus=$(nproc)"
+    echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "node_version=$(node --version)"
+    echo "dnsmasq_version=$(dnsmasq --version | head -1 | awk '{print $3}')"
+    echo "perfdhcp_version=$(perfdhcp -v 2>&1 | awk '/VERSION/{print $2}')"
+    echo "bootgate_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- daemon 2>/dev/null || echo '+dirty')"
+    echo "servers=$SERVERS"
+    echo "rates=$RATES"
+    echo "seconds=$SECS"
+    echo "storm_clients=$STORM_CLIENTS"
+    echo "perfdhcp_clients=$PERF_CLIENTS"
+  } >"$RAW/meta.txt"
+}
+
+write_meta
+setup_lab
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load1" -v c="$(nproc)" 'BEGIN { exit !(l > c / 2) }'; then
+  echo "warning: load average $load1 on $(nproc) CPUs: other work shares this machine, expect noisy numbers"
+fi
+# The servers take turns at every step (each on a fresh start), so background load from other work on
+# this machine falls on both alike instead of on whichever ran second.
+declare -A SKIP=()
+echo "== boot storm: $STORM_CLIENTS clients within 1 s"
+for s in $SERVERS; do storm_step "$s"; done
+echo "== perfdhcp -i, $SECS s per rate"
+for rate in $RATES; do
+  for s in $SERVERS; do [[ -n ${SKIP[$s]:-} ]] || rate_step "$s" "$rate"; done
+done
+for s in $SERVERS; do [[ -f $RAW/status-$s.txt ]] || echo ok >"$RAW/status-$s.txt"; done
+echo
+node dist/bench/dhcp-report.js --raw "$RAW" --out "$OUT"
+if [[ $CPU_PROF == 1 && -d $RAW/cpuprof && -f dist/bench/dhcp-cpuprofile.js ]]; then
+  node dist/bench/dhcp-cpuprofile.js "$RAW"/cpuprof/*.cpuprofile | tee "$RAW/cpuprof-summary.txt"
+fi
+echo "written: $OUT (raw outputs in $RAW)"

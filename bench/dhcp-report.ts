@@ -1,0 +1,226 @@
+/**
+ * Turns one run of bench/dhcp-bench.sh (a directory of raw outputs) into the comparison table:
+ * Bootgate against dnsmasq, with the ratio Bootgate/dnsmasq and the issue's targets. Prints it and
+ * writes it as Markdown.
+ *
+ *   node dist/bench/dhcp-report.js --raw bench/results/dhcp-<date> --out bench/results/dhcp-<date>.md
+ *
+ * Raw directory: meta.txt (key=value), status-<server>.txt, storm-<server>.json,
+ * perfdhcp-<server>-<rate>.txt and perfdhcp-<server>-<rate>-timers.txt.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parsePerfdhcp, parsePerfdhcpTimers, type PerfdhcpRun } from './lib/dhcp-perfdhcp.js';
+import type { LatencySummary } from './lib/dhcp-stats.js';
+import type { StormResult } from './dhcp-storm.js';
+
+/** Issue 2's targets. */
+const TARGET = { stormAnsweredPct: 100, stormP99Ms: 10, maxDropsPct: 1 } as const;
+
+interface RateResult { rate: number; run: PerfdhcpRun | null; timers: LatencySummary | null; error: string | null }
+
+interface ServerResult {
+  key: string;
+  title: string;
+  status: string;
+  storm: StormResult | null;
+  rates: RateResult[];
+}
+
+function readMeta(raw: string): Map<string, string> {
+  const meta = new Map<string, string>();
+  for (const line of readFileSync(join(raw, 'meta.txt'), 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) meta.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return meta;
+}
+
+function readText(path: string): string | null {
+  return existsSync(path) ? readFileSync(path, 'utf8') : null;
+}
+
+function loadRate(raw: string, key: string, rate: number): RateResult {
+  const base = join(raw, `perfdhcp-${key}-${rate}`);
+  const text = readText(`${base}.txt`);
+  if (text === null) return { rate, run: null, timers: null, error: 'not run' };
+  try {
+    const run = parsePerfdhcp(text, rate, `${base}.txt`);
+    const timerText = readText(`${base}-timers.txt`);
+    const timers = timerText === null ? null : parsePerfdhcpTimers(timerText);
+    return { rate, run, timers: timers && timers.count > 0 ? timers : null, error: null };
+  } catch (err) {
+    return { rate, run: null, timers: null, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function loadServer(raw: string, key: string, title: string, rates: number[]): ServerResult {
+  const stormText = readText(join(raw, `storm-${key}.json`));
+  return {
+    key,
+    title,
+    status: (readText(join(raw, `status-${key}.txt`)) ?? 'not run').trim(),
+    storm: stormText === null ? null : (JSON.parse(stormText) as StormResult),
+    rates: rates.map((r) => loadRate(raw, key, r)),
+  };
+}
+
+/** The highest tested rate whose drops stayed under 1% (null when none did). */
+function highestCleanRate(s: ServerResult): number | null {
+  const clean = s.rates.filter((r) => r.run !== null && r.run.dropsPct < TARGET.maxDropsPct).map((r) => r.rate);
+  return clean.length > 0 ? Math.max(...clean) : null;
+}
+
+function peakOffers(s: ServerResult): number | null {
+  const v = s.rates.flatMap((r) => (r.run ? [r.run.offersPerSecond] : []));
+  return v.length > 0 ? Math.max(...v) : null;
+}
+
+function at(s: ServerResult, rate: number): RateResult | undefined {
+  return s.rates.find((r) => r.rate === rate);
+}
+
+const fmt = {
+  n: (v: number | null | undefined, digits = 0): string =>
+    v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }),
+  ms: (v: number | null | undefined): string => fmt.n(v, 3),
+  ratio: (a: number | null | undefined, b: number | null | undefined): string =>
+    a === null || a === undefined || b === null || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`,
+};
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+type Metric = [name: string, value: (s: ServerResult) => number | null | undefined, format: (v: number | null | undefined) => string, target: string];
+
+function summaryTable(servers: ServerResult[], refRate: number): string[] {
+  const metrics: Metric[] = [
+    ['storm: answered %', (s) => s.storm?.answeredPct, (v) => fmt.n(v, 1), '100%'],
+    ['storm: offers/s', (s) => s.storm?.offersPerSecond, (v) => fmt.n(v), ''],
+    ['storm: p50 latency (ms)', (s) => s.storm?.latencyMs.p50, fmt.ms, ''],
+    ['storm: p99 latency (ms)', (s) => s.storm?.latencyMs.p99, fmt.ms, `< ${TARGET.stormP99Ms} ms`],
+    ['storm: max latency (ms)', (s) => s.storm?.latencyMs.max, fmt.ms, ''],
+    ['perfdhcp: highest rate with < 1% drops (/s)', highestCleanRate, (v) => fmt.n(v), '>= dnsmasq'],
+    ['perfdhcp: peak offers/s', peakOffers, (v) => fmt.n(v), ''],
+    [`perfdhcp at ${fmt.n(refRate)}/s: drops %`, (s) => at(s, refRate)?.run?.dropsPct, (v) => fmt.n(v, 2), ''],
+    [`perfdhcp at ${fmt.n(refRate)}/s: mean delay (ms)`, (s) => at(s, refRate)?.run?.avgMs, fmt.ms, ''],
+    [`perfdhcp at ${fmt.n(refRate)}/s: p99 delay (ms, -x t run)`, (s) => at(s, refRate)?.timers?.p99, fmt.ms, ''],
+  ];
+  const d = servers.find((s) => s.key === 'dnsmasq'), b = servers.find((s) => s.key === 'bootgate');
+  const withRatio = d !== undefined && b !== undefined;
+  const head = ['metric', ...servers.map((s) => s.title), ...(withRatio ? ['Bootgate/dnsmasq'] : []), 'target'];
+  return [
+    row(head),
+    row(head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:'))),
+    ...metrics.map(([name, value, f, target]) => row([
+      name,
+      ...servers.map((s) => f(value(s))),
+      ...(d !== undefined && b !== undefined ? [fmt.ratio(value(b), value(d))] : []),
+      target,
+    ])),
+  ];
+}
+
+function rateTable(servers: ServerResult[], rates: number[]): string[] {
+  const head = ['rate/s'];
+  for (const s of servers) head.push(`${s.key} sent/s`, `${s.key} drops %`, `${s.key} offers/s`, `${s.key} mean ms`, `${s.key} p99 ms`, `${s.key} max ms`);
+  const d = servers.find((s) => s.key === 'dnsmasq'), b = servers.find((s) => s.key === 'bootgate');
+  if (d && b) head.push('offers/s Bootgate/dnsmasq');
+  const out = [row(head), row(head.map((_, i) => (i === 0 ? '---:' : '---:')))];
+  for (const rate of rates) {
+    const cells = [fmt.n(rate)];
+    for (const s of servers) {
+      const r = at(s, rate);
+      if (!r?.run) { cells.push(r?.error === 'not run' || !r ? '-' : 'error', '-', '-', '-', '-', '-'); continue; }
+      cells.push(fmt.n(r.run.achievedRate), fmt.n(r.run.dropsPct, 2), fmt.n(r.run.offersPerSecond), fmt.ms(r.run.avgMs), fmt.ms(r.timers?.p99), fmt.ms(r.run.maxMs));
+    }
+    if (d && b) cells.push(fmt.ratio(at(b, rate)?.run?.offersPerSecond, at(d, rate)?.run?.offersPerSecond));
+    out.push(row(cells));
+  }
+  return out;
+}
+
+function verdicts(d: ServerResult, b: ServerResult): string[] {
+  const pass = (ok: boolean | null): string => (ok === null ? 'NOT MEASURED' : ok ? 'PASS' : 'FAIL');
+  const bs = b.storm;
+  const clean = highestCleanRate(b), cleanRef = highestCleanRate(d);
+  return [
+    `- every storm DISCOVER answered: ${pass(bs ? bs.answered === bs.clients : null)}` +
+      (bs ? ` (${bs.answered}/${bs.clients})` : ''),
+    `- storm p99 < ${TARGET.stormP99Ms} ms: ${pass(bs?.latencyMs.p99 == null ? null : bs.latencyMs.p99 < TARGET.stormP99Ms)}` +
+      (bs?.latencyMs.p99 != null ? ` (${fmt.ms(bs.latencyMs.p99)} ms)` : ''),
+    `- highest < 1%-drop rate at least dnsmasq's: ${pass(b.status !== 'ok' || d.status !== 'ok' ? null : (clean ?? 0) >= (cleanRef ?? 0))}` +
+      ` (Bootgate ${fmt.n(clean)}/s, dnsmasq ${fmt.n(cleanRef)}/s)`,
+  ];
+}
+
+function problems(servers: ServerResult[]): string[] {
+  const out: string[] = [];
+  for (const s of servers) {
+    if (s.status !== 'ok') out.push(`- ${s.title}: ${s.status}`);
+    const st = s.storm;
+    if (st) {
+      const bad = Object.entries(st.invalid).map(([k, v]) => `${v} ${k}`);
+      if (bad.length > 0) out.push(`- ${s.title} storm: invalid offers: ${bad.join(', ')}`);
+      if (st.duplicates > 0) out.push(`- ${s.title} storm: ${st.duplicates} duplicate offers`);
+      if (st.malformed > 0) out.push(`- ${s.title} storm: ${st.malformed} malformed replies`);
+      if (st.sendErrors > 0) out.push(`- ${s.title} storm: ${st.sendErrors} send errors in the generator`);
+    }
+    for (const r of s.rates) {
+      if (r.error !== null && r.error !== 'not run') out.push(`- ${s.title} perfdhcp ${r.rate}/s: ${r.error}`);
+      if (r.run && r.run.malformed > 0) out.push(`- ${s.title} perfdhcp ${r.rate}/s: ${r.run.malformed} malformed replies`);
+    }
+  }
+  return out;
+}
+
+function render(meta: Map<string, string>, servers: ServerResult[], rates: number[]): string {
+  const m = (k: string): string => meta.get(k) ?? '?';
+  const d = servers.find((s) => s.key === 'dnsmasq'), b = servers.find((s) => s.key === 'bootgate');
+  const refRate = rates.includes(5000) ? 5000 : (rates[0] ?? 0);
+  const out = [
+    `# DHCP benchmark ${m('date')}`,
+    '',
+    `Lab: two network namespaces joined by one veth pair (client 10.88.0.10, appliance 10.88.0.2); ` +
+      `${m('cpus')} CPUs shared by the load generator and the server; load average at start ${m('load')}.`,
+    `dnsmasq ${m('dnsmasq_version')} (proxy mode, --quiet-dhcp), perfdhcp ${m('perfdhcp_version')}, node ${m('node_version')}, ` +
+      `Bootgate ${m('bootgate_commit')}.`,
+    `Storm: ${m('storm_clients')} clients (one in 20 BIOS), one broadcast DISCOVER each from port 68 within 1 s. ` +
+      `perfdhcp: \`-i\` (DISCOVER/OFFER), ${m('perfdhcp_clients')} clients, ${m('seconds')} s per rate, ` +
+      `options 60/93/94/97 of an x64 UEFI PXE client; perfdhcp acts as a relay (giaddr set, replies unicast to it).`,
+    `Drops, offers/s and mean delay come from a plain run; p99 from a second run with \`-x t\` ` +
+      `(per-exchange timestamps), which itself slows perfdhcp, so read it as an upper bound.`,
+    '',
+  ];
+  out.push('## Summary', '', ...summaryTable(servers, refRate), '');
+  if (d && b) out.push('## Targets (issue 2)', '', ...verdicts(d, b), '');
+  out.push('## perfdhcp by rate', '', ...rateTable(servers, rates), '');
+  const p = problems(servers);
+  if (p.length > 0) out.push('## Problems seen', '', ...p, '');
+  return out.join('\n');
+}
+
+function main(): void {
+  const { values } = parseArgs({ options: { raw: { type: 'string' }, out: { type: 'string' } }, strict: true });
+  if (!values.raw) throw new Error('--raw <directory of a bench/dhcp-bench.sh run> is required');
+  const meta = readMeta(values.raw);
+  const rates = (meta.get('rates') ?? '').split(/\s+/).filter(Boolean).map(Number);
+  const titles: Record<string, string> = {
+    dnsmasq: `dnsmasq ${meta.get('dnsmasq_version') ?? ''}`.trim(),
+    bootgate: 'Bootgate',
+  };
+  const servers = (meta.get('servers') ?? '').split(/\s+/).filter(Boolean)
+    .map((k) => loadServer(values.raw as string, k, titles[k] ?? k, rates));
+  const text = render(meta, servers, rates);
+  process.stdout.write(text + '\n');
+  if (values.out) writeFileSync(values.out, text + '\n');
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`dhcp-report: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
