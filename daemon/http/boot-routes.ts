@@ -1,0 +1,71 @@
+/**
+ * HTTP door: boot files and per-client iPXE scripts for iPXE and UEFI HTTP boot clients, from the
+ * same boot tree as TFTP. Files are opened per request, so a file replaced on disk is served fresh.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { resolveInRoot } from '../files/root.js';
+import type { BootContent } from '../boot/content.js';
+import type { Metrics } from '../metrics.js';
+
+export interface BootRoutesOptions {
+  content: BootContent;
+  root: () => string;
+  metrics: Metrics;
+  /** Called when a whole file has been sent (boot-once completion markers). */
+  onServed?: (ev: { clientIp: string; path: string; bytes: number }) => void;
+}
+
+function localAddress(req: FastifyRequest): string {
+  return (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+}
+
+export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions): Promise<void> {
+  const { metrics } = opts;
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const path = decodeURIComponent((req.params as { '*': string })['*'] ?? '');
+    const clientIp = req.ip.replace(/^::ffff:/, '');
+    const answer = await opts.content.answer({ path, clientIp, door: 'http', serverIp: localAddress(req) });
+    if (answer.kind === 'refuse') {
+      metrics.httpTransfers.inc({ kind: 'file', result: 'refused' });
+      return reply.code(403).type('text/plain').send('forbidden\n');
+    }
+    if (answer.kind === 'content') {
+      metrics.httpTransfers.inc({ kind: 'script', result: 'ok' });
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(answer.data);
+    }
+    const resolved = await resolveInRoot(opts.root(), answer.path);
+    if (!resolved.ok) {
+      metrics.httpTransfers.inc({ kind: 'file', result: resolved.reason === 'traversal' ? 'refused' : 'not-found' });
+      return reply.code(resolved.reason === 'traversal' ? 403 : 404).type('text/plain').send(`${resolved.reason}\n`);
+    }
+    const st = await stat(resolved.abs);
+    reply.header('content-length', st.size).type('application/octet-stream').header('last-modified', st.mtime.toUTCString());
+    if (req.method === 'HEAD') {
+      metrics.httpTransfers.inc({ kind: 'file', result: 'ok' });
+      return reply.send();
+    }
+    const started = process.hrtime.bigint();
+    metrics.httpActive.inc();
+    let sent = 0;
+    const stream = createReadStream(resolved.abs, { highWaterMark: 256 * 1024 });
+    stream.on('data', (chunk) => {
+      sent += chunk.length;
+    });
+    const finish = (result: 'ok' | 'error') => {
+      metrics.httpActive.dec();
+      metrics.httpTransfers.inc({ kind: 'file', result });
+      metrics.httpBytes.inc(sent);
+      metrics.httpDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      if (result === 'ok') opts.onServed?.({ clientIp, path: resolved.rel, bytes: sent });
+    };
+    reply.raw.once('finish', () => finish(sent === st.size ? 'ok' : 'error'));
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) finish('error');
+    });
+    return reply.send(stream);
+  };
+  app.get('/*', handler);
+  app.head('/*', handler);
+}

@@ -1,0 +1,147 @@
+/**
+ * The only code that touches node:dgram. DHCP must answer on the interface a request came in on, with
+ * that interface's address, and a socket bound to 0.0.0.0 cannot tell which interface a broadcast came
+ * from. So we open one socket per interface bound to the device (SO_BINDTODEVICE): it then receives
+ * only its interface's unicast and 255.255.255.255 broadcasts, and its broadcasts leave by that device.
+ * Node's dgram cannot set SO_BINDTODEVICE, so the socket is made through libc (koffi) and handed over
+ * to dgram by file descriptor.
+ */
+import dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import koffi from 'koffi';
+
+export interface Endpoint {
+  /** Interface name, or null when bound to an address (tests, single-homed hosts). */
+  iface: string | null;
+  /** This interface's IPv4 address (what we advertise as server identifier). */
+  address: string;
+}
+
+export interface UdpListener {
+  readonly endpoint: Endpoint;
+  readonly port: number;
+  send(buf: Uint8Array, port: number, address: string): void;
+  close(): Promise<void>;
+}
+
+export type UdpHandler = (msg: Buffer, rinfo: dgram.RemoteInfo, endpoint: Endpoint) => void;
+
+// Linux ABI constants (asm-generic/socket.h, bits/socket.h).
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
+const SO_BROADCAST = 6;
+const SO_BINDTODEVICE = 25;
+
+interface Libc {
+  socket: (domain: number, type: number, protocol: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  close: (fd: number) => number;
+  strerror: (errnum: number) => string;
+}
+
+let libc: Libc | null = null;
+function loadLibc(): Libc {
+  if (libc) return libc;
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    socket: lib.func('int socket(int, int, int)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    bind: lib.func('int bind(int, const void *, uint32_t)'),
+    close: lib.func('int close(int)'),
+    strerror: lib.func('const char *strerror(int)'),
+  };
+  return libc;
+}
+
+function sockaddrIn(address: string, port: number): Buffer {
+  const sa = Buffer.alloc(16);
+  sa.writeUInt16LE(AF_INET, 0);
+  sa.writeUInt16BE(port, 2);
+  address.split('.').forEach((octet, i) => sa.writeUInt8(Number(octet), 4 + i));
+  return sa;
+}
+
+/** A UDP socket bound to `iface` and 0.0.0.0:port, as a file descriptor dgram can adopt. */
+function deviceSocketFd(iface: string, port: number): number {
+  const c = loadLibc();
+  const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`socket(): ${c.strerror(koffi.errno())}`);
+  const one = Buffer.alloc(4);
+  one.writeInt32LE(1, 0);
+  const dev = Buffer.from(`${iface}\0`);
+  const steps: Array<[string, () => number]> = [
+    ['SO_REUSEADDR', () => c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4)],
+    ['SO_BROADCAST', () => c.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, one, 4)],
+    [`SO_BINDTODEVICE ${iface}`, () => c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, dev.length)],
+    [`bind 0.0.0.0:${port}`, () => c.bind(fd, sockaddrIn('0.0.0.0', port), 16)],
+  ];
+  for (const [what, step] of steps) {
+    if (step() !== 0) {
+      const err = c.strerror(koffi.errno());
+      c.close(fd);
+      throw new Error(`${what}: ${err}`);
+    }
+  }
+  return fd;
+}
+
+/** IPv4 interfaces that are up, loopback excluded, with their first address. */
+export function ipv4Interfaces(): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    const v4 = addrs?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (v4) out.push({ iface: name, address: v4.address });
+  }
+  return out;
+}
+
+/** The endpoints to listen on: the named interfaces (each must exist with an IPv4 address), or all. */
+export function resolveEndpoints(names: string[]): Endpoint[] {
+  const all = ipv4Interfaces();
+  if (names.length === 0) return all;
+  return names.map((name) => {
+    const ep = all.find((e) => e.iface === name);
+    if (!ep) throw new Error(`interface ${name}: not found or has no IPv4 address (have: ${all.map((e) => e.iface).join(', ') || 'none'})`);
+    return ep;
+  });
+}
+
+export interface OpenOptions {
+  port: number;
+  endpoint: Endpoint;
+  onMessage: UdpHandler;
+  onError: (err: Error, endpoint: Endpoint) => void;
+}
+
+/** Opens one listener: device-bound when the endpoint names an interface, address-bound otherwise. */
+export async function openUdp(opts: OpenOptions): Promise<UdpListener> {
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 4 * 1024 * 1024 });
+  const { endpoint } = opts;
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    const done = () => {
+      socket.off('error', reject);
+      resolve();
+    };
+    if (endpoint.iface) socket.bind({ fd: deviceSocketFd(endpoint.iface, opts.port) }, done);
+    else socket.bind({ port: opts.port, address: endpoint.address, exclusive: true }, done);
+  });
+  socket.setBroadcast(true);
+  socket.on('message', (msg, rinfo) => opts.onMessage(msg, rinfo, endpoint));
+  socket.on('error', (err) => opts.onError(err, endpoint));
+  const port = socket.address().port;
+  return {
+    endpoint,
+    port,
+    send(buf, toPort, address) {
+      socket.send(buf, toPort, address, (err) => {
+        if (err) opts.onError(err, endpoint);
+      });
+    },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The DHCP doors (proxyDHCP on 67, PXE boot service on 4011): bytes in, decision, reply out.
+ * Owns no socket: the composition root hands it packets and a `send` per endpoint.
+ */
+import { DecodeError } from '../protocol/errors.js';
+import { DhcpMessageType, DhcpOption } from '../protocol/dhcp/constants.js';
+import { decodeDhcp, encodeDhcp, messageType, type DhcpPacket } from '../protocol/dhcp/packet.js';
+import { classify } from '../policy/classify.js';
+import type { BootTarget, ClientInfo } from '../policy/types.js';
+import type { Gatekeeper } from '../gatekeeper.js';
+import { rateLimited, type Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { buildReply, isAnswerable, type ReplyContext } from './proxy.js';
+
+export interface DoorSettings {
+  clientPort: number;
+  relayPort: number;
+  broadcastAddress: string;
+  advertiseAddress: string | null;
+  httpPort: number | null;
+  responseDelaySeconds: number;
+  bcdPathFor(profile: string): string | null;
+  localTarget(client: ClientInfo): BootTarget | null;
+  scriptTarget(client: ClientInfo): BootTarget;
+}
+
+export interface Packet {
+  msg: Buffer;
+  from: { address: string; port: number };
+  /** The receiving endpoint: its interface name and address. */
+  iface: string | null;
+  localAddress: string;
+  door: 'dhcp' | 'pxe';
+  send: (buf: Uint8Array, port: number, address: string) => void;
+}
+
+/** Replies held for a response delay are bounded so a storm cannot pile up timers. */
+const MAX_HELD = 4096;
+
+const TYPE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(DhcpMessageType).map(([name, code]) => [code, name.toLowerCase()]),
+);
+
+export class DhcpDoor {
+  private held = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly logUndecodable = rateLimited(10_000, 5);
+  /** Every classified boot client, with the address it reached: later doors identify clients by IP or MAC. */
+  onClient: (client: ClientInfo, serverIp: string) => void = () => undefined;
+
+  constructor(
+    private readonly gate: Gatekeeper,
+    private settings: () => DoorSettings,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  handle(pkt: Packet): void {
+    const started = process.hrtime.bigint();
+    const port = pkt.door === 'dhcp' ? '67' : '4011';
+    let req: DhcpPacket;
+    try {
+      req = decodeDhcp(pkt.msg);
+    } catch (err) {
+      this.undecodable(pkt, err, port);
+      return;
+    }
+    const type = messageType(req);
+    const typeName = (type !== null && TYPE_NAMES[type]) || 'other';
+    if (req.op !== 1 || !isAnswerable(pkt.door, type)) {
+      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      return;
+    }
+    // Ignore what is not a PXE/HTTP boot client before the policy even sees it: most of a subnet's DHCP.
+    const vc = req.options.get(DhcpOption.VENDOR_CLASS_ID);
+    if (!vc || !(vc.subarray(0, 9).toString('latin1') === 'PXEClient' || vc.subarray(0, 10).toString('latin1') === 'HTTPClient')) {
+      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      return;
+    }
+    const client = classify(req, pkt.door, pkt.door === 'pxe' ? pkt.from.address : null);
+    const decision = this.gate.decide(client, { xid: req.xid, iface: pkt.iface ?? undefined });
+    const s = this.settings();
+    this.onClient(client, s.advertiseAddress ?? pkt.localAddress);
+    const ctx: ReplyContext = {
+      serverIp: s.advertiseAddress ?? pkt.localAddress,
+      httpBase: s.httpPort === null ? null : `http://${s.advertiseAddress ?? pkt.localAddress}:${s.httpPort}`,
+      door: pkt.door,
+      source: pkt.from,
+      clientPort: s.clientPort,
+      relayPort: s.relayPort,
+      broadcastAddress: s.broadcastAddress,
+      bcdPath: 'profile' in decision ? s.bcdPathFor(decision.profile) : null,
+      localTarget: s.localTarget(client),
+      scriptTarget: s.scriptTarget(client),
+    };
+    const reply = buildReply(req, client, decision, ctx);
+    if (!reply) {
+      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      return;
+    }
+    const bytes = encodeDhcp(reply.packet);
+    const send = () => {
+      pkt.send(bytes, reply.port, reply.address);
+      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'answered' });
+    };
+    // Configuration Manager's response delay is judged against the client's `secs` (seconds since it
+    // began): a backup server answers only clients the primary has left waiting. A client whose
+    // firmware keeps secs at 0 still gets the answer once the remaining delay has passed.
+    const waitMs = pkt.door === 'dhcp' ? Math.max(0, s.responseDelaySeconds - req.secs) * 1000 : 0;
+    if (waitMs === 0) {
+      send();
+      this.metrics.dhcpReplySeconds.observe({ port }, Number(process.hrtime.bigint() - started) / 1e9);
+      return;
+    }
+    this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'delayed' });
+    if (this.held >= MAX_HELD) return;
+    this.held += 1;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.held -= 1;
+      send();
+    }, waitMs);
+    this.timers.add(timer);
+  }
+
+  /** Drops replies still waiting for a response delay (shutdown). */
+  cancelHeld(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.held = 0;
+  }
+
+  private undecodable(pkt: Packet, err: unknown, port: string): void {
+    this.metrics.dhcpPackets.inc({ port, type: 'undecodable', result: 'malformed' });
+    if (!(err instanceof DecodeError)) {
+      // A decoder bug, not hostile input: still never crash the daemon, but say so loudly.
+      this.logger.error({ err, iface: pkt.iface, client: pkt.from.address }, 'decoder threw a non-DecodeError');
+      return;
+    }
+    this.logUndecodable((suppressed) =>
+      this.logger.warn(
+        { iface: pkt.iface, client: `${pkt.from.address}:${pkt.from.port}`, code: err.code, error: err.message, bytes: pkt.msg.toString('base64'), suppressed },
+        'undecodable DHCP packet',
+      ),
+    );
+  }
+}

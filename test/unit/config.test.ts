@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, configKeys, loadConfig, validateConfig } from '../../daemon/config/load.js';
+import { configProblems, effectiveConfig } from '../../daemon/config/defaults.js';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('an empty config gets every default', () => {
+  const c = validateConfig({}, 'x');
+  assert.equal(c.server.dhcpPort, 67);
+  assert.equal(c.server.pxePort, 4011);
+  assert.equal(c.tftp.blockSizeMax, 1468);
+  assert.equal(c.http.port, 8080);
+  assert.equal(c.policy.unknown.action, 'boot');
+  assert.deepEqual(c.server.interfaces, []);
+});
+
+test('errors name the file, the key path, what was expected and what was found', () => {
+  const p = problemsOf(() => validateConfig({ tftp: { blockSizeMax: 70000 }, server: { dhcpPort: 'x', bogus: 1 }, http: { port: -1 } }, 'site.yaml'));
+  assert.ok(p.includes('site.yaml: tftp.blockSizeMax: expected a number <= 65464, found number 70000'), p.join('\n'));
+  assert.ok(p.includes('site.yaml: server.dhcpPort: expected integer, found string "x"'), p.join('\n'));
+  assert.ok(p.includes('site.yaml: server.bogus: expected no key "bogus" (unknown key), found that key'), p.join('\n'));
+  assert.ok(p.includes('site.yaml: http.port: expected a number >= 0, found number -1'), p.join('\n'));
+});
+
+test('a YAML syntax error names the file and the line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-cfg-'));
+  try {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, 'server:\n  dhcpPort: [1,\n');
+    const p = problemsOf(() => loadConfig({ file: f }));
+    assert.match(p[0] ?? '', new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*line 3`));
+    const missing = problemsOf(() => loadConfig({ file: join(dir, 'nope.yaml') }));
+    assert.match(missing[0] ?? '', /nope\.yaml: cannot read: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('BOOTGATE_* variables override the file and flags override both', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-cfg-'));
+  try {
+    const f = join(dir, 'c.yaml');
+    writeFileSync(f, 'http:\n  port: 8081\ntftp:\n  windowSizeMax: 8\n');
+    const c = loadConfig({
+      file: f,
+      env: { BOOTGATE_HTTP_PORT: '9090', BOOTGATE_SERVER_INTERFACES: 'eth1, eth2', BOOTGATE_TFTP_BLOCK_SIZE_MAX: '1428', BOOTGATE_SERVER_ANSWERING: 'false' },
+      overrides: { 'tftp.windowSizeMax': 16 },
+    });
+    assert.equal(c.http.port, 9090);
+    assert.deepEqual(c.server.interfaces, ['eth1', 'eth2']);
+    assert.equal(c.tftp.blockSizeMax, 1428);
+    assert.equal(c.tftp.windowSizeMax, 16);
+    assert.equal(c.server.answering, false);
+    const bad = problemsOf(() => loadConfig({ env: { BOOTGATE_HTTP_PORT: 'eighty' } }));
+    assert.deepEqual(bad, ['(defaults): http.port: expected integer, found string "eighty"']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every scalar key has an environment variable name', () => {
+  const names = configKeys.map((k) => k.env);
+  assert.ok(names.includes('BOOTGATE_ROOT'));
+  assert.ok(names.includes('BOOTGATE_SERVER_RESPONSE_DELAY_SECONDS'));
+  assert.equal(new Set(names).size, names.length);
+});
+
+test('zero-config: the profile comes from the files present in the root', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-root-'));
+  try {
+    for (const f of ['undionly.kpxe', 'snponly.efi', 'boot.ipxe', 'wdsnbp.com']) writeFileSync(join(dir, f), 'x');
+    const c = effectiveConfig(validateConfig({ root: dir }, 'x'));
+    const p = c.profiles.default;
+    assert.ok(p);
+    assert.equal(p.bootFiles.bios, 'undionly.kpxe');
+    assert.equal(p.bootFiles['efi-x64'], 'snponly.efi');
+    assert.equal(p.ipxeScriptFile, 'boot.ipxe');
+    assert.deepEqual(configProblems(c), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Windows-only tree boots wdsnbp.com and bootmgfw.efi', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-root-'));
+  try {
+    for (const f of ['wdsnbp.com', 'bootmgfw.efi', 'BCD']) writeFileSync(join(dir, f), 'x');
+    const p = effectiveConfig(validateConfig({ root: dir }, 'x')).profiles.default;
+    assert.equal(p?.bootFiles.bios, 'wdsnbp.com');
+    assert.equal(p?.bootFiles['efi-x64'], 'bootmgfw.efi');
+    assert.equal(p?.ipxeScriptFile, null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unknown-computer profile that does not exist is a config problem', () => {
+  const c = validateConfig({ policy: { unknown: { action: 'boot', profile: 'nope' } }, profiles: { winpe: {} } }, 'x');
+  assert.deepEqual(configProblems(c), ['policy.unknown.profile: expected the name of a profile (winpe), found "nope"']);
+});
