@@ -1,0 +1,189 @@
+/**
+ * The appliance in the lab's app namespace: Bootgate's own daemon (the system under test) or, as an
+ * anchor, dnsmasq in proxy mode with busybox httpd, the way the firmware fixtures were captured.
+ *
+ * Both serve the same boot root: iPXE from the distribution (undionly.kpxe, ipxe.efi, snponly.efi),
+ * the lab kernel and initramfs, and boot.ipxe. A BIOS client's NIC ROM is iPXE and gets the script at
+ * once; an OVMF client gets ipxe.efi by TFTP first, which then asks again as iPXE.
+ */
+import { copyFileSync, existsSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { Lab } from './netns.js';
+import { pollUntil, type Tracked } from './procs.js';
+import type { LabAssets } from './assets.js';
+
+export type Transport = 'tftp' | 'http';
+
+export const IPXE_DIR = '/usr/lib/ipxe';
+export const IPXE_FILES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'] as const;
+export const LAB_HTTP_PORT = 8080;
+/** iPXE's name for the initrd; the EFI stub finds it by the `initrd=` argument. */
+const INITRD_NAME = 'initrd.img';
+
+export interface Appliance {
+  readonly kind: 'bootgate' | 'dnsmasq';
+  readonly process: Tracked;
+  readonly root: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * An iPXE script that fetches kernel and initramfs from `base` (e.g. `tftp://${next-server}`,
+ * `{{http}}` for Bootgate to render, or a literal URL) and boots with the console on ttyS0.
+ * panic=-1 makes a broken initramfs reboot at once, which -no-reboot turns into QEMU exiting.
+ */
+export function labScript(base: string): string {
+  return [
+    '#!ipxe',
+    `echo bootgate-lab: \${mac} \${uuid} kernel from ${base}`,
+    `kernel ${base}/vmlinuz initrd=${INITRD_NAME} console=ttyS0 panic=-1`,
+    `initrd ${base}/${INITRD_NAME}`,
+    'boot',
+    '',
+  ].join('\n');
+}
+
+function linkOrCopy(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch {
+    copyFileSync(from, to);
+  }
+}
+
+/** Builds the boot root in <lab.dir>/<name>: iPXE binaries, kernel, initramfs and boot.ipxe. */
+export function buildBootRoot(lab: Pick<Lab, 'dir'>, assets: LabAssets, script: string, name = 'root'): string {
+  const root = join(lab.dir, name);
+  mkdirSync(root, { recursive: true });
+  for (const f of IPXE_FILES) {
+    const src = join(IPXE_DIR, f);
+    if (!existsSync(src)) throw new Error(`${src} is missing: install the Debian package ipxe`);
+    copyFileSync(src, join(root, f));
+  }
+  // Copies, not symlinks: a TFTP root rightly refuses links that point outside it.
+  linkOrCopy(assets.kernel, join(root, 'vmlinuz'));
+  linkOrCopy(assets.initrd, join(root, INITRD_NAME));
+  writeFileSync(join(root, 'boot.ipxe'), script);
+  return root;
+}
+
+/** Resolves when the app namespace has UDP ports and TCP ports listening (bounded), else throws with the log. */
+async function waitListening(lab: Lab, proc: Tracked, udp: number[], tcp: number[], timeoutMs: number): Promise<void> {
+  const bound = (out: string, port: number): boolean => new RegExp(`:${port}\\s`).test(out);
+  const ok = await pollUntil(async () => {
+    if (proc.exitInfo) return false;
+    const u = (await lab.run(['ss', '-H', '-lun'], lab.appNs)).stdout;
+    const t = (await lab.run(['ss', '-H', '-ltn'], lab.appNs)).stdout;
+    return udp.every((p) => bound(u, p)) && tcp.every((p) => bound(t, p)) ? true : undefined;
+  }, timeoutMs, 200);
+  if (ok !== true) {
+    const why = proc.exitInfo ? `exited (${JSON.stringify(proc.exitInfo)})` : `did not listen on udp ${udp.join(',')} tcp ${tcp.join(',')} within ${timeoutMs} ms`;
+    throw new Error(`${proc.name} ${why}:\n${lab.readLog(proc).slice(-4000)}`);
+  }
+}
+
+export interface StandInOptions {
+  root: string;
+  /** How iPXE clients fetch boot.ipxe (the script itself decides how the kernel is fetched). */
+  scriptTransport: Transport;
+}
+
+/**
+ * dnsmasq 2.90 in proxy mode plus busybox httpd: the anchor the fixtures were captured with.
+ * Proxy mode needs the server address on dhcp-boot, or the offer carries siaddr 0 and iPXE says
+ * "Nothing to boot" (firmware-lab.md).
+ */
+export async function startDnsmasqProxy(lab: Lab, opts: StandInOptions): Promise<Appliance> {
+  const srv = lab.appAddress;
+  const scriptFile = opts.scriptTransport === 'http' ? `http://${srv}:${LAB_HTTP_PORT}/boot.ipxe` : 'boot.ipxe';
+  const dnsmasq = lab.spawn('app-dnsmasq', [
+    'dnsmasq', '--conf-file=/dev/null', '--keep-in-foreground', '--log-facility=-', '--log-dhcp',
+    '--port=0', `--interface=${lab.appIface}`, '--bind-interfaces', '--pid-file=', '--user=root',
+    `--dhcp-range=${srv.replace(/\.\d+$/, '.0')},proxy`,
+    '--enable-tftp', `--tftp-root=${opts.root}`,
+    '--dhcp-userclass=set:ipxe,iPXE',
+    // Option 93: 7 and 9 are both x64 UEFI (RFC 4578 swapped them; firmware uses 7).
+    '--dhcp-match=set:efi64,option:client-arch,7', '--dhcp-match=set:efi64,option:client-arch,9',
+    `--dhcp-boot=tag:ipxe,${scriptFile},,${srv}`,
+    // UEFI firmware ignores a proxy offer's boot file and asks the 4011 boot service, which dnsmasq
+    // runs only when a pxe-service is configured (protocol-notes.md, firmware quirks).
+    `--pxe-service=tag:!ipxe,X86-64_EFI,Bootgate lab,ipxe.efi,${srv}`,
+    `--dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,${srv}`,
+  ], lab.appNs);
+  const httpd = lab.spawn('app-httpd', ['busybox', 'httpd', '-f', '-p', `${srv}:${LAB_HTTP_PORT}`, '-h', opts.root], lab.appNs);
+  const stop = async (): Promise<void> => {
+    await lab.stop(dnsmasq);
+    await lab.stop(httpd);
+  };
+  try {
+    await waitListening(lab, dnsmasq, [67, 4011, 69], [], 10_000);
+    await waitListening(lab, httpd, [], [LAB_HTTP_PORT], 10_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { kind: 'dnsmasq', process: dnsmasq, root: opts.root, log: () => lab.readLog(dnsmasq), stop };
+}
+
+/** dist/daemon/cli.js in this checkout (or BOOTGATE_CLI). */
+export function bootgateCli(): string {
+  if (process.env.BOOTGATE_CLI) return resolve(process.env.BOOTGATE_CLI);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the repository root above test/lab');
+    dir = up;
+  }
+  return join(dir, 'dist', 'daemon', 'cli.js');
+}
+
+export interface BootgateOptions {
+  root: string;
+  /** The profile's inline iPXE template (labScript output, with {{http}} etc. for Bootgate to render). */
+  ipxeScript: string;
+  scriptTransport: Transport;
+  /** Extra top-level config keys merged over the lab defaults (e.g. policy for issue 4). */
+  extraConfig?: Record<string, unknown>;
+  /** UEFI x64 boot program; ipxe.efi by default (snponly.efi also works with OVMF's SNP). */
+  efiBootFile?: string;
+}
+
+/** The YAML config the lab hands `bootgate serve`. */
+export function bootgateConfig(lab: Pick<Lab, 'dir' | 'appIface'>, opts: BootgateOptions): Record<string, unknown> {
+  return {
+    root: opts.root,
+    server: { interfaces: [lab.appIface] },
+    http: { port: LAB_HTTP_PORT },
+    store: { path: join(lab.dir, 'bootgate.db') },
+    log: { level: 'debug' },
+    ipxe: { scriptTransport: opts.scriptTransport },
+    policy: { unknown: { action: 'boot', profile: 'lab' } },
+    profiles: {
+      lab: {
+        description: 'firmware lab: Linux kernel + marker initramfs',
+        bootFiles: { bios: 'undionly.kpxe', 'efi-x64': opts.efiBootFile ?? 'ipxe.efi' },
+        ipxeScript: opts.ipxeScript,
+      },
+    },
+    ...opts.extraConfig,
+  };
+}
+
+/** Starts `node dist/daemon/cli.js serve --config <yaml>` in the app namespace and waits until it listens. */
+export async function startBootgate(lab: Lab, opts: BootgateOptions): Promise<Appliance> {
+  const cli = bootgateCli();
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.json)`);
+  const configPath = join(lab.dir, 'bootgate.yaml');
+  writeFileSync(configPath, stringify(bootgateConfig(lab, opts)));
+  const proc = lab.spawn('bootgate', [process.execPath, cli, 'serve', '--config', configPath], lab.appNs);
+  try {
+    await waitListening(lab, proc, [67, 4011, 69], [LAB_HTTP_PORT], 20_000);
+  } catch (err) {
+    await lab.stop(proc);
+    throw err;
+  }
+  return { kind: 'bootgate', process: proc, root: opts.root, log: () => lab.readLog(proc), stop: () => lab.stop(proc) };
+}

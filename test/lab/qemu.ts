@@ -1,0 +1,180 @@
+/**
+ * QEMU network-boot clients on the lab bridge (TCG only: /dev/kvm here is a nested software module
+ * under which the firmware crashes; see firmware-lab.md).
+ *
+ *   bios: SeaBIOS; the virtio-net NIC keeps QEMU's default option ROM, which is iPXE, so the very
+ *         first DISCOVER already carries user class "iPXE".
+ *   uefi: OVMF with its own PXE: OVMF_CODE read-only, a fresh copy of OVMF_VARS per VM, and the NIC
+ *         with an empty romfile, otherwise QEMU's iPXE EFI ROM would boot instead of the firmware.
+ *
+ * The VM runs inside the switch namespace on its own tap. The serial console goes to a file; the
+ * lab's initramfs prints the marker there and powers the VM off, which ends QEMU.
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Lab } from './netns.js';
+import { readText } from './netns.js';
+import { pollUntil, type ExitInfo, type Tracked } from './procs.js';
+import { MARKER_RE } from './initramfs.js';
+
+export type Firmware = 'bios' | 'uefi';
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+
+export interface ClientOptions {
+  firmware: Firmware;
+  /** Defaults to a random locally administered 52:54:00:xx:xx:xx address. */
+  mac?: string;
+  /** SMBIOS system UUID (arrives as option 97); defaults to a random one. */
+  uuid?: string;
+  memoryMb?: number;
+  /** A name for the serial log and process; defaults to the firmware plus a counter. */
+  name?: string;
+}
+
+export interface Marker {
+  mac: string;
+  uuid: string;
+  line: string;
+}
+
+export interface Client {
+  readonly name: string;
+  readonly firmware: Firmware;
+  readonly mac: string;
+  readonly uuid: string;
+  readonly tap: string;
+  readonly serialPath: string;
+  readonly process: Tracked;
+  readonly startedAt: number;
+  /** The serial console so far. */
+  serial(): string;
+  /**
+   * Resolves with the first serial line matching re, or null when the VM exits first or timeoutMs
+   * passes. Does not stop the VM.
+   */
+  waitForSerial(re: RegExp, timeoutMs: number): Promise<RegExpExecArray | null>;
+  /** Waits for the VM to exit by itself (bounded); resolves null on timeout. */
+  waitForExit(timeoutMs: number): Promise<ExitInfo | null>;
+  /** Kills the VM (SIGTERM, then SIGKILL) and removes its tap. */
+  stop(): Promise<void>;
+}
+
+export interface BootResult {
+  mac: string;
+  uuid: string;
+  marker: Marker | null;
+  serial: string;
+  /** From QEMU start to the marker line (or to the end of waiting). */
+  durationMs: number;
+  exit: ExitInfo | null;
+  timedOut: boolean;
+}
+
+let clientCount = 0;
+
+export function randomMac(): string {
+  const b = randomBytes(3);
+  return `52:54:00:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+function firmwareArgs(lab: Lab, firmware: Firmware, name: string): { args: string[]; nicRom: string[] } {
+  if (firmware === 'bios') {
+    // reboot-timeout + -no-reboot: when nothing boots, SeaBIOS reboots after 1 s and QEMU exits.
+    return { args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
+  }
+  for (const f of [OVMF_CODE, OVMF_VARS]) {
+    if (!existsSync(f)) throw new Error(`${f} is missing: install the Debian package ovmf`);
+  }
+  const vars = join(lab.dir, `${name}-OVMF_VARS.fd`);
+  copyFileSync(OVMF_VARS, vars);
+  return {
+    args: [
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+      '-boot', 'order=n',
+    ],
+    nicRom: ['romfile='],
+  };
+}
+
+/** Starts one VM on a new tap in the lab's switch namespace. */
+export async function startClient(lab: Lab, opts: ClientOptions): Promise<Client> {
+  clientCount += 1;
+  const name = opts.name ?? `${opts.firmware}${clientCount}`;
+  const mac = (opts.mac ?? randomMac()).toLowerCase();
+  const uuid = (opts.uuid ?? randomUUID()).toLowerCase();
+  const serialPath = join(lab.dir, `${name}.serial`);
+  const fw = firmwareArgs(lab, opts.firmware, name);
+  const tap = await lab.addTap();
+  const nic = ['virtio-net-pci', 'netdev=n0', `mac=${mac}`, ...fw.nicRom].join(',');
+  const argv = [
+    'qemu-system-x86_64',
+    '-accel', 'tcg',
+    '-machine', 'pc,graphics=off',
+    '-m', String(opts.memoryMb ?? 512),
+    '-uuid', uuid,
+    '-display', 'none',
+    '-monitor', 'none',
+    '-serial', `file:${serialPath}`,
+    '-no-reboot',
+    '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`,
+    '-device', nic,
+    ...fw.args,
+  ];
+  const proc = lab.spawn(`qemu-${name}`, argv, lab.swNs);
+  const startedAt = Date.now();
+  const serial = (): string => readText(serialPath);
+  return {
+    name,
+    firmware: opts.firmware,
+    mac,
+    uuid,
+    tap,
+    serialPath,
+    process: proc,
+    startedAt,
+    serial,
+    waitForSerial: async (re, timeoutMs) => {
+      const hit = await pollUntil(() => {
+        const m = re.exec(serial());
+        if (m) return m;
+        return proc.exitInfo ? null : undefined;
+      }, timeoutMs, 200);
+      // The VM may have printed the line just before it exited.
+      return hit ?? re.exec(serial());
+    },
+    waitForExit: async (timeoutMs) => (await pollUntil(() => proc.exitInfo ?? undefined, timeoutMs, 100)) ?? null,
+    stop: async () => {
+      await lab.stop(proc);
+      await lab.removeTap(tap).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Boots one VM until the marker appears (or timeoutMs), lets it power off (bounded), and always
+ * stops it. The VM is killed on timeout.
+ */
+export async function bootClient(lab: Lab, opts: ClientOptions & { timeoutMs?: number }): Promise<BootResult> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const client = await startClient(lab, opts);
+  try {
+    const m = await client.waitForSerial(MARKER_RE, timeoutMs);
+    const durationMs = Date.now() - client.startedAt;
+    const exit = m ? await client.waitForExit(10_000) : client.process.exitInfo;
+    return {
+      mac: client.mac,
+      uuid: client.uuid,
+      marker: m ? { mac: m[1] ?? '', uuid: m[2] ?? '', line: m[0] } : null,
+      serial: client.serial(),
+      durationMs,
+      exit,
+      timedOut: !m && !client.process.exitInfo,
+    };
+  } finally {
+    await client.stop();
+  }
+}
