@@ -68,6 +68,17 @@ async function serve(args: ServeArgs): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP re-reads the same file, variables and flags; an invalid result keeps the running config.
+  process.on('SIGHUP', () => {
+    try {
+      const next = loadConfig({ file: args.config, env: process.env, overrides: overridesFrom(args) });
+      daemon.reload(next);
+    } catch (err) {
+      if (err instanceof ConfigError) daemon.metrics.configReloads.inc({ result: 'failed' });
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      logger.error({ problems }, 'configuration reload failed; keeping the running configuration');
+    }
+  });
 }
 
 export function buildCli(argv: string[]): Argv {

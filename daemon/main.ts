@@ -18,7 +18,7 @@ import { snapshotFromConfig } from './policy/decide.js';
 import { ipxeScriptPath, isIpxeBinary } from './policy/target.js';
 import type { BootTarget, ClientInfo } from './policy/types.js';
 import { DhcpDoor, type DoorSettings } from './pxe/door.js';
-import { startTftpServer, type TftpAnswer, type TftpServer } from './tftp/server.js';
+import type { TftpAnswer, TftpServer } from './tftp/server.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +29,14 @@ export interface Daemon {
   readonly endpoints: Endpoint[];
   readonly ports: { dhcp: number[]; pxe: number[]; tftp: number | null; http: number | null };
   readonly http: FastifyInstance | null;
+  /** Live TFTP transfers (admin API). */
+  sessions(): unknown[];
+  /**
+   * Applies a new configuration without dropping transfers: policy, profiles, delays and scripts at
+   * once; socket-level keys are reported as needing a restart. Throws (and keeps the old one) when invalid.
+   */
+  reload(next: BootgateConfig): { restartNeeded: string[] };
+  /** Stops answering DHCP at once, lets transfers finish for up to graceMs, then closes the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -97,7 +105,7 @@ function tftpAnswer(content: BootContent, p: Parts, defaultServer: string) {
   };
 }
 
-async function readiness(cfg: BootgateConfig): Promise<string | null> {
+async function rootProblem(cfg: BootgateConfig): Promise<string | null> {
   try {
     await access(cfg.root, fsConstants.R_OK | fsConstants.X_OK);
     return null;
@@ -106,45 +114,90 @@ async function readiness(cfg: BootgateConfig): Promise<string | null> {
   }
 }
 
+/** Config keys that only take effect at start (sockets, ports): a reload that changes them says so. */
+const RESTART_KEYS: Array<[string, (c: BootgateConfig) => unknown]> = [
+  ['server.interfaces', (c) => c.server.interfaces.join(',')],
+  ['server.bindAddress', (c) => c.server.bindAddress],
+  ['server.dhcpPort', (c) => c.server.dhcpPort],
+  ['server.pxePort', (c) => c.server.pxePort],
+  ['tftp', (c) => JSON.stringify(c.tftp)],
+  ['http', (c) => JSON.stringify(c.http)],
+  ['store.path', (c) => c.store.path],
+];
+
 export interface StartOptions {
   config: BootgateConfig;
   logger?: Logger;
+  /** The policy backend (the store-backed inventory); default: the config alone. */
   backend?: (cfg: BootgateConfig, logger: Logger, metrics: Metrics) => PolicyBackend;
+  /** Registers more HTTP routes (the admin API) before the server listens. */
+  extendHttp?: (app: FastifyInstance, ctx: { config: () => BootgateConfig; sessions: () => unknown[] }) => Promise<void>;
+  /** Called last on close (the store). */
+  onClose?: () => Promise<void> | void;
+}
+
+function prepare(config: BootgateConfig): BootgateConfig {
+  const cfg = effectiveConfig({ ...config, root: resolvePath(config.root) });
+  const problems = configProblems(cfg);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  return cfg;
+}
+
+/** When started as root with server.user set, give up root once every privileged port is bound. */
+function dropPrivileges(cfg: BootgateConfig, logger: Logger): void {
+  if (!cfg.server.user || typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  (process as unknown as { initgroups?: (u: string, g: string) => void }).initgroups?.(cfg.server.user, cfg.server.user);
+  process.setgid?.(cfg.server.user);
+  process.setuid?.(cfg.server.user);
+  logger.info({ user: cfg.server.user, uid: process.getuid() }, 'dropped root privileges');
 }
 
 export async function startDaemon(opts: StartOptions): Promise<Daemon> {
-  const cfg = effectiveConfig({ ...opts.config, root: resolvePath(opts.config.root) });
+  let cfg = prepare(opts.config);
   const logger = opts.logger ?? createLogger(cfg.log.level);
-  const problems = configProblems(cfg);
-  if (problems.length > 0) throw new Error(problems.join('\n'));
   const metrics = createMetrics(undefined, VERSION);
   collectProcessMetrics(metrics.registry);
-  const backend = opts.backend ? opts.backend(cfg, logger, metrics) : configOnlyBackend(snapshotFromConfig(cfg));
-  const parts: Parts = { cfg, logger, metrics, gate: new Gatekeeper(backend, logger, metrics), clients: new ClientDirectory() };
+  const makeBackend = (c: BootgateConfig) => (opts.backend ? opts.backend(c, logger, metrics) : configOnlyBackend(snapshotFromConfig(c)));
+  const gate = new Gatekeeper(makeBackend(cfg), logger, metrics);
+  const parts: Parts = { cfg, logger, metrics, gate, clients: new ClientDirectory() };
 
   const endpoints = cfg.server.bindAddress ? [{ iface: null, address: cfg.server.bindAddress }] : resolveEndpoints(cfg.server.interfaces);
   if (endpoints.length === 0) throw new Error('no IPv4 interface to answer on (server.interfaces / --interface)');
-  const settings = doorSettings(parts);
-  const door = new DhcpDoor(parts.gate, () => settings, logger, metrics);
+  let settings = doorSettings(parts);
+  let httpPort: number | null = null;
+  const door = new DhcpDoor(gate, () => settings, logger, metrics);
   door.onClient = (client, serverIp) => parts.clients.seen(client, serverIp);
-  const content = new BootContent(parts.gate, parts.clients, () => ({
+  const content = new BootContent(gate, parts.clients, () => ({
     root: cfg.root,
-    httpPort: settings.httpPort,
+    httpPort,
     scriptTransport: cfg.ipxe.scriptTransport,
     retrySeconds: cfg.policy.unknown.retrySeconds,
     profile: (name: string): ProfileConfig | undefined => cfg.profiles[name],
   }));
 
-  const closers: Array<(graceMs: number) => Promise<void>> = [];
+  // Shutdown phases: stop answering DHCP first, then let transfers finish, then close the store.
+  const stopAnswering: Array<() => Promise<void>> = [];
+  const drain: Array<(graceMs: number) => Promise<void>> = [];
+  let closed = false;
+  const close = async (graceMs = 0) => {
+    if (closed) return;
+    closed = true;
+    metrics.ready.set(0);
+    for (const c of stopAnswering) await c();
+    await Promise.all(drain.map((c) => c(graceMs)));
+    await opts.onClose?.();
+  };
   try {
     const dhcp = await openDhcp(parts, door, endpoints);
-    closers.push(async () => {
+    stopAnswering.push(async () => {
       door.cancelHeld();
       await Promise.all(dhcp.map((l) => l.close()));
     });
     let tftp: TftpServer | null = null;
     if (cfg.tftp.enabled) {
       const defaultServer = cfg.server.advertiseAddress ?? endpoints[0]?.address ?? '0.0.0.0';
+      // Loaded only when enabled: the engine brings worker threads a TFTP-less appliance does not need.
+      const { startTftpServer } = await import('./tftp/server.js');
       tftp = await startTftpServer({
         root: cfg.root,
         address: cfg.server.bindAddress ?? '0.0.0.0',
@@ -155,8 +208,9 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         onRequest: tftpAnswer(content, parts, defaultServer),
       });
       const t = tftp;
-      closers.unshift((grace) => t.close(grace));
+      drain.push((grace) => t.close(grace));
     }
+    const sessions = () => tftp?.sessions() ?? [];
     let http: FastifyInstance | null = null;
     if (cfg.http.enabled) {
       http = await buildHttpApp({
@@ -164,21 +218,31 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         metrics,
         content,
         root: () => cfg.root,
-        ready: async () => ({ sockets: null, root: await readiness(cfg) }),
+        ready: async () => {
+          const checks = { sockets: closed ? 'closed' : null, root: await rootProblem(cfg) };
+          metrics.ready.set(Object.values(checks).every((v) => v === null) ? 1 : 0);
+          return checks;
+        },
       });
+      await opts.extendHttp?.(http, { config: () => cfg, sessions });
       await http.listen({ port: cfg.http.port, host: cfg.http.address });
       const h = http;
-      closers.unshift(() => h.close());
+      // fastify's close waits for responses in flight; bound it by the grace period.
+      drain.push((grace) => Promise.race([h.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]));
+      // Port 0 (tests) means the kernel chose: URLs in offers and scripts must carry the real one.
+      httpPort = (http.server.address() as { port: number }).port;
     }
-    const httpPort = http ? (http.server.address() as { port: number }).port : null;
-    // Port 0 (tests) means the kernel chose: URLs in offers and scripts must carry the real one.
-    settings.httpPort = httpPort;
+    settings = { ...settings, httpPort };
+    dropPrivileges(cfg, logger);
+    metrics.ready.set((await rootProblem(cfg)) === null ? 1 : 0);
     logger.info(
       { endpoints, dhcp: dhcp.map((l) => `${l.endpoint.iface ?? l.endpoint.address}:${l.port}`), tftp: tftp?.port ?? null, http: httpPort, root: cfg.root, profiles: Object.keys(cfg.profiles) },
       'bootgate ready',
     );
-    return {
-      config: cfg,
+    const daemon: Daemon = {
+      get config() {
+        return cfg;
+      },
       logger,
       metrics,
       endpoints,
@@ -189,12 +253,30 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         tftp: tftp?.port ?? null,
         http: httpPort,
       },
-      close: async (graceMs = 0) => {
-        for (const c of closers) await c(graceMs);
+      sessions,
+      reload: (next) => {
+        let prepared: BootgateConfig;
+        try {
+          prepared = prepare(next);
+        } catch (err) {
+          metrics.configReloads.inc({ result: 'failed' });
+          throw err;
+        }
+        const restart = RESTART_KEYS.filter(([, get]) => get(prepared) !== get(cfg)).map(([k]) => k);
+        cfg = prepared;
+        parts.cfg = prepared;
+        gate.setBackend(makeBackend(prepared));
+        settings = { ...doorSettings(parts), httpPort };
+        logger.level = prepared.log.level;
+        metrics.configReloads.inc({ result: 'ok' });
+        logger.info({ restartNeeded: restart, profiles: Object.keys(prepared.profiles) }, 'configuration reloaded');
+        return { restartNeeded: restart };
       },
+      close,
     };
+    return daemon;
   } catch (err) {
-    for (const c of closers) await c(0).catch(() => undefined);
+    await close(0).catch(() => undefined);
     throw err;
   }
 }

@@ -88,6 +88,11 @@ export function createMetrics(registry: Registry = new Registry(), version = '0.
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    ready: new Gauge({
+      name: 'bootgate_ready',
+      help: '1 when sockets are bound, the boot root is readable and the store is open (what /readyz says), else 0',
+      registers: [registry],
+    }),
     buildInfo: new Gauge({
       name: 'bootgate_build_info',
       help: 'Always 1; labels carry the version and Node.js version',

@@ -2,7 +2,7 @@
  * The HTTP server: boot files and scripts, liveness and readiness, metrics, and the admin API
  * (registered by the composition root). Built without listening, so tests use `app.inject()`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { bootRoutes, type BootRoutesOptions } from './boot-routes.js';
@@ -20,7 +20,8 @@ export async function buildHttpApp(opts: AppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     // pino's Logger and fastify's FastifyBaseLogger differ only in generic parameters.
     loggerInstance: opts.logger.child({ door: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Boot clients fetch many files; the doors log decisions and transfers, not every request.
+    logController: new LogController({ disableRequestLogging: true }),
     // iPXE and firmware send plain requests; keep-alive lets iPXE reuse the connection for kernel + initrd.
     keepAliveTimeout: 30_000,
     bodyLimit: 4 * 1024 * 1024,

@@ -66,6 +66,6 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
     });
     return reply.send(stream);
   };
+  // fastify answers HEAD through the GET route (exposeHeadRoutes); the handler skips the body for it.
   app.get('/*', handler);
-  app.head('/*', handler);
 }
