@@ -151,6 +151,23 @@ VENDOR_HEX=$(hex "PXEClient:Arch:00007:UNDI:003000")
 # RFC 4578: 93 = x64 UEFI, 94 = UNDI 3.0, 97 = type 0 + an SMBIOS GUID (one for all perfdhcp clients).
 PERF_OPTS=(-o "60,$VENDOR_HEX" -o 93,0007 -o 94,010300 -o 97,0033221100554477668899aabbccddee01)
 
+# UDP datagrams a namespace's kernel dropped because a socket's receive queue was full
+# (/proc/net/snmp is per namespace): in the appliance namespace that is the server falling behind,
+# in the client namespace the load generator.
+rcvbuf_errors() {
+  ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else { print $c; exit } }' /proc/net/snmp
+}
+
+# Runs a load step ("$@") and records both namespaces' socket-queue drops next to its output.
+with_queue_drops() {
+  local out=$1; shift
+  local a0 c0 rc=0
+  a0=$(rcvbuf_errors "$NSA"); c0=$(rcvbuf_errors "$NSC")
+  "$@" || rc=$?
+  echo "appliance_rcvbuf_errors=$(( $(rcvbuf_errors "$NSA") - a0 )) client_rcvbuf_errors=$(( $(rcvbuf_errors "$NSC") - c0 ))" >"$out"
+  return "$rc"
+}
+
 run_perfdhcp() {
   local name=$1 rate=$2 extra=${3:-} out=$4
   # -W: wait 0.2 s for late offers after the last DISCOVER; -s: the same client MACs for both servers.
@@ -183,7 +200,7 @@ finish_server() {
 storm_step() {
   local name=$1 rc=0
   start_server "$name" || return 0
-  timeout 60 ip netns exec "$NSC" node dist/bench/dhcp-storm.js --label "$name" --clients "$STORM_CLIENTS" \
+  with_queue_drops "$RAW/storm-$name-udp.txt" timeout 60 ip netns exec "$NSC" node dist/bench/dhcp-storm.js --label "$name" --clients "$STORM_CLIENTS" \
     --spread-ms 1000 --wait-ms 3000 --json "$RAW/storm-$name.json" || rc=$?
   finish_server "$name" storm
   if (( rc != 0 )) && [[ -z ${SKIP[$name]:-} ]]; then
@@ -196,7 +213,7 @@ storm_step() {
 rate_step() {
   local name=$1 rate=$2 out="$RAW/perfdhcp-$1-$2"
   start_server "$name" || return 0
-  run_perfdhcp "$name" "$rate" "" "$out.txt"
+  with_queue_drops "$out-udp.txt" run_perfdhcp "$name" "$rate" "" "$out.txt"
   echo "  $name $rate/s: $(grep -E '^(Rate|drops ratio|avg delay)' "$out.txt" | tr '\n' ' ' || true)"
   if [[ $P99_PASS == 1 ]]; then run_perfdhcp "$name" "$rate" "-x t" "$out-timers.txt"; fi
   finish_server "$name" "perfdhcp at $rate/s"

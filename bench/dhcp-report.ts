@@ -15,16 +15,23 @@ import { parsePerfdhcp, parsePerfdhcpTimers, type PerfdhcpRun } from './lib/dhcp
 import type { LatencySummary } from './lib/dhcp-stats.js';
 import type { StormResult } from './dhcp-storm.js';
 
+/** Below this share of the requested rate, perfdhcp itself could not keep up (CPU shared with the server). */
+const GENERATOR_SHORTFALL = 0.9;
+
 /** Issue 2's targets. */
 const TARGET = { stormAnsweredPct: 100, stormP99Ms: 10, maxDropsPct: 1 } as const;
 
-interface RateResult { rate: number; run: PerfdhcpRun | null; timers: LatencySummary | null; error: string | null }
+/** Datagrams dropped at a full socket receive queue: the server's side and the load generator's. */
+interface QueueDrops { appliance: number; client: number }
+
+interface RateResult { rate: number; run: PerfdhcpRun | null; timers: LatencySummary | null; queue: QueueDrops | null; error: string | null }
 
 interface ServerResult {
   key: string;
   title: string;
   status: string;
   storm: StormResult | null;
+  stormQueue: QueueDrops | null;
   rates: RateResult[];
 }
 
@@ -41,28 +48,36 @@ function readText(path: string): string | null {
   return existsSync(path) ? readFileSync(path, 'utf8') : null;
 }
 
-function loadRate(raw: string, key: string, rate: number): RateResult {
+function readQueueDrops(path: string): QueueDrops | null {
+  const text = readText(path);
+  const a = text && /appliance_rcvbuf_errors=(\d+)/.exec(text)?.[1];
+  const c = text && /client_rcvbuf_errors=(\d+)/.exec(text)?.[1];
+  return a && c ? { appliance: Number(a), client: Number(c) } : null;
+}
+
+function loadRate(raw: string, key: string, rate: number, seconds: number): RateResult {
   const base = join(raw, `perfdhcp-${key}-${rate}`);
   const text = readText(`${base}.txt`);
-  if (text === null) return { rate, run: null, timers: null, error: 'not run' };
+  if (text === null) return { rate, run: null, timers: null, queue: null, error: 'not run' };
   try {
-    const run = parsePerfdhcp(text, rate, `${base}.txt`);
+    const run = parsePerfdhcp(text, rate, seconds, `${base}.txt`);
     const timerText = readText(`${base}-timers.txt`);
     const timers = timerText === null ? null : parsePerfdhcpTimers(timerText);
-    return { rate, run, timers: timers && timers.count > 0 ? timers : null, error: null };
+    return { rate, run, timers: timers && timers.count > 0 ? timers : null, queue: readQueueDrops(`${base}-udp.txt`), error: null };
   } catch (err) {
-    return { rate, run: null, timers: null, error: err instanceof Error ? err.message : String(err) };
+    return { rate, run: null, timers: null, queue: null, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
-function loadServer(raw: string, key: string, title: string, rates: number[]): ServerResult {
+function loadServer(raw: string, key: string, title: string, rates: number[], seconds: number): ServerResult {
   const stormText = readText(join(raw, `storm-${key}.json`));
   return {
     key,
     title,
     status: (readText(join(raw, `status-${key}.txt`)) ?? 'not run').trim(),
     storm: stormText === null ? null : (JSON.parse(stormText) as StormResult),
-    rates: rates.map((r) => loadRate(raw, key, r)),
+    stormQueue: readQueueDrops(join(raw, `storm-${key}-udp.txt`)),
+    rates: rates.map((r) => loadRate(raw, key, r, seconds)),
   };
 }
 
@@ -124,20 +139,25 @@ function summaryTable(servers: ServerResult[], refRate: number): string[] {
 }
 
 function rateTable(servers: ServerResult[], rates: number[]): string[] {
-  const head = ['rate/s'];
-  for (const s of servers) head.push(`${s.key} sent/s`, `${s.key} drops %`, `${s.key} offers/s`, `${s.key} mean ms`, `${s.key} p99 ms`, `${s.key} max ms`);
-  const d = servers.find((s) => s.key === 'dnsmasq'), b = servers.find((s) => s.key === 'bootgate');
-  if (d && b) head.push('offers/s Bootgate/dnsmasq');
-  const out = [row(head), row(head.map((_, i) => (i === 0 ? '---:' : '---:')))];
+  const d = servers.find((s) => s.key === 'dnsmasq');
+  const head = ['rate/s', 'server', 'sent/s', 'drops %', 'offers/s', 'mean ms', 'p99 ms', 'max ms', 'queue drops srv/gen', 'offers/s vs dnsmasq'];
+  const out = [row(head), row(head.map((_, i) => (i === 1 ? '---' : '---:')))];
   for (const rate of rates) {
-    const cells = [fmt.n(rate)];
     for (const s of servers) {
       const r = at(s, rate);
-      if (!r?.run) { cells.push(r?.error === 'not run' || !r ? '-' : 'error', '-', '-', '-', '-', '-'); continue; }
-      cells.push(fmt.n(r.run.achievedRate), fmt.n(r.run.dropsPct, 2), fmt.n(r.run.offersPerSecond), fmt.ms(r.run.avgMs), fmt.ms(r.timers?.p99), fmt.ms(r.run.maxMs));
+      if (!r?.run) {
+        out.push(row([fmt.n(rate), s.title, r?.error === 'not run' || !r ? 'not run' : 'error', '-', '-', '-', '-', '-', '-', '-']));
+        continue;
+      }
+      const short = r.run.sentPerSecond < GENERATOR_SHORTFALL * rate ? '*' : '';
+      const ref = d && s !== d ? at(d, rate)?.run?.offersPerSecond : undefined;
+      out.push(row([
+        fmt.n(rate), s.title, fmt.n(r.run.sentPerSecond) + short, fmt.n(r.run.dropsPct, 2), fmt.n(r.run.offersPerSecond),
+        fmt.ms(r.run.avgMs), fmt.ms(r.timers?.p99), fmt.ms(r.run.maxMs),
+        r.queue ? `${fmt.n(r.queue.appliance)}/${fmt.n(r.queue.client)}` : '-',
+        ref === undefined ? '' : fmt.ratio(r.run.offersPerSecond, ref),
+      ]));
     }
-    if (d && b) cells.push(fmt.ratio(at(b, rate)?.run?.offersPerSecond, at(d, rate)?.run?.offersPerSecond));
-    out.push(row(cells));
   }
   return out;
 }
@@ -167,6 +187,9 @@ function problems(servers: ServerResult[]): string[] {
       if (st.duplicates > 0) out.push(`- ${s.title} storm: ${st.duplicates} duplicate offers`);
       if (st.malformed > 0) out.push(`- ${s.title} storm: ${st.malformed} malformed replies`);
       if (st.sendErrors > 0) out.push(`- ${s.title} storm: ${st.sendErrors} send errors in the generator`);
+      if (s.stormQueue && s.stormQueue.appliance + s.stormQueue.client > 0) {
+        out.push(`- ${s.title} storm: socket queue drops ${s.stormQueue.appliance} at the server, ${s.stormQueue.client} at the generator`);
+      }
     }
     for (const r of s.rates) {
       if (r.error !== null && r.error !== 'not run') out.push(`- ${s.title} perfdhcp ${r.rate}/s: ${r.error}`);
@@ -196,7 +219,12 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
   ];
   out.push('## Summary', '', ...summaryTable(servers, refRate), '');
   if (d && b) out.push('## Targets (issue 2)', '', ...verdicts(d, b), '');
-  out.push('## perfdhcp by rate', '', ...rateTable(servers, rates), '');
+  out.push('## perfdhcp by rate', '', ...rateTable(servers, rates), '',
+    '"queue drops srv/gen": DISCOVERs the kernel dropped at the server\'s full socket queue / OFFERs dropped at ' +
+    'the generator\'s (from /proc/net/snmp RcvbufErrors in each namespace).',
+    '',
+    `\\* perfdhcp sent less than ${GENERATOR_SHORTFALL * 100}% of the requested rate: the generator and the server ` +
+    'share the CPUs, so at that rate the generator is part of the limit.', '');
   const p = problems(servers);
   if (p.length > 0) out.push('## Problems seen', '', ...p, '');
   return out.join('\n');
@@ -211,8 +239,10 @@ function main(): void {
     dnsmasq: `dnsmasq ${meta.get('dnsmasq_version') ?? ''}`.trim(),
     bootgate: 'Bootgate',
   };
+  const seconds = Number(meta.get('seconds'));
+  if (!(seconds > 0)) throw new Error(`${values.raw}/meta.txt: no valid seconds= line`);
   const servers = (meta.get('servers') ?? '').split(/\s+/).filter(Boolean)
-    .map((k) => loadServer(values.raw as string, k, titles[k] ?? k, rates));
+    .map((k) => loadServer(values.raw as string, k, titles[k] ?? k, rates, seconds));
   const text = render(meta, servers, rates);
   process.stdout.write(text + '\n');
   if (values.out) writeFileSync(values.out, text + '\n');

@@ -7,8 +7,8 @@ import { summarize, type LatencySummary } from './dhcp-stats.js';
 
 export interface PerfdhcpRun {
   requestedRate: number;
-  /** perfdhcp's "Rate:" line: DISCOVERs it actually managed to send per second. */
-  achievedRate: number;
+  /** DISCOVERs perfdhcp actually sent per second of the test period (-p). */
+  sentPerSecond: number;
   sent: number;
   received: number;
   drops: number;
@@ -19,7 +19,10 @@ export interface PerfdhcpRun {
   avgMs: number;
   maxMs: number;
   stdMs: number;
-  /** received / test period, i.e. achievedRate scaled by the answered share. */
+  /**
+   * OFFERs received per second of the test period. (perfdhcp's own "Rate:" line is the same count
+   * divided by its wall time, which includes the -W wait after the last DISCOVER.)
+   */
   offersPerSecond: number;
 }
 
@@ -39,17 +42,16 @@ function field(text: string, pattern: RegExp, what: string, source: string): num
 }
 
 /** Parses one perfdhcp -i run (DISCOVER-OFFER statistics). Throws PerfdhcpParseError naming the missing line. */
-export function parsePerfdhcp(text: string, requestedRate: number, source: string): PerfdhcpRun {
+export function parsePerfdhcp(text: string, requestedRate: number, periodSeconds: number, source: string): PerfdhcpRun {
   const stats = text.indexOf('***Statistics for: DISCOVER-OFFER***');
   if (stats < 0) throw new PerfdhcpParseError(`${source}: no DISCOVER-OFFER statistics (did perfdhcp run with -i and finish?)`);
   const body = text.slice(stats);
-  const achievedRate = field(text, /^Rate: ([0-9.e+]+) DISCOVER-OFFER\/second/m, 'Rate', source);
   const sent = field(body, /^sent packets: (\d+)/m, 'sent packets', source);
   const received = field(body, /^received packets: (\d+)/m, 'received packets', source);
   const drops = Math.max(0, sent - received);
   return {
     requestedRate,
-    achievedRate,
+    sentPerSecond: sent / periodSeconds,
     sent,
     received,
     drops,
@@ -60,7 +62,7 @@ export function parsePerfdhcp(text: string, requestedRate: number, source: strin
     avgMs: field(body, /^avg delay: ([0-9.]+) ms/m, 'avg delay', source),
     maxMs: field(body, /^max delay: ([0-9.]+) ms/m, 'max delay', source),
     stdMs: field(body, /^std deviation: ([0-9.]+) ms/m, 'std deviation', source),
-    offersPerSecond: sent > 0 ? (achievedRate * received) / sent : 0,
+    offersPerSecond: received / periodSeconds,
   };
 }
 
