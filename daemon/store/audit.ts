@@ -1,0 +1,94 @@
+/**
+ * Audit events: every boot decision (with its reason), every admin change, every boot-once consumed.
+ * Retention is bounded in age (store.auditRetentionDays) and in rows, pruned in small chunks so a
+ * prune never holds the write lock (or the event loop) for long.
+ */
+import type Database from 'better-sqlite3';
+
+export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed';
+
+export interface AuditEventInput {
+  at: number;
+  type: AuditType;
+  mac: string | null;
+  door: string | null;
+  decision: string | null;
+  reason: string | null;
+  profile: string | null;
+  computer: string | null;
+  ip: string | null;
+  arch: string | null;
+  /** Who made an admin change: `cli`, `api:<token id>`, `marker`. Never a token itself. */
+  actor: string | null;
+  /** Short free text or JSON for admin changes (what changed); never secrets. */
+  detail: string | null;
+}
+
+export interface AuditEvent extends AuditEventInput {
+  id: number;
+}
+
+export interface AuditQuery {
+  mac?: string;
+  type?: AuditType;
+  since?: number;
+  until?: number;
+  /** Only events with an id below this (paging backwards from the newest). */
+  beforeId?: number;
+  limit: number;
+}
+
+const EMPTY: Omit<AuditEventInput, 'at' | 'type'> = {
+  mac: null, door: null, decision: null, reason: null, profile: null, computer: null, ip: null, arch: null, actor: null, detail: null,
+};
+
+export function auditEvent(e: Partial<AuditEventInput> & Pick<AuditEventInput, 'at' | 'type'>): AuditEventInput {
+  return { ...EMPTY, ...e };
+}
+
+export class AuditRepo {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      insert: db.prepare(`INSERT INTO audit_events (at, type, mac, door, decision, reason, profile, computer, ip, arch, actor, detail)
+        VALUES (@at, @type, @mac, @door, @decision, @reason, @profile, @computer, @ip, @arch, @actor, @detail)`),
+      deleteOld: db.prepare('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? LIMIT ?)'),
+      nthNewest: db.prepare('SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET ?'),
+      deleteUpTo: db.prepare('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE id <= ? ORDER BY id LIMIT ?)'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM audit_events'),
+    };
+  }
+
+  /** Call inside a transaction when inserting many (one commit per batch). */
+  insert(e: AuditEventInput): void {
+    this.s.insert.run(e);
+  }
+
+  query(q: AuditQuery): AuditEvent[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.mac !== undefined) { where.push('mac = ?'); args.push(q.mac); }
+    if (q.type !== undefined) { where.push('type = ?'); args.push(q.type); }
+    if (q.since !== undefined) { where.push('at >= ?'); args.push(q.since); }
+    if (q.until !== undefined) { where.push('at < ?'); args.push(q.until); }
+    if (q.beforeId !== undefined) { where.push('id < ?'); args.push(q.beforeId); }
+    const sql = `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare(sql).all(...args, q.limit) as AuditEvent[];
+  }
+
+  /** Deletes up to `chunk` events older than `cutoff`; returns how many went. */
+  deleteOlderThan(cutoff: number, chunk: number): number {
+    return this.s.deleteOld.run(cutoff, chunk).changes;
+  }
+
+  /** Deletes up to `chunk` of the oldest events beyond the newest `keep`; returns how many went. */
+  trimTo(keep: number, chunk: number): number {
+    const edge = this.s.nthNewest.get(keep) as { id: number } | undefined;
+    return edge ? this.s.deleteUpTo.run(edge.id, chunk).changes : 0;
+  }
+
+  count(): number {
+    return (this.s.count.get() as { n: number }).n;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3) holding the inventory, pending devices,
+ * boot-once state, run-time settings and audit events.
+ *
+ * Durability: WAL journal. Every commit is appended to the WAL with write() before it returns, so a
+ * process killed with SIGKILL loses nothing it committed, and a transaction is all or nothing (an
+ * import is one transaction). The hot path (decision audit batches) runs at synchronous=NORMAL: no
+ * fsync per batch, so a DHCP burst never waits on the disk. Admin changes (imports, approvals,
+ * boot-once, settings) go through `durable()`, which commits at synchronous=FULL: they survive a
+ * power cut as well, and they are rare enough that one fsync each costs nothing.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, type Migration } from './migrations.js';
+import { ComputersRepo } from './computers.js';
+import { DevicesRepo } from './devices.js';
+import { AuditRepo } from './audit.js';
+import { SettingsRepo } from './settings.js';
+
+export type ChangeKind = 'inventory' | 'devices' | 'settings';
+export type ChangeListener = (kind: ChangeKind) => void;
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface OpenOptions {
+  /** How long a writer waits for another process's write lock (the CLI working on the file directly). */
+  busyTimeoutMs?: number;
+  /** Migrations to apply (tests pass a longer list to exercise upgrades). */
+  migrations?: readonly Migration[];
+}
+
+export class Store {
+  readonly db: Database.Database;
+  readonly path: string;
+  readonly computers: ComputersRepo;
+  readonly devices: DevicesRepo;
+  readonly audit: AuditRepo;
+  readonly settings: SettingsRepo;
+  private readonly listeners = new Set<ChangeListener>();
+  private closed = false;
+
+  constructor(db: Database.Database, path: string) {
+    this.db = db;
+    this.path = path;
+    this.computers = new ComputersRepo(db);
+    this.devices = new DevicesRepo(db);
+    this.audit = new AuditRepo(db);
+    this.settings = new SettingsRepo(db);
+  }
+
+  /** Runs `fn` in one transaction (BEGIN IMMEDIATE: take the write lock up front, no upgrade deadlock). */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Like tx(), committed with an fsync (synchronous=FULL) for changes an admin was told are saved. */
+  durable<T>(fn: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.tx(fn);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /** Subscribes to changes made through this Store (other processes are seen through dataVersion()). */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(kind: ChangeKind): void {
+    for (const l of this.listeners) l(kind);
+  }
+
+  /** Changes when another connection (e.g. the CLI on the same file) commits; cheap to poll. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  schemaVersion(): number {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+    return row.v ?? 0;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    // A clean close checkpoints the WAL into the main file, so a copied .db file is complete.
+    this.db.close();
+  }
+}
+
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  const newest = Math.max(0, ...applied);
+  if (newest > known) {
+    throw new StoreError(`database schema version ${newest} is newer than this bootgate understands (up to ${known}); upgrade bootgate`);
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }).immediate();
+  }
+}
+
+/** Opens (creating if needed) and migrates the database at `path` (`:memory:` for tests). */
+export function openStore(path: string, opts: OpenOptions = {}): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 2000))}`);
+    migrate(db, opts.migrations ?? MIGRATIONS);
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`);
+  }
+  return new Store(db, path);
+}

@@ -1,0 +1,118 @@
+/**
+ * Devices seen under the `pending` unknown-computer policy: waiting for approval, or rejected.
+ * Sightings are written in batches by the backend (one upsert per device per flush).
+ */
+import type Database from 'better-sqlite3';
+
+export type DeviceStatus = 'pending' | 'rejected';
+
+export interface DeviceRecord {
+  mac: string;
+  status: DeviceStatus;
+  guid: string | null;
+  arch: string | null;
+  archCode: number | null;
+  vendorClass: string | null;
+  ip: string | null;
+  firstSeen: number;
+  lastSeen: number;
+  attempts: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+}
+
+/** One device's sightings since the last flush, merged in memory. */
+export interface DeviceSighting {
+  mac: string;
+  guid: string | null;
+  arch: string | null;
+  archCode: number | null;
+  vendorClass: string | null;
+  ip: string | null;
+  firstSeen: number;
+  lastSeen: number;
+  attempts: number;
+}
+
+interface Row {
+  mac: string;
+  status: DeviceStatus;
+  guid: string | null;
+  arch: string | null;
+  arch_code: number | null;
+  vendor_class: string | null;
+  ip: string | null;
+  first_seen: number;
+  last_seen: number;
+  attempts: number;
+  decided_at: number | null;
+  decided_by: string | null;
+}
+
+function fromRow(r: Row): DeviceRecord {
+  return {
+    mac: r.mac, status: r.status, guid: r.guid, arch: r.arch, archCode: r.arch_code, vendorClass: r.vendor_class, ip: r.ip,
+    firstSeen: r.first_seen, lastSeen: r.last_seen, attempts: r.attempts, decidedAt: r.decided_at, decidedBy: r.decided_by,
+  };
+}
+
+export class DevicesRepo {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      // A new device starts pending; a known one (pending or rejected) keeps its status and gains attempts.
+      seen: db.prepare(`INSERT INTO devices (mac, status, guid, arch, arch_code, vendor_class, ip, first_seen, last_seen, attempts)
+        VALUES (@mac, 'pending', @guid, @arch, @archCode, @vendorClass, @ip, @firstSeen, @lastSeen, @attempts)
+        ON CONFLICT(mac) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen), attempts = attempts + excluded.attempts,
+          guid = COALESCE(excluded.guid, guid), arch = COALESCE(excluded.arch, arch), arch_code = COALESCE(excluded.arch_code, arch_code),
+          vendor_class = COALESCE(excluded.vendor_class, vendor_class), ip = COALESCE(excluded.ip, ip)`),
+      touchOnly: db.prepare(`UPDATE devices SET last_seen = MAX(last_seen, @lastSeen), attempts = attempts + @attempts,
+          ip = COALESCE(@ip, ip) WHERE mac = @mac`),
+      get: db.prepare('SELECT * FROM devices WHERE mac = ?'),
+      list: db.prepare('SELECT * FROM devices ORDER BY first_seen, mac'),
+      listBy: db.prepare('SELECT * FROM devices WHERE status = ? ORDER BY first_seen, mac'),
+      macsBy: db.prepare('SELECT mac FROM devices WHERE status = ?'),
+      setStatus: db.prepare('UPDATE devices SET status = ?, decided_at = ?, decided_by = ? WHERE mac = ?'),
+      delete: db.prepare('DELETE FROM devices WHERE mac = ?'),
+      deleteBy: db.prepare('DELETE FROM devices WHERE status = ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM devices WHERE status = ?'),
+    };
+  }
+
+  /** Records sightings; `insert` false only updates devices already recorded (e.g. rejected ones). */
+  seen(s: DeviceSighting, insert: boolean): void {
+    if (insert) this.s.seen.run(s);
+    else this.s.touchOnly.run({ mac: s.mac, lastSeen: s.lastSeen, attempts: s.attempts, ip: s.ip });
+  }
+
+  get(mac: string): DeviceRecord | undefined {
+    const r = this.s.get.get(mac) as Row | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
+  list(status?: DeviceStatus): DeviceRecord[] {
+    const rows = (status ? this.s.listBy.all(status) : this.s.list.all()) as Row[];
+    return rows.map(fromRow);
+  }
+
+  macs(status: DeviceStatus): string[] {
+    return (this.s.macsBy.all(status) as Array<{ mac: string }>).map((r) => r.mac);
+  }
+
+  setStatus(mac: string, status: DeviceStatus, at: number, by: string): boolean {
+    return this.s.setStatus.run(status, at, by, mac).changes > 0;
+  }
+
+  delete(mac: string): boolean {
+    return this.s.delete.run(mac).changes > 0;
+  }
+
+  deleteAll(status: DeviceStatus): number {
+    return this.s.deleteBy.run(status).changes;
+  }
+
+  count(status: DeviceStatus): number {
+    return (this.s.count.get(status) as { n: number }).n;
+  }
+}

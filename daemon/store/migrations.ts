@@ -1,0 +1,77 @@
+/**
+ * Schema migrations, applied in order, each in its own transaction, recorded in `schema_migrations`.
+ * Never edit a migration that has shipped: add the next one. Times are milliseconds since the epoch.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'inventory, devices, audit events, settings',
+    sql: `
+      CREATE TABLE computers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        guid TEXT UNIQUE,
+        profile TEXT NOT NULL,
+        kind TEXT CHECK (kind IN ('required', 'available')),
+        notes TEXT NOT NULL DEFAULT '',
+        source_computer TEXT,
+        boot_once_consumed_at INTEGER,
+        boot_once_consumed_by TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      -- One row per NIC: a MAC belongs to at most one computer.
+      CREATE TABLE computer_macs (
+        mac TEXT PRIMARY KEY,
+        computer_id INTEGER NOT NULL REFERENCES computers(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL
+      );
+      CREATE INDEX computer_macs_by_computer ON computer_macs(computer_id);
+      -- Unknown devices seen under policy.unknown.action = pending, and the ones an admin rejected.
+      CREATE TABLE devices (
+        mac TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'rejected')),
+        guid TEXT,
+        arch TEXT,
+        arch_code INTEGER,
+        vendor_class TEXT,
+        ip TEXT,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        decided_at INTEGER,
+        decided_by TEXT
+      );
+      CREATE INDEX devices_by_status ON devices(status, first_seen);
+      CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        mac TEXT,
+        door TEXT,
+        decision TEXT,
+        reason TEXT,
+        profile TEXT,
+        computer TEXT,
+        ip TEXT,
+        arch TEXT,
+        actor TEXT,
+        detail TEXT
+      );
+      CREATE INDEX audit_by_time ON audit_events(at);
+      CREATE INDEX audit_by_mac ON audit_events(mac, at);
+      -- Run-time switches that override the config file (answering, responseDelaySeconds, interfaces).
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
+];

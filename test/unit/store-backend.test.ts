@@ -1,0 +1,250 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { validateConfig } from '../../daemon/config/load.js';
+import { Gatekeeper } from '../../daemon/gatekeeper.js';
+import { createLogger } from '../../daemon/log.js';
+import { createMetrics } from '../../daemon/metrics.js';
+import type { ClientInfo } from '../../daemon/policy/types.js';
+import { auditEvent } from '../../daemon/store/audit.js';
+import { createStoreBackend, type StoreBackendDeps } from '../../daemon/store/backend.js';
+import { openStore, type Store } from '../../daemon/store/db.js';
+
+const logger = createLogger('silent');
+
+function config(over: Record<string, unknown> = {}) {
+  return validateConfig({
+    policy: { unknown: { action: 'pending', profile: 'winpe' } },
+    store: { pendingMax: 3, auditRetentionDays: 7 },
+    profiles: {
+      winpe: { bootFiles: { 'efi-x64': 'boot/x64/wdsmgfw.efi' } },
+      wipe: { kind: 'required', bootOnceMarker: 'sources/boot.wim', bootFiles: { 'efi-x64': 'wipe/wipe.efi' } },
+    },
+    ...over,
+  }, 'test');
+}
+
+function client(mac: string, over: Partial<ClientInfo> = {}): ClientInfo {
+  return {
+    mac, archCode: 7, arch: 'efi-x64', httpBoot: false, ipxe: false, guid: null, guidSwapped: null,
+    vendorClass: 'PXEClient:Arch:00007:UNDI:003000', ip: null, door: 'dhcp', ...over,
+  };
+}
+
+function setup(deps: Partial<StoreBackendDeps> = {}, cfgOver: Record<string, unknown> = {}, store: Store = openStore(':memory:')) {
+  let t = 1_700_000_000_000;
+  const metrics = createMetrics(new Registry());
+  const backend = createStoreBackend(config(cfgOver), store, { logger, metrics, now: () => t, ...deps });
+  const gate = new Gatekeeper(backend, logger, metrics);
+  return {
+    store, backend, gate, metrics,
+    advance: (ms: number) => { t += ms; },
+    done: () => { backend.close(); store.close(); },
+  };
+}
+
+function addComputer(store: Store, name: string, mac: string, profile = 'winpe', guid: string | null = null): number {
+  const id = store.tx(() => store.computers.insert({ name, macs: mac ? [mac] : [], guid, profile, kind: null, notes: '', sourceComputer: null }, 1));
+  store.notify('inventory');
+  return id;
+}
+
+test('backend: the snapshot is cached until the inventory changes', () => {
+  const s = setup();
+  try {
+    const a = s.backend.snapshot();
+    assert.equal(s.backend.snapshot(), a, 'same object while nothing changed');
+    addComputer(s.store, 'PC-01', '52:54:00:77:00:01');
+    const b = s.backend.snapshot();
+    assert.notEqual(b, a);
+    assert.equal(b.inventory.byMac.get('52:54:00:77:00:01')?.name, 'PC-01');
+    assert.equal(s.gate.decide(client('52:54:00:77:00:01')).reason, 'known');
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: pending devices are recorded with attempts, and bounded by store.pendingMax', async () => {
+  const s = setup();
+  try {
+    const macs = Array.from({ length: 10 }, (_, i) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`);
+    const first = macs.map((m) => s.gate.decide(client(m)).reason);
+    assert.deepEqual(first, ['unknown-pending', 'unknown-pending', 'unknown-pending', ...Array(7).fill('pending-full')]);
+    assert.equal(s.gate.decide(client(macs[0]!)).reason, 'pending', 'a recorded device is still pending, not full');
+    s.backend.flush();
+    const rows = s.store.devices.list('pending');
+    assert.deepEqual(rows.map((d) => [d.mac, d.attempts]), [[macs[0], 2], [macs[1], 1], [macs[2], 1]]);
+    assert.match(await s.metrics.registry.getSingleMetricAsString('bootgate_pending_devices'), /bootgate_pending_devices 3/);
+    // The bound survives a rebuild (reopen is the same path: the set is read back from the table).
+    s.store.notify('devices');
+    assert.equal(s.backend.snapshot().pending.size, 3);
+    assert.equal(s.gate.decide(client(macs[9]!)).reason, 'pending-full');
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: each decision becomes an audit event with its reason; routine non-PXE DHCP does not', () => {
+  const s = setup();
+  try {
+    addComputer(s.store, 'PC-01', '52:54:00:77:00:01');
+    s.gate.decide(client('52:54:00:77:00:01', { ip: '10.77.0.50' }), { file: 'boot/x64/wdsmgfw.efi' });
+    s.gate.decide(client('52:54:00:77:00:02', { vendorClass: 'MSFT 5.0' }));
+    s.backend.flush();
+    const events = s.store.audit.query({ type: 'decision', limit: 10 });
+    assert.equal(events.length, 1);
+    assert.deepEqual(
+      [events[0]?.mac, events[0]?.decision, events[0]?.reason, events[0]?.computer, events[0]?.profile, events[0]?.ip, events[0]?.arch, events[0]?.detail],
+      ['52:54:00:77:00:01', 'boot', 'known', 'PC-01', 'winpe', '10.77.0.50', 'efi-x64', 'boot/x64/wdsmgfw.efi'],
+    );
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: a full write queue drops events, counts them, and leaves one summary event', async () => {
+  const s = setup({ queueMax: 8 }, { policy: { unknown: { action: 'ignore', profile: 'winpe' } } });
+  try {
+    for (let i = 0; i < 20; i++) s.backend.record(client('52:54:00:77:00:05'), { kind: 'ignore', reason: 'unknown-ignore' }, {});
+    s.backend.flush();
+    assert.equal(s.store.audit.query({ type: 'decision', limit: 100 }).length, 8);
+    const summary = s.store.audit.query({ type: 'suppressed', limit: 10 });
+    assert.equal(summary[0]?.detail, '12 decision events not recorded (queue full)');
+    assert.match(await s.metrics.registry.getSingleMetricAsString('bootgate_audit_dropped_total'), /bootgate_audit_dropped_total 12/);
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: a rejected device is ignored and its attempts still counted', () => {
+  const s = setup();
+  try {
+    s.gate.decide(client('02:00:00:00:00:aa'));
+    s.backend.flush();
+    s.store.devices.setStatus('02:00:00:00:00:aa', 'rejected', 5, 'test');
+    s.store.notify('devices');
+    assert.equal(s.gate.decide(client('02:00:00:00:00:aa')).reason, 'rejected');
+    s.backend.flush();
+    const d = s.store.devices.get('02:00:00:00:00:aa');
+    assert.deepEqual([d?.status, d?.attempts], ['rejected', 2]);
+    assert.equal(s.backend.snapshot().pending.size, 0);
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: a device approved before its sightings were written is not re-added as pending', () => {
+  const s = setup();
+  try {
+    s.gate.decide(client('02:00:00:00:00:bb'));
+    addComputer(s.store, 'PC-BB', '02:00:00:00:00:bb');
+    s.backend.flush();
+    assert.equal(s.store.devices.get('02:00:00:00:00:bb'), undefined);
+    assert.equal(s.backend.snapshot().pending.has('02:00:00:00:00:bb'), false);
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: boot once — the completion marker consumes a required deployment, then local disk', () => {
+  const s = setup();
+  try {
+    addComputer(s.store, 'PC-W', '52:54:00:77:00:01', 'wipe');
+    addComputer(s.store, 'PC-A', '52:54:00:77:00:02', 'winpe');
+    assert.equal(s.gate.decide(client('52:54:00:77:00:01')).kind, 'boot');
+    assert.equal(s.backend.markServed('52:54:00:77:00:01', 'wipe', 'wipe/wipe.efi'), false, 'not the marker');
+    assert.equal(s.backend.markServed('52:54:00:77:00:01', 'winpe', '\\Sources\\boot.wim'), false, 'not the computer\'s profile');
+    assert.equal(s.backend.markServed('52:54:00:77:00:02', 'winpe', 'sources/boot.wim'), false, 'available profile has no marker');
+    assert.equal(s.backend.markServed('52:54:00:77:00:01', 'wipe', '\\Sources\\BOOT.WIM'), true);
+    assert.equal(s.backend.markServed('52:54:00:77:00:01', 'wipe', 'sources/boot.wim'), false, 'already consumed');
+    assert.deepEqual(s.gate.decide(client('52:54:00:77:00:01')), { kind: 'local', computer: 'PC-W', reason: 'boot-once-consumed' });
+    const c = s.store.computers.byName('PC-W');
+    assert.equal(c?.bootOnceConsumedBy, 'marker:\\Sources\\BOOT.WIM');
+    const ev = s.store.audit.query({ type: 'boot-once', limit: 5 });
+    assert.deepEqual([ev[0]?.computer, ev[0]?.mac, ev[0]?.actor], ['PC-W', '52:54:00:77:00:01', 'marker']);
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: boot once for a machine known only by its GUID (MAC learnt from its decision)', () => {
+  const s = setup();
+  try {
+    addComputer(s.store, 'PC-G', '', 'wipe', '00112233-4455-6677-8899-aabbccddee01');
+    const c = client('52:54:00:77:00:09', { guid: '33221100-5544-7766-8899-aabbccddee01', guidSwapped: '00112233-4455-6677-8899-aabbccddee01' });
+    assert.equal(s.gate.decide(c).reason, 'known');
+    assert.equal(s.backend.markServed('52:54:00:77:00:09', 'wipe', 'sources/boot.wim'), true);
+    assert.equal(s.gate.decide(c).reason, 'boot-once-consumed');
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: run-time settings override the config, persist, and notify listeners', () => {
+  const t = mkdtempSync(join(tmpdir(), 'bg-backend-'));
+  try {
+    const path = join(t, 'b.db');
+    const s = setup({}, { server: { interfaces: ['eth0'] } }, openStore(path));
+    const seen: unknown[] = [];
+    s.backend.onSettingsChange((x) => seen.push(x));
+    assert.deepEqual(s.backend.settings(), { answering: true, responseDelaySeconds: 0, interfaces: ['eth0'] });
+    s.store.settings.set('answering', false, 1);
+    s.store.notify('settings');
+    assert.equal(s.backend.settings().answering, false);
+    assert.equal(s.gate.decide(client('52:54:00:77:00:01')).reason, 'disabled');
+    assert.equal(seen.length, 1);
+    // Another process (the CLI on the file) changes a setting: seen through PRAGMA data_version.
+    const other = openStore(path);
+    other.settings.set('responseDelaySeconds', 4, 2);
+    other.close();
+    assert.equal(s.backend.checkExternalChanges(), true);
+    assert.equal(s.backend.settings().responseDelaySeconds, 4);
+    assert.equal(seen.length, 2);
+    assert.equal(s.backend.checkExternalChanges(), false);
+    s.done();
+    // Persisted across a restart.
+    const again = setup({}, { server: { interfaces: ['eth0'] } }, openStore(path));
+    assert.deepEqual(again.backend.settings(), { answering: false, responseDelaySeconds: 4, interfaces: ['eth0'] });
+    again.done();
+  } finally {
+    rmSync(t, { recursive: true, force: true });
+  }
+});
+
+test('backend: an inventory change by another process is picked up', () => {
+  const t = mkdtempSync(join(tmpdir(), 'bg-backend-'));
+  try {
+    const path = join(t, 'b.db');
+    const s = setup({}, {}, openStore(path));
+    assert.equal(s.gate.decide(client('52:54:00:77:00:01')).reason, 'unknown-pending');
+    const other = openStore(path);
+    addComputer(other, 'PC-01', '52:54:00:77:00:01');
+    other.close();
+    s.backend.checkExternalChanges();
+    assert.equal(s.gate.decide(client('52:54:00:77:00:01')).reason, 'known');
+    s.done();
+  } finally {
+    rmSync(t, { recursive: true, force: true });
+  }
+});
+
+test('backend: audit retention by age and by row cap', async () => {
+  const s = setup({ auditMaxRows: 100 });
+  try {
+    const day = 86_400_000;
+    const now = 1_700_000_000_000;
+    s.store.tx(() => {
+      for (let i = 0; i < 3000; i++) s.store.audit.insert(auditEvent({ at: now - 8 * day, type: 'decision' }));
+      for (let i = 0; i < 150; i++) s.store.audit.insert(auditEvent({ at: now - day, type: 'decision', mac: `m${i}` }));
+    });
+    const removed = await s.backend.prune();
+    assert.equal(removed, 3050);
+    assert.equal(s.store.audit.count(), 100);
+    assert.equal(s.store.audit.query({ limit: 200 }).at(-1)?.mac, 'm50', 'the newest 100 are kept');
+  } finally {
+    s.done();
+  }
+});
