@@ -58,11 +58,15 @@ async function serve(args: ServeArgs): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    const exit = (code: number) => logger.flush(() => process.exit(code));
     daemon.close(30_000).then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped');
+        exit(0);
+      },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
