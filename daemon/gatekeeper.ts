@@ -29,6 +29,9 @@ export class Gatekeeper {
     private readonly metrics: Metrics,
   ) {}
 
+  /** Observers of every decision (e.g. which profile a client is booting, for boot-once completion). */
+  onDecision: (client: ClientInfo, decision: Decision) => void = () => undefined;
+
   /** Swap the backend (config reload) without touching the doors. */
   setBackend(backend: PolicyBackend): void {
     this.backend = backend;
@@ -55,6 +58,7 @@ export class Gatekeeper {
       'decision',
     );
     this.backend.record(client, decision, context);
+    this.onDecision(client, decision);
     return decision;
   }
 }

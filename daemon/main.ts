@@ -9,12 +9,15 @@ import { BootContent } from './boot/content.js';
 import { ClientDirectory } from './boot/clients.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
-import { configOnlyBackend, Gatekeeper, type PolicyBackend } from './gatekeeper.js';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Gatekeeper } from './gatekeeper.js';
 import { buildHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { resolveEndpoints, openUdp, type Endpoint, type UdpListener } from './net/udp.js';
-import { snapshotFromConfig } from './policy/decide.js';
+import { createStoreBackend, type StoreBackend } from './store/backend.js';
+import { openStore } from './store/db.js';
 import { ipxeScriptPath, isIpxeBinary } from './policy/target.js';
 import type { BootTarget, ClientInfo } from './policy/types.js';
 import { DhcpDoor, type DoorSettings } from './pxe/door.js';
@@ -46,6 +49,7 @@ interface Parts {
   metrics: Metrics;
   gate: Gatekeeper;
   clients: ClientDirectory;
+  backend: StoreBackend;
 }
 
 function doorSettings(p: Parts): DoorSettings {
@@ -59,7 +63,10 @@ function doorSettings(p: Parts): DoorSettings {
     broadcastAddress: cfg.server.broadcastAddress,
     advertiseAddress: cfg.server.advertiseAddress,
     httpPort: cfg.http.enabled ? cfg.http.port : null,
-    responseDelaySeconds: cfg.server.responseDelaySeconds,
+    // A run-time switch (API/CLI, persisted in the store) on top of the config.
+    get responseDelaySeconds() {
+      return p.backend.settings().responseDelaySeconds;
+    },
     bcdPathFor: (name) => cfg.profiles[name]?.bcdPath ?? null,
     localTarget: (client: ClientInfo): BootTarget | null => {
       const file = client.arch ? fallback?.bootFiles[client.arch] : undefined;
@@ -128,12 +135,6 @@ const RESTART_KEYS: Array<[string, (c: BootgateConfig) => unknown]> = [
 export interface StartOptions {
   config: BootgateConfig;
   logger?: Logger;
-  /** The policy backend (the store-backed inventory); default: the config alone. */
-  backend?: (cfg: BootgateConfig, logger: Logger, metrics: Metrics) => PolicyBackend;
-  /** Registers more HTTP routes (the admin API) before the server listens. */
-  extendHttp?: (app: FastifyInstance, ctx: { config: () => BootgateConfig; sessions: () => unknown[] }) => Promise<void>;
-  /** Called last on close (the store). */
-  onClose?: () => Promise<void> | void;
 }
 
 function prepare(config: BootgateConfig): BootgateConfig {
@@ -157,9 +158,20 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const logger = opts.logger ?? createLogger(cfg.log.level);
   const metrics = createMetrics(undefined, VERSION);
   collectProcessMetrics(metrics.registry);
-  const makeBackend = (c: BootgateConfig) => (opts.backend ? opts.backend(c, logger, metrics) : configOnlyBackend(snapshotFromConfig(c)));
-  const gate = new Gatekeeper(makeBackend(cfg), logger, metrics);
-  const parts: Parts = { cfg, logger, metrics, gate, clients: new ClientDirectory() };
+  if (cfg.store.path !== ':memory:') mkdirSync(dirname(resolvePath(cfg.store.path)), { recursive: true });
+  const store = openStore(cfg.store.path);
+  const backend = createStoreBackend(cfg, store, { logger, metrics });
+  const gate = new Gatekeeper(backend, logger, metrics);
+  const parts: Parts = { cfg, logger, metrics, gate, clients: new ClientDirectory(), backend };
+  gate.onDecision = (client, decision) => {
+    if (decision.kind === 'boot') parts.clients.booting(client.mac, decision.profile);
+  };
+  // A file served in full may be the completion marker that consumes a required deployment.
+  const served = (clientIp: string, path: string) => {
+    const mac = parts.clients.macOfIp(clientIp);
+    const profile = mac && parts.clients.profileFor(mac);
+    if (mac && profile) backend.markServed(mac, profile, path);
+  };
 
   const endpoints = cfg.server.bindAddress ? [{ iface: null, address: cfg.server.bindAddress }] : resolveEndpoints(cfg.server.interfaces);
   if (endpoints.length === 0) throw new Error('no IPv4 interface to answer on (server.interfaces / --interface)');
@@ -185,7 +197,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     metrics.ready.set(0);
     for (const c of stopAnswering) await c();
     await Promise.all(drain.map((c) => c(graceMs)));
-    await opts.onClose?.();
+    backend.close();
+    store.close();
   };
   try {
     const dhcp = await openDhcp(parts, door, endpoints);
@@ -206,6 +219,9 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         logger: logger.child({ door: 'tftp' }),
         metrics,
         onRequest: tftpAnswer(content, parts, defaultServer),
+        onComplete: (ev) => {
+          if (ev.result === 'ok') served(ev.client.address, ev.path);
+        },
       });
       const t = tftp;
       drain.push((grace) => t.close(grace));
@@ -218,13 +234,13 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         metrics,
         content,
         root: () => cfg.root,
+        onServed: (ev) => served(ev.clientIp, ev.path),
         ready: async () => {
           const checks = { sockets: closed ? 'closed' : null, root: await rootProblem(cfg) };
           metrics.ready.set(Object.values(checks).every((v) => v === null) ? 1 : 0);
           return checks;
         },
       });
-      await opts.extendHttp?.(http, { config: () => cfg, sessions });
       await http.listen({ port: cfg.http.port, host: cfg.http.address });
       const h = http;
       // fastify's close waits for responses in flight; bound it by the grace period.
@@ -265,7 +281,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         const restart = RESTART_KEYS.filter(([, get]) => get(prepared) !== get(cfg)).map(([k]) => k);
         cfg = prepared;
         parts.cfg = prepared;
-        gate.setBackend(makeBackend(prepared));
+        backend.reconfigure(prepared);
         settings = { ...doorSettings(parts), httpPort };
         logger.level = prepared.log.level;
         metrics.configReloads.inc({ result: 'ok' });

@@ -8,6 +8,7 @@ export class ClientDirectory {
   private readonly byMac = new Map<string, ClientInfo>();
   private readonly macByIp = new Map<string, string>();
   private readonly serverByMac = new Map<string, string>();
+  private readonly profileByMac = new Map<string, string>();
 
   constructor(private readonly max = 10_000) {}
 
@@ -22,8 +23,22 @@ export class ClientDirectory {
       if (oldest !== undefined) {
         this.byMac.delete(oldest);
         this.serverByMac.delete(oldest);
+        this.profileByMac.delete(oldest);
       }
     }
+  }
+
+  /** The profile the client was last told to boot: what a fully served file counts towards. */
+  booting(mac: string, profile: string): void {
+    this.profileByMac.set(mac, profile);
+    if (this.profileByMac.size > this.max) {
+      const oldest = this.profileByMac.keys().next().value;
+      if (oldest !== undefined) this.profileByMac.delete(oldest);
+    }
+  }
+
+  profileFor(mac: string): string | undefined {
+    return this.profileByMac.get(mac);
   }
 
   /** The appliance address the client last reached (its next-server). */
