@@ -4,62 +4,59 @@
  */
 import type { ClientInfo } from '../policy/types.js';
 
+/** Sets key to value as the newest entry, evicting the oldest beyond `max` (a Map keeps insertion order). */
+function putBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+}
+
+interface Seen {
+  client: ClientInfo;
+  /** The appliance address the client reached (its next-server). */
+  serverIp: string;
+  /** The profile it was last told to boot: what a fully served file counts towards. */
+  profile?: string;
+}
+
 export class ClientDirectory {
-  private readonly byMac = new Map<string, ClientInfo>();
+  private readonly byMac = new Map<string, Seen>();
   private readonly macByIp = new Map<string, string>();
-  private readonly serverByMac = new Map<string, string>();
-  private readonly profileByMac = new Map<string, string>();
 
   constructor(private readonly max = 10_000) {}
 
   /** Remembers the latest classification of a client (from port 67 or 4011). */
   seen(client: ClientInfo, serverIp: string): void {
-    this.byMac.delete(client.mac);
-    this.byMac.set(client.mac, client);
-    this.serverByMac.set(client.mac, serverIp);
+    const profile = this.byMac.get(client.mac)?.profile;
+    putBounded(this.byMac, client.mac, { client, serverIp, profile }, this.max);
     if (client.ip) this.bind(client.ip, client.mac);
-    if (this.byMac.size > this.max) {
-      const oldest = this.byMac.keys().next().value;
-      if (oldest !== undefined) {
-        this.byMac.delete(oldest);
-        this.serverByMac.delete(oldest);
-        this.profileByMac.delete(oldest);
-      }
-    }
-  }
-
-  /** The profile the client was last told to boot: what a fully served file counts towards. */
-  booting(mac: string, profile: string): void {
-    this.profileByMac.set(mac, profile);
-    if (this.profileByMac.size > this.max) {
-      const oldest = this.profileByMac.keys().next().value;
-      if (oldest !== undefined) this.profileByMac.delete(oldest);
-    }
-  }
-
-  profileFor(mac: string): string | undefined {
-    return this.profileByMac.get(mac);
-  }
-
-  /** The appliance address the client last reached (its next-server). */
-  serverFor(mac: string): string | undefined {
-    return this.serverByMac.get(mac);
   }
 
   bind(ip: string, mac: string): void {
-    this.macByIp.delete(ip);
-    this.macByIp.set(ip, mac);
-    if (this.macByIp.size > this.max) {
-      const oldest = this.macByIp.keys().next().value;
-      if (oldest !== undefined) this.macByIp.delete(oldest);
-    }
+    putBounded(this.macByIp, ip, mac, this.max);
+  }
+
+  booting(mac: string, profile: string): void {
+    const entry = this.byMac.get(mac);
+    if (entry) entry.profile = profile;
   }
 
   byMacAddress(mac: string): ClientInfo | undefined {
-    return this.byMac.get(mac);
+    return this.byMac.get(mac)?.client;
   }
 
   macOfIp(ip: string): string | undefined {
     return this.macByIp.get(ip);
+  }
+
+  profileFor(mac: string): string | undefined {
+    return this.byMac.get(mac)?.profile;
+  }
+
+  serverFor(mac: string): string | undefined {
+    return this.byMac.get(mac)?.serverIp;
   }
 }
