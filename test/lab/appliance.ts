@@ -187,3 +187,63 @@ export async function startBootgate(lab: Lab, opts: BootgateOptions): Promise<Ap
   }
   return { kind: 'bootgate', process: proc, root: opts.root, log: () => lab.readLog(proc), stop: () => lab.stop(proc) };
 }
+
+export type ApplianceKind = Appliance['kind'];
+
+/**
+ * The lab's standard appliance for one transport: boot root + script + daemon. For Bootgate the
+ * script uses its rendered {{tftp}} / {{http}} base URLs; for the dnsmasq anchor the literal
+ * address. Not `${next-server}`: iPXE resolves that to the site DHCP server's siaddr whenever the
+ * site server sets one (dnsmasq does), not to the proxy's.
+ */
+export async function startLabAppliance(lab: Lab, assets: LabAssets, kind: ApplianceKind, transport: Transport): Promise<Appliance> {
+  const name = `root-${kind}-${transport}`;
+  if (kind === 'dnsmasq') {
+    const base = transport === 'http' ? `http://${lab.appAddress}:${LAB_HTTP_PORT}` : `tftp://${lab.appAddress}`;
+    const root = buildBootRoot(lab, assets, labScript(base), name);
+    return startDnsmasqProxy(lab, { root, scriptTransport: transport });
+  }
+  const script = labScript(transport === 'http' ? '{{http}}' : '{{tftp}}');
+  const root = buildBootRoot(lab, assets, script, name);
+  return startBootgate(lab, { root, ipxeScript: script, scriptTransport: transport });
+}
+
+interface DecisionLine {
+  msg?: string;
+  mac?: string;
+  decision?: string;
+  door?: string;
+  reason?: string;
+  file?: string;
+}
+
+function normMac(mac: string): string {
+  return mac.toLowerCase().replace(/-/g, ':');
+}
+
+/**
+ * What the appliance's log says it did for one MAC: Bootgate's pino `decision` lines (fixed keys
+ * mac, door, decision, reason, file), or dnsmasq's proxy lines. `booted` is true when it decided
+ * to boot that client.
+ */
+export function applianceEvidence(app: Appliance, mac: string): { booted: boolean; summary: string[] } {
+  const log = app.log();
+  if (app.kind === 'dnsmasq') {
+    const lines = log.split('\n').filter((l) => l.toLowerCase().includes(`pxe(`) && l.toLowerCase().includes(normMac(mac)));
+    return { booted: lines.length > 0, summary: lines.map((l) => l.replace(/^dnsmasq-dhcp\[\d+\]: /, '')) };
+  }
+  const decisions: DecisionLine[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const rec = JSON.parse(line) as DecisionLine;
+      if (rec.msg === 'decision' && typeof rec.mac === 'string' && normMac(rec.mac) === normMac(mac)) decisions.push(rec);
+    } catch {
+      // a non-JSON line (e.g. a stack trace) is not a decision
+    }
+  }
+  return {
+    booted: decisions.some((d) => d.decision === 'boot'),
+    summary: decisions.map((d) => `${d.door ?? '?'}:${d.decision ?? '?'}:${d.reason ?? '?'}${d.file ? `:${d.file}` : ''}`),
+  };
+}

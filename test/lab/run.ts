@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ensureAssets } from './assets.js';
 import { createLab } from './netns.js';
 import { bootClient, type Firmware } from './qemu.js';
-import { buildBootRoot, labScript, LAB_HTTP_PORT, startBootgate, startDnsmasqProxy, type Appliance, type Transport } from './appliance.js';
+import { applianceEvidence, startLabAppliance, type ApplianceKind, type Transport } from './appliance.js';
 import { missingPrerequisites } from './prereq.js';
 
 const { values } = parseArgs({
@@ -24,7 +24,11 @@ const { values } = parseArgs({
   },
 });
 
-const missing = missingPrerequisites({ bootgate: values.appliance === 'bootgate' });
+if (values.appliance !== 'bootgate' && values.appliance !== 'dnsmasq') {
+  console.error('--appliance must be bootgate or dnsmasq');
+  process.exit(2);
+}
+const missing = missingPrerequisites({ bootgate: values.appliance === 'bootgate', capture: values.capture !== undefined });
 if (missing.length > 0) {
   console.error(`missing prerequisites:\n  ${missing.join('\n  ')}`);
   process.exit(2);
@@ -38,22 +42,14 @@ console.log(`lab ${lab.id} in ${lab.dir}`);
 let failures = 0;
 try {
   for (const transport of values.transport.split(',') as Transport[]) {
-    let app: Appliance;
-    if (values.appliance === 'dnsmasq') {
-      const base = transport === 'http' ? `http://${lab.appAddress}:${LAB_HTTP_PORT}` : `tftp://${lab.appAddress}`;
-      const root = buildBootRoot(lab, assets, labScript(base), `root-${transport}`);
-      app = await startDnsmasqProxy(lab, { root, scriptTransport: transport });
-    } else {
-      const script = labScript(transport === 'http' ? '{{http}}' : '{{tftp}}');
-      const root = buildBootRoot(lab, assets, script, `root-${transport}`);
-      app = await startBootgate(lab, { root, ipxeScript: script, scriptTransport: transport });
-    }
+    const app = await startLabAppliance(lab, assets, values.appliance as ApplianceKind, transport);
     try {
       for (const firmware of values.firmware.split(',') as Firmware[]) {
         const r = await bootClient(lab, { firmware, timeoutMs: Number(values.timeout) * 1000 });
         const ok = r.marker?.mac === r.mac && r.marker.uuid === r.uuid;
         if (!ok) failures += 1;
         console.log(`${ok ? 'OK  ' : 'FAIL'} ${firmware} ${transport} via ${app.kind}: ${(r.durationMs / 1000).toFixed(1)} s mac=${r.mac} uuid=${r.uuid} marker=${r.marker?.line ?? 'none'}${r.timedOut ? ' (timed out)' : ''}`);
+        console.log(`     appliance: ${applianceEvidence(app, r.mac).summary.join(' | ')}`);
         if (!ok) console.log(`--- serial ---\n${r.serial.slice(-3000)}\n--- appliance log ---\n${app.log().slice(-3000)}`);
       }
     } finally {
