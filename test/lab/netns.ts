@@ -11,7 +11,7 @@
  * unique per run. `destroy()` stops every child by PID and deletes the namespaces; an exit hook does
  * the same synchronously if the process ends without calling it.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -103,8 +103,9 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Deletes lab namespaces left behind by a lab process that no longer exists (a test killed hard).
- * Only names of this harness's form whose creating PID is dead are touched.
+ * Deletes lab namespaces left behind by a lab process that no longer exists (a test killed with
+ * SIGKILL, where no exit hook runs). Only names of this harness's form whose creating PID is dead
+ * are touched.
  */
 export async function sweepStaleLabs(): Promise<string[]> {
   const { stdout } = await runCommand(['ip', 'netns', 'list']);
@@ -113,7 +114,24 @@ export async function sweepStaleLabs(): Promise<string[]> {
     const name = line.split(' ')[0] ?? '';
     const m = /^bgl(\d+)x[0-9a-f]+-(site|app|sw)$/.exec(name);
     if (!m || pidAlive(Number(m[1]))) continue;
+    // Processes still inside were started by that dead lab (QEMU, dnsmasq, the appliance): end them
+    // by PID, or a stale VM or DHCP server would live on in an unnamed namespace.
+    const pids = await runCommand(['ip', 'netns', 'pids', name]).then((r) => r.stdout, () => '');
+    for (const pid of pids.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     if (runCommandSync(['ip', 'netns', 'del', name])) removed.push(name);
+  }
+  for (const entry of readdirSync(tmpdir())) {
+    const m = /^bgl(\d+)x[0-9a-f]+-\w+$/.exec(entry);
+    // A directory kept on purpose (keepDir) stays until its owner removes it.
+    if (!m || pidAlive(Number(m[1])) || existsSync(join(tmpdir(), entry, 'KEEP'))) continue;
+    rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    removed.push(join(tmpdir(), entry));
   }
   return removed;
 }
@@ -167,89 +185,120 @@ async function buildTopology(ns: { site: string; app: string; sw: string }, rout
   if (routerAdverts) await run(['ip', '-n', ns.site, 'addr', 'add', `${SITE_ADDRESS6}/64`, 'dev', LAB_IFACE, 'nodad']);
 }
 
+class NamespaceLab implements Lab {
+  readonly siteNs: string;
+  readonly appNs: string;
+  readonly swNs: string;
+  readonly appIface = LAB_IFACE;
+  readonly appAddress = APP_ADDRESS;
+  readonly siteAddress = SITE_ADDRESS;
+  readonly dir: string;
+  private readonly procs = new Set<Tracked>();
+  private readonly hook = { sync: (): void => this.syncCleanup() };
+  private site: Tracked | null = null;
+  private tapCount = 0;
+  private destroyed = false;
+
+  constructor(
+    readonly id: string,
+    private readonly opts: LabOptions,
+  ) {
+    this.siteNs = `${id}-site`;
+    this.appNs = `${id}-app`;
+    this.swNs = `${id}-sw`;
+    this.dir = mkdtempSync(join(tmpdir(), `${id}-`));
+    if (opts.keepDir) writeFileSync(join(this.dir, 'KEEP'), 'kept by LabOptions.keepDir: remove this directory by hand\n');
+    liveLabs.add(this.hook);
+  }
+
+  get siteDhcp(): Tracked {
+    if (!this.site) throw new Error(`lab ${this.id}: the site DHCP server is not running`);
+    return this.site;
+  }
+
+  /** Topology, optional capture, site DHCP server. */
+  async start(): Promise<void> {
+    const routerAdverts = this.opts.routerAdverts ?? true;
+    await buildTopology({ site: this.siteNs, app: this.appNs, sw: this.swNs }, routerAdverts, (a, ns) => this.run(a, ns));
+    const capturePath = this.opts.capturePath;
+    if (capturePath) {
+      const cap = this.spawn('capture', ['tshark', '-q', '-n', '-i', BRIDGE, '-w', capturePath], this.swNs);
+      // tshark needs a moment to open the interface; packets before that are lost, not harmful.
+      await pollUntil(() => (existsSync(capturePath) || cap.exitInfo ? true : undefined), 10_000);
+    }
+    const site = this.spawn('site-dnsmasq', siteDnsmasqArgs(this.dir, routerAdverts), this.siteNs);
+    const ready = await pollUntil(() => {
+      if (site.exitInfo) return false;
+      return /DHCP, IP range/.test(readText(site.logPath)) ? true : undefined;
+    }, 10_000);
+    if (ready !== true) throw new Error(`site dnsmasq did not start:\n${readText(site.logPath)}`);
+    this.site = site;
+  }
+
+  run(argv: readonly string[], ns?: string, timeoutMs?: number): Promise<RunResult> {
+    return runCommand(nsExec(ns, argv), { timeoutMs: timeoutMs ?? 30_000 });
+  }
+
+  spawn(name: string, argv: readonly string[], ns?: string): Tracked {
+    if (this.destroyed) throw new Error(`lab ${this.id} is destroyed`);
+    const p = spawnTracked(name, nsExec(ns, argv), join(this.dir, `${name}.log`));
+    this.procs.add(p);
+    return p;
+  }
+
+  async stop(p: Tracked): Promise<void> {
+    await stopTracked(p);
+    this.procs.delete(p);
+  }
+
+  async addTap(): Promise<string> {
+    this.tapCount += 1;
+    const tap = `tap${this.tapCount}`;
+    await this.run(['ip', '-n', this.swNs, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    await this.run(['ip', '-n', this.swNs, 'link', 'set', tap, 'master', BRIDGE, 'up']);
+    return tap;
+  }
+
+  async removeTap(tap: string): Promise<void> {
+    await this.run(['ip', '-n', this.swNs, 'link', 'del', tap]);
+  }
+
+  readLog(p: Tracked): string {
+    return readText(p.logPath);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await Promise.all([...this.procs].map((p) => stopTracked(p)));
+    this.procs.clear();
+    this.removeNamespaces();
+    liveLabs.delete(this.hook);
+  }
+
+  /** From the process exit hook: no awaiting possible, so SIGKILL by PID and delete at once. */
+  private syncCleanup(): void {
+    for (const p of this.procs) killTrackedSync(p);
+    this.removeNamespaces();
+  }
+
+  private removeNamespaces(): void {
+    for (const name of [this.siteNs, this.appNs, this.swNs]) runCommandSync(['ip', 'netns', 'del', name]);
+    if (!this.opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 /** Builds the lab and starts the site DHCP server. Throws (after cleaning up) when any step fails. */
 export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   if (process.getuid?.() !== 0) throw new Error('the firmware lab needs root (network namespaces, taps)');
   installExitHook();
   await sweepStaleLabs();
-  const id = `${LAB_PREFIX}${process.pid}x${randomBytes(3).toString('hex')}`;
-  const ns = { site: `${id}-site`, app: `${id}-app`, sw: `${id}-sw` };
-  const dir = mkdtempSync(join(tmpdir(), `${id}-`));
-  const procs = new Set<Tracked>();
-  const routerAdverts = opts.routerAdverts ?? true;
-  let tapCount = 0;
-  let destroyed = false;
-
-  const run: Lab['run'] = (argv, inNs, timeoutMs) => runCommand(nsExec(inNs, argv), { timeoutMs: timeoutMs ?? 30_000 });
-  const spawnIn: Lab['spawn'] = (name, argv, inNs) => {
-    if (destroyed) throw new Error(`lab ${id} is destroyed`);
-    const p = spawnTracked(name, nsExec(inNs, argv), join(dir, `${name}.log`));
-    procs.add(p);
-    return p;
-  };
-  const syncCleanup = (): void => {
-    for (const p of procs) killTrackedSync(p);
-    for (const name of [ns.site, ns.app, ns.sw]) runCommandSync(['ip', 'netns', 'del', name]);
-    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
-  };
-  const hook = { sync: syncCleanup };
-  liveLabs.add(hook);
-
-  const destroy = async (): Promise<void> => {
-    if (destroyed) return;
-    destroyed = true;
-    await Promise.all([...procs].map((p) => stopTracked(p)));
-    procs.clear();
-    for (const name of [ns.site, ns.app, ns.sw]) runCommandSync(['ip', 'netns', 'del', name]);
-    liveLabs.delete(hook);
-    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
-  };
-
+  const lab = new NamespaceLab(`${LAB_PREFIX}${process.pid}x${randomBytes(3).toString('hex')}`, opts);
   try {
-    await buildTopology(ns, routerAdverts, run);
-    if (opts.capturePath) {
-      const cap = spawnIn('capture', ['tshark', '-q', '-n', '-i', BRIDGE, '-w', opts.capturePath], ns.sw);
-      // tshark needs a moment to open the interface; packets before that are lost, not harmful.
-      await pollUntil(() => (existsSync(opts.capturePath as string) || cap.exitInfo ? true : undefined), 10_000);
-    }
-    const siteDhcp = spawnIn('site-dnsmasq', siteDnsmasqArgs(dir, routerAdverts), ns.site);
-    const ready = await pollUntil(() => {
-      if (siteDhcp.exitInfo) return false;
-      return /DHCP, IP range/.test(readText(siteDhcp.logPath)) ? true : undefined;
-    }, 10_000);
-    if (ready !== true) throw new Error(`site dnsmasq did not start:\n${readText(siteDhcp.logPath)}`);
-
-    return {
-      id,
-      dir,
-      siteNs: ns.site,
-      appNs: ns.app,
-      swNs: ns.sw,
-      appIface: LAB_IFACE,
-      appAddress: APP_ADDRESS,
-      siteAddress: SITE_ADDRESS,
-      siteDhcp,
-      run,
-      spawn: spawnIn,
-      stop: async (p) => {
-        await stopTracked(p);
-        procs.delete(p);
-      },
-      addTap: async () => {
-        tapCount += 1;
-        const tap = `tap${tapCount}`;
-        await run(['ip', '-n', ns.sw, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
-        await run(['ip', '-n', ns.sw, 'link', 'set', tap, 'master', BRIDGE, 'up']);
-        return tap;
-      },
-      removeTap: async (tap) => {
-        await run(['ip', '-n', ns.sw, 'link', 'del', tap]);
-      },
-      readLog: (p) => readText(p.logPath),
-      destroy,
-    };
+    await lab.start();
+    return lab;
   } catch (err) {
-    await destroy();
+    await lab.destroy();
     throw err;
   }
 }
@@ -260,11 +309,4 @@ export function readText(path: string): string {
   } catch {
     return '';
   }
-}
-
-/** Writes a file into the lab directory and returns its path. */
-export function writeLabFile(lab: Pick<Lab, 'dir'>, name: string, text: string): string {
-  const path = join(lab.dir, name);
-  writeFileSync(path, text);
-  return path;
 }
