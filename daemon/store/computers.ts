@@ -128,6 +128,11 @@ export class ComputersRepo {
     input.macs.forEach((mac, i) => this.s.insertMac.run(mac, id, i));
   }
 
+  /** Drops a computer's MAC rows (before an import moves its MACs elsewhere). Call inside a transaction. */
+  releaseMacs(id: number): void {
+    this.s.deleteMacs.run(id);
+  }
+
   delete(id: number): boolean {
     return this.s.delete.run(id).changes > 0;
   }
