@@ -91,6 +91,13 @@ setup_lab() {
   ip -n "$NSA" link set "$VA" up
   # 255.255.255.255 needs a route to leave by; the only one here is the veth.
   ip -n "$NSC" route add default dev "$VC"
+  # A veth reports carrier a moment after both ends are up; until then it is not RUNNING and Node's
+  # os.networkInterfaces() (libuv) leaves it out, so a server started too early finds no interface.
+  for _ in $(seq 50); do
+    [[ $(ip -n "$NSA" -br link show "$VA") == *" UP "* && $(ip -n "$NSC" -br link show "$VC") == *" UP "* ]] && return 0
+    sleep 0.1
+  done
+  die "the veth pair did not come up within 5 s"
 }
 
 # Waits until something in the appliance namespace listens on UDP 67 (or the server died).
