@@ -3,10 +3,14 @@
  * `node --cpu-prof` (BENCH_CPU_PROF=1 bench/dhcp-bench.sh) and prints self time by file and the
  * top functions. No flame graph needed to tell "the codec" from "the logger" from "sqlite".
  *
- *   node dist/bench/dhcp-cpuprofile.js bench/results/dhcp-<date>/cpuprof/*.cpuprofile
+ *   node dist/bench/dhcp-cpuprofile.js [--skip-seconds S] bench/results/dhcp-<date>/cpuprof/*.cpuprofile
+ *
+ * --skip-seconds leaves out each profile's first S seconds (start-up and warm-up), so the summary is
+ * the measured load alone.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame }
@@ -33,13 +37,16 @@ function addTo(map: Map<string, number>, key: string, us: number): void {
 
 interface Tally { byPlace: Map<string, number>; byFunction: Map<string, number>; total: number }
 
-function tallyProfile(file: string, t: Tally): void {
+function tallyProfile(file: string, t: Tally, skipUs: number): void {
   const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
   if (!isProfile(raw)) throw new Error('not a V8 .cpuprofile');
   const byId = new Map(raw.nodes.map((n) => [n.id, n]));
+  let clock = 0;
   raw.samples.forEach((id, i) => {
     // timeDeltas[i] is the time before sample i; attribute it to that sample's (self) frame.
     const us = raw.timeDeltas[i] ?? 0;
+    clock += us;
+    if (clock < skipUs) return;
     const node = byId.get(id);
     if (!node || us <= 0) return;
     const { functionName, url, lineNumber } = node.callFrame;
@@ -64,9 +71,11 @@ function report(label: string, { byPlace, byFunction, total }: Tally, top: numbe
   ];
 }
 
-const files = process.argv.slice(2);
+const { values, positionals: files } = parseArgs({ options: { 'skip-seconds': { type: 'string', default: '0' } }, allowPositionals: true });
+const skipSeconds = Number(values['skip-seconds']);
+if (!Number.isFinite(skipSeconds) || skipSeconds < 0) throw new Error('--skip-seconds: expected a number >= 0');
 if (files.length === 0) {
-  process.stderr.write('usage: dhcp-cpuprofile.js <file.cpuprofile>...\n');
+  process.stderr.write('usage: dhcp-cpuprofile.js [--skip-seconds S] <file.cpuprofile>...\n');
   process.exitCode = 1;
 }
 // One summary over all profiles given (the bench restarts the daemon at every step).
@@ -74,7 +83,7 @@ const tally: Tally = { byPlace: new Map(), byFunction: new Map(), total: 0 };
 let read = 0;
 for (const f of files) {
   try {
-    tallyProfile(f, tally);
+    tallyProfile(f, tally, skipSeconds * 1e6);
     read++;
   } catch (err) {
     process.stderr.write(`${f}: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -213,6 +213,9 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
     `Storm: ${m('storm_clients')} clients (one in 20 BIOS), one broadcast DISCOVER each from port 68 within 1 s. ` +
       `perfdhcp: \`-i\` (DISCOVER/OFFER), ${m('perfdhcp_clients')} clients, ${m('seconds')} s per rate, ` +
       `options 60/93/94/97 of an x64 UEFI PXE client; perfdhcp acts as a relay (giaddr set, replies unicast to it).`,
+    (m('warmup') === '1'
+      ? 'Every step starts the server afresh and warms it up with 1 s of perfdhcp at 2,000/s (other MACs) before measuring. '
+      : 'Every step starts the server afresh and measures it cold (no warm-up). ') +
     `Drops, offers/s and mean delay come from a plain run; p99 from a second run with \`-x t\` ` +
       `(per-exchange timestamps), which itself slows perfdhcp, so read it as an upper bound.`,
     '',
