@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * Container HEALTHCHECK: exits 0 when the daemon's /readyz answers 200 (sockets bound, boot root
+ * readable, store open), 1 otherwise with the reason on stderr. Node's own fetch, so the image needs
+ * no curl. The HTTP address and port come from the config file and the BOOTGATE_* variables, loaded by
+ * the daemon's own loader, so the check follows `http.port` wherever it was set. Ports given as flags
+ * (`serve --http-port`) are invisible here: in a container, set BOOTGATE_HTTP_PORT instead.
+ *
+ * Usage: node deploy/healthcheck.mjs [CONFIG_FILE]   (a missing file means defaults + variables)
+ */
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../dist/daemon/config/load.js';
+
+const TIMEOUT_MS = 4000;
+
+function fail(message) {
+  process.stderr.write(`bootgate healthcheck: ${message}\n`);
+  process.exit(1);
+}
+
+/** A wildcard listen address is reached on loopback; a specific one (IPv6 in brackets) as it is. */
+function hostFor(address) {
+  if (address === '' || address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+async function main() {
+  const file = process.argv[2];
+  let cfg;
+  try {
+    cfg = loadConfig({ file: file && existsSync(file) ? file : undefined, env: process.env });
+  } catch (err) {
+    fail(`configuration: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!cfg.http.enabled) fail('http.enabled is false: there is no /readyz to ask');
+  const url = `http://${hostFor(cfg.http.address)}:${cfg.http.port}/readyz`;
+  let res;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (err) {
+    fail(`${url}: ${err instanceof Error ? (err.cause?.code ?? err.message) : String(err)}`);
+  }
+  const body = (await res.text()).slice(0, 500);
+  if (res.status !== 200) fail(`${url}: ${res.status} ${body}`);
+  process.stdout.write(`${url}: ${body}\n`);
+}
+
+await main();
