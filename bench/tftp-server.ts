@@ -1,0 +1,57 @@
+/**
+ * Starts Bootgate's TFTP engine alone (no DHCP, no policy), for the benchmark and the lossy-link interop
+ * run: `node dist/bench/tftp-server.js --root DIR --address IP --port N [--workers N] [--cache-bytes N]
+ * [--block-size-max N] [--window-size-max N] [--log-level L]`. Prints `listening PORT` when ready, then
+ * `rss-peak BYTES` on SIGTERM/SIGINT, and exits.
+ */
+import { parseArgs } from 'node:util';
+import { validateConfig } from '../daemon/config/load.js';
+import { createLogger } from '../daemon/log.js';
+import { createMetrics } from '../daemon/metrics.js';
+import { startTftpServer } from '../daemon/tftp/server.js';
+
+const { values } = parseArgs({
+  options: {
+    root: { type: 'string' },
+    address: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '69' },
+    workers: { type: 'string' },
+    'cache-bytes': { type: 'string' },
+    'block-size-max': { type: 'string' },
+    'window-size-max': { type: 'string' },
+    'log-level': { type: 'string', default: 'warn' },
+  },
+});
+if (values.root === undefined) {
+  process.stderr.write('usage: tftp-server --root DIR [--address IP] [--port N] [--workers N] [--cache-bytes N]\n');
+  process.exit(2);
+}
+const tftp: Record<string, number> = {};
+if (values.workers !== undefined) tftp.workers = Number(values.workers);
+if (values['cache-bytes'] !== undefined) tftp.cacheBytes = Number(values['cache-bytes']);
+if (values['block-size-max'] !== undefined) tftp.blockSizeMax = Number(values['block-size-max']);
+if (values['window-size-max'] !== undefined) tftp.windowSizeMax = Number(values['window-size-max']);
+const config = validateConfig({ tftp }, 'tftp-server flags');
+const logger = createLogger(values['log-level'] ?? 'warn');
+const metrics = createMetrics();
+const server = await startTftpServer({
+  root: values.root, address: values.address ?? '127.0.0.1', port: Number(values.port), config: config.tftp, logger, metrics,
+});
+let peak = process.memoryUsage.rss();
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+}, 100);
+process.stdout.write(`listening ${server.port}\n`);
+const stop = async () => {
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  await server.close(0);
+  const transfers = await metrics.tftpTransfers.get();
+  const retransmits = await metrics.tftpRetransmits.get();
+  process.stdout.write(`rss-peak ${peak}\n`);
+  process.stdout.write(`transfers ${JSON.stringify(transfers.values.map((v) => [v.labels.result, v.value]))}\n`);
+  process.stdout.write(`retransmits ${retransmits.values[0]?.value ?? 0}\n`);
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());

@@ -1,0 +1,119 @@
+/**
+ * A set of running transfers with one chunk cache: the body of a worker thread, or of the main thread
+ * when `workers: 0`. It reports what the main thread needs as plain messages: progress for `sessions()`,
+ * metric increments (prom-client lives in the main thread's registry), and each transfer's end.
+ */
+import { ChunkCache } from '../files/cache.js';
+import { Transfer, type TransferEnd, type TransferJob } from './transfer.js';
+import { PortClaims } from './transport.js';
+
+export type HostCommand =
+  | { type: 'start'; job: TransferJob }
+  | { type: 'abort'; id: number; message: string }
+  | { type: 'abort-all'; message: string };
+
+export type HostReport =
+  | {
+      type: 'progress';
+      /** [transfer id, payload bytes sent so far] */
+      sessions: Array<[number, number]>;
+      /** Increments since the last report. */
+      bytes: number;
+      retransmits: number;
+      strangers: number;
+    }
+  | { type: 'end'; end: TransferEnd; bytes: number; retransmits: number };
+
+/** How often progress and metric increments are reported. */
+export const REPORT_INTERVAL_MS = 250;
+
+interface Running {
+  transfer: Transfer;
+  reportedBytes: number;
+  reportedRetransmits: number;
+}
+
+export interface HostOptions {
+  cacheBytes: number;
+  claims: SharedArrayBuffer | null;
+  emit: (r: HostReport) => void;
+}
+
+export class TransferHost {
+  private readonly cache: ChunkCache;
+  private readonly claims: PortClaims | null;
+  private readonly running = new Map<number, Running>();
+  private strangers = 0;
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(private readonly opts: HostOptions) {
+    this.cache = new ChunkCache({ budgetBytes: opts.cacheBytes });
+    this.claims = opts.claims === null ? null : new PortClaims(opts.claims);
+    this.ticker = setInterval(() => this.report(), REPORT_INTERVAL_MS);
+    this.ticker.unref();
+  }
+
+  handle(cmd: HostCommand): void {
+    switch (cmd.type) {
+      case 'start':
+        this.start(cmd.job);
+        return;
+      case 'abort':
+        this.running.get(cmd.id)?.transfer.abort(cmd.message);
+        return;
+      case 'abort-all':
+        for (const r of [...this.running.values()]) r.transfer.abort(cmd.message);
+        return;
+    }
+  }
+
+  private start(job: TransferJob): void {
+    const transfer = new Transfer(job, this.cache, {
+      onEnd: (end) => this.ended(end),
+      onStranger: () => {
+        this.strangers += 1;
+      },
+    });
+    this.running.set(job.id, { transfer, reportedBytes: 0, reportedRetransmits: 0 });
+    void transfer.start(this.claims);
+  }
+
+  private ended(end: TransferEnd): void {
+    const r = this.running.get(end.id);
+    this.running.delete(end.id);
+    const bytes = r === undefined ? 0 : end.bytes - r.reportedBytes;
+    const retransmits = r === undefined ? 0 : end.retransmits - r.reportedRetransmits;
+    this.opts.emit({ type: 'end', end, bytes, retransmits });
+  }
+
+  report(): void {
+    if (this.running.size === 0 && this.strangers === 0) return;
+    let bytes = 0;
+    let retransmits = 0;
+    const sessions: Array<[number, number]> = [];
+    for (const [id, r] of this.running) {
+      const b = r.transfer.bytesSent;
+      const x = r.transfer.retransmits;
+      bytes += b - r.reportedBytes;
+      retransmits += x - r.reportedRetransmits;
+      r.reportedBytes = b;
+      r.reportedRetransmits = x;
+      sessions.push([id, b]);
+    }
+    const strangers = this.strangers;
+    this.strangers = 0;
+    this.opts.emit({ type: 'progress', sessions, bytes, retransmits, strangers });
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  cacheStats() {
+    return this.cache.stats();
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+  }
+}

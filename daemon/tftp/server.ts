@@ -1,0 +1,369 @@
+/**
+ * The TFTP server: the request socket (UDP 69), admission (limits, policy hook, root confinement,
+ * option negotiation) in the main thread, and the transfers in worker threads (pool.ts).
+ *
+ * Read-only by design: a WRQ gets error 2. Requests beyond the session limits are dropped silently and
+ * counted: a PXE ROM that gets an error gives up, one that gets silence retries its RRQ a few seconds
+ * later, when a slot may be free.
+ */
+import dgram from 'node:dgram';
+import { open as openCb, fstat as fstatCb, close as closeCb, readFile } from 'node:fs';
+import { promisify } from 'node:util';
+import type { BootgateConfig } from '../config/schema.js';
+import { rateLimited, type Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { DecodeError } from '../protocol/errors.js';
+import { decodeTftp, encodeTftp, TFTP_ERROR, type TftpRequest } from '../protocol/tftp/codec.js';
+import { toNetascii } from '../protocol/tftp/netascii.js';
+import { identityKey } from '../files/cache.js';
+import { resolveInRoot, type Resolved } from '../files/root.js';
+import { negotiate } from './negotiate.js';
+import { createPool, type TransferPool } from './pool.js';
+import type { HostReport } from './host.js';
+import type { TransferEnd, TransferJob } from './transfer.js';
+
+const openFd = promisify(openCb);
+const fstatFd = promisify(fstatCb);
+
+export type TftpAnswer =
+  | { kind: 'file'; path: string }
+  | { kind: 'content'; data: Buffer }
+  | { kind: 'refuse'; code: number; message: string; reason: string };
+
+export interface TftpRequestInfo {
+  /** As the client sent it. */
+  path: string;
+  client: { address: string; port: number };
+  options: Record<string, string>;
+}
+
+export interface TftpCompletion {
+  client: { address: string; port: number };
+  path: string;
+  bytes: number;
+  result: string;
+  seconds: number;
+}
+
+export interface TftpServerOptions {
+  root: string;
+  address: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  config: BootgateConfig['tftp'];
+  logger: Logger;
+  metrics: Metrics;
+  /** Policy hook; default serves the requested file from the root. */
+  onRequest?: (req: TftpRequestInfo) => TftpAnswer | Promise<TftpAnswer>;
+  onComplete?: (ev: TftpCompletion) => void;
+}
+
+export interface TftpSessionInfo {
+  client: string;
+  path: string;
+  bytesSent: number;
+  size: number;
+  startedAt: number;
+}
+
+export interface TftpServer {
+  readonly port: number;
+  sessions(): TftpSessionInfo[];
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Floor of the adaptive retransmission timeout. Node timers have 1 ms granularity and a busy event loop
+ * adds a few ms; below this, spurious resends cost more than a lost window.
+ */
+export const MIN_RTO_MS = 10;
+/** netascii is converted in memory: only for files up to this size (configs and scripts, not images). */
+export const NETASCII_MAX_BYTES = 1024 * 1024;
+
+interface Slot {
+  id: number;
+  key: string;
+  ip: string;
+  client: { address: string; port: number };
+  path: string;
+  size: number;
+  bytesSent: number;
+  startedAt: number;
+  running: boolean;
+  /** The served file's fd, closed here once the transfer has ended (workers only read it). */
+  fd: number | null;
+}
+
+type Source = { size: number; path: string; source: TransferJob['source'] };
+type Refusal = { code: number; message: string; reason: string; detail: string };
+
+function refusalFor(r: Extract<Resolved, { ok: false }>): Refusal {
+  switch (r.reason) {
+    case 'traversal':
+      return { code: TFTP_ERROR.ACCESS_VIOLATION, message: 'access violation', reason: 'access', detail: 'traversal' };
+    case 'access':
+      return { code: TFTP_ERROR.ACCESS_VIOLATION, message: 'access violation', reason: 'access', detail: 'access' };
+    case 'not-file':
+    case 'not-found':
+      return { code: TFTP_ERROR.FILE_NOT_FOUND, message: 'file not found', reason: 'not-found', detail: r.reason };
+  }
+}
+
+class Server implements TftpServer {
+  port = 0;
+  private readonly sock = dgram.createSocket('udp4');
+  private readonly slots = new Map<number, Slot>();
+  private readonly byKey = new Map<string, number>();
+  private readonly perIp = new Map<string, number>();
+  private readonly pool: TransferPool;
+  private nextId = 1;
+  private closing = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly logLimited = rateLimited(10_000, 20);
+
+  constructor(private readonly opts: TftpServerOptions) {
+    this.pool = createPool({
+      workers: opts.config.workers,
+      cacheBytes: opts.config.cacheBytes,
+      claims: new SharedArrayBuffer(65536 / 8),
+      onReport: (r) => this.onReport(r),
+      onLost: (ids, why) => {
+        for (const id of ids) this.ended({ id, result: 'error', bytes: 0, retransmits: 0, seconds: 0, detail: why });
+      },
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.sock.once('error', reject);
+      this.sock.bind(this.opts.port, this.opts.address, () => {
+        this.sock.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = this.sock.address().port;
+    this.sock.on('error', (err) => this.opts.logger.error({ err }, 'tftp request socket error'));
+    this.sock.on('message', (msg, rinfo) => this.onRequestPacket(msg, { address: rinfo.address, port: rinfo.port }));
+  }
+
+  sessions(): TftpSessionInfo[] {
+    return [...this.slots.values()]
+      .filter((s) => s.running)
+      .map((s) => ({ client: s.key, path: s.path, bytesSent: s.bytesSent, size: s.size, startedAt: s.startedAt }));
+  }
+
+  private refuseMetric(reason: string): void {
+    this.opts.metrics.tftpRefused.inc({ reason });
+  }
+
+  private sendError(to: { address: string; port: number }, code: number, message: string): void {
+    if (this.closing) return;
+    this.sock.send(encodeTftp({ op: 'error', code, message }), to.port, to.address);
+  }
+
+  private logRefusal(client: string, file: string, reason: string, detail: string): void {
+    this.logLimited((suppressed) =>
+      this.opts.logger.info({ client, file: file.slice(0, 200), decision: 'refuse', reason, detail, suppressed }, 'tftp request refused'),
+    );
+  }
+
+  private onRequestPacket(msg: Buffer, from: { address: string; port: number }): void {
+    if (this.closing) return;
+    let pkt;
+    try {
+      pkt = decodeTftp(msg);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.refuseMetric('malformed');
+      this.logLimited((suppressed) =>
+        this.opts.logger.warn({ client: `${from.address}:${from.port}`, code: err.code, bytes: msg.subarray(0, 600).toString('base64'), suppressed }, 'undecodable tftp request'),
+      );
+      return;
+    }
+    if (pkt.op === 'wrq') {
+      this.refuseMetric('write');
+      this.logRefusal(`${from.address}:${from.port}`, pkt.filename, 'write', 'read-only server');
+      this.sendError(from, TFTP_ERROR.ACCESS_VIOLATION, 'read-only server: uploads are refused');
+      return;
+    }
+    // ACK/DATA/ERROR on the request port belong to no transfer (RFC 1350 section 4): ignore them.
+    if (pkt.op !== 'rrq') return;
+    this.admit(pkt, from);
+  }
+
+  /** Reserves a slot or drops the request; the same client port asking again is a retransmitted RRQ. */
+  private admit(req: TftpRequest, from: { address: string; port: number }): void {
+    const key = `${from.address}:${from.port}`;
+    if (this.byKey.has(key)) return;
+    const cfg = this.opts.config;
+    const ipCount = this.perIp.get(from.address) ?? 0;
+    if (this.slots.size >= cfg.sessionsMax || ipCount >= cfg.sessionsPerClientMax) {
+      const reason = this.slots.size >= cfg.sessionsMax ? 'limit-total' : 'limit-client';
+      this.refuseMetric(reason);
+      this.logRefusal(key, req.filename, reason, 'session limit');
+      return;
+    }
+    const slot: Slot = {
+      id: this.nextId++, key, ip: from.address, client: from, path: req.filename, size: 0, bytesSent: 0, startedAt: Date.now(), running: false, fd: null,
+    };
+    this.slots.set(slot.id, slot);
+    this.byKey.set(key, slot.id);
+    this.perIp.set(from.address, ipCount + 1);
+    this.prepare(req, slot).catch((err: unknown) => {
+      this.opts.logger.error({ client: key, file: req.filename, err }, 'tftp request failed');
+      this.refuse(slot, { code: TFTP_ERROR.NOT_DEFINED, message: 'server error', reason: 'error', detail: String(err) });
+    });
+  }
+
+  private release(slot: Slot): void {
+    if (!this.slots.delete(slot.id)) return;
+    if (slot.fd !== null) closeCb(slot.fd, () => undefined);
+    this.byKey.delete(slot.key);
+    const n = (this.perIp.get(slot.ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(slot.ip);
+    else this.perIp.set(slot.ip, n);
+    if (this.slots.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private refuse(slot: Slot, r: Refusal): void {
+    this.refuseMetric(r.reason);
+    this.logRefusal(slot.key, slot.path, r.reason, r.detail);
+    this.sendError(slot.client, r.code, r.message);
+    this.release(slot);
+  }
+
+  private async prepare(req: TftpRequest, slot: Slot): Promise<void> {
+    if (req.mode !== 'octet' && req.mode !== 'netascii') {
+      this.refuse(slot, { code: TFTP_ERROR.ILLEGAL_OPERATION, message: `mode "${req.mode.slice(0, 20)}" not supported`, reason: 'malformed', detail: 'mode' });
+      return;
+    }
+    const info: TftpRequestInfo = { path: req.filename, client: { ...slot.client }, options: { ...req.options } };
+    const answer: TftpAnswer = this.opts.onRequest ? await this.opts.onRequest(info) : { kind: 'file', path: req.filename };
+    if (answer.kind === 'refuse') {
+      this.refuse(slot, { code: answer.code, message: answer.message, reason: answer.reason, detail: 'policy' });
+      return;
+    }
+    const src = answer.kind === 'content' ? this.contentSource(answer.data, req.filename) : await this.fileSource(answer.path, req.mode, slot);
+    if (src === null) return;
+    const netascii = req.mode === 'netascii' && src.source.kind === 'bytes';
+    const final = netascii ? this.contentSource(toNetascii((src.source as { data: Uint8Array }).data), src.path) : src;
+    this.launch(req, slot, final);
+  }
+
+  private contentSource(data: Uint8Array, path: string): Source {
+    return { size: data.length, path, source: { kind: 'bytes', data } };
+  }
+
+  private async fileSource(path: string, mode: string, slot: Slot): Promise<Source | null> {
+    const resolved = await resolveInRoot(this.opts.root, path);
+    if (!resolved.ok) {
+      this.refuse(slot, refusalFor(resolved));
+      return null;
+    }
+    let fd: number;
+    try {
+      fd = await openFd(resolved.abs, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      this.refuse(slot, refusalFor({ ok: false, reason: code === 'EACCES' || code === 'EPERM' ? 'access' : 'not-found' }));
+      return null;
+    }
+    const st = await fstatFd(fd);
+    if (mode === 'netascii') {
+      // Converted in memory, so bounded: large images must be fetched in octet mode.
+      if (st.size > NETASCII_MAX_BYTES) {
+        closeCb(fd, () => undefined);
+        this.refuse(slot, { code: TFTP_ERROR.ILLEGAL_OPERATION, message: 'netascii only for small files: use octet mode', reason: 'malformed', detail: 'netascii-size' });
+        return null;
+      }
+      const data = await promisify(readFile)(fd);
+      closeCb(fd, () => undefined);
+      return this.contentSource(data, resolved.rel);
+    }
+    const key = identityKey({ dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+    return { size: st.size, path: resolved.rel, source: { kind: 'fd', fd, key } };
+  }
+
+  private launch(req: TftpRequest, slot: Slot, src: Source): void {
+    const cfg = this.opts.config;
+    const neg = negotiate(req.options, src.size, cfg);
+    if (!neg.ok || this.closing) {
+      if (src.source.kind === 'fd') closeCb(src.source.fd, () => undefined);
+      if (!neg.ok) this.refuse(slot, { code: TFTP_ERROR.OPTION_REFUSED, message: neg.message, reason: 'bad-option', detail: neg.message });
+      else this.release(slot);
+      return;
+    }
+    slot.path = src.path;
+    slot.size = src.size;
+    slot.running = true;
+    if (src.source.kind === 'fd') slot.fd = src.source.fd;
+    this.opts.metrics.tftpActive.inc();
+    this.pool.start({
+      id: slot.id, client: slot.client, local: this.opts.address, params: neg.params, size: src.size,
+      source: src.source, retries: cfg.retries, minRtoMs: MIN_RTO_MS,
+    });
+  }
+
+  private onReport(r: HostReport): void {
+    const m = this.opts.metrics;
+    if (r.bytes > 0) m.tftpBytes.inc(r.bytes);
+    if (r.retransmits > 0) m.tftpRetransmits.inc(r.retransmits);
+    if (r.type === 'progress') {
+      for (const [id, bytes] of r.sessions) {
+        const slot = this.slots.get(id);
+        if (slot !== undefined) slot.bytesSent = bytes;
+      }
+      if (r.strangers > 0) this.opts.logger.debug({ count: r.strangers }, 'tftp packets from unknown transfer IDs answered with error 5');
+      return;
+    }
+    this.ended(r.end);
+  }
+
+  private ended(end: TransferEnd): void {
+    const slot = this.slots.get(end.id);
+    if (slot === undefined) return;
+    const m = this.opts.metrics;
+    m.tftpActive.dec();
+    m.tftpTransfers.inc({ result: end.result });
+    if (end.result === 'ok') m.tftpDuration.observe(end.seconds);
+    this.opts.logger.info(
+      { client: slot.key, file: slot.path, result: end.result, bytes: end.bytes, size: slot.size, seconds: Number(end.seconds.toFixed(3)), retransmits: end.retransmits, detail: end.detail },
+      'tftp transfer ended',
+    );
+    this.release(slot);
+    try {
+      this.opts.onComplete?.({ client: slot.client, path: slot.path, bytes: end.bytes, result: end.result, seconds: end.seconds });
+    } catch (err) {
+      this.opts.logger.error({ err }, 'tftp onComplete hook failed');
+    }
+  }
+
+  async close(graceMs = 0): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await new Promise<void>((r) => this.sock.close(() => r()));
+    const idle = () => new Promise<void>((r) => (this.slots.size === 0 ? r() : this.idleWaiters.push(r)));
+    const within = (ms: number) => Promise.race([idle(), new Promise<void>((r) => setTimeout(r, ms).unref())]);
+    await within(graceMs);
+    if (this.slots.size > 0) {
+      this.pool.abortAll('server shutting down');
+      await within(1000);
+    }
+    await this.pool.close();
+  }
+}
+
+export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServer> {
+  const server = new Server(opts);
+  try {
+    await server.listen();
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return server;
+}
