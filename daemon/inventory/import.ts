@@ -31,6 +31,8 @@ interface PlannedRow {
   input: ComputerInput;
   /** Row id of the computer this replaces (update mode), else null. */
   replaces: number | null;
+  /** The computer already holding this name: its own MACs are no clash (the name clash is reported once). */
+  sameAs: number | null;
 }
 
 /** Problems reported at most; the rest are counted, so a wrong file gives a readable answer. */
@@ -104,12 +106,14 @@ export function planImport(store: Store, cfg: BootgateConfig, parsed: ParsedFile
     } else if (existing && !opts.update && opts.replaceId === undefined) {
       problems.push(`${row.where}: computer ${JSON.stringify(existing.name)} already exists (import with update to replace it)`);
     }
-    (c.ok ? checked : broken).push({ where: row.where, input: value, replaces: opts.replaceId ?? (opts.update ? existing?.id : undefined) ?? null });
+    (c.ok ? checked : broken).push({
+      where: row.where, input: value, replaces: opts.replaceId ?? (opts.update ? existing?.id : undefined) ?? null, sameAs: opts.replaceId ?? existing?.id ?? null,
+    });
   }
   if (parsed.rows.length === 0 && problems.length === 0) problems.push('the file lists no computers');
   const all = [...checked, ...broken];
   const replacing = new Set(all.flatMap((r) => (r.replaces === null ? [] : [r.replaces])));
-  for (const r of all) inventoryClashes(store, r.where, r.input, replacing, r.replaces, problems);
+  for (const r of all) inventoryClashes(store, r.where, r.input, replacing, r.sameAs, problems);
   return { plan: checked, problems: byPosition(problems) };
 }
 
