@@ -126,7 +126,8 @@ function cStrings(buf: Buffer, from: number): { parts: Buffer[]; terminated: boo
  * without a value is ignored (RFC 2347 lets the server ignore options it does not understand).
  */
 function optionPairs(parts: Buffer[], code: 'ERR_TFTP_BAD_OPTION'): Record<string, string> {
-  const options: Record<string, string> = {};
+  // A Map first: a hostile option named "__proto__" must become data, never a prototype.
+  const options = new Map<string, string>();
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const name = text(parts[i] as Buffer).toLowerCase();
     const value = text(parts[i + 1] as Buffer);
@@ -134,9 +135,9 @@ function optionPairs(parts: Buffer[], code: 'ERR_TFTP_BAD_OPTION'): Record<strin
       if (value.length === 0) continue;
       throw new DecodeError(code, `option value "${value.slice(0, 32)}" has no name`);
     }
-    if (!Object.prototype.hasOwnProperty.call(options, name)) options[name] = value;
+    if (!options.has(name)) options.set(name, value);
   }
-  return options;
+  return Object.fromEntries(options);
 }
 
 function decodeRequest(buf: Buffer, op: 'rrq' | 'wrq'): TftpRequest {
