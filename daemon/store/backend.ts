@@ -4,7 +4,7 @@
  * process committing to the same file, seen via PRAGMA data_version); `record()` queues audit events
  * and device sightings for the batched writer. Boot-once: `markServed()` from the TFTP/HTTP doors.
  */
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BootgateConfig } from '../config/schema.js';
 import type { DecisionContext, PolicyBackend } from '../gatekeeper.js';
 import { rateLimited, type Logger } from '../log.js';
@@ -60,9 +60,23 @@ export interface StoreBackend extends PolicyBackend {
   close(): void;
 }
 
-function storeMetrics(metrics: Metrics | undefined) {
+/** Per registry, what the oldest-pending gauge reads at scrape time (a reloaded backend replaces it). */
+const oldestPendingSource = new WeakMap<Registry, () => number>();
+
+function storeMetrics(metrics: Metrics | undefined, oldestPendingAge: () => number) {
   if (!metrics) return null;
   const reg = metrics.registry;
+  oldestPendingSource.set(reg, oldestPendingAge);
+  if (!reg.getSingleMetric('bootgate_pending_oldest_age_seconds')) {
+    new Gauge({
+      name: 'bootgate_pending_oldest_age_seconds',
+      help: 'How long the longest-waiting pending device has waited for approval (0 when none waits)',
+      registers: [reg],
+      collect() {
+        this.set(oldestPendingSource.get(reg)?.() ?? 0);
+      },
+    });
+  }
   const pending = (reg.getSingleMetric('bootgate_pending_devices') as Gauge | undefined)
     ?? new Gauge({ name: 'bootgate_pending_devices', help: 'Unknown devices waiting for approval', registers: [reg] });
   const dropped = (reg.getSingleMetric('bootgate_audit_dropped_total') as Counter | undefined)
@@ -74,7 +88,14 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
   const now = deps.now ?? Date.now;
   const opt = { ...DEFAULTS, ...Object.fromEntries(Object.entries(deps).filter(([, v]) => typeof v === 'number')) } as typeof DEFAULTS;
   const log = deps.logger;
-  const m = storeMetrics(deps.metrics);
+  const m = storeMetrics(deps.metrics, () => {
+    try {
+      const first = store.isOpen ? store.devices.oldestFirstSeen('pending') : null;
+      return first === null ? 0 : Math.max(0, (now() - first) / 1000);
+    } catch {
+      return 0;
+    }
+  });
   let cfg = initialCfg;
   let snap: PolicySnapshot | null = null;
   let dirty = true;

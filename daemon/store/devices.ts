@@ -77,6 +77,7 @@ export class DevicesRepo {
       delete: db.prepare('DELETE FROM devices WHERE mac = ?'),
       deleteBy: db.prepare('DELETE FROM devices WHERE status = ?'),
       count: db.prepare('SELECT COUNT(*) AS n FROM devices WHERE status = ?'),
+      oldest: db.prepare('SELECT MIN(first_seen) AS t FROM devices WHERE status = ?'),
     };
   }
 
@@ -110,6 +111,11 @@ export class DevicesRepo {
 
   deleteAll(status: DeviceStatus): number {
     return this.s.deleteBy.run(status).changes;
+  }
+
+  /** When the longest-waiting device of this status was first seen (index devices_by_status), or null. */
+  oldestFirstSeen(status: DeviceStatus): number | null {
+    return (this.s.oldest.get(status) as { t: number | null }).t;
   }
 
   count(status: DeviceStatus): number {

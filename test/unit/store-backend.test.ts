@@ -78,6 +78,8 @@ test('backend: pending devices are recorded with attempts, and bounded by store.
     const rows = s.store.devices.list('pending');
     assert.deepEqual(rows.map((d) => [d.mac, d.attempts]), [[macs[0], 2], [macs[1], 1], [macs[2], 1]]);
     assert.match(await s.metrics.registry.getSingleMetricAsString('bootgate_pending_devices'), /bootgate_pending_devices 3/);
+    s.advance(90_000);
+    assert.match(await s.metrics.registry.getSingleMetricAsString('bootgate_pending_oldest_age_seconds'), /bootgate_pending_oldest_age_seconds 90\n?$/);
     // The bound survives a rebuild (reopen is the same path: the set is read back from the table).
     s.store.notify('devices');
     assert.equal(s.backend.snapshot().pending.size, 3);
