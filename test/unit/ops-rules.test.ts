@@ -18,7 +18,7 @@ const RULE_TESTS = join(REPO, 'deploy/prometheus-rules.test.yaml');
  * Metrics a rule needs that the daemon does not export yet; the lead adds them (issue 6). The last test
  * fails once one exists, so the name is taken off this list and checked like the others.
  */
-const AWAITED: Record<string, string[]> = { bootgate_pending_oldest_age_seconds: [] };
+const AWAITED: Record<string, string[]> = {};
 
 interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
 const doc = parse(readFileSync(RULES, 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> };
