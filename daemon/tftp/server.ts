@@ -56,6 +56,8 @@ export interface TftpServerOptions {
   /** Policy hook; default serves the requested file from the root. */
   onRequest?: (req: TftpRequestInfo) => TftpAnswer | Promise<TftpAnswer>;
   onComplete?: (ev: TftpCompletion) => void;
+  /** Floor of the adaptive retransmission timeout (default MIN_RTO_MS); tests raise it to rule timeouts out. */
+  minRtoMs?: number;
 }
 
 export interface TftpSessionInfo {
@@ -304,7 +306,7 @@ class Server implements TftpServer {
     this.opts.metrics.tftpActive.inc();
     this.pool.start({
       id: slot.id, client: slot.client, local: this.opts.address, params: neg.params, size: src.size,
-      source: src.source, retries: cfg.retries, minRtoMs: MIN_RTO_MS,
+      source: src.source, retries: cfg.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS,
     });
   }
 
