@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Gatekeeper } from './gatekeeper.js';
 import { buildHttpApp } from './http/app.js';
+import { adminApi } from './http/admin/index.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { resolveEndpoints, openUdp, type Endpoint, type UdpListener } from './net/udp.js';
@@ -241,6 +242,9 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
           return checks;
         },
       });
+      if (cfg.admin.enabled) {
+        await http.register(adminApi, { prefix: '/api/v1', backend, store, cfg, logger, sessions });
+      }
       await http.listen({ port: cfg.http.port, host: cfg.http.address });
       const h = http;
       // fastify's close waits for responses in flight; bound it by the grace period.
