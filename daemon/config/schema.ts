@@ -29,6 +29,35 @@ export interface ProfileConfig {
   bootOnceMarker: string | null;
   /** Windows boot manager BCD path sent as option 252 (Configuration Manager style), e.g. `\Boot\BCD`. */
   bcdPath: string | null;
+  /** Ramped rollout of this profile to its computers (issue 7, daemon/rollout); null = everyone at once. */
+  rollout?: RolloutConfig | null;
+}
+
+/** A profile's ramped rollout: a few machines per group on day 0, growing each day up to daily limits. */
+export interface RolloutConfig {
+  /** Day 0, a local date `YYYY-MM-DD` in timeZone. */
+  startDate: string;
+  /** IANA time zone the days (and their midnights) are counted in. */
+  timeZone: string;
+  startPerGroup: number;
+  growthFactor: number;
+  /** New admissions per day over all groups; null = no total limit. */
+  dailyLimit: number | null;
+  dailyLimitPerGroup: number | null;
+  /** What a computer not admitted yet boots: its local disk, or `previousProfile`. */
+  notAdmitted: 'local' | 'previous';
+  previousProfile: string | null;
+  /** Failed deployments that halt a group's rollout (counted since the group's last resume). */
+  haltAfter: { failures: number | null; failureRatio: number | null; minResults: number };
+}
+
+/** A maintenance window: outside it a machine is not offered a required deployment. */
+export interface MaintenanceWindowConfig {
+  /** `Mon-Fri 20:00-06:00`; several rules separated by `;` (daemon/rollout/windows.ts). */
+  schedule: string;
+  timeZone: string;
+  /** Rollout groups whose machines keep this window (a computer may name its own instead). */
+  groups: string[];
 }
 
 export interface ListConfig {
@@ -99,6 +128,8 @@ export interface BootgateConfig {
     deny: ListConfig;
   };
   profiles: Record<string, ProfileConfig>;
+  /** Named maintenance windows for rollout groups and computers (issue 7). */
+  maintenanceWindows?: Record<string, MaintenanceWindowConfig>;
 }
 
 const archFiles = {
@@ -130,6 +161,34 @@ const list = {
 } as const;
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+
+/** profiles.<name>.rollout (daemon/rollout/plan.ts explains the schedule). */
+const rolloutSchema = {
+  type: ['object', 'null'],
+  default: null,
+  additionalProperties: false,
+  required: ['startDate', 'timeZone'],
+  properties: {
+    startDate: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+    timeZone: { type: 'string', minLength: 1, maxLength: 64 },
+    startPerGroup: { type: 'integer', minimum: 1, maximum: 100000, default: 1 },
+    growthFactor: { type: 'number', minimum: 1, maximum: 100, default: 2 },
+    dailyLimit: { type: ['integer', 'null'], minimum: 1, default: null },
+    dailyLimitPerGroup: { type: ['integer', 'null'], minimum: 1, default: null },
+    notAdmitted: { enum: ['local', 'previous'], default: 'local' },
+    previousProfile: { type: ['string', 'null'], minLength: 1, default: null },
+    haltAfter: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        failures: { type: ['integer', 'null'], minimum: 1, default: null },
+        failureRatio: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1, default: null },
+        minResults: { type: 'integer', minimum: 1, default: 5 },
+      },
+    },
+  },
+} as const;
 
 export const configSchema = {
   type: 'object',
@@ -248,6 +307,22 @@ export const configSchema = {
           kind: { enum: ['required', 'available'], default: 'available' },
           bootOnceMarker: { type: ['string', 'null'], default: null },
           bcdPath: { type: ['string', 'null'], default: null },
+          rollout: rolloutSchema,
+        },
+      },
+    },
+    maintenanceWindows: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['schedule', 'timeZone'],
+        properties: {
+          schedule: { type: 'string', minLength: 1, maxLength: 512 },
+          timeZone: { type: 'string', minLength: 1, maxLength: 64 },
+          groups: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, default: [] },
         },
       },
     },

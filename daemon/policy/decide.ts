@@ -5,7 +5,9 @@
  *
  * Order of the checks (each is a row of the table in test/unit/policy-decide.test.ts):
  *   answering switch -> not a PXE/HTTP boot client -> deny list (wins over everything) -> allow list ->
- *   known computer (boot-once consumed -> local disk) -> rejected device -> unknown-computer action.
+ *   known computer (boot-once consumed -> local disk; not admitted by its profile's rollout -> previous
+ *   profile or local disk; required deployment outside its maintenance window -> local disk) ->
+ *   rejected device -> unknown-computer action.
  */
 import type { BootgateConfig } from '../config/schema.js';
 import { isRequired } from './boot-once.js';
@@ -31,6 +33,20 @@ export interface PolicySnapshot {
    */
   pending: ReadonlySet<string>;
   pendingMax: number;
+  /** Ramped rollouts and maintenance windows at this instant (daemon/rollout/gate.ts); absent = none. */
+  rollout?: RolloutGate;
+}
+
+/** What a rollout or a maintenance window lets a known computer be offered now. */
+export type RolloutCheck =
+  | { kind: 'go' }
+  /** Not admitted yet: boot `fallback` (the computer's previous profile) or, when null, the local disk. */
+  | { kind: 'not-admitted'; fallback: string | null }
+  /** A required deployment outside the computer's maintenance window: the local disk. */
+  | { kind: 'outside-window' };
+
+export interface RolloutGate {
+  check(computer: KnownComputer, required: boolean): RolloutCheck;
 }
 
 const NO_MACS: ReadonlySet<string> = new Set();
@@ -81,7 +97,14 @@ function pending(client: ClientInfo, snap: PolicySnapshot, reason: DecisionReaso
 function decideKnown(client: ClientInfo, snap: PolicySnapshot, computer: KnownComputer): Decision {
   const profile = snap.profiles[computer.profile];
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
-  if (computer.bootOnceConsumed && isRequired(computer.kind, profile)) return local(client, snap, computer.name, 'boot-once-consumed');
+  const required = isRequired(computer.kind, profile);
+  if (computer.bootOnceConsumed && required) return local(client, snap, computer.name, 'boot-once-consumed');
+  const gate = snap.rollout?.check(computer, required);
+  if (gate?.kind === 'not-admitted') {
+    return gate.fallback === null ? local(client, snap, computer.name, 'rollout-not-admitted')
+      : bootProfile(client, snap, gate.fallback, computer.name, 'rollout-not-admitted');
+  }
+  if (gate?.kind === 'outside-window') return local(client, snap, computer.name, 'outside-window');
   return bootProfile(client, snap, computer.profile, computer.name, 'known');
 }
 
