@@ -31,6 +31,18 @@ export interface ProfileConfig {
   bcdPath: string | null;
   /** Ramped rollout of this profile to its computers (issue 7, daemon/rollout); null = everyone at once. */
   rollout?: RolloutConfig | null;
+  /** Password gating (issue 5, daemon/gate-password); absent means `{mode: 'inherit', files: []}`. */
+  password?: ProfilePassword;
+}
+
+export interface ProfilePassword {
+  /** `inherit`: gated when the global `password.required` is on; `required`: always; `none`: never. */
+  mode: 'inherit' | 'required' | 'none';
+  /**
+   * Path prefixes under the boot root (case-insensitive, `linux/` for a folder) that TFTP and HTTP serve
+   * only to a client that unlocked this profile: the files its script loads.
+   */
+  files: string[];
 }
 
 /** A profile's ramped rollout: a few machines per group on day 0, growing each day up to daily limits. */
@@ -130,6 +142,16 @@ export interface BootgateConfig {
   profiles: Record<string, ProfileConfig>;
   /** Named maintenance windows for rollout groups and computers (issue 7). */
   maintenanceWindows?: Record<string, MaintenanceWindowConfig>;
+  /** Password gating (issue 5): the global switch, attempt limits and how long an unlock lasts. */
+  password: {
+    /** Gate every profile whose `password.mode` is `inherit`. */
+    required: boolean;
+    /** Wrong passwords per MAC and per IP before a lockout. */
+    maxFailures: number;
+    lockoutMinutes: number;
+    /** How long an unlock (and the signed file URLs it hands out) stays valid. */
+    unlockMinutes: number;
+  };
 }
 
 const archFiles = {
@@ -308,6 +330,16 @@ export const configSchema = {
           bootOnceMarker: { type: ['string', 'null'], default: null },
           bcdPath: { type: ['string', 'null'], default: null },
           rollout: rolloutSchema,
+          password: {
+            type: 'object',
+            additionalProperties: false,
+            default: {},
+            properties: {
+              mode: { enum: ['inherit', 'required', 'none'], default: 'inherit' },
+              // Relative, no `..`, none of the `|` `,` the signed-URL token uses as separators.
+              files: { type: 'array', items: { type: 'string', pattern: '^(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9_~+.-][A-Za-z0-9_~+./-]*$' }, default: [] },
+            },
+          },
         },
       },
     },
@@ -324,6 +356,17 @@ export const configSchema = {
           timeZone: { type: 'string', minLength: 1, maxLength: 64 },
           groups: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, default: [] },
         },
+      },
+    },
+    password: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        required: { type: 'boolean', default: false },
+        maxFailures: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
+        lockoutMinutes: { type: 'integer', minimum: 1, maximum: 1440, default: 15 },
+        unlockMinutes: { type: 'integer', minimum: 1, maximum: 240, default: 10 },
       },
     },
   },

@@ -10,6 +10,7 @@
  *   rejected device -> unknown-computer action.
  */
 import type { BootgateConfig } from '../config/schema.js';
+import { gatePassword, passwordFacts, type PasswordFacts } from '../gate-password/policy.js';
 import { isRequired } from './boot-once.js';
 import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
 import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
@@ -35,6 +36,8 @@ export interface PolicySnapshot {
   pendingMax: number;
   /** Ramped rollouts and maintenance windows at this instant (daemon/rollout/gate.ts); absent = none. */
   rollout?: RolloutGate;
+  /** Password gating (daemon/gate-password/policy.ts): the global switch and a live view of unlocks. */
+  password?: PasswordFacts;
 }
 
 /** What a rollout or a maintenance window lets a known computer be offered now. */
@@ -64,6 +67,7 @@ export function snapshotFromConfig(cfg: BootgateConfig): PolicySnapshot {
     rejected: NO_MACS,
     pending: NO_MACS,
     pendingMax: cfg.store.pendingMax,
+    password: passwordFacts(cfg),
   };
 }
 
@@ -75,7 +79,7 @@ function bootProfile(client: ClientInfo, snap: PolicySnapshot, profileName: stri
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
   const target = chooseTarget(client, profile, snap.scriptTransport);
   if (!target) return { kind: 'ignore', reason: client.arch === null ? 'unknown-arch' : 'no-boot-file' };
-  return { kind: 'boot', profile: profileName, target, computer, reason };
+  return gatePassword(client, snap.password, profile, { kind: 'boot', profile: profileName, target, computer, reason }, snap.scriptTransport);
 }
 
 /** iPXE clients are told what to do by a per-client script (wait and retry, or `exit` to the local disk). */
