@@ -16,7 +16,9 @@
  *   group starves because another is large). The turn order puts first the group whose next machine is
  *   the least critical, so when slots do not divide evenly, the spare ones go to less critical work.
  * - A halted group admits nobody new on the days it is halted (from the halt's day until the resume's
- *   day; a group resumed the day it was halted loses no day). Machines already admitted stay admitted.
+ *   day; a group resumed the day it was halted loses no day). Machines already admitted stay admitted:
+ *   a day's admissions are made as the day begins (the service records them before it records a
+ *   halt), so a halt at 10:00 on day 3 stops days 4 and later, and day 3's cohort is the one at risk.
  * - Machines recorded as admitted keep their day even if the plan would now choose others (the
  *   inventory, ranks or settings changed): nobody admitted yesterday is taken back today.
  */

@@ -46,7 +46,10 @@ export interface RolloutStatus {
   /** Today's day index (negative before the start date) and local date. */
   today: number;
   todayDate: string;
+  /** Every machine of the profile is admitted (as of today). */
   complete: boolean;
+  /** The day the last machine is (projected to be) admitted; null when halted groups keep some out. */
+  completeDay: number | null;
   totals: DayRow[];
   groups: GroupStatus[];
 }
@@ -113,7 +116,9 @@ export function rolloutStatus(input: StatusInput): RolloutStatus {
   }
   return {
     profile: input.profile, settings: input.settings, today: plan.today, todayDate: formatDayNumber(day0 + plan.today),
-    complete: plan.complete, totals, groups: [...groups.values()],
+    complete: plan.groups.every((g) => g.machines === groups.get(g.group)?.admitted),
+    completeDay: plan.complete ? Math.max(0, ...plan.groups.map((g) => g.completeDay ?? 0)) : null,
+    totals, groups: [...groups.values()],
   };
 }
 
@@ -136,7 +141,10 @@ function describeSettings(s: RolloutSettings): string {
 export function renderStatus(st: RolloutStatus): string {
   const when = st.today < 0 ? `starts ${st.settings.startDate} (in ${-st.today} day${st.today === -1 ? '' : 's'})` : `day ${st.today} (${st.todayDate})`;
   const lines = [
-    `Rollout of profile ${st.profile}: ${when}, ${st.settings.timeZone}; ${describeSettings(st.settings)}${st.complete ? '; every machine admitted' : ''}`,
+    `Rollout of profile ${st.profile}: ${when}, ${st.settings.timeZone}; ${describeSettings(st.settings)}`,
+    st.complete ? 'Every machine is admitted.'
+      : st.completeDay === null ? 'Halted groups keep some machines out: the plan does not complete until they are resumed.'
+      : `The last machines are admitted on day ${st.completeDay} (${formatDayNumber((parseLocalDate(st.settings.startDate) ?? 0) + st.completeDay)}).`,
     '',
     ...table(
       ['group', 'machines', 'admitted', 'done', 'failed', 'state'],
