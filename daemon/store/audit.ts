@@ -5,7 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 
-export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed';
+/** `password`: attempts, lockouts and refused gated files (daemon/gate-password). */
+export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password';
 
 export interface AuditEventInput {
   at: number;

@@ -74,4 +74,25 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'password hashes and attempt lockouts (daemon/gate-password)',
+    sql: `
+      -- scope 'global' or 'profile:<name>'; only scrypt hashes (PHC strings), never a password.
+      CREATE TABLE password_hashes (
+        scope TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      -- Wrong passwords per client key ('mac:<mac>' or 'ip:<ip>') and the lockout they led to.
+      CREATE TABLE password_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL,
+        locked_until INTEGER
+      );
+    `,
+  },
 ];

@@ -6,7 +6,7 @@
  * are schema-validated with exact 400s. Routes call the same AdminService as the CLI.
  */
 import swagger from '@fastify/swagger';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { BootgateConfig } from '../../config/schema.js';
 import { AdminService } from '../../inventory/service.js';
 import type { Logger } from '../../log.js';
@@ -32,6 +32,8 @@ export interface AdminApiOptions {
   /** Failed authentications per address allowed per window before 429 (default 10 per 60 s). */
   authFailuresMax?: number;
   authFailureWindowMs?: number;
+  /** More route plugins behind the same auth, validators and error shape (e.g. gate-password's passwordAdminRoutes). */
+  plugins?: Array<FastifyPluginAsync<{ actor: (req: FastifyRequest) => string }>>;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -93,4 +95,5 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
   await app.register(computerRoutes, deps);
   await app.register(pendingRoutes, deps);
   await app.register(statusRoutes, deps);
+  for (const plugin of opts.plugins ?? []) await app.register(plugin, { actor });
 }

@@ -119,7 +119,7 @@ export const eventSchema = {
   properties: {
     id: { type: 'integer' },
     at: isoTime,
-    type: { enum: ['decision', 'admin', 'boot-once', 'suppressed'] },
+    type: { enum: ['decision', 'admin', 'boot-once', 'suppressed', 'password'] },
     mac: strOrNull,
     door: strOrNull,
     decision: strOrNull,
@@ -138,7 +138,7 @@ export const eventsQuery = {
   additionalProperties: false,
   properties: {
     mac: { type: 'string', maxLength: 32 },
-    type: { enum: ['decision', 'admin', 'boot-once', 'suppressed'] },
+    type: { enum: ['decision', 'admin', 'boot-once', 'suppressed', 'password'] },
     since: { type: 'string', format: 'date-time' },
     until: { type: 'string', format: 'date-time' },
     before: { type: 'integer', minimum: 1, description: 'only events with a smaller id (paging back from the newest)' },
