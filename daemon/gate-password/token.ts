@@ -64,8 +64,10 @@ function parsePayload(payload: string): UrlGrant | null {
 export function verifyGrant(token: string, key: Buffer, now: number, clientIp: string): TokenCheck {
   const m = TOKEN.exec(token);
   if (!m?.[1] || !m[2] || m[2].length !== SIG_CHARS) return { ok: false, reason: 'malformed' };
-  const given = Buffer.from(m[2], 'base64url');
-  const expected = sign(m[1], key);
+  // Compared as text: base64 ignores the unused low bits of the last character, so comparing decoded
+  // bytes would accept several spellings of one signature.
+  const given = Buffer.from(m[2], 'latin1');
+  const expected = Buffer.from(sign(m[1], key).toString('base64url'), 'latin1');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
   const grant = parsePayload(m[1]);
   if (!grant) return { ok: false, reason: 'malformed' };

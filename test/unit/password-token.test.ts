@@ -47,6 +47,20 @@ test('a changed payload, a changed signature or another key is refused', () => {
   assert.deepEqual(verifyGrant(tok, Buffer.alloc(32, 8), T0, '10.77.0.101'), { ok: false, reason: 'bad-signature' });
 });
 
+test('one signature has one spelling: the unused bits of its last base64 character cannot vary', () => {
+  const tok = signGrant(grant, KEY);
+  const last = tok.slice(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  // 32 bytes = 42 full characters + one carrying 4 bits: the 3 neighbours sharing those bits decode alike.
+  const i = alphabet.indexOf(last);
+  const twins = [0, 1, 2, 3].map((k) => alphabet[(i & ~3) + k] as string).filter((c) => c !== last);
+  assert.equal(twins.length, 3);
+  for (const c of twins) {
+    assert.deepEqual(Buffer.from(tok.slice(0, -1) + c, 'base64url').subarray(-32), Buffer.from(tok, 'base64url').subarray(-32));
+    assert.deepEqual(verifyGrant(tok.slice(0, -1) + c, KEY, T0, '10.77.0.101'), { ok: false, reason: 'bad-signature' }, c);
+  }
+});
+
 test('malformed tokens are refused without throwing', () => {
   for (const t of ['', 'abc', 'a.b', `${'x'.repeat(20)}.${'y'.repeat(42)}`, `${'x'.repeat(2000)}.${'y'.repeat(43)}`, '../../etc/passwd']) {
     const r = verifyGrant(t, KEY, T0, '10.77.0.101');
