@@ -1,7 +1,7 @@
 /**
  * Starts Bootgate's TFTP engine alone (no DHCP, no policy), for the benchmark and the lossy-link interop
  * run: `node dist/bench/tftp-server.js --root DIR --address IP --port N [--workers N] [--cache-bytes N]
- * [--block-size-max N] [--window-size-max N] [--log-level L]`. Prints `listening PORT` when ready, then
+ * [--block-size-max N] [--window-size-max N] [--log-level L] [--no-gso] [--min-rto-ms N]`. Prints `listening PORT` when ready, then
  * `rss-peak BYTES` on SIGTERM/SIGINT, and exits.
  */
 import { parseArgs } from 'node:util';
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     'block-size-max': { type: 'string' },
     'window-size-max': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
+    'no-gso': { type: 'boolean', default: false },
+    'min-rto-ms': { type: 'string' },
   },
 });
 if (values.root === undefined) {
@@ -36,6 +38,8 @@ const logger = createLogger(values['log-level'] ?? 'warn');
 const metrics = createMetrics();
 const server = await startTftpServer({
   root: values.root, address: values.address ?? '127.0.0.1', port: Number(values.port), config: config.tftp, logger, metrics,
+  segmentation: values['no-gso'] !== true,
+  ...(values['min-rto-ms'] !== undefined ? { minRtoMs: Number(values['min-rto-ms']) } : {}),
 });
 let peak = process.memoryUsage.rss();
 const sampler = setInterval(() => {

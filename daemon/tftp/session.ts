@@ -41,11 +41,15 @@ export interface SessionConfig {
 
 export type Phase = 'oack' | 'data' | 'done';
 
-/** One transmission of consecutive blocks; `rto` when it was a timeout resend (may repeat delivered blocks). */
+/**
+ * One transmission of consecutive blocks. A timeout resend (`rto`) may repeat blocks the client already
+ * has: those are from..resentTo; anything after resentTo was new.
+ */
 export interface Burst {
   readonly from: number;
   readonly to: number;
   readonly rto: boolean;
+  readonly resentTo: number;
 }
 
 export interface SessionState {
@@ -134,8 +138,8 @@ function withSample(s: SessionState, sample: number): SessionState {
   const r = Math.max(0, sample);
   const srtt = s.srtt === null ? r : 0.875 * s.srtt + 0.125 * r;
   const rttvar = s.srtt === null ? r / 2 : 0.75 * s.rttvar + 0.25 * Math.abs(s.srtt - r);
-  const rto = Math.min(s.cfg.maxRtoMs, Math.max(s.cfg.minRtoMs, srtt + Math.max(1, 4 * rttvar)));
-  return { ...s, srtt, rttvar, rto };
+  const next = { ...s, srtt, rttvar };
+  return { ...next, rto: rtoFor(next) };
 }
 
 function end(s: SessionState, result: TransferResult, actions: SessionAction[]): Step {
@@ -159,7 +163,7 @@ function sendRange(s: SessionState, from: number, to0: number, rto: boolean, now
     timedAt = now;
   }
   // Bursts wholly acknowledged are forgotten, so the list stays a few entries long.
-  const bursts = [...s.bursts.filter((b) => b.to >= s.base), { from, to, rto }];
+  const bursts = [...s.bursts.filter((b) => b.to >= s.base), { from, to, rto, resentTo: from + resent - 1 }];
   return {
     ...s,
     highest: Math.max(s.highest, to),
@@ -179,14 +183,22 @@ function sendWindow(s: SessionState, from: number, now: number, actions: Session
 
 /**
  * Whether an ACK for `a` (inside the window) may have been provoked by a block delivered twice: the
- * latest transmission of a+1 belongs to a timeout resend that also carried blocks up to a.
+ * latest transmission of a+1 belongs to a timeout resend, and a lies in the part of it that repeated
+ * blocks (a client answers a duplicate with its last in-order block, which is at most the old highest).
+ * Past that part the burst carried new blocks, and an ACK there is a gap report like any other.
  */
 function provokedByDuplicate(s: SessionState, a: number): boolean {
   for (let i = s.bursts.length - 1; i >= 0; i--) {
     const b = s.bursts[i] as Burst;
-    if (b.from <= a + 1 && a + 1 <= b.to) return b.rto && b.from <= a;
+    if (b.from <= a + 1 && a + 1 <= b.to) return b.rto && b.from <= a && a <= b.resentTo;
   }
   return false;
+}
+
+/** The timeout for the measured round trip (RFC 6298 section 2.3). */
+function rtoFor(s: SessionState): number {
+  if (s.srtt === null) return s.cfg.maxRtoMs;
+  return Math.min(s.cfg.maxRtoMs, Math.max(s.cfg.minRtoMs, s.srtt + Math.max(1, 4 * s.rttvar)));
 }
 
 /** Maps a 16-bit ACK number to the absolute block in [base-1, highest], or null for stale/future ACKs. */
@@ -213,7 +225,9 @@ function onAck(s: SessionState, ev: { block: number; windowHint?: number | undef
   if (a === null || a < s.base) return { state: s, actions };
   let st: SessionState = s;
   if (st.timedBlock > 0 && a >= st.timedBlock) st = { ...withSample(st, now - st.timedAt), timedBlock: -1 };
-  st = { ...st, base: a + 1, timeouts: 0, progressAt: now };
+  // Progress proves the path works: a backed-off timeout returns to the measured one at once, since
+  // during loss recovery (resends void samples, Karn) a fresh sample may be long in coming.
+  st = { ...st, base: a + 1, timeouts: 0, progressAt: now, rto: rtoFor(st) };
   if (st.cfg.msftWindow && ev.windowHint !== undefined && ev.windowHint > 0) {
     st = { ...st, window: Math.min(ev.windowHint, st.cfg.windowMax) };
   }

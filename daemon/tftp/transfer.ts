@@ -23,6 +23,8 @@ export interface TransferJob {
   source: { kind: 'fd'; fd: number; key: string } | { kind: 'bytes'; data: Uint8Array };
   retries: number;
   minRtoMs: number;
+  /** Send DATA windows with UDP GSO when the path allows it. */
+  segmentation: boolean;
 }
 
 export interface TransferEnd {
@@ -124,7 +126,7 @@ export class Transfer {
       this.finish('error', `cannot open transfer socket: ${String(err)}`);
       return;
     }
-    if (this.sock.fd !== null && this.state.totalBlocks > 1) {
+    if (this.job.segmentation && this.sock.fd !== null && this.state.totalBlocks > 1) {
       this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
     }
     this.apply({ type: 'start' });
