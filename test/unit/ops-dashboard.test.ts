@@ -81,6 +81,9 @@ test('dashboard: has the panels issue 6 asks for', () => {
     [/TFTP failure ratio/, 'bootgate_tftp_transfers_total'],
     [/HTTP transfers/, 'bootgate_http_transfers_total'],
     [/Pending devices/, 'bootgate_pending_devices'],
+    [/Oldest pending device/, 'bootgate_pending_oldest_age_seconds'],
+    [/Password attempts/, 'bootgate_password_attempts_total'],
+    [/Password lockouts/, 'bootgate_password_lockouts_total'],
     [/Config reloads/, 'bootgate_config_reloads_total'],
   ];
   for (const [title, metric] of wanted) {

@@ -42,7 +42,10 @@ function registeredElsewhere(): CatalogueEntry[] {
     const re = /new\s+(Counter|Gauge|Histogram|Summary)\s*(?:<[^>]*>)?\s*\(\s*\{\s*name:\s*'(bootgate_[a-z0-9_]+)'/g;
     for (const m of text.matchAll(re)) {
       const body = text.slice(m.index, text.indexOf('})', m.index));
-      const labelList = /labelNames:\s*\[([^\]]*)\]/.exec(body)?.[1] ?? '';
+      // `labelNames: [...]` inline, or the shorthand `labelNames,` for a `const labelNames = [...]` of the file.
+      const inline = /labelNames:\s*\[([^\]]*)\]/.exec(body)?.[1];
+      const shared = /\blabelNames\s*[,}\n]/.test(body) ? /const\s+labelNames\s*=\s*\[([^\]]*)\]/.exec(text)?.[1] : undefined;
+      const labelList = inline ?? shared ?? '';
       const labels = new Set([...labelList.matchAll(/'([^']+)'/g)].map((l) => l[1] as string));
       out.push({ name: m[2] as string, type: (m[1] as string).toLowerCase(), labels, source: relative(REPO, file) });
     }
