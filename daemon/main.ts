@@ -18,6 +18,8 @@ import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { resolveEndpoints, openUdp, type Endpoint, type UdpListener } from './net/udp.js';
 import { createStoreBackend, type StoreBackend } from './store/backend.js';
+import { AdminService } from './inventory/service.js';
+import { attachRollouts, rolloutConfigProblems } from './rollout/index.js';
 import { openStore } from './store/db.js';
 import { ipxeScriptPath, isIpxeBinary } from './policy/target.js';
 import type { BootTarget, ClientInfo } from './policy/types.js';
@@ -140,7 +142,7 @@ export interface StartOptions {
 
 function prepare(config: BootgateConfig): BootgateConfig {
   const cfg = effectiveConfig({ ...config, root: resolvePath(config.root) });
-  const problems = configProblems(cfg);
+  const problems = [...configProblems(cfg), ...rolloutConfigProblems(cfg)];
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return cfg;
 }
@@ -161,7 +163,11 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   collectProcessMetrics(metrics.registry);
   if (cfg.store.path !== ':memory:') mkdirSync(dirname(resolvePath(cfg.store.path)), { recursive: true });
   const store = openStore(cfg.store.path);
-  const backend = createStoreBackend(cfg, store, { logger, metrics });
+  // Ramped rollouts and maintenance windows (issue 7): their gate goes into every policy snapshot.
+  const rollouts = attachRollouts({
+    store, config: () => cfg, registry: metrics.registry, logger, onDone: (c, actor) => new AdminService(store, () => cfg).deploymentDone(c, actor),
+  });
+  const backend = rollouts.wrap(createStoreBackend(cfg, store, { logger, metrics }));
   const gate = new Gatekeeper(backend, logger, metrics);
   const parts: Parts = { cfg, logger, metrics, gate, clients: new ClientDirectory(), backend };
   gate.onDecision = (client, decision) => {
@@ -199,6 +205,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     for (const c of stopAnswering) await c();
     await Promise.all(drain.map((c) => c(graceMs)));
     backend.close();
+    rollouts.close();
     store.close();
   };
   try {
@@ -286,6 +293,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         cfg = prepared;
         parts.cfg = prepared;
         backend.reconfigure(prepared);
+        rollouts.reconfigure();
         settings = { ...doorSettings(parts), httpPort };
         logger.level = prepared.log.level;
         metrics.configReloads.inc({ result: 'ok' });
