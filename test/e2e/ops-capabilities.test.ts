@@ -8,6 +8,7 @@
  *   it as `--cap-drop ALL --cap-add NET_BIND_SERVICE` does) binds 67, 4011 and 69 on the interface with
  *   SO_BINDTODEVICE and no CAP_NET_RAW, reads its BOOTGATE_* variables, answers /readyz, exits 0 on SIGTERM;
  * - that file capability outside the bounding set makes exec fail (why --cap-add must accompany --cap-drop);
+ * - under no_new_privs a process holding no capabilities gains nothing from it (why not no-new-privileges);
  * - the unit's arrangement (ambient CAP_NET_BIND_SERVICE, bounding set of it, NoNewPrivileges) binds too.
  */
 import { test } from 'node:test';
@@ -75,8 +76,14 @@ function daemonEnv(lab: Lab): Record<string, string> {
   };
 }
 
-function startDaemon(lab: Lab, setpriv: string[], node: string): { child: ChildProcess; log: () => string } {
-  const argv = ['netns', 'exec', lab.ns, 'setpriv', ...setpriv, ...NOBODY, node, join(REPO, 'dist/daemon/cli.js'), 'serve'];
+/**
+ * Starts the daemon as nobody through setpriv. `viaShell` puts a shell between them: setpriv itself
+ * keeps its capabilities across the uid change, the shell's exec as nobody drops them, so node then
+ * starts from a process that holds none (as a container's first process may).
+ */
+function startDaemon(lab: Lab, setpriv: string[], node: string, viaShell = false): { child: ChildProcess; log: () => string } {
+  const shell = viaShell ? ['/bin/sh', '-c', 'exec "$0" "$@"'] : [];
+  const argv = ['netns', 'exec', lab.ns, 'setpriv', ...setpriv, ...NOBODY, ...shell, node, join(REPO, 'dist/daemon/cli.js'), 'serve'];
   const child = spawn('ip', argv, { cwd: join(lab.dir, 'data'), env: daemonEnv(lab), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
@@ -174,6 +181,15 @@ test('capabilities: what the image and the unit grant is needed, and enough, on 
       const r = spawnSync('ip', ['netns', 'exec', lab.ns, 'setpriv', '--bounding-set', '-all', ...NOBODY, lab.fileCapNode, '-e', '0'], { encoding: 'utf8', timeout: 30_000 });
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /Operation not permitted/);
+    });
+
+    await t.test('image: under no-new-privileges a process holding no capabilities gets nothing from the file capability', async (tt) => {
+      const { child, log } = startDaemon(lab, ['--bounding-set', '-all,+net_bind_service', '--inh-caps', '-all', '--no-new-privs'], lab.fileCapNode, true);
+      const code = await exited(child, 30_000);
+      assert.notEqual(code, 0, 'the daemon must not start');
+      const refusal = log().split('\n').find((l) => /EACCES|permission denied/i.test(l));
+      assert.ok(refusal, log());
+      tt.diagnostic(`exit ${String(code)}: ${refusal.slice(0, 200)}`);
     });
 
     await t.test('systemd unit: AmbientCapabilities + CapabilityBoundingSet + NoNewPrivileges', async (tt) => {
