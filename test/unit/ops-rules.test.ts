@@ -1,7 +1,7 @@
 /**
  * config/prometheus-rules.yaml: promtool accepts it, promtool's own rule unit tests
  * (deploy/prometheus-rules.test.yaml) pass, it has the alerts issue 6 asks for, and every metric and
- * label its expressions use is in the catalogue, except names the lead has promised to add (AWAITED).
+ * label its expressions use is in the catalogue.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,12 +13,6 @@ import { groupingLabels, metricCatalogue, metricsIn, REPO, selectorLabels, serie
 
 const RULES = join(REPO, 'config/prometheus-rules.yaml');
 const RULE_TESTS = join(REPO, 'deploy/prometheus-rules.test.yaml');
-
-/**
- * Metrics a rule needs that the daemon does not export yet; the lead adds them (issue 6). The last test
- * fails once one exists, so the name is taken off this list and checked like the others.
- */
-const AWAITED: Record<string, string[]> = {};
 
 interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
 const doc = parse(readFileSync(RULES, 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> };
@@ -54,9 +48,9 @@ test('rules: the alerts issue 6 asks for exist, each with severity, summary and 
   assert.match(expr('BootgateNotReady'), /bootgate_ready == 0/);
 });
 
-test('rules: every metric and label an expression uses is in the catalogue (or awaited)', async () => {
+test('rules: every metric and label an expression uses is in the catalogue', async () => {
   const idx = seriesIndex(await metricCatalogue());
-  const labelsOf = (m: string): Set<string> | undefined => (m === 'up' ? new Set<string>() : (idx.get(m)?.labels ?? (AWAITED[m] ? new Set(AWAITED[m]) : undefined)));
+  const labelsOf = (m: string): Set<string> | undefined => (m === 'up' ? new Set<string>() : idx.get(m)?.labels);
   for (const r of rules) {
     const names = metricsIn(r.expr);
     assert.ok(names.length > 0, `${r.alert}: no metric`);
@@ -67,12 +61,5 @@ test('rules: every metric and label an expression uses is in the catalogue (or a
     }
     const known = new Set([...TARGET_LABELS, ...names.flatMap((n) => [...(labelsOf(n) ?? [])])]);
     for (const l of groupingLabels(r.expr)) assert.ok(known.has(l), `${r.alert}: groups by "${l}", which none of ${names.join(', ')} has`);
-  }
-});
-
-test('rules: awaited metrics are still missing (take a name off AWAITED once the daemon exports it)', async () => {
-  const idx = seriesIndex(await metricCatalogue());
-  for (const name of Object.keys(AWAITED)) {
-    assert.ok(!idx.has(name), `${name} now exists: remove it from AWAITED in test/unit/ops-rules.test.ts`);
   }
 });
