@@ -5,7 +5,8 @@
  * iPXE's `login` (in Debian's ipxe 1.0.0+git-20190125: ipxe.efi, snponly.efi, undionly.kpxe and QEMU's
  * NIC ROMs) shows a form with a username and a masked password field, prefilled from the `username` and
  * `password` settings; Enter in the username field moves to the password, Enter there submits, Esc
- * cancels. It clears the screen, so the username field carries the machine and profile names.
+ * cancels. It clears the screen, so the username field (20 characters visible, login_ui.c) carries the
+ * profile and machine names.
  *
  * The password travels as HTTP Basic credentials in the URL's userinfo (`http://bootgate:${password:
  * uristring}@host/unlock`): iPXE prints fetched URLs with the password replaced by `***`
@@ -39,6 +40,12 @@ function machine(mac: string, computer: string | null): string {
   return computer ? `${label(computer, 40)} (${mac})` : `this computer (${mac})`;
 }
 
+/** `winpe: PC-01` / `winpe: 5254003c386c`, cut to the 20 characters iPXE's login form shows. */
+function formTitle(o: PromptOptions): string {
+  const who = o.computer ? label(o.computer, 40) : o.mac.replace(/:/g, '');
+  return label(`${o.profile}: ${who}`, 64).slice(0, 20).trim();
+}
+
 /** The URL iPXE fetches to have the typed password checked. */
 export function unlockUrl(httpBase: string, mac: string): string {
   if (!HTTP_BASE.test(httpBase)) throw new TypeError(`unlockUrl: not an http://host:port base: ${JSON.stringify(httpBase)}`);
@@ -63,7 +70,8 @@ export function promptScript(o: PromptOptions): string {
   // `prompt` fails on its timeout; an unhandled failure would end the script.
   if (o.holdBanner) lines.push('prompt --timeout 15000 Press any key to continue... || echo');
   lines.push(
-    `set username ${label(`${o.computer ?? o.mac} / ${o.profile}`, 60)}`,
+    // The form clears the screen and shows 20 characters of the username: what boots, on which machine.
+    `set username ${formTitle(o)}`,
     'clear password',
     'login || goto cancelled',
     'echo Bootgate: checking the password...',

@@ -16,7 +16,7 @@ test('the prompt names the machine and the profile, asks with login, and sends t
   const lines = s.split('\n');
   assert.equal(lines[0], '#!ipxe');
   assert.ok(lines.includes('echo Bootgate: PC-01 (52:54:00:77:00:01) is about to boot profile winpe.'), s);
-  assert.ok(lines.includes('set username PC-01 / winpe'));
+  assert.ok(lines.includes('set username winpe: PC-01'), s);
   assert.ok(lines.includes('clear password'));
   assert.ok(lines.includes('login || goto cancelled'));
   assert.ok(lines.includes('chain --replace --autofree http://bootgate:${password:uristring}@10.77.0.2:8080/unlock?mac=52-54-00-77-00-01 || goto unreachable'));
@@ -27,8 +27,11 @@ test('the prompt names the machine and the profile, asks with login, and sends t
   assert.ok(!/[?&]password=/.test(s));
 });
 
-test('an unknown machine is named by its MAC', () => {
-  assert.match(promptScript({ ...O, computer: null }), /echo Bootgate: this computer \(52:54:00:77:00:01\) is about to boot profile winpe\./);
+test('an unknown machine is named by its MAC; the form title fits the 20 characters iPXE shows', () => {
+  const s = promptScript({ ...O, computer: null });
+  assert.match(s, /echo Bootgate: this computer \(52:54:00:77:00:01\) is about to boot profile winpe\./);
+  assert.match(s, /\nset username winpe: 525400770001\n/);
+  assert.match(promptScript({ ...O, computer: 'A-VERY-LONG-COMPUTER-NAME' }), /\nset username winpe: A-VERY-LONG-C\n/);
 });
 
 test('banners: wrong password with tries left, the lockout, and they stay on screen before login clears it', () => {
