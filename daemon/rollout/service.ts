@@ -9,6 +9,7 @@ import { AdminError } from '../inventory/service.js';
 import { normalizeGuid, normalizeMac, swapGuid } from '../policy/identity.js';
 import { auditEvent } from '../store/audit.js';
 import type { ComputerRecord } from '../store/computers.js';
+import { formatDayNumber, parseLocalDate } from './clock.js';
 import { settingsOf, windowsOf } from './config.js';
 import { groupsToHalt, type ResultStatus } from './failures.js';
 import { planRollout, rolloutDay, type HaltSpan, type Plan, type RolloutMember, type RolloutSettings } from './plan.js';
@@ -191,9 +192,11 @@ export class RolloutService {
       const spans: HaltSpan[] = halts.map((h) => ({
         group: h.group, fromDay: rolloutDay(settings, h.haltedAt), toDay: h.resumedAt === null ? null : rolloutDay(settings, h.resumedAt),
       }));
-      const admittedOn = new Map(this.repo.admissions(profile).map((a) => [a.computer.toLowerCase(), a.day]));
+      // Admissions are stored as local dates; the plan counts in day indexes from the start date.
+      const day0 = parseLocalDate(settings.startDate) ?? 0;
+      const admittedOn = new Map(this.repo.admissions(profile).map((a) => [a.computer.toLowerCase(), (parseLocalDate(a.date) ?? day0) - day0]));
       const plan = planRollout({ settings, members, admittedOn, halts: spans, today: rolloutDay(settings, t) });
-      this.repo.admit(profile, plan.newlyAdmitted, t);
+      this.repo.admit(profile, plan.newlyAdmitted.map((a) => ({ ...a, date: formatDayNumber(day0 + a.day) })), t);
       out.push({ profile, rollout: p.rollout, settings, plan, halts, results: this.repo.results(profile) });
     }
     return out;

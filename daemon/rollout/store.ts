@@ -1,6 +1,6 @@
 /**
  * Rollout state in the SQLite store: group membership (group, criticality, own window) of computers,
- * admitted-on days, deployment results and halts. SQL only; the rules live in plan.ts / failures.ts.
+ * admitted-on dates, deployment results and halts. SQL only; the rules live in plan.ts / failures.ts.
  *
  * The store's migration list (daemon/store/migrations.ts) is one fixed list with one version
  * sequence, and openStore() refuses a database "newer than it understands". Rollout tables are kept
@@ -35,7 +35,9 @@ export const ROLLOUT_MIGRATIONS: readonly RolloutMigration[] = [
         profile TEXT NOT NULL,
         computer TEXT NOT NULL COLLATE NOCASE,
         grp TEXT NOT NULL,
-        day INTEGER NOT NULL,
+        -- The local calendar date (YYYY-MM-DD, in the rollout's time zone) the computer was admitted on:
+        -- a date, not a day index, so moving the start date never moves what already happened.
+        admitted_on TEXT NOT NULL,
         at INTEGER NOT NULL,
         PRIMARY KEY (profile, computer)
       );
@@ -80,7 +82,8 @@ export interface MemberRecord {
 export interface AdmissionRecord {
   computer: string;
   group: string;
-  day: number;
+  /** Local date `YYYY-MM-DD` in the rollout's time zone. */
+  date: string;
   at: number;
 }
 
@@ -145,8 +148,8 @@ export class RolloutRepo {
         ON CONFLICT(computer) DO UPDATE SET computer = excluded.computer, grp = excluded.grp, criticality = excluded.criticality,
         maint_window = excluded.maint_window, updated_at = excluded.updated_at`),
       deleteMember: db.prepare('DELETE FROM rollout_members WHERE computer = ?'),
-      admissions: db.prepare('SELECT computer, grp, day, at FROM rollout_admissions WHERE profile = ?'),
-      admit: db.prepare('INSERT OR IGNORE INTO rollout_admissions (profile, computer, grp, day, at) VALUES (?, ?, ?, ?, ?)'),
+      admissions: db.prepare('SELECT computer, grp, admitted_on, at FROM rollout_admissions WHERE profile = ?'),
+      admit: db.prepare('INSERT OR IGNORE INTO rollout_admissions (profile, computer, grp, admitted_on, at) VALUES (?, ?, ?, ?, ?)'),
       results: db.prepare('SELECT * FROM rollout_results WHERE profile = ? ORDER BY at, id'),
       addResult: db.prepare('INSERT INTO rollout_results (profile, computer, grp, status, at, detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       trimResults: db.prepare(`DELETE FROM rollout_results WHERE profile = ? AND computer = ? AND id NOT IN
@@ -179,15 +182,15 @@ export class RolloutRepo {
   }
 
   admissions(profile: string): AdmissionRecord[] {
-    return (this.s.admissions.all(profile) as Array<{ computer: string; grp: string; day: number; at: number }>)
-      .map((r) => ({ computer: r.computer, group: r.grp, day: r.day, at: r.at }));
+    return (this.s.admissions.all(profile) as Array<{ computer: string; grp: string; admitted_on: string; at: number }>)
+      .map((r) => ({ computer: r.computer, group: r.grp, date: r.admitted_on, at: r.at }));
   }
 
-  /** Records admissions; an admission already recorded keeps its day. */
-  admit(profile: string, list: ReadonlyArray<{ name: string; group: string; day: number }>, now: number): void {
+  /** Records admissions; an admission already recorded keeps its date. */
+  admit(profile: string, list: ReadonlyArray<{ name: string; group: string; date: string }>, now: number): void {
     if (list.length === 0) return;
     this.store.tx(() => {
-      for (const a of list) this.s.admit.run(profile, a.name, a.group, a.day, now);
+      for (const a of list) this.s.admit.run(profile, a.name, a.group, a.date, now);
     });
   }
 

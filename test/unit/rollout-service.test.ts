@@ -115,8 +115,11 @@ test('day by day: admitted machines boot the profile, the others their previous 
     // Day 1: quota 2 per group, 3 in total, shared round-robin (desktops' next machine is less critical).
     s.at(DAY0_10H + DAY);
     assert.deepEqual([2, 3, 4, 6, 7].map((i) => s.decide(i)[2]), ['known', 'known', 'rollout-not-admitted', 'outside-window', 'rollout-not-admitted']);
-    const days = s.store.db.prepare('SELECT computer, day FROM rollout_admissions WHERE profile = ? ORDER BY day, computer').all('win11');
-    assert.deepEqual(days, [{ computer: 'd1', day: 0 }, { computer: 's5', day: 0 }, { computer: 'd2', day: 1 }, { computer: 'd3', day: 1 }, { computer: 's6', day: 1 }]);
+    const days = s.store.db.prepare('SELECT computer, admitted_on FROM rollout_admissions WHERE profile = ? ORDER BY admitted_on, computer').all('win11');
+    assert.deepEqual(days, [
+      { computer: 'd1', admitted_on: '2025-03-03' }, { computer: 's5', admitted_on: '2025-03-03' },
+      { computer: 'd2', admitted_on: '2025-03-04' }, { computer: 'd3', admitted_on: '2025-03-04' }, { computer: 's6', admitted_on: '2025-03-04' },
+    ]);
   } finally {
     s.close();
   }
@@ -259,5 +262,33 @@ test('a change committed by another process (the CLI on the database file) reach
     cli.close();
     s.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('admissions are kept as local dates: moving the start date does not move what happened', () => {
+  const store = openStore(':memory:');
+  try {
+    fleet(store);
+    let current = cfg;
+    const withStart = (startDate: string) => validateConfig({
+      ...structuredClone(cfg), profiles: { ...cfg.profiles, win11: { ...cfg.profiles.win11, rollout: { ...cfg.profiles.win11?.rollout, startDate } } },
+    }, 'test');
+    let t = DAY0_10H;
+    const service = new RolloutService(RolloutRepo.open(store), () => current, { now: () => t });
+    service.setMembers([1, 2, 3, 4].map((i) => ({ computer: `d${i}`, group: 'desktops', criticality: i })), 'test');
+    service.load(t);
+    // The admin postpones the start by a day: d1 (admitted on the 3rd) stays admitted, day 0 is now the 4th.
+    current = withStart('2025-03-04');
+    t = DAY0_10H + DAY;
+    const [loaded] = service.load(t);
+    assert.deepEqual([...(loaded?.plan.admitted.values() ?? [])].map((a) => [a.name, a.day]).sort(), [['d1', -1], ['d2', 0], ['s5', -1], ['s6', 0]]);
+    assert.deepEqual(store.db.prepare('SELECT computer, admitted_on FROM rollout_admissions ORDER BY admitted_on, computer').all().map((r) => Object.values(r as object)),
+      [['d1', '2025-03-03'], ['s5', '2025-03-03'], ['d2', '2025-03-04'], ['s6', '2025-03-04']]);
+    const st = service.status('win11');
+    // Day rows start at the (new) day 0; the earlier admissions count in the totals only.
+    assert.deepEqual(st.groups.map((g) => [g.group, g.admitted, g.days.map((d) => d.admitted), g.days.map((d) => d.planned)]),
+      [['desktops', 2, [1, 0], [1, 2]], ['ungrouped', 2, [1, 0], [1, 1]]]);
+  } finally {
+    store.close();
   }
 });
