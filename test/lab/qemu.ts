@@ -32,6 +32,11 @@ export interface ClientOptions {
   memoryMb?: number;
   /** A name for the serial log and process; defaults to the firmware plus a counter. */
   name?: string;
+  /**
+   * A raw disk image attached as the first IDE disk (opened with snapshot=on, never written). BIOS
+   * clients then try the network first and fall back to this disk (issue 4: local-disk fall-through).
+   */
+  disk?: string;
 }
 
 export interface Marker {
@@ -80,11 +85,13 @@ export function randomMac(): string {
   return `52:54:00:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }
 
-function firmwareArgs(lab: Lab, firmware: Firmware, name: string): { args: string[]; nicRom: string[] } {
+function firmwareArgs(lab: Lab, firmware: Firmware, name: string, disk?: string): { args: string[]; nicRom: string[] } {
   if (firmware === 'bios') {
     // reboot-timeout + -no-reboot: when nothing boots, SeaBIOS reboots after 1 s and QEMU exits.
+    if (disk) return { args: ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`, '-boot', 'order=nc,reboot-timeout=1000'], nicRom: [] };
     return { args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
   }
+  if (disk) throw new Error('ClientOptions.disk: only BIOS clients boot a local disk in the lab so far');
   for (const f of [OVMF_CODE, OVMF_VARS]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: install the Debian package ovmf`);
   }
@@ -107,7 +114,7 @@ export async function startClient(lab: Lab, opts: ClientOptions): Promise<Client
   const mac = (opts.mac ?? randomMac()).toLowerCase();
   const uuid = (opts.uuid ?? randomUUID()).toLowerCase();
   const serialPath = join(lab.dir, `${name}.serial`);
-  const fw = firmwareArgs(lab, opts.firmware, name);
+  const fw = firmwareArgs(lab, opts.firmware, name, opts.disk);
   const tap = await lab.addTap();
   const nic = ['virtio-net-pci', 'netdev=n0', `mac=${mac}`, ...fw.nicRom].join(',');
   const argv = [
