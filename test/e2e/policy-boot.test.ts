@@ -1,0 +1,228 @@
+/**
+ * Who may boot what (issue 4, evidence), with real firmware in the namespace lab (test/lab):
+ *
+ *   1. unknown = ignore: an unknown machine gets nothing from Bootgate and boots its local disk
+ *      (a 1 MiB disk whose boot sector prints BOOTGATE-LOCAL-DISK on COM1 and powers off);
+ *   2. an imported machine boots its profile (imported by SMBIOS GUID only, as `-uuid` writes it:
+ *      the firmware sends the other byte order; and a UEFI machine imported by MAC);
+ *   3. pending: the machine is recorded, shows the waiting script, is approved through the admin API
+ *      and boots on its next try;
+ *   4. a required deployment boots once (consumed when its completion marker, the initramfs, has been
+ *      served), the second power-on reaches the local disk within 15 s, and after `clear` it
+ *      network-boots again.
+ *
+ * Admin calls go to the daemon's /api/v1 with curl inside the appliance's namespace. Missing
+ * prerequisites fail the tests with a message naming them; nothing is skipped.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureAssets, type LabAssets } from '../lab/assets.js';
+import { createLab, type Lab } from '../lab/netns.js';
+import { randomMac, startClient, type ClientOptions } from '../lab/qemu.js';
+import { MARKER_RE } from '../lab/initramfs.js';
+import {
+  LAB_HTTP_PORT, applianceEvidence, bootgateConfig, buildBootRoot, labScript, startBootgate, type Appliance,
+} from '../lab/appliance.js';
+import { missingPrerequisites } from '../lab/prereq.js';
+
+const TOKEN = 'lab-admin-token-0123456789abcdef';
+const LOCAL_RE = /BOOTGATE-LOCAL-DISK/;
+// The console wraps at 80 columns, so match a part that fits on the first line.
+const WAITING_RE = /is waiting for an administrator/;
+const VM_TIMEOUT_MS = 120_000;
+
+/**
+ * Boot sector (GNU as, .code16, linked at 0x7c00): write "\r\nBOOTGATE-LOCAL-DISK\r\n" to COM1
+ * (0x3f8, polling LSR bit 5), then power off through the PIIX4 ACPI PM control port QEMU's `pc`
+ * machine has at 0x604 (SLP_EN), then hlt forever. Bytes 510-511 are the 0x55 0xaa signature.
+ */
+const BOOT_SECTOR_CODE = 'fa31c08ed88ed0bc007cfcbe2f7cac84c0741288c3bafd03eca82074f8baf80388d8eeebe9ba0406b80020eff4ebfd'
+  + '0d0a424f4f54474154452d4c4f43414c2d4449534b0d0a00';
+
+function localDisk(dir: string): string {
+  const img = Buffer.alloc(1024 * 1024);
+  Buffer.from(BOOT_SECTOR_CODE, 'hex').copy(img, 0);
+  img[510] = 0x55;
+  img[511] = 0xaa;
+  const path = join(dir, 'local-disk.img');
+  writeFileSync(path, img);
+  return path;
+}
+
+interface VmRun {
+  /** Which marker came first: the network-booted Linux, the local disk, or neither. */
+  reached: 'linux' | 'local' | null;
+  ms: number;
+  serial: string;
+  linux: RegExpExecArray | null;
+}
+
+/** One power-on: starts the VM and waits for the first of the two markers (bounded); always stops it. */
+async function powerOn(lab: Lab, opts: ClientOptions, timeoutMs = VM_TIMEOUT_MS, onStart?: (serial: () => string) => Promise<void>): Promise<VmRun> {
+  const vm = await startClient(lab, opts);
+  try {
+    const waiting = onStart ? onStart(() => vm.serial()) : Promise.resolve();
+    const hit = await vm.waitForSerial(new RegExp(`${LOCAL_RE.source}|${MARKER_RE.source}`, 'm'), timeoutMs);
+    await waiting;
+    const ms = Date.now() - vm.startedAt;
+    const serial = vm.serial();
+    const linux = MARKER_RE.exec(serial);
+    return { reached: hit ? (LOCAL_RE.test(hit[0]) ? 'local' : 'linux') : null, ms, serial, linux };
+  } finally {
+    await vm.stop();
+  }
+}
+
+describe('issue 4 policy paths with real firmware through Bootgate', { timeout: 20 * 60_000 }, () => {
+  let lab: Lab | undefined;
+  let assets: LabAssets | undefined;
+  let root = '';
+  let disk = '';
+  let script = '';
+  let app: Appliance | undefined;
+
+  before(async () => {
+    const missing = missingPrerequisites({ bootgate: true });
+    assert.deepEqual(missing, [], `the firmware lab cannot run, missing:\n  ${missing.join('\n  ')}`);
+    assets = await ensureAssets();
+    lab = await createLab({ routerAdverts: true, keepDir: process.env.BOOTGATE_LAB_KEEP === '1' });
+    script = labScript('{{http}}');
+    root = buildBootRoot(lab, assets, script, 'root-policy');
+    disk = localDisk(lab.dir);
+    writeFileSync(join(lab.dir, 'admin-tokens'), `${TOKEN}\n`);
+  });
+
+  after(async () => {
+    await app?.stop();
+    await lab?.destroy();
+  });
+
+  /** (Re)starts the daemon with this unknown-computer policy; the database in lab.dir carries over. */
+  async function daemon(unknown: Record<string, unknown>): Promise<Appliance> {
+    assert.ok(lab, 'the lab did not start');
+    await app?.stop();
+    const base = bootgateConfig(lab, { root, ipxeScript: script, scriptTransport: 'http' });
+    const lab0 = (base.profiles as Record<string, Record<string, unknown>>).lab;
+    app = await startBootgate(lab, {
+      root, ipxeScript: script, scriptTransport: 'http',
+      extraConfig: {
+        admin: { tokensFile: join(lab.dir, 'admin-tokens') },
+        policy: { unknown },
+        profiles: { lab: lab0, 'lab-once': { ...lab0, kind: 'required', bootOnceMarker: 'initrd.img' } },
+      },
+    });
+    return app;
+  }
+
+  /** The admin API, from inside the appliance's namespace. */
+  async function api(method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; json: any }> {
+    assert.ok(lab, 'the lab did not start');
+    const argv = ['curl', '-sS', '-m', '10', '-X', method, '-H', `authorization: Bearer ${TOKEN}`, '-w', '\n%{http_code}'];
+    if (body !== undefined) {
+      const file = join(lab.dir, `api-body-${randomUUID()}`);
+      writeFileSync(file, body);
+      argv.push('-H', `content-type: ${contentType}`, '--data-binary', `@${file}`);
+    }
+    argv.push(`http://${lab.appAddress}:${LAB_HTTP_PORT}/api/v1${path}`);
+    const r = await lab.run(argv, lab.appNs, 15_000);
+    const nl = r.stdout.lastIndexOf('\n');
+    const text = r.stdout.slice(0, nl);
+    return { status: Number(r.stdout.slice(nl + 1)), json: text ? JSON.parse(text) : null };
+  }
+
+  function decisions(mac: string): string[] {
+    assert.ok(app, 'no appliance');
+    return applianceEvidence(app, mac).summary;
+  }
+
+  test('1. unknown = ignore: nothing from Bootgate, the machine boots its local disk', { timeout: VM_TIMEOUT_MS + 60_000 }, async (t) => {
+    await daemon({ action: 'ignore', profile: 'lab' });
+    assert.ok(lab);
+    const mac = randomMac();
+    const r = await powerOn(lab, { firmware: 'bios', mac, disk });
+    t.diagnostic(`local disk after ${(r.ms / 1000).toFixed(1)} s; decisions ${decisions(mac).join(' | ')}`);
+    assert.equal(r.reached, 'local', `no local-disk marker:\n${r.serial.slice(-3000)}`);
+    const seen = decisions(mac);
+    assert.ok(seen.length > 0, 'Bootgate logged no decision for the machine');
+    assert.ok(seen.every((d) => /:ignore:unknown-ignore/.test(d)), `Bootgate answered: ${seen.join(' | ')}`);
+  });
+
+  test('2. an imported machine boots its profile (BIOS by SMBIOS GUID only, UEFI by MAC)', { timeout: 2 * VM_TIMEOUT_MS + 60_000 }, async (t) => {
+    assert.ok(lab);
+    const bios = { mac: randomMac(), uuid: randomUUID() };
+    const uefi = { mac: randomMac(), uuid: randomUUID() };
+    // `-uuid` is the big-endian reading; the firmware sends the SMBIOS (mixed-endian) order in option 97.
+    const csv = `Name,MAC,SMBIOS GUID,Profile\nLAB-BIOS,,${bios.uuid},lab\nLAB-UEFI,${uefi.mac},,lab\n`;
+    const imp = await api('POST', '/computers/import', csv, 'text/csv');
+    assert.deepEqual([imp.status, imp.json], [200, { created: 2, updated: 0, ignoredColumns: [] }]);
+    for (const [firmware, m] of [['bios', bios], ['uefi', uefi]] as const) {
+      const r = await powerOn(lab, { firmware, ...m });
+      t.diagnostic(`${firmware}: marker after ${(r.ms / 1000).toFixed(1)} s; decisions ${decisions(m.mac).join(' | ')}`);
+      assert.equal(r.reached, 'linux', `${firmware}: no boot marker:\n${r.serial.slice(-3000)}`);
+      assert.equal(r.linux?.[1], m.mac);
+      assert.equal(r.linux?.[2], m.uuid);
+      assert.ok(decisions(m.mac).some((d) => /:boot:known/.test(d)), `${firmware}: no known-computer boot decision`);
+    }
+  });
+
+  test('3. pending: recorded, approved through the API, boots on its next try', { timeout: VM_TIMEOUT_MS + 90_000 }, async (t) => {
+    await daemon({ action: 'pending', profile: 'lab', retrySeconds: 5 });
+    assert.ok(lab);
+    const mac = randomMac();
+    let approvedAt = 0;
+    const r = await powerOn(lab, { firmware: 'bios', mac }, VM_TIMEOUT_MS, async (serial) => {
+      // The machine shows it waits; the admin sees it in the pending list and approves it.
+      const waitStart = Date.now();
+      while (!WAITING_RE.test(serial())) {
+        assert.ok(Date.now() - waitStart < 60_000, `the waiting script never showed:\n${serial().slice(-3000)}`);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      const list = await api('GET', '/pending');
+      const dev = (list.json.devices as Array<{ mac: string; attempts: number; arch: string }>).find((d) => d.mac === mac);
+      assert.ok(dev, `not in the pending list: ${JSON.stringify(list.json)}`);
+      assert.equal(dev.arch, 'bios');
+      const ok = await api('POST', `/pending/${mac}/approve`, JSON.stringify({ name: 'LAB-PENDING', profile: 'lab' }));
+      assert.equal(ok.status, 201, JSON.stringify(ok.json));
+      approvedAt = Date.now();
+    });
+    t.diagnostic(`booted ${((Date.now() - approvedAt) / 1000).toFixed(1)} s after approval; decisions ${decisions(mac).join(' | ')}`);
+    assert.equal(r.reached, 'linux', `no boot after approval:\n${r.serial.slice(-3000)}`);
+    assert.equal(r.linux?.[1], mac);
+    const seen = decisions(mac);
+    assert.ok(seen.some((d) => /:pending:(unknown-pending|pending)/.test(d)), 'no pending decision');
+    assert.ok(seen.some((d) => /:boot:known/.test(d)), 'no boot decision after approval');
+  });
+
+  test('4. a required deployment boots once, then the local disk within 15 s, and again after clear', { timeout: 3 * VM_TIMEOUT_MS + 60_000 }, async (t) => {
+    await daemon({ action: 'ignore', profile: 'lab' });
+    assert.ok(lab);
+    const vm = { mac: randomMac(), uuid: randomUUID(), disk };
+    const add = await api('POST', '/computers', JSON.stringify({ name: 'LAB-ONCE', macs: [vm.mac], profile: 'lab-once' }));
+    assert.deepEqual([add.status, add.json.effectiveKind], [201, 'required']);
+
+    const first = await powerOn(lab, { firmware: 'bios', ...vm });
+    t.diagnostic(`first power-on: network boot after ${(first.ms / 1000).toFixed(1)} s`);
+    assert.equal(first.reached, 'linux', `the required deployment did not boot:\n${first.serial.slice(-3000)}`);
+    let consumed: { consumedAt: string | null; consumedBy: string | null } = { consumedAt: null, consumedBy: null };
+    for (let i = 0; i < 40 && consumed.consumedAt === null; i++) {
+      consumed = (await api('GET', `/computers/${vm.mac}`)).json.bootOnce;
+      if (consumed.consumedAt === null) await new Promise((res) => setTimeout(res, 250));
+    }
+    assert.equal(consumed.consumedBy, 'marker:initrd.img', 'serving the completion marker did not consume the deployment');
+
+    const second = await powerOn(lab, { firmware: 'bios', ...vm }, 60_000);
+    t.diagnostic(`second power-on: local disk after ${(second.ms / 1000).toFixed(1)} s`);
+    assert.equal(second.reached, 'local', `the second power-on did not reach the local disk:\n${second.serial.slice(-3000)}`);
+    assert.ok(second.ms < 15_000, `local disk only after ${second.ms} ms (limit 15 s)`);
+    assert.ok(decisions(vm.mac).some((d) => /:local:boot-once-consumed/.test(d)), 'no boot-once-consumed decision');
+
+    const clear = await api('POST', `/computers/LAB-ONCE/clear`);
+    assert.deepEqual([clear.status, clear.json.bootOnce.consumedAt], [200, null]);
+    const third = await powerOn(lab, { firmware: 'bios', ...vm });
+    t.diagnostic(`after clear: network boot after ${(third.ms / 1000).toFixed(1)} s`);
+    assert.equal(third.reached, 'linux', `after clear the machine did not network-boot:\n${third.serial.slice(-3000)}`);
+  });
+});
