@@ -35,9 +35,25 @@ const WAITING_RE = /is waiting for an administrator/;
 const VM_TIMEOUT_MS = 120_000;
 
 /**
- * Boot sector (GNU as, .code16, linked at 0x7c00): write "\r\nBOOTGATE-LOCAL-DISK\r\n" to COM1
- * (0x3f8, polling LSR bit 5), then power off through the PIIX4 ACPI PM control port QEMU's `pc`
- * machine has at 0x604 (SLP_EN), then hlt forever. Bytes 510-511 are the 0x55 0xaa signature.
+ * Boot sector: write "\r\nBOOTGATE-LOCAL-DISK\r\n" to COM1 (0x3f8, polling LSR bit 5), then power off
+ * through the PIIX4 ACPI PM control port SeaBIOS sets up at 0x604 on QEMU's `pc` machine (SLP_EN),
+ * then hlt forever. Bytes 510-511 are the 0x55 0xaa signature. Built with
+ * `as --32 mbr.S && ld -m elf_i386 -Ttext 0x7c00 --oformat binary` from:
+ *
+ *   .code16                          wait: mov $0x3fd, %dx
+ *   _start: cli                            in %dx, %al
+ *     xor %ax, %ax                         test $0x20, %al
+ *     mov %ax, %ds                         jz wait
+ *     mov %ax, %ss                         mov $0x3f8, %dx
+ *     mov $0x7c00, %sp                     mov %bl, %al
+ *     cld                                  out %al, %dx
+ *     mov $msg, %si                        jmp next
+ *   next: lodsb                      done: mov $0x604, %dx
+ *     test %al, %al                        mov $0x2000, %ax
+ *     jz done                              out %ax, %dx
+ *     mov %al, %bl                   halt: hlt
+ *                                          jmp halt
+ *   msg: .asciz "\r\nBOOTGATE-LOCAL-DISK\r\n"
  */
 const BOOT_SECTOR_CODE = 'fa31c08ed88ed0bc007cfcbe2f7cac84c0741288c3bafd03eca82074f8baf80388d8eeebe9ba0406b80020eff4ebfd'
   + '0d0a424f4f54474154452d4c4f43414c2d4449534b0d0a00';
