@@ -8,6 +8,9 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, coerce, configKeys, loadConfig } from './config/load.js';
 import { startDaemon, type Daemon } from './main.js';
 import { createLogger } from './log.js';
+import { adminCommands } from './cli/index.js';
+import { createPasswordCommand } from './gate-password/index.js';
+import { createRolloutCommand } from './rollout/cli.js';
 
 interface ServeArgs {
   config?: string;
@@ -114,7 +117,10 @@ export function buildCli(argv: string[]): Argv {
         }
       },
     )
-    .demandCommand(1, 'name a command: serve, computers, pending, clear, ...')
+    .command(adminCommands)
+    .command(createRolloutCommand())
+    .command(createPasswordCommand())
+    .demandCommand(1, 'name a command: serve, computers, pending, clear, rollout, password, ...')
     .strict()
     .help();
 }
