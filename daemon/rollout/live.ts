@@ -106,12 +106,14 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
   }
 
   function rebuild(c: BootgateConfig, t: number): Built {
-    if (windowsFor !== c) { windows = compileWindows(c); windowsFor = c; }
+    // A reloaded config may change rollouts, windows and which group keeps which window.
+    const newConfig = windowsFor !== c;
+    if (newConfig) { windows = compileWindows(c); windowsFor = c; }
     const minute = Math.floor(t / MINUTE);
     let admissions = built?.admissions;
     let windowOf = built?.windowOf;
     const newDay = dayChanged(c, t);
-    if (dirty || newDay || !admissions || !windowOf) {
+    if (dirty || newConfig || newDay || !admissions || !windowOf) {
       const loaded = service.load(t);
       admissions = new Map(loaded.map((l) => [l.profile, {
         admitted: new Set(l.plan.admitted.keys()),

@@ -292,3 +292,26 @@ test('admissions are kept as local dates: moving the start date does not move wh
     store.close();
   }
 });
+
+test('the live gate: a window opens on its minute; a reloaded config applies at once', () => {
+  const store = openStore(':memory:');
+  let current = cfg;
+  // Monday 2025-03-03 19:59:59.999 in Berlin (CET).
+  let t = Date.parse('2025-03-03T18:59:59.999Z');
+  try {
+    fleet(store);
+    const service = new RolloutService(RolloutRepo.open(store), () => current, { now: () => t });
+    service.setMembers([{ computer: 's5', group: 'servers', criticality: 1 }], 'test');
+    const live = createLiveRollouts(service, () => current, { now: () => t, logger });
+    const s5 = { name: 's5', profile: 'win11', kind: null, bootOnceConsumed: false };
+    assert.deepEqual(live.gate().check(s5, true), { kind: 'outside-window' });
+    t += 1;
+    assert.deepEqual(live.gate().check(s5, true), { kind: 'go' }, '20:00:00.000');
+    // Reload without the rollout and the window: every machine is let through.
+    current = validateConfig({ ...structuredClone(cfg), maintenanceWindows: {}, profiles: { ...cfg.profiles, win11: { ...cfg.profiles.win11, rollout: null } } }, 'test');
+    assert.deepEqual(live.gate().check({ ...s5, name: 'd4' }, true), { kind: 'go' });
+    live.close();
+  } finally {
+    store.close();
+  }
+});
