@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { BootgateConfig, DeploymentKind } from '../config/schema.js';
+import { effectiveConfig } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { ComputerDto, DeviceDto, EventDto, ImportResult, SettingsDto } from '../inventory/dto.js';
 import type { ImportFormat } from '../inventory/parse.js';
@@ -184,7 +185,8 @@ function apiClient(base: string, args: ConnectionArgs, env: CliEnv, cfg: Bootgat
 }
 
 export async function connect(args: ConnectionArgs, env: CliEnv): Promise<AdminClient> {
-  const cfg = loadConfig({ file: args.config, env: env.env });
+  // The profiles the daemon runs with, the zero-config one included.
+  const cfg = effectiveConfig(loadConfig({ file: args.config, env: env.env }));
   const api = args.api ?? env.env.BOOTGATE_API;
   if (api) return apiClient(api, args, env, cfg);
   if (args.db) return directClient(args.db, cfg);
