@@ -9,9 +9,9 @@ import type { BootgateConfig } from '../config/schema.js';
 import type { PolicyBackend } from '../gatekeeper.js';
 import { rateLimited, type Logger } from '../log.js';
 import type { PolicySnapshot, RolloutGate } from '../policy/decide.js';
-import { compileWindows, groupWindows } from './config.js';
+import { compileWindows, groupWindows, rolloutsOf } from './config.js';
 import { tallyByGroup } from './failures.js';
-import { buildGate, type ProfileAdmission } from './gate.js';
+import { buildGate, OPEN_GATE, type ProfileAdmission } from './gate.js';
 import { rolloutDay } from './plan.js';
 import type { RolloutMetrics } from './metrics.js';
 import { UNGROUPED, type LoadedRollout, type RolloutService } from './service.js';
@@ -110,6 +110,12 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     const newConfig = windowsFor !== c;
     if (newConfig) { windows = compileWindows(c); windowsFor = c; }
     const minute = Math.floor(t / MINUTE);
+    // Most appliances have neither: then nothing is read from the store at all.
+    if (windows.size === 0 && rolloutsOf(c).length === 0) {
+      dirty = false;
+      publish([]);
+      return { minute, admissions: new Map(), windowOf: new Map(), gate: OPEN_GATE };
+    }
     let admissions = built?.admissions;
     let windowOf = built?.windowOf;
     const newDay = dayChanged(c, t);
