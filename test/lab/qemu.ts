@@ -32,6 +32,8 @@ export interface ClientOptions {
   memoryMb?: number;
   /** A name for the serial log and process; defaults to the firmware plus a counter. */
   name?: string;
+  /** More QEMU arguments, e.g. `-qmp unix:...` to type into the VM with send-key (password prompts). */
+  extraArgs?: string[];
   /**
    * A raw disk image attached as the first IDE disk (opened with snapshot=on, never written). BIOS
    * clients then try the network first and fall back to this disk (issue 4: local-disk fall-through).
@@ -130,6 +132,7 @@ export async function startClient(lab: Lab, opts: ClientOptions): Promise<Client
     '-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`,
     '-device', nic,
     ...fw.args,
+    ...(opts.extraArgs ?? []),
   ];
   const proc = lab.spawn(`qemu-${name}`, argv, lab.swNs);
   const startedAt = Date.now();
