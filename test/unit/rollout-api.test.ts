@@ -117,3 +117,41 @@ test('exact 400 and 404 errors', async () => {
     await s.done();
   }
 });
+
+test('inside adminApi: behind its bearer tokens (read-only tokens cannot halt) and in its OpenAPI document', async () => {
+  const { adminApi } = await import('../../daemon/http/admin/index.js');
+  const { createStoreBackend } = await import('../../daemon/store/backend.js');
+  const { createMetrics } = await import('../../daemon/metrics.js');
+  const { Registry } = await import('prom-client');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'bg-rollout-api-'));
+  const tokens = join(dir, 'tokens');
+  writeFileSync(tokens, 'rw-token-0123456789abcdef\nro-token-0123456789abcdef:ro\n');
+  const logger = createLogger('silent');
+  const store = openStore(':memory:');
+  store.tx(() => store.computers.insert({ name: 'PC-1', macs: ['52:54:00:07:02:01'], guid: null, profile: 'win11', kind: null, notes: '', sourceComputer: null }, 1));
+  const admin = { ...cfg, admin: { ...cfg.admin, tokensFile: tokens } };
+  const backend = createStoreBackend(admin, store, { logger, metrics: createMetrics(new Registry()) });
+  const service = new RolloutService(RolloutRepo.open(store), () => admin, { now: () => NOW });
+  const app = Fastify();
+  await app.register(adminApi, { prefix: '/api/v1', backend, store, cfg: admin, logger, env: {}, plugins: [rolloutRoutes(service)] });
+  const call = (method: 'GET' | 'POST', url: string, token?: string) =>
+    app.inject({ method, url: `/api/v1${url}`, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(method === 'POST' ? { payload: {} } : {}) });
+  try {
+    assert.equal((await call('GET', '/rollouts/win11')).statusCode, 401);
+    assert.equal((await call('GET', '/rollouts/win11', 'ro-token-0123456789abcdef')).statusCode, 200);
+    assert.equal((await call('POST', '/rollouts/win11/groups/ungrouped/halt', 'ro-token-0123456789abcdef')).statusCode, 403);
+    const halted = await call('POST', '/rollouts/win11/groups/ungrouped/halt', 'rw-token-0123456789abcdef');
+    assert.equal(halted.statusCode, 200);
+    assert.match(halted.json().groups[0].halt.by, /^api:[0-9a-f]{8}$/, 'the audit names the token by its digest');
+    const doc = (await call('GET', '/openapi.json')).json();
+    assert.ok(['/api/v1/rollouts/{profile}', '/api/v1/results', '/api/v1/rollout-members'].every((p) => p in doc.paths), Object.keys(doc.paths).join(' '));
+  } finally {
+    await app.close();
+    backend.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
