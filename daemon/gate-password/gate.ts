@@ -79,6 +79,7 @@ export class PasswordGate {
     this.log = o.logger.child({ area: 'password' });
     this.repo = new PasswordRepo(o.store.db);
     this.unlocks = new UnlockRegistry(this.now);
+    o.metrics.countUnlocksWith(() => this.unlocks.list().length);
     // Refusals and locked-out attempts can be provoked at will: audited at a bounded rate, always counted.
     this.auditRefusal = rateLimited(60_000, 30, this.now);
     this.auditLocked = rateLimited(60_000, 30, this.now);
@@ -101,10 +102,6 @@ export class PasswordGate {
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'password audit event could not be written');
     }
-  }
-
-  private setGauge(): void {
-    this.o.metrics.unlocksActive.set(this.unlocks.list().length);
   }
 
   /** Checks a typed password for `profile`; see AttemptOutcome. Never throws for bad input. */
@@ -147,7 +144,6 @@ export class PasswordGate {
     this.o.store.tx(() => {
       for (const k of keys) this.repo.deleteFailure(k);
     });
-    this.setGauge();
     this.o.metrics.attempts.inc({ result: 'ok' });
     this.audit({ mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: 'http', decision: 'unlocked', reason: 'password-ok' });
     this.log.info({ mac: req.mac, client: req.ip, profile: req.profile, until: new Date(unlock.expiresAt).toISOString() }, 'boot password accepted: unlocked');
@@ -190,7 +186,6 @@ export class PasswordGate {
   observe(client: ClientInfo, _decision: Decision): void {
     if (client.door !== 'dhcp') return;
     if (this.unlocks.revoke(client.mac)) {
-      this.setGauge();
       this.log.info({ mac: client.mac }, 'new boot: the password unlock of the previous boot is revoked');
     }
   }

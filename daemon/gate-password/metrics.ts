@@ -10,7 +10,13 @@ export const FILE_REFUSALS = ['no-unlock', 'bad-signature', 'expired', 'wrong-cl
 export type FileRefusal = (typeof FILE_REFUSALS)[number];
 
 export function createPasswordMetrics(registry: Registry) {
+  // Unlocks expire on their own: the gauge asks the gate at scrape time instead of being kept in step.
+  const source = { count: (): number => 0 };
   return {
+    /** The gate registers where the number of live unlocks comes from. */
+    countUnlocksWith(fn: () => number): void {
+      source.count = fn;
+    },
     attempts: new Counter({
       name: 'bootgate_password_attempts_total',
       help: 'Boot passwords typed at iPXE, by result (ok, wrong, locked: refused during a lockout, no-password: none set, busy)',
@@ -33,6 +39,9 @@ export function createPasswordMetrics(registry: Registry) {
       name: 'bootgate_password_unlocks_active',
       help: 'Clients currently unlocked (typed the password for their profile; lasts one boot, at most password.unlockMinutes)',
       registers: [registry],
+      collect() {
+        this.set(source.count());
+      },
     }),
   };
 }

@@ -113,7 +113,9 @@ describe('password attempts and lockouts', () => {
     assert.equal(r.gate.unlocks.isUnlocked(MAC, 'lab', IP), true);
     assert.equal(r.gate.unlocks.isUnlocked(MAC, 'lab', IP2), false);
     assert.equal(r.gate.unlocks.isUnlocked(MAC, 'other', IP), false);
+    assert.match(await r.registry.metrics(), /bootgate_password_unlocks_active 1\n/);
     r.clock.t += 10 * MIN;
+    assert.match(await r.registry.metrics(), /bootgate_password_unlocks_active 0\n/, 'an expired unlock leaves the gauge by itself');
     assert.equal(r.gate.unlocks.isUnlocked(MAC, 'lab', IP), false);
     const ev = r.store.audit.query({ type: 'password', limit: 10 });
     assert.equal(ev[0]?.reason, 'password-ok');
