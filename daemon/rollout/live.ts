@@ -23,6 +23,8 @@ export interface LiveOptions {
   metrics?: RolloutMetrics;
   /** How often to look for commits by other processes (default 1000 ms). */
   externalCheckMs?: number;
+  /** Rebuild this often even when no client asks (default 60 s; 0 = only on demand). */
+  refreshMs?: number;
 }
 
 export interface LiveRollouts {
@@ -64,7 +66,8 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
   let days = new Map<string, number>();
   let failed: { minute: number; gate: RolloutGate } | null = null;
 
-  const offService = service.onChange(() => { dirty = true; });
+  // A change through this process (API, results) shows in the metrics at once, not at the next decision.
+  const offService = service.onChange(() => { dirty = true; gate(); });
   const offStore = store.onChange((kind) => { if (kind === 'inventory') dirty = true; });
 
   function externalChange(t: number): void {
@@ -140,29 +143,37 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     return { minute, admissions, windowOf, gate: buildGate({ rollouts: admissions, windowOf, open }) };
   }
 
+  function gate(): RolloutGate {
+    const t = now();
+    const c = cfg();
+    const minute = Math.floor(t / MINUTE);
+    try {
+      externalChange(t);
+      if (built && !dirty && built.minute === minute && windowsFor === c) return built.gate;
+      // After a failure, try again next minute rather than on every decision.
+      if (failed && failed.minute === minute) return failed.gate;
+      built = rebuild(c, t);
+      failed = null;
+      return built.gate;
+    } catch (err) {
+      errors(() => opts.logger?.error({ err: (err as Error).message }, 'rollout gate rebuild failed; keeping the last good gate (or nobody admitted, windows closed)'));
+      failed = { minute, gate: built?.gate ?? closedGate(c) };
+      return failed.gate;
+    }
+  }
+
+  // Also without decisions (an idle appliance), the day's admissions are recorded as the day begins
+  // and the metrics follow changes made by the CLI on the database file.
+  const tick = opts.refreshMs === 0 ? null : setInterval(gate, opts.refreshMs ?? MINUTE);
+  tick?.unref();
+
   return {
-    gate(): RolloutGate {
-      const t = now();
-      const c = cfg();
-      const minute = Math.floor(t / MINUTE);
-      try {
-        externalChange(t);
-        if (built && !dirty && built.minute === minute && windowsFor === c) return built.gate;
-        // After a failure, try again next minute rather than on every decision.
-        if (failed && failed.minute === minute) return failed.gate;
-        built = rebuild(c, t);
-        failed = null;
-        return built.gate;
-      } catch (err) {
-        errors(() => opts.logger?.error({ err: (err as Error).message }, 'rollout gate rebuild failed; keeping the last good gate (or nobody admitted, windows closed)'));
-        failed = { minute, gate: built?.gate ?? closedGate(c) };
-        return failed.gate;
-      }
-    },
+    gate,
     reconfigure(): void {
       dirty = true;
     },
     close(): void {
+      if (tick) clearInterval(tick);
       offService();
       offStore();
     },

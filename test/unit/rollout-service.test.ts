@@ -149,6 +149,7 @@ test('failures halt only their group; the others go on; a resume counts only lat
     assert.deepEqual(await gauge(s.registry, 'bootgate_rollout_admitted_machines'), { 'win11/desktops': 4, 'win11/servers': 2 });
     // Resumed: the two old failures are acknowledged; the group admits s7 the same day.
     s.service.resume('win11', 'servers', 'test');
+    assert.deepEqual(await gauge(s.registry, 'bootgate_rollout_halted_groups'), { 'win11/desktops': 0, 'win11/servers': 0 }, 'metrics follow without a decision');
     assert.deepEqual(s.decide(7), ['boot', 'win11', 'known']);
     assert.equal(s.service.recordResult({ computer: 's7', status: 'failed' }, 'test').halted, null);
   } finally {
