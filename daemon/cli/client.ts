@@ -166,10 +166,10 @@ function tokenFromFile(cfg: BootgateConfig): string | undefined {
   }
 }
 
-/** Is a Bootgate admin API answering at `base`? (Its OpenAPI document needs no token.) */
+/** Is a Bootgate admin API answering at `base`? (Its OpenAPI document needs no token; its first render is slow on a loaded host.) */
 async function probe(base: string, doFetch: typeof fetch): Promise<boolean> {
   try {
-    const res = await doFetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(1500) });
+    const res = await doFetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(5000) });
     if (!res.ok) return false;
     const doc = (await res.json()) as { info?: { title?: string } };
     return doc.info?.title === 'Bootgate admin API';
