@@ -14,6 +14,9 @@ import { dirname } from 'node:path';
 import { Gatekeeper } from './gatekeeper.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApi } from './http/admin/index.js';
+import {
+  PasswordAdmin, PasswordGate, createPasswordMetrics, passwordAdminRoutes, passwordConfigProblems, unlockRoutes, withPasswordGate,
+} from './gate-password/index.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { resolveEndpoints, openUdp, type Endpoint, type UdpListener } from './net/udp.js';
@@ -142,7 +145,7 @@ export interface StartOptions {
 
 function prepare(config: BootgateConfig): BootgateConfig {
   const cfg = effectiveConfig({ ...config, root: resolvePath(config.root) });
-  const problems = [...configProblems(cfg), ...rolloutConfigProblems(cfg)];
+  const problems = [...configProblems(cfg), ...rolloutConfigProblems(cfg), ...passwordConfigProblems(cfg).errors];
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return cfg;
 }
@@ -168,8 +171,14 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     store, config: () => cfg, registry: metrics.registry, logger, onDone: (c, actor) => new AdminService(store, () => cfg).deploymentDone(c, actor),
   });
   const backend = rollouts.wrap(createStoreBackend(cfg, store, { logger, metrics }));
-  const gate = new Gatekeeper(backend, logger, metrics);
-  const parts: Parts = { cfg, logger, metrics, gate, clients: new ClientDirectory(), backend };
+  const clients = new ClientDirectory();
+  // Password-gated boot (issue 5): the gate sees every decision and answers the script and file doors.
+  const passwords = new PasswordGate({
+    store, config: () => parts.cfg, logger, metrics: createPasswordMetrics(metrics.registry), macOfIp: (ip) => clients.macOfIp(ip),
+  });
+  for (const w of passwordConfigProblems(cfg).warnings) logger.warn(w);
+  const gate = new Gatekeeper(withPasswordGate(backend, passwords, () => parts.cfg), logger, metrics);
+  const parts: Parts = { cfg, logger, metrics, gate, clients, backend };
   gate.onDecision = (client, decision) => {
     if (decision.kind === 'boot') parts.clients.booting(client.mac, decision.profile);
   };
@@ -192,7 +201,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     scriptTransport: cfg.ipxe.scriptTransport,
     retrySeconds: cfg.policy.unknown.retrySeconds,
     profile: (name: string): ProfileConfig | undefined => cfg.profiles[name],
-  }));
+  }), passwords);
 
   // Shutdown phases: stop answering DHCP first, then let transfers finish, then close the store.
   const stopAnswering: Array<() => Promise<void>> = [];
@@ -250,8 +259,31 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         },
       });
       if (cfg.admin.enabled) {
-        await http.register(adminApi, { prefix: '/api/v1', backend, store, cfg, logger, sessions });
+        const passwordAdmin = new PasswordAdmin(store, () => parts.cfg);
+        await http.register(adminApi, {
+          prefix: '/api/v1', backend, store, cfg, logger, sessions,
+          plugins: [
+            rollouts.routes,
+            async (a, o) => passwordAdminRoutes(a, { admin: passwordAdmin, actor: o.actor, unlocks: () => passwords.unlocks.list() }),
+          ],
+        });
       }
+      // iPXE sends the typed password here (no admin token: the password is the credential).
+      await http.register(unlockRoutes, {
+        passwords,
+        lockoutMinutes: () => parts.cfg.password.lockoutMinutes,
+        decide: (mac, ip) => {
+          const known = clients.byMacAddress(mac);
+          const client: ClientInfo = known
+            ? { ...known, ipxe: true, ip, door: 'ipxe-script' }
+            : { mac, archCode: null, arch: null, httpBoot: false, ipxe: true, guid: null, guidSwapped: null, vendorClass: '', ip, door: 'ipxe-script' };
+          return gate.decide(client, { file: 'unlock' });
+        },
+        script: async (mac, ip, serverIp) => {
+          const a = await content.answer({ path: ipxeScriptPath(mac), clientIp: ip, door: 'http', serverIp });
+          return a.kind === 'content' ? a.data : null;
+        },
+      });
       await http.listen({ port: cfg.http.port, host: cfg.http.address });
       const h = http;
       // fastify's close waits for responses in flight; bound it by the grace period.

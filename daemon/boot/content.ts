@@ -10,6 +10,13 @@ import { ipxeScriptPath, macFromScriptPath } from '../policy/target.js';
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
 import { scriptForDecision } from './scripts.js';
+import type { FileGate, FileRequest, ScriptGate } from '../gate-password/index.js';
+
+/** The password gate as BootContent sees it (daemon/gate-password/gate.ts PasswordGate). */
+export interface ContentGate {
+  file(req: FileRequest): Promise<FileGate>;
+  script(client: ClientInfo, decision: Decision, vars: Record<string, string>): ScriptGate;
+}
 
 export type ContentAnswer =
   | { kind: 'file'; path: string; client: ClientInfo | null; decision: Decision | null }
@@ -47,12 +54,19 @@ export class BootContent {
     private readonly gate: Gatekeeper,
     private readonly clients: ClientDirectory,
     private readonly settings: () => ContentSettings,
+    private readonly passwords?: ContentGate,
   ) {}
 
   async answer(req: ContentRequest): Promise<ContentAnswer> {
-    const rel = relative(req.path);
+    let rel = relative(req.path);
     const mac = macFromScriptPath(rel);
     if (mac) return this.script(mac, req);
+    if (this.passwords) {
+      // Password-gated files need an unlock; a signed path (`_signed/<token>/...`) is checked and stripped.
+      const g = await this.passwords.file({ door: req.door, clientIp: req.clientIp, path: rel });
+      if (g.kind === 'refuse') return { kind: 'refuse', reason: 'policy', message: g.message };
+      rel = relative(g.path);
+    }
     const knownMac = this.clients.macOfIp(req.clientIp);
     const known = knownMac ? this.clients.byMacAddress(knownMac) : undefined;
     if (!known) return { kind: 'file', path: rel, client: null, decision: null };
@@ -86,7 +100,9 @@ export class BootContent {
       computer: ('computer' in decision && decision.computer) || '',
       script: `${s.scriptTransport === 'http' && http ? http : tftp}/${ipxeScriptPath(mac)}`,
     };
-    const text = scriptForDecision(decision, template, vars, s.retrySeconds);
+    const gated: ScriptGate = this.passwords?.script(client, decision, vars) ?? { kind: 'as-is' };
+    if (gated.kind === 'text') return { kind: 'content', data: Buffer.from(gated.text), client, decision };
+    const text = scriptForDecision(decision, template, gated.kind === 'vars' ? { ...vars, ...gated.vars } : vars, s.retrySeconds);
     if (text === null) return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
     return { kind: 'content', data: Buffer.from(text), client, decision };
   }

@@ -31,8 +31,10 @@ export function scriptForDecision(
 ): string | null {
   switch (decision.kind) {
     case 'boot':
-    case 'password':
       return template === null ? null : withShebang(renderScript(template, vars));
+    case 'password':
+      // The prompt comes from the password gate (daemon/gate-password); without it, nothing.
+      return null;
     case 'local':
       return localBootIpxeScript();
     case 'pending':

@@ -91,6 +91,8 @@ export interface BootgateConfig {
     broadcastAddress: string;
     responseDelaySeconds: number;
     answering: boolean;
+    /** When started as root, switch to this user once the privileged ports are bound. */
+    user: string | null;
   };
   tftp: {
     enabled: boolean;
@@ -230,6 +232,7 @@ export const configSchema = {
         broadcastAddress: { type: 'string', format: 'ipv4', default: '255.255.255.255' },
         responseDelaySeconds: { type: 'integer', minimum: 0, maximum: 60, default: 0 },
         answering: { type: 'boolean', default: true },
+        user: { type: ['string', 'null'], minLength: 1, default: null },
       },
     },
     tftp: {
