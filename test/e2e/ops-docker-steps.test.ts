@@ -132,6 +132,8 @@ test('docker image steps: clean checkout, Dockerfile steps, start as the runtime
     const ready = await waitReady(`http://127.0.0.1:${httpPort}/readyz`, daemon, () => log, 60_000);
     t.diagnostic(`/readyz 200 after ${Date.now() - t0} ms: ${ready.body}`);
     assert.equal((JSON.parse(ready.body) as { ready: boolean }).ready, true);
+    // The config default store.path (data/bootgate.db from the working directory /) is on the /data volume.
+    assert.ok(existsSync(inStage(rt, '/data/bootgate.db')), 'the store was not created on the /data volume');
 
     // The HEALTHCHECK command, as Docker runs it: same user, same environment.
     assert.ok(rt.healthcheck, 'HEALTHCHECK');
