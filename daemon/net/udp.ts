@@ -34,6 +34,10 @@ const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_BROADCAST = 6;
 const SO_BINDTODEVICE = 25;
+const SO_RCVBUFFORCE = 33;
+
+/** Receive queue for DHCP sockets: a boot storm must survive the event loop's short pauses (store batches). */
+const RECV_QUEUE_BYTES = 4 * 1024 * 1024;
 
 interface Libc {
   socket: (domain: number, type: number, protocol: number) => number;
@@ -89,6 +93,17 @@ function deviceSocketFd(iface: string, port: number): number {
   return fd;
 }
 
+/**
+ * Node caps recvBufferSize at net.core.rmem_max (about 208 KB by default: ~100 DISCOVERs). Where we
+ * hold CAP_NET_ADMIN (root), SO_RCVBUFFORCE lifts that cap; elsewhere the capped size stays.
+ */
+function forceReceiveQueue(fd: number): void {
+  const c = loadLibc();
+  const size = Buffer.alloc(4);
+  size.writeInt32LE(RECV_QUEUE_BYTES, 0);
+  c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
+}
+
 /** IPv4 interfaces that are up, loopback excluded, with their first address. */
 export function ipv4Interfaces(): Endpoint[] {
   const out: Endpoint[] = [];
@@ -119,16 +134,21 @@ export interface OpenOptions {
 
 /** Opens one listener: device-bound when the endpoint names an interface, address-bound otherwise. */
 export async function openUdp(opts: OpenOptions): Promise<UdpListener> {
-  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 4 * 1024 * 1024 });
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECV_QUEUE_BYTES });
   const { endpoint } = opts;
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
+    let fd = -1;
     const done = () => {
       socket.off('error', reject);
+      // After dgram applied its own (capped) recvBufferSize on listening.
+      if (fd >= 0) forceReceiveQueue(fd);
       resolve();
     };
-    if (endpoint.iface) socket.bind({ fd: deviceSocketFd(endpoint.iface, opts.port) }, done);
-    else socket.bind({ port: opts.port, address: endpoint.address, exclusive: true }, done);
+    if (endpoint.iface) {
+      fd = deviceSocketFd(endpoint.iface, opts.port);
+      socket.bind({ fd }, done);
+    } else socket.bind({ port: opts.port, address: endpoint.address, exclusive: true }, done);
   });
   socket.setBroadcast(true);
   socket.on('message', (msg, rinfo) => opts.onMessage(msg, rinfo, endpoint));
