@@ -127,6 +127,31 @@ interface Parts {
   cache: SnapshotCache;
   recorder: Recorder;
   recent: RecentComputers;
+  repeats: RepeatFilter;
+}
+
+/**
+ * Firmware retransmits (DISCOVER at about 4, 8, 16 s; 67 then 4011): the audit trail keeps a decision,
+ * not each retransmission of it. The same client, door and outcome within REPEAT_WINDOW_MS is one event
+ * (logs and metrics still count every packet). Bounded like every per-client table.
+ */
+const REPEAT_WINDOW_MS = 5000;
+const REPEAT_MAX = 50_000;
+
+class RepeatFilter {
+  private readonly last = new Map<string, number>();
+
+  isRepeat(key: string, at: number): boolean {
+    const prev = this.last.get(key);
+    if (prev !== undefined && at - prev < REPEAT_WINDOW_MS) return true;
+    this.last.delete(key);
+    this.last.set(key, at);
+    if (this.last.size > REPEAT_MAX) {
+      const oldest = this.last.keys().next();
+      if (!oldest.done) this.last.delete(oldest.value);
+    }
+    return false;
+  }
 }
 
 function record(p: Parts, client: ClientInfo, decision: Decision, context: DecisionContext): void {
@@ -135,11 +160,13 @@ function record(p: Parts, client: ClientInfo, decision: Decision, context: Decis
   const at = p.now();
   const computer = 'computer' in decision ? decision.computer : null;
   if (computer !== null) p.recent.remember(client.mac, computer);
-  p.recorder.event(auditEvent({
+  const file = context.file ?? ('target' in decision ? decision.target.path : null);
+  const repeat = p.repeats.isRepeat(`${client.mac}|${client.door}|${decision.kind}|${decision.reason}|${file ?? ''}`, at);
+  if (!repeat) p.recorder.event(auditEvent({
     at, type: 'decision', mac: client.mac, door: client.door, decision: decision.kind, reason: decision.reason,
     profile: 'profile' in decision ? decision.profile : null, computer, ip: client.ip,
     arch: client.arch ?? (client.archCode === null ? null : String(client.archCode)),
-    detail: context.file ?? ('target' in decision ? decision.target.path : null),
+    detail: file,
   }));
   if (decision.kind === 'pending' || decision.reason === 'rejected') {
     const insert = decision.kind === 'pending';
@@ -192,7 +219,7 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
     isKnown: (mac) => cache.get().inventory.byMac.has(mac),
     onDropped: (n) => m?.dropped.inc(n),
   });
-  const parts: Parts = { store, cfg, now, log, cache, recorder, recent: new RecentComputers() };
+  const parts: Parts = { store, cfg, now, log, cache, recorder, recent: new RecentComputers(), repeats: new RepeatFilter() };
   const pruner = new AuditPruner(store, cfg, opt.auditMaxRows, now, log);
 
   const unsubscribe = store.onChange((kind: ChangeKind) => {

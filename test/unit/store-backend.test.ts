@@ -110,12 +110,29 @@ test('backend: each decision becomes an audit event with its reason; routine non
 test('backend: a full write queue drops events, counts them, and leaves one summary event', async () => {
   const s = setup({ queueMax: 8 }, { policy: { unknown: { action: 'ignore', profile: 'winpe' } } });
   try {
-    for (let i = 0; i < 20; i++) s.backend.record(client('52:54:00:77:00:05'), { kind: 'ignore', reason: 'unknown-ignore' }, {});
+    for (let i = 0; i < 20; i++) s.backend.record(client(`52:54:00:77:01:${i.toString(16).padStart(2, '0')}`), { kind: 'ignore', reason: 'unknown-ignore' }, {});
     s.backend.flush();
     assert.equal(s.store.audit.query({ type: 'decision', limit: 100 }).length, 8);
     const summary = s.store.audit.query({ type: 'suppressed', limit: 10 });
     assert.equal(summary[0]?.detail, '12 decision events not recorded (queue full)');
     assert.match(await s.metrics.registry.getSingleMetricAsString('bootgate_audit_dropped_total'), /bootgate_audit_dropped_total 12/);
+  } finally {
+    s.done();
+  }
+});
+
+test('backend: retransmissions of the same decision within 5 s are one audit event; a new outcome or a later retry is another', () => {
+  let t = Date.parse('2026-11-21T10:00:00Z');
+  const s = setup({ now: () => t }, { policy: { unknown: { action: 'ignore', profile: 'winpe' } } });
+  try {
+    const c = client('52:54:00:77:00:06');
+    for (let i = 0; i < 4; i++) s.backend.record(c, { kind: 'ignore', reason: 'unknown-ignore' }, {});
+    s.backend.record(c, { kind: 'ignore', reason: 'denied-mac' }, {});
+    t += 5000;
+    s.backend.record(c, { kind: 'ignore', reason: 'unknown-ignore' }, {});
+    s.backend.flush();
+    const reasons = s.store.audit.query({ type: 'decision', limit: 100 }).map((e) => e.reason).sort();
+    assert.deepEqual(reasons, ['denied-mac', 'unknown-ignore', 'unknown-ignore']);
   } finally {
     s.done();
   }
