@@ -127,6 +127,17 @@ async function rootProblem(cfg: BootgateConfig): Promise<string | null> {
   }
 }
 
+/** The store answers a trivial query (open, not corrupted to the point of failing reads). */
+function storeProblem(store: { db: { open: boolean; prepare(sql: string): { get(): unknown } } }): string | null {
+  try {
+    if (!store.db.open) return 'store closed';
+    store.db.prepare('SELECT 1').get();
+    return null;
+  } catch (err) {
+    return `store: ${(err as Error).message}`;
+  }
+}
+
 /** Config keys that only take effect at start (sockets, ports): a reload that changes them says so. */
 const RESTART_KEYS: Array<[string, (c: BootgateConfig) => unknown]> = [
   ['server.interfaces', (c) => c.server.interfaces.join(',')],
@@ -253,7 +264,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         root: () => cfg.root,
         onServed: (ev) => served(ev.clientIp, ev.path),
         ready: async () => {
-          const checks = { sockets: closed ? 'closed' : null, root: await rootProblem(cfg) };
+          const checks = { sockets: closed ? 'closed' : null, root: await rootProblem(cfg), store: storeProblem(store) };
           metrics.ready.set(Object.values(checks).every((v) => v === null) ? 1 : 0);
           return checks;
         },

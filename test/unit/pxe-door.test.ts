@@ -139,6 +139,14 @@ describe('DHCP doors on 127.0.0.1', () => {
     assert.equal(offer.file, `http://127.0.0.1:${daemon.ports.http}/ipxe.efi`);
   });
 
+  test('/readyz reports sockets, boot root and store; /healthz answers', async () => {
+    const ready = await fetch(`http://127.0.0.1:${daemon.ports.http}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true, checks: { sockets: null, root: null, store: null } });
+    assert.equal((await fetch(`http://127.0.0.1:${daemon.ports.http}/healthz`)).status, 200);
+    assert.match(await daemon.metrics.registry.getSingleMetricAsString('bootgate_ready'), /bootgate_ready 1/);
+  });
+
   test('a DISCOVER without PXE option 60 is ignored and counted', async () => {
     const before = await counter(daemon, { port: '67', result: 'ignored' });
     const req = pxeRequest({ vendorClass: 'MSFT 5.0' });
