@@ -121,18 +121,21 @@ class ApiClient implements AdminClient {
 }
 
 /** Runs the service in this process; AdminErrors become CliErrors with the same text. */
+/** Runs a service call for the CLI: the service's errors become CLI errors with their problem lists. */
+export async function serviceCall<T>(fn: () => T): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof AdminError) throw new CliError(err.message, err.problems.length > 1 ? err.problems : []);
+    throw err;
+  }
+}
+
 function directClient(path: string, cfg: BootgateConfig): AdminClient {
   const store = openStore(path, { busyTimeoutMs: 10_000 });
   const svc = new AdminService(store, () => cfg);
   const actor = 'cli';
-  const run = async <T>(fn: () => T): Promise<T> => {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof AdminError) throw new CliError(err.message, err.problems.length > 1 ? err.problems : []);
-      throw err;
-    }
-  };
+  const run = serviceCall;
   return {
     target: `database ${path}`,
     listComputers: (profile) => run(() => svc.listComputers(profile === undefined ? {} : { profile })),

@@ -54,11 +54,15 @@ function report(io: CliIo, err: unknown): void {
 }
 
 /** Connects, runs, prints JSON or text, closes; every failure is one message and exit code 1. */
-function run<A extends Common>(io: CliIo, fn: (c: AdminClient, a: A) => Promise<{ json: unknown; text: string }>) {
+export function runWith<C extends { close(): void }, A extends { json?: boolean | undefined }>(
+  io: CliIo,
+  open: (args: A, io: CliIo) => Promise<C>,
+  fn: (c: C, a: A) => Promise<{ json: unknown; text: string }>,
+) {
   return async (args: A): Promise<void> => {
-    let client: AdminClient | undefined;
+    let client: C | undefined;
     try {
-      client = await connect(args, io);
+      client = await open(args, io);
       const r = await fn(client, args);
       io.out(args.json ? `${JSON.stringify(r.json, null, 2)}\n` : r.text);
     } catch (err) {
@@ -67,6 +71,10 @@ function run<A extends Common>(io: CliIo, fn: (c: AdminClient, a: A) => Promise<
       client?.close();
     }
   };
+}
+
+function run<A extends Common>(io: CliIo, fn: (c: AdminClient, a: A) => Promise<{ json: unknown; text: string }>) {
+  return runWith<AdminClient, A>(io, connect, fn);
 }
 
 function formatOf(file: string, given: ImportFormat | undefined): ImportFormat {

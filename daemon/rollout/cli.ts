@@ -7,11 +7,11 @@
  * Registered by the CLI next to the admin commands: `yargs(argv).command(createRolloutCommand())`.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import type { BootgateConfig } from '../config/schema.js';
-import { CliError } from '../cli/client.js';
-import { processIo, type CliIo } from '../cli/commands.js';
-import { AdminError, AdminService } from '../inventory/service.js';
+import { CliError, serviceCall } from '../cli/client.js';
+import { processIo, runWith, type CliIo } from '../cli/commands.js';
+import { AdminService } from '../inventory/service.js';
 import { openStore } from '../store/db.js';
 import type { ResultStatus } from './failures.js';
 import { RolloutService, type MemberInput, type ResultInput, type ResultOutcome } from './service.js';
@@ -90,14 +90,7 @@ function directClient(path: string, cfg: BootgateConfig): RolloutClient {
     store.close();
     throw err;
   }
-  const run = async <T>(fn: () => T): Promise<T> => {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof AdminError) throw new CliError(err.message, err.problems.length > 1 ? err.problems : []);
-      throw err;
-    }
-  };
+  const run = serviceCall;
   return {
     target: `database ${path}`,
     status: (p) => run(() => svc.status(p)),
@@ -139,26 +132,8 @@ export async function connectRollouts(args: Args, io: Pick<CliIo, 'env' | 'fetch
   return directClient(cfg.store.path, cfg);
 }
 
-function report(io: CliIo, err: unknown): void {
-  const problems = err instanceof CliError ? err.problems : err instanceof ConfigError ? err.problems : [];
-  const head = err instanceof ConfigError ? 'invalid configuration:' : (err as Error).message;
-  io.err(`bootgate: ${head}\n${problems.map((p) => `  ${p}\n`).join('')}`);
-  io.setExitCode(1);
-}
-
 function run<A extends Args>(io: CliIo, fn: (c: RolloutClient, a: A) => Promise<{ json: unknown; text: string }>) {
-  return async (args: A): Promise<void> => {
-    let client: RolloutClient | undefined;
-    try {
-      client = await connectRollouts(args, io);
-      const r = await fn(client, args);
-      io.out(args.json ? `${JSON.stringify(r.json, null, 2)}\n` : r.text);
-    } catch (err) {
-      report(io, err);
-    } finally {
-      client?.close();
-    }
-  };
+  return runWith<RolloutClient, A>(io, connectRollouts, fn);
 }
 
 function connection<T>(y: Argv<T>) {
