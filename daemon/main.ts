@@ -9,7 +9,7 @@ import { BootContent } from './boot/content.js';
 import { ClientDirectory } from './boot/clients.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Gatekeeper } from './gatekeeper.js';
 import { buildHttpApp } from './http/app.js';
@@ -127,6 +127,21 @@ async function rootProblem(cfg: BootgateConfig): Promise<string | null> {
   }
 }
 
+/** The /metrics token from http.metricsTokenFile: its first non-empty line. A missing or empty file is an error, never an open endpoint. */
+export function readMetricsToken(cfg: BootgateConfig): string | null {
+  const file = cfg.http.metricsTokenFile;
+  if (file === null) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`http.metricsTokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const token = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
+  if (!token) throw new Error(`http.metricsTokenFile: ${file} holds no token`);
+  return token;
+}
+
 /** The store answers a trivial query (open, not corrupted to the point of failing reads). */
 function storeProblem(store: { db: { open: boolean; prepare(sql: string): { get(): unknown } } }): string | null {
   try {
@@ -172,6 +187,7 @@ function dropPrivileges(cfg: BootgateConfig, logger: Logger): void {
 
 export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   let cfg = prepare(opts.config);
+  let metricsToken = readMetricsToken(cfg);
   const logger = opts.logger ?? createLogger(cfg.log.level);
   const metrics = createMetrics(undefined, VERSION);
   collectProcessMetrics(metrics.registry);
@@ -262,6 +278,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         metrics,
         content,
         root: () => cfg.root,
+        metricsToken: () => metricsToken,
         onServed: (ev) => served(ev.clientIp, ev.path),
         ready: async () => {
           const checks = { sockets: closed ? 'closed' : null, root: await rootProblem(cfg), store: storeProblem(store) };
@@ -326,8 +343,10 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       sessions,
       reload: (next) => {
         let prepared: BootgateConfig;
+        let nextToken: string | null;
         try {
           prepared = prepare(next);
+          nextToken = readMetricsToken(prepared);
         } catch (err) {
           metrics.configReloads.inc({ result: 'failed' });
           throw err;
@@ -335,6 +354,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         const restart = RESTART_KEYS.filter(([, get]) => get(prepared) !== get(cfg)).map(([k]) => k);
         cfg = prepared;
         parts.cfg = prepared;
+        metricsToken = nextToken;
         backend.reconfigure(prepared);
         rollouts.reconfigure();
         settings = { ...doorSettings(parts), httpPort };

@@ -111,6 +111,8 @@ export interface BootgateConfig {
     enabled: boolean;
     port: number;
     address: string;
+    /** File whose first line is the bearer token /metrics requires; null = /metrics is open. */
+    metricsTokenFile: string | null;
   };
   admin: {
     enabled: boolean;
@@ -261,6 +263,7 @@ export const configSchema = {
         enabled: { type: 'boolean', default: true },
         port: { ...port, default: 8080 },
         address: { type: 'string', default: '0.0.0.0' },
+        metricsTokenFile: { type: ['string', 'null'], minLength: 1, default: null },
       },
     },
     admin: {

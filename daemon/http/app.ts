@@ -2,6 +2,7 @@
  * The HTTP server: boot files and scripts, liveness and readiness, metrics, and the admin API
  * (registered by the composition root). Built without listening, so tests use `app.inject()`.
  */
+import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -12,8 +13,15 @@ export interface AppOptions extends BootRoutesOptions {
   metrics: Metrics;
   /** Readiness checks: each returns null when fine or a short reason. */
   ready: () => Promise<Record<string, string | null>>;
-  /** When set, /metrics requires `Authorization: Bearer <token>`. */
-  metricsToken?: string | null;
+  /** When it returns a token, /metrics requires `Authorization: Bearer <token>` (read per scrape: reloads apply). */
+  metricsToken?: () => string | null;
+}
+
+/** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function buildHttpApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -33,7 +41,8 @@ export async function buildHttpApp(opts: AppOptions): Promise<FastifyInstance> {
     return reply.code(failing.length === 0 ? 200 : 503).send({ ready: failing.length === 0, checks });
   });
   app.get('/metrics', async (req, reply) => {
-    if (opts.metricsToken && req.headers.authorization !== `Bearer ${opts.metricsToken}`) {
+    const token = opts.metricsToken?.() ?? null;
+    if (token !== null && !sameToken(req.headers.authorization ?? '', `Bearer ${token}`)) {
       return reply.code(401).send({ error: 'unauthorized' });
     }
     return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
