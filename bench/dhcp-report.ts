@@ -24,7 +24,16 @@ const TARGET = { stormAnsweredPct: 100, stormP99Ms: 10, maxDropsPct: 1 } as cons
 /** Datagrams dropped at a full socket receive queue: the server's side and the load generator's. */
 interface QueueDrops { appliance: number; client: number }
 
-interface RateResult { rate: number; run: PerfdhcpRun | null; timers: LatencySummary | null; queue: QueueDrops | null; error: string | null }
+interface RateResult {
+  rate: number;
+  /** The best of the repeated runs (fewest drops, then lowest mean delay). */
+  run: PerfdhcpRun | null;
+  /** Drops % of the other runs, to show how much the shared machine moved the result. */
+  otherDropsPct: number[];
+  timers: LatencySummary | null;
+  queue: QueueDrops | null;
+  error: string | null;
+}
 
 interface ServerResult {
   key: string;
@@ -55,21 +64,38 @@ function readQueueDrops(path: string): QueueDrops | null {
   return a && c ? { appliance: Number(a), client: Number(c) } : null;
 }
 
-function loadRate(raw: string, key: string, rate: number, seconds: number): RateResult {
+function loadRate(raw: string, key: string, rate: number, seconds: number, repeat: number): RateResult {
   const base = join(raw, `perfdhcp-${key}-${rate}`);
-  const text = readText(`${base}.txt`);
-  if (text === null) return { rate, run: null, timers: null, queue: null, error: 'not run' };
-  try {
-    const run = parsePerfdhcp(text, rate, seconds, `${base}.txt`);
-    const timerText = readText(`${base}-timers.txt`);
-    const timers = timerText === null ? null : parsePerfdhcpTimers(timerText);
-    return { rate, run, timers: timers && timers.count > 0 ? timers : null, queue: readQueueDrops(`${base}-udp.txt`), error: null };
-  } catch (err) {
-    return { rate, run: null, timers: null, queue: null, error: err instanceof Error ? err.message : String(err) };
+  const runs: Array<{ run: PerfdhcpRun; queue: QueueDrops | null }> = [];
+  const errors: string[] = [];
+  for (let rep = 1; rep <= repeat; rep++) {
+    const file = `${base}-${rep}.txt`;
+    const text = readText(file);
+    if (text === null) continue;
+    try {
+      runs.push({ run: parsePerfdhcp(text, rate, seconds, file), queue: readQueueDrops(`${base}-${rep}-udp.txt`) });
+    } catch (err) {
+      errors.push(err instanceof Error ? err.message : String(err));
+    }
   }
+  const none = { rate, run: null, otherDropsPct: [], timers: null, queue: null };
+  if (runs.length === 0) return { ...none, error: errors[0] ?? 'not run' };
+  // Other work on a shared machine only ever makes a run worse, so the best run is the server's own limit.
+  runs.sort((a, b) => a.run.dropsPct - b.run.dropsPct || a.run.avgMs - b.run.avgMs);
+  const [best, ...rest] = runs as [typeof runs[number], ...typeof runs];
+  const timerText = readText(`${base}-timers.txt`);
+  const timers = timerText === null ? null : parsePerfdhcpTimers(timerText);
+  return {
+    rate,
+    run: best.run,
+    otherDropsPct: rest.map((r) => r.run.dropsPct),
+    timers: timers && timers.count > 0 ? timers : null,
+    queue: best.queue,
+    error: errors[0] ?? null,
+  };
 }
 
-function loadServer(raw: string, key: string, title: string, rates: number[], seconds: number): ServerResult {
+function loadServer(raw: string, key: string, title: string, rates: number[], seconds: number, repeat: number): ServerResult {
   const stormText = readText(join(raw, `storm-${key}.json`));
   return {
     key,
@@ -77,7 +103,7 @@ function loadServer(raw: string, key: string, title: string, rates: number[], se
     status: (readText(join(raw, `status-${key}.txt`)) ?? 'not run').trim(),
     storm: stormText === null ? null : (JSON.parse(stormText) as StormResult),
     stormQueue: readQueueDrops(join(raw, `storm-${key}-udp.txt`)),
-    rates: rates.map((r) => loadRate(raw, key, r, seconds)),
+    rates: rates.map((r) => loadRate(raw, key, r, seconds, repeat)),
   };
 }
 
@@ -140,19 +166,20 @@ function summaryTable(servers: ServerResult[], refRate: number): string[] {
 
 function rateTable(servers: ServerResult[], rates: number[]): string[] {
   const d = servers.find((s) => s.key === 'dnsmasq');
-  const head = ['rate/s', 'server', 'sent/s', 'drops %', 'offers/s', 'mean ms', 'p99 ms', 'max ms', 'queue drops srv/gen', 'offers/s vs dnsmasq'];
+  const head = ['rate/s', 'server', 'sent/s', 'drops %', 'other runs drops %', 'offers/s', 'mean ms', 'p99 ms', 'max ms', 'queue drops srv/gen', 'offers/s vs dnsmasq'];
   const out = [row(head), row(head.map((_, i) => (i === 1 ? '---' : '---:')))];
   for (const rate of rates) {
     for (const s of servers) {
       const r = at(s, rate);
       if (!r?.run) {
-        out.push(row([fmt.n(rate), s.title, r?.error === 'not run' || !r ? 'not run' : 'error', '-', '-', '-', '-', '-', '-', '-']));
+        out.push(row([fmt.n(rate), s.title, r?.error === 'not run' || !r ? 'not run' : 'error', '-', '-', '-', '-', '-', '-', '-', '-']));
         continue;
       }
       const short = r.run.sentPerSecond < GENERATOR_SHORTFALL * rate ? '*' : '';
       const ref = d && s !== d ? at(d, rate)?.run?.offersPerSecond : undefined;
       out.push(row([
-        fmt.n(rate), s.title, fmt.n(r.run.sentPerSecond) + short, fmt.n(r.run.dropsPct, 2), fmt.n(r.run.offersPerSecond),
+        fmt.n(rate), s.title, fmt.n(r.run.sentPerSecond) + short, fmt.n(r.run.dropsPct, 2),
+        r.otherDropsPct.map((v) => fmt.n(v, 2)).join(', ') || '-', fmt.n(r.run.offersPerSecond),
         fmt.ms(r.run.avgMs), fmt.ms(r.timers?.p99), fmt.ms(r.run.maxMs),
         r.queue ? `${fmt.n(r.queue.appliance)}/${fmt.n(r.queue.client)}` : '-',
         ref === undefined ? '' : fmt.ratio(r.run.offersPerSecond, ref),
@@ -212,7 +239,8 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
       `Bootgate ${m('bootgate_commit')}.`,
     `Storm: ${m('storm_clients')} clients (one in 20 BIOS), one broadcast DISCOVER each from port 68 within 1 s. ` +
       `perfdhcp: \`-i\` (DISCOVER/OFFER), ${m('perfdhcp_clients')} clients, ${m('seconds')} s per rate, ` +
-      `options 60/93/94/97 of an x64 UEFI PXE client; perfdhcp acts as a relay (giaddr set, replies unicast to it).`,
+      `options 60/93/94/97 of an x64 UEFI PXE client; perfdhcp acts as a relay (giaddr set, replies unicast to it). ` +
+      `Each rate ran ${m('repeat')} time(s) per server, servers taking turns; the table keeps each server's best run.`,
     (m('warmup') === '1'
       ? 'Every step starts the server afresh and warms it up with 1 s of perfdhcp at 2,000/s (other MACs) before measuring. '
       : 'Every step starts the server afresh and measures it cold (no warm-up). ') +
@@ -243,9 +271,10 @@ function main(): void {
     bootgate: 'Bootgate',
   };
   const seconds = Number(meta.get('seconds'));
+  const repeat = Number(meta.get('repeat') ?? '1');
   if (!(seconds > 0)) throw new Error(`${values.raw}/meta.txt: no valid seconds= line`);
   const servers = (meta.get('servers') ?? '').split(/\s+/).filter(Boolean)
-    .map((k) => loadServer(values.raw as string, k, titles[k] ?? k, rates, seconds));
+    .map((k) => loadServer(values.raw as string, k, titles[k] ?? k, rates, seconds, repeat));
   const text = render(meta, servers, rates);
   process.stdout.write(text + '\n');
   if (values.out) writeFileSync(values.out, text + '\n');
