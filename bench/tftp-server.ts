@@ -1,7 +1,7 @@
 /**
  * Starts Bootgate's TFTP engine alone (no DHCP, no policy), for the benchmark and the lossy-link interop
  * run: `node dist/bench/tftp-server.js --root DIR --address IP --port N [--workers N] [--cache-bytes N]
- * [--block-size-max N] [--window-size-max N] [--log-level L] [--no-gso] [--min-rto-ms N]`. Prints `listening PORT` when ready, then
+ * [--block-size-max N] [--window-size-max N] [--sessions-max N] [--sessions-per-client-max N] [--log-level L] [--no-gso] [--min-rto-ms N]`. Prints `listening PORT` when ready, then
  * `rss-peak BYTES` on SIGTERM/SIGINT, and exits.
  */
 import { parseArgs } from 'node:util';
@@ -19,6 +19,8 @@ const { values } = parseArgs({
     'cache-bytes': { type: 'string' },
     'block-size-max': { type: 'string' },
     'window-size-max': { type: 'string' },
+    'sessions-max': { type: 'string' },
+    'sessions-per-client-max': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
     'no-gso': { type: 'boolean', default: false },
     'min-rto-ms': { type: 'string' },
@@ -33,6 +35,8 @@ if (values.workers !== undefined) tftp.workers = Number(values.workers);
 if (values['cache-bytes'] !== undefined) tftp.cacheBytes = Number(values['cache-bytes']);
 if (values['block-size-max'] !== undefined) tftp.blockSizeMax = Number(values['block-size-max']);
 if (values['window-size-max'] !== undefined) tftp.windowSizeMax = Number(values['window-size-max']);
+if (values['sessions-max'] !== undefined) tftp.sessionsMax = Number(values['sessions-max']);
+if (values['sessions-per-client-max'] !== undefined) tftp.sessionsPerClientMax = Number(values['sessions-per-client-max']);
 const config = validateConfig({ tftp }, 'tftp-server flags');
 const logger = createLogger(values['log-level'] ?? 'warn');
 const metrics = createMetrics();

@@ -4,8 +4,14 @@
  * (dev, ino, size, mtimeMs), so a file an admin replaces on disk gets a new key and is served fresh at
  * once; the old chunks simply age out.
  *
- * Memory: the cache holds at most `budgetBytes` of chunks. A reader additionally pins the chunk it is
- * reading (and one prefetched), so the process-wide bound is budget + readers * 2 * chunkSize.
+ * Memory: chunks live in a slab of fixed slots (budgetBytes / chunkSize of them) that are reused, never
+ * freed. Allocating a buffer per chunk would leave evicted chunks to the garbage collector, and V8 only
+ * collects external memory after tens of MB have piled up per thread: measured here, that put a
+ * streaming worker ~60 MB over its budget. A slot is reused only when no reader holds it; when every
+ * slot is held (more readers than slots), a reader gets an unpooled buffer, so the bound is
+ * budget + (readers beyond the slab) * 2 * chunkSize.
+ *
+ * Views returned by read() point into a slot: copy what must outlive the next read of the same reader.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -29,106 +35,151 @@ export interface PositionalReader {
 }
 
 export interface CacheStats {
+  /** Bytes of chunk data indexed (what a hit can be served from). */
   bytes: number;
   chunks: number;
+  /** Slab slots allocated so far (each chunkSize bytes, never freed). */
+  slots: number;
   hits: number;
   misses: number;
   evictions: number;
+  /** Reads served from a buffer outside the slab because every slot was held. */
+  overflows: number;
+}
+
+/** One chunk's storage. `refs` counts readers holding it; the index itself holds none. */
+export interface Slot {
+  readonly buf: Buffer;
+  length: number;
+  refs: number;
+  key: string | null;
+  readonly pooled: boolean;
 }
 
 export class ChunkCache {
   readonly budgetBytes: number;
   readonly chunkSize: number;
-  /** Insertion order is recency order: a hit moves the entry to the end. */
-  private readonly chunks = new Map<string, Buffer>();
-  private readonly loading = new Map<string, Promise<Buffer>>();
+  private readonly maxSlots: number;
+  /** Indexed chunks; insertion order is recency order (a hit moves the entry to the end). */
+  private readonly index = new Map<string, Slot>();
+  private readonly loading = new Map<string, { slot: Slot; promise: Promise<Slot> }>();
+  private readonly free: Slot[] = [];
+  private slots = 0;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  private overflows = 0;
 
   constructor(opts: { budgetBytes: number; chunkSize?: number }) {
     this.budgetBytes = Math.max(0, opts.budgetBytes);
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.maxSlots = Math.floor(this.budgetBytes / this.chunkSize);
   }
 
-  /** A cached chunk, or undefined (no I/O). */
-  peek(fileKey: string, index: number): Buffer | undefined {
+  /**
+   * The slot holding chunk `index` of the file, with one reference taken for the caller (give it back
+   * with release()). Reads it from disk once however many callers want it at the same time.
+   */
+  acquire(fileKey: string, index: number, size: number, reader: PositionalReader): Slot | Promise<Slot> {
     const k = `${fileKey}#${index}`;
-    const buf = this.chunks.get(k);
-    if (buf !== undefined) {
-      this.chunks.delete(k);
-      this.chunks.set(k, buf);
+    const hit = this.index.get(k);
+    if (hit !== undefined) {
+      this.index.delete(k);
+      this.index.set(k, hit);
+      hit.refs += 1;
       this.hits += 1;
+      return hit;
     }
-    return buf;
-  }
-
-  /** The chunk, reading it once however many transfers ask for it at the same time. */
-  load(fileKey: string, index: number, size: number, reader: PositionalReader): Buffer | Promise<Buffer> {
-    const hit = this.peek(fileKey, index);
-    if (hit !== undefined) return hit;
-    const k = `${fileKey}#${index}`;
     const pending = this.loading.get(k);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) {
+      pending.slot.refs += 1;
+      return pending.promise;
+    }
     this.misses += 1;
-    const p = this.read(index, size, reader).then(
-      (buf) => {
+    const slot = this.takeSlot();
+    slot.refs = 1;
+    const start = index * this.chunkSize;
+    slot.length = Math.max(0, Math.min(this.chunkSize, size - start));
+    const promise = fill(slot, start, size, reader).then(
+      () => {
         this.loading.delete(k);
-        this.insert(k, buf);
-        return buf;
+        if (slot.pooled) {
+          slot.key = k;
+          this.index.set(k, slot);
+          this.bytes += slot.length;
+        }
+        return slot;
       },
       (err: unknown) => {
         this.loading.delete(k);
+        slot.refs = 0;
+        if (slot.pooled) this.free.push(slot);
         throw err;
       },
     );
-    this.loading.set(k, p);
-    return p;
+    this.loading.set(k, { slot, promise });
+    return promise;
   }
 
-  private async read(index: number, size: number, reader: PositionalReader): Promise<Buffer> {
-    const start = index * this.chunkSize;
-    const length = Math.max(0, Math.min(this.chunkSize, size - start));
-    const buf = Buffer.allocUnsafeSlow(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await reader.read(buf, done, length - done, start + done);
-      if (bytesRead === 0) throw new Error(`file shrank while reading: ${start + done} of ${size} bytes`);
-      done += bytesRead;
+  release(slot: Slot): void {
+    slot.refs -= 1;
+    if (slot.refs === 0 && slot.key === null && slot.pooled && !this.free.includes(slot)) this.free.push(slot);
+  }
+
+  /** A free slot: never-used, newly allocated, the least recently used unheld chunk, or an unpooled buffer. */
+  private takeSlot(): Slot {
+    const f = this.free.pop();
+    if (f !== undefined) return f;
+    if (this.slots < this.maxSlots) {
+      this.slots += 1;
+      return { buf: Buffer.allocUnsafeSlow(this.chunkSize), length: 0, refs: 0, key: null, pooled: true };
     }
-    return buf;
-  }
-
-  private insert(k: string, buf: Buffer): void {
-    if (buf.length > this.budgetBytes) return;
-    const old = this.chunks.get(k);
-    if (old !== undefined) this.bytes -= old.length;
-    this.chunks.set(k, buf);
-    this.bytes += buf.length;
-    for (const [key, chunk] of this.chunks) {
-      if (this.bytes <= this.budgetBytes) break;
-      this.chunks.delete(key);
-      this.bytes -= chunk.length;
+    for (const [k, slot] of this.index) {
+      if (slot.refs > 0) continue;
+      this.index.delete(k);
+      this.bytes -= slot.length;
+      slot.key = null;
       this.evictions += 1;
+      return slot;
     }
+    this.overflows += 1;
+    return { buf: Buffer.allocUnsafeSlow(this.chunkSize), length: 0, refs: 0, key: null, pooled: false };
   }
 
   stats(): CacheStats {
-    return { bytes: this.bytes, chunks: this.chunks.size, hits: this.hits, misses: this.misses, evictions: this.evictions };
+    return {
+      bytes: this.bytes, chunks: this.index.size, slots: this.slots, hits: this.hits,
+      misses: this.misses, evictions: this.evictions, overflows: this.overflows,
+    };
+  }
+}
+
+async function fill(slot: Slot, start: number, size: number, reader: PositionalReader): Promise<void> {
+  let done = 0;
+  while (done < slot.length) {
+    const { bytesRead } = await reader.read(slot.buf, done, slot.length - done, start + done);
+    if (bytesRead === 0) throw new Error(`file shrank while reading: ${start + done} of ${size} bytes`);
+    done += bytesRead;
   }
 }
 
 /**
- * One reader's view of a file through the cache. It keeps the chunk it is reading (so consecutive
- * blocks do not touch the shared map) and prefetches the next one when past the middle of a chunk.
+ * One reader's view of a file through the cache. It holds the chunk it is reading (so consecutive
+ * blocks do not touch the shared index) and prefetches the next one when past the middle of a chunk.
  */
+interface Prefetch {
+  index: number;
+  value: Slot | Promise<Slot>;
+  /** Taken over by a read while still loading: the read now owns the reference. */
+  adopted: boolean;
+}
+
 export class CachedReader {
   private curIndex = -1;
-  private cur: Buffer | null = null;
-  /** The prefetched chunk, held here too so a zero-budget cache does not read it twice. */
-  private nextIndex = -1;
-  private next: Buffer | Promise<Buffer> | null = null;
+  private cur: Slot | null = null;
+  private next: Prefetch | null = null;
+  private closed = false;
 
   constructor(
     private readonly cache: ChunkCache,
@@ -137,52 +188,60 @@ export class CachedReader {
     private readonly reader: PositionalReader,
   ) {}
 
-  private chunk(index: number): Buffer | Promise<Buffer> {
-    if (index === this.curIndex && this.cur !== null) return this.cur;
-    let got: Buffer | Promise<Buffer>;
-    if (index === this.nextIndex && this.next !== null) {
-      got = this.next;
-      this.next = null;
-      this.nextIndex = -1;
-    } else {
-      got = this.cache.load(this.fileKey, index, this.size, this.reader);
+  private hold(index: number, slot: Slot): Slot {
+    if (this.closed) {
+      this.cache.release(slot);
+      throw new Error('reader closed');
     }
-    if (got instanceof Promise) {
-      return got.then((buf) => {
-        this.curIndex = index;
-        this.cur = buf;
-        return buf;
-      });
-    }
+    if (this.cur !== null) this.cache.release(this.cur);
     this.curIndex = index;
-    this.cur = got;
-    return got;
+    this.cur = slot;
+    return slot;
+  }
+
+  private chunk(index: number): Slot | Promise<Slot> {
+    if (index === this.curIndex && this.cur !== null) return this.cur;
+    let got: Slot | Promise<Slot>;
+    const n = this.next;
+    if (n !== null && n.index === index) {
+      n.adopted = true;
+      this.next = null;
+      got = n.value;
+    } else {
+      got = this.cache.acquire(this.fileKey, index, this.size, this.reader);
+    }
+    return got instanceof Promise ? got.then((s) => this.hold(index, s)) : this.hold(index, got);
   }
 
   private prefetch(index: number): void {
-    if (index === this.nextIndex || index === this.curIndex || index * this.cache.chunkSize >= this.size) return;
-    const got = this.cache.load(this.fileKey, index, this.size, this.reader);
-    this.nextIndex = index;
-    this.next = got;
-    if (got instanceof Promise) {
-      // Keep the loaded buffer; a failure is retried (and reported) by the read that needs the chunk.
-      got.then(
-        (buf) => {
-          if (this.nextIndex === index) this.next = buf;
+    if (this.next?.index === index || index === this.curIndex || index * this.cache.chunkSize >= this.size) return;
+    this.dropNext();
+    const rec: Prefetch = { index, value: this.cache.acquire(this.fileKey, index, this.size, this.reader), adopted: false };
+    this.next = rec;
+    const v = rec.value;
+    if (v instanceof Promise) {
+      v.then(
+        (slot) => {
+          if (this.next === rec) rec.value = slot;
+          else if (!rec.adopted) this.cache.release(slot);
         },
         () => {
-          if (this.nextIndex === index) {
-            this.next = null;
-            this.nextIndex = -1;
-          }
+          if (this.next === rec) this.next = null;
         },
       );
     }
   }
 
+  /** Gives up the prefetched chunk (a pending one is released by its own handler when it lands). */
+  private dropNext(): void {
+    const n = this.next;
+    this.next = null;
+    if (n !== null && !(n.value instanceof Promise)) this.cache.release(n.value);
+  }
+
   /**
-   * `length` bytes at `offset` (clipped to the file), synchronously when cached. The result may be a
-   * view into a shared chunk: callers must not modify it.
+   * `length` bytes at `offset` (clipped to the file), synchronously when cached. The result is a view
+   * into a slot that may be reused after this reader moves on: copy it before the next read.
    */
   read(offset: number, length: number): Buffer | Promise<Buffer> {
     const len = Math.max(0, Math.min(length, this.size - offset));
@@ -193,16 +252,27 @@ export class CachedReader {
     if (len === 0) return Buffer.alloc(0);
     if (within + len <= cs) {
       const c = this.chunk(index);
-      return c instanceof Promise ? c.then((b) => b.subarray(within, within + len)) : c.subarray(within, within + len);
+      return c instanceof Promise ? c.then((s) => s.buf.subarray(within, within + len)) : c.buf.subarray(within, within + len);
     }
-    // The block straddles two chunks: copy both parts into one buffer.
+    // The block straddles two chunks: copy the first part before the reader moves to the second.
     const first = cs - within;
     const a = this.read(offset, first);
-    const b = this.read(offset + first, len - first);
-    if (a instanceof Promise || b instanceof Promise) {
-      return Promise.all([a, b]).then(([x, y]) => Buffer.concat([x, y], len));
-    }
-    return Buffer.concat([a, b], len);
+    const joinWith = (x: Buffer): Buffer | Promise<Buffer> => {
+      const head = Buffer.from(x);
+      const b = this.read(offset + first, len - first);
+      return b instanceof Promise ? b.then((y) => Buffer.concat([head, y], len)) : Buffer.concat([head, b], len);
+    };
+    return a instanceof Promise ? a.then(joinWith) : joinWith(a);
+  }
+
+  /** Gives the held chunks back to the cache. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.cur !== null) this.cache.release(this.cur);
+    this.cur = null;
+    this.curIndex = -1;
+    this.dropNext();
   }
 }
 
@@ -234,7 +304,7 @@ export class CachedFile {
     return new CachedReader(cache, this.key, this.identity.size, this.handle);
   }
 
-  /** Bytes start..end (inclusive, as in an HTTP Range) through the cache. */
+  /** Bytes start..end (inclusive, as in an HTTP Range) through the cache, as copies the consumer may keep. */
   stream(cache: ChunkCache, start = 0, end = this.identity.size - 1): Readable {
     const r = this.reader(cache);
     let pos = start;
@@ -242,17 +312,23 @@ export class CachedFile {
     return new Readable({
       async read() {
         if (pos > last) {
+          r.close();
           this.push(null);
           return;
         }
         const want = Math.min(cache.chunkSize - (pos % cache.chunkSize), last - pos + 1);
         try {
-          const buf = await r.read(pos, want);
+          const buf = Buffer.from(await r.read(pos, want));
           pos += buf.length;
           this.push(buf);
         } catch (err) {
+          r.close();
           this.destroy(err as Error);
         }
+      },
+      destroy(err, cb) {
+        r.close();
+        cb(err);
       },
     });
   }

@@ -43,6 +43,9 @@ export interface TransferHooks {
   onStranger?(from: Peer): void;
 }
 
+/** Packets per batch buffer without segmentation offload (one send each). */
+const PACKETS_PER_BATCH = 16;
+
 /** Error 5 answers to strangers are limited per transfer so a flood cannot turn into one. */
 const STRANGER_REPLIES_PER_SECOND = 20;
 
@@ -67,7 +70,7 @@ function blockSource(job: TransferJob, cache: ChunkCache): BlockSource {
   }
   // The fd belongs to the main thread, which opened it and closes it when the transfer has ended.
   const reader = new CachedReader(cache, job.source.key, job.size, fdReader(job.source.fd));
-  return { read: (o, l) => reader.read(o, l), close: () => undefined };
+  return { read: (o, l) => reader.read(o, l), close: () => reader.close() };
 }
 
 export class Transfer {
@@ -84,6 +87,10 @@ export class Transfer {
   private strangerCount = 0;
   /** DATA packets per send (UDP GSO); 1 = one send per packet. */
   private segments = 1;
+  /** Packets copied into one batch buffer before it is sent. */
+  private batchMax = PACKETS_PER_BATCH;
+  private batch: { buf: Buffer; used: number; count: number } | null = null;
+  private readonly spare: Buffer[] = [];
 
   constructor(
     readonly job: TransferJob,
@@ -128,6 +135,7 @@ export class Transfer {
     }
     if (this.job.segmentation && this.sock.fd !== null && this.state.totalBlocks > 1) {
       this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
+      if (this.segments > 1) this.batchMax = this.segments;
     }
     this.apply({ type: 'start' });
   }
@@ -194,7 +202,6 @@ export class Transfer {
     const { size, blksize } = this.state.cfg;
     while (this.queue.length > 0 && !this.finished) {
       const range = this.queue[0] as { from: number; to: number };
-      let batch: Buffer[] = [];
       while (range.from <= range.to) {
         const b = range.from;
         let got: Buffer | Promise<Buffer>;
@@ -205,11 +212,11 @@ export class Transfer {
           return;
         }
         if (got instanceof Promise) {
-          this.flush(batch);
+          this.flush();
           got.then(
             (buf) => {
               if (this.finished) return;
-              this.flush(this.dataPacket(b, buf));
+              this.append(b, buf);
               range.from = b + 1;
               this.pump();
             },
@@ -217,43 +224,73 @@ export class Transfer {
           );
           return;
         }
-        batch.push(...this.dataPacket(b, got));
+        this.append(b, got);
         range.from = b + 1;
-        if (batch.length >= 2 * this.segments) {
-          this.flush(batch);
-          batch = [];
-        }
       }
-      this.flush(batch);
       this.queue.shift();
     }
+    this.flush();
     this.pumping = false;
   }
 
-  private dataPacket(abs: number, payload: Buffer): Buffer[] {
-    const header = Buffer.allocUnsafe(4);
-    writeDataHeader(header, wireBlock(abs));
-    return [header, payload];
+  /**
+   * Copies one DATA packet into the current batch buffer. Payloads are views into shared cache slots,
+   * valid only until the next read; batch buffers are the transfer's own and go back to its pool when
+   * the send that carries them has completed.
+   */
+  private append(abs: number, payload: Buffer): void {
+    const packetSize = this.state.cfg.blksize + 4;
+    if (this.batch === null) {
+      const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.batchMax * packetSize);
+      this.batch = { buf, used: 0, count: 0 };
+    }
+    const batch = this.batch;
+    writeDataHeader(batch.buf, wireBlock(abs), batch.used);
+    payload.copy(batch.buf, batch.used + 4);
+    batch.used += 4 + payload.length;
+    batch.count += 1;
+    if (batch.count >= this.batchMax) this.flush();
   }
 
   /**
-   * Sends [header, payload] pairs: all in one segmented send when UDP GSO is on (every block but the
-   * file's last has the same size, and the last can only end a batch), else one send per packet.
+   * Sends the current batch: in one segmented send when UDP GSO is on (every block but the file's last
+   * has the same size, and the last can only end a batch), else one send per packet.
    */
-  private flush(pairs: Buffer[]): void {
+  private flush(): void {
+    const batch = this.batch;
+    this.batch = null;
     const sock = this.sock;
-    if (sock === null || pairs.length === 0) return;
-    if (this.segments > 1 && pairs.length > 2) {
-      sock.send(pairs, (err) => {
-        if (err !== null) this.segmentationFailed(err, pairs);
+    if (batch === null || sock === null || batch.count === 0) {
+      if (batch !== null) this.spare.push(batch.buf);
+      return;
+    }
+    const done = () => {
+      if (this.spare.length < 4) this.spare.push(batch.buf);
+    };
+    if (this.segments > 1 && batch.count > 1) {
+      sock.send(batch.buf.subarray(0, batch.used), (err) => {
+        if (err === null) done();
+        else this.segmentationFailed(err, batch, done);
       });
       return;
     }
-    for (let i = 0; i + 1 < pairs.length; i += 2) sock.send([pairs[i] as Buffer, pairs[i + 1] as Buffer]);
+    this.sendEach(batch, done);
+  }
+
+  private sendEach(batch: { buf: Buffer; used: number; count: number }, done: () => void): void {
+    const sock = this.sock;
+    if (sock === null) return;
+    const packetSize = this.state.cfg.blksize + 4;
+    for (let off = 0; off < batch.used; off += packetSize) {
+      const end = Math.min(off + packetSize, batch.used);
+      // Sends complete in order: the last one's callback frees the whole buffer.
+      if (end === batch.used) sock.send(batch.buf.subarray(off, end), () => done());
+      else sock.send(batch.buf.subarray(off, end));
+    }
   }
 
   /** The path refused a segmented send (MTU change, no checksum offload): fall back to per-packet sends. */
-  private segmentationFailed(err: Error, pairs: Buffer[]): void {
+  private segmentationFailed(err: Error, batch: { buf: Buffer; used: number; count: number }, done: () => void): void {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') {
       this.fail('aborted', 'socket: ECONNREFUSED', false);
@@ -261,7 +298,8 @@ export class Transfer {
     }
     if (this.segments > 1 && this.sock?.fd != null) setSegmentSize(this.sock.fd, 0);
     this.segments = 1;
-    if (!this.finished) this.flush(pairs);
+    this.batchMax = PACKETS_PER_BATCH;
+    if (!this.finished) this.sendEach(batch, done);
   }
 
   private armTimer(): void {
@@ -303,6 +341,7 @@ export class Transfer {
     this.finished = true;
     this.clearTimer();
     this.queue.length = 0;
+    this.batch = null;
     // Let queued sends leave before the sockets close.
     const sock = this.sock;
     if (sock !== null) setImmediate(() => sock.close());

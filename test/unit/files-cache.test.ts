@@ -131,3 +131,33 @@ test('a file that shrinks under a reader gives an error, not wrong bytes', async
   const r = new CachedReader(cache, 'shrunk', 5000, reader);
   await assert.rejects(async () => r.read(0, 4096), /shrank/);
 });
+
+test('a chunk a reader holds is never reused under it, even when the slab is exhausted', async () => {
+  const a = randomBytes(8192);
+  const b = randomBytes(64 * 1024);
+  const cache = new ChunkCache({ budgetBytes: 2 * 4096, chunkSize: 4096 });
+  const ra = new CachedReader(cache, 'a', a.length, countingReader(a).reader);
+  const view = await ra.read(0, 1000); // holds chunk 0 of a (and may prefetch nothing: offset < half)
+  const snapshot = Buffer.from(view);
+  const others = Array.from({ length: 3 }, () => new CachedReader(cache, 'b', b.length, countingReader(b).reader));
+  for (let o = 0; o < b.length; o += 1500) for (const r of others) await r.read(o, 1500);
+  assert.deepEqual(view, snapshot, 'the held view was not overwritten');
+  const st = cache.stats();
+  assert.ok(st.slots <= 2);
+  assert.ok(st.overflows > 0, 'readers beyond the slab got their own buffers');
+  for (const r of [ra, ...others]) r.close();
+});
+
+test('closing readers gives every slot back: a later reader finds the chunks cached', async () => {
+  const data = randomBytes(32 * 1024);
+  const cache = new ChunkCache({ budgetBytes: 8 * 4096, chunkSize: 4096 });
+  const { reader, reads } = countingReader(data);
+  const r1 = new CachedReader(cache, 'f', data.length, reader);
+  assert.deepEqual(await readAll(r1, data.length, 1468), data);
+  r1.close();
+  const before = reads();
+  const r2 = new CachedReader(cache, 'f', data.length, reader);
+  assert.deepEqual(await readAll(r2, data.length, 1468), data);
+  r2.close();
+  assert.equal(reads(), before, 'second pass served from the cache');
+});

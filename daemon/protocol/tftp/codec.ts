@@ -272,9 +272,9 @@ export function encodeTftp(p: TftpPacket): Buffer {
   }
 }
 
-/** Writes a DATA header (opcode + wire block number) into `buf` at 0: the hot path avoids building objects. */
-export function writeDataHeader(buf: Buffer, wireBlock: number): void {
-  buf.writeUInt32BE(((TFTP_OPCODE.DATA << 16) | (wireBlock & 0xffff)) >>> 0, 0);
+/** Writes a DATA header (opcode + wire block number) into `buf` at `offset`: the hot path builds no objects. */
+export function writeDataHeader(buf: Buffer, wireBlock: number, offset = 0): void {
+  buf.writeUInt32BE(((TFTP_OPCODE.DATA << 16) | (wireBlock & 0xffff)) >>> 0, offset);
 }
 
 /** The 16-bit number a 1-based absolute block carries on the wire (wraps to 0 after 65535). */

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# TFTP benchmark (issue 3): Bootgate's engine against atftpd, tftpd-hpa and dnsmasq over a veth pair
+# inside network namespaces this script creates and removes. Every download is sha256-checked.
+# Prints one table with MB/s and the ratios against the targets, and writes it to bench/results/.
+#
+#   npm run build && bash bench/tftp-bench.sh            # full run (about half an hour on 2 vCPUs)
+#   BENCH_QUICK=1 bash bench/tftp-bench.sh               # small files, fewer clients (a few minutes)
+#
+# Knobs (environment): SIZES (single stream, e.g. "256M 1G"), REPEAT (runs per single-stream cell,
+# median kept), CONC_SIZE, CONC_CLIENTS ("20 100"), CONC_SERVERS, LOSS_SIZE, LOSS ("1 5"),
+# LOSS_TIMEOUT (s), BIG_SIZE (blksize 8192 scenario), RSS_SIZE, RSS_CLIENTS, DL_TIMEOUT (s), SCENARIOS
+# (subset of "1 2 3 4 5"), KEEP=1 keeps the work directory.
+#
+# Network safety: everything runs inside ${TAG}s / ${TAG}c (10.88.0.1 / 10.88.0.2); nothing touches a
+# real interface; a trap removes the namespaces and stops the servers this script started (by PID).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+# shellcheck source=lib/tftp-netns.sh
+source "$HERE/lib/tftp-netns.sh"
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  SIZES=${SIZES:-64M}; REPEAT=${REPEAT:-1}; CONC_SIZE=${CONC_SIZE:-32M}; CONC_CLIENTS=${CONC_CLIENTS:-20}
+  LOSS_SIZE=${LOSS_SIZE:-8M}; BIG_SIZE=${BIG_SIZE:-64M}; RSS_SIZE=${RSS_SIZE:-256M}; RSS_CLIENTS=${RSS_CLIENTS:-20}
+fi
+SIZES=${SIZES:-256M 1G}
+REPEAT=${REPEAT:-3}
+CONC_SIZE=${CONC_SIZE:-256M}
+CONC_CLIENTS=${CONC_CLIENTS:-20 100}
+CONC_SERVERS=${CONC_SERVERS:-bootgate atftpd}
+LOSS_SIZE=${LOSS_SIZE:-16M}
+LOSS=${LOSS:-1 5}
+LOSS_TIMEOUT=${LOSS_TIMEOUT:-300}
+BIG_SIZE=${BIG_SIZE:-256M}
+RSS_SIZE=${RSS_SIZE:-1G}
+RSS_CLIENTS=${RSS_CLIENTS:-100}
+DL_TIMEOUT=${DL_TIMEOUT:-900}
+SCENARIOS=${SCENARIOS:-1 2 3 4 5}
+CACHE_BYTES=268435456
+
+[ "$(id -u)" = 0 ] || { echo "tftp-bench: needs root (network namespaces)" >&2; exit 2; }
+for tool in atftp tftp curl in.tftpd dnsmasq nft node sha256sum; do
+  command -v "$tool" >/dev/null || { echo "tftp-bench: missing $tool" >&2; exit 2; }
+done
+[ -f "$REPO/dist/bench/tftp-server.js" ] || { echo "tftp-bench: run 'npm run build' first" >&2; exit 2; }
+
+TAG=bgtb$(( $$ % 100000 ))
+WORK=$(mktemp -d /tmp/bg-tftp-bench.XXXXXX)
+chmod 755 "$WORK"
+ROOT=$WORK/root
+mkdir -p "$ROOT"
+chmod 755 "$ROOT"
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+SRV_PID=
+SRV_NAME=
+
+cleanup() {
+  stop_server
+  tftp_netns_down "$TAG"
+  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+bytes_of() {
+  local n=${1%[MG]}
+  case $1 in *G) echo $(( n * 1024 * 1024 * 1024 ));; *M) echo $(( n * 1024 * 1024 ));; *) echo "$1";; esac
+}
+
+make_file() {
+  local name=$1 size=$2
+  [ -f "$ROOT/$name" ] && return 0
+  log "creating $name ($size random bytes)"
+  head -c "$(bytes_of "$size")" /dev/urandom > "$ROOT/$name"
+  chmod 644 "$ROOT/$name"
+  sha256sum "$ROOT/$name" | cut -d' ' -f1 > "$WORK/$name.sha256"
+}
+
+fetch_atftpd() {
+  [ -x "$WORK/atftpd/usr/sbin/atftpd" ] && return 0
+  # atftpd conflicts with tftpd-hpa in apt: unpack it instead of installing it.
+  (cd "$WORK" && apt-get download atftpd >/dev/null 2>&1 && dpkg -x atftpd_*.deb atftpd)
+}
+
+start_server() {
+  local name=$1; shift
+  stop_server
+  local ns="${TAG}s"
+  case $name in
+    bootgate)
+      # All bench clients share one address: lift the per-client limit (default 8) as for the anchors.
+      ip netns exec "$ns" node "$REPO/dist/bench/tftp-server.js" --root "$ROOT" --address "$TFTP_NS_SERVER_IP" --port 69 \
+        --sessions-max 1000 --sessions-per-client-max 1000 "$@" \
+        > "$WORK/bootgate.out" 2> "$WORK/bootgate.err" &
+      SRV_PID=$!
+      for _ in $(seq 100); do grep -q '^listening' "$WORK/bootgate.out" 2>/dev/null && break; sleep 0.1; done
+      ;;
+    atftpd)
+      fetch_atftpd
+      ip netns exec "$ns" "$WORK/atftpd/usr/sbin/atftpd" --daemon --no-fork --user root.root --maxthread 250 \
+        --bind-address "$TFTP_NS_SERVER_IP" --logfile /dev/null "$ROOT" &
+      SRV_PID=$!
+      sleep 0.5
+      ;;
+    hpa)
+      ip netns exec "$ns" in.tftpd -L -u root -s "$ROOT" -a "$TFTP_NS_SERVER_IP:69" &
+      SRV_PID=$!
+      sleep 0.5
+      ;;
+    dnsmasq)
+      # TFTP only (port=0 disables DNS); its default limit is 50 transfers, raised for the storm runs.
+      ip netns exec "$ns" dnsmasq --keep-in-foreground --port=0 --enable-tftp --tftp-root="$ROOT" --tftp-max=250 \
+        --listen-address="$TFTP_NS_SERVER_IP" --bind-interfaces --user=root --pid-file="$WORK/dnsmasq.pid" \
+        --conf-file=/dev/null --log-facility=/dev/null &
+      SRV_PID=$!
+      sleep 0.5
+      ;;
+  esac
+  kill -0 "$SRV_PID" 2>/dev/null || { echo "tftp-bench: $name did not start" >&2; exit 1; }
+  SRV_NAME=$name
+}
+
+stop_server() {
+  if [ -n "${SRV_PID:-}" ] && kill -0 "$SRV_PID" 2>/dev/null; then
+    kill "$SRV_PID" 2>/dev/null || true
+    wait "$SRV_PID" 2>/dev/null || true
+  fi
+  SRV_PID=
+}
+
+# One download in the client namespace, checked against the file's sha256. Prints nothing; 0 = intact.
+# $1 file, $2 blksize, $3 windowsize (0 = no windowsize option), $4 timeout seconds
+get_atftp() {
+  local file=$1 bs=$2 ws=$3 to=$4
+  local opts=(--option "blksize $bs")
+  if [ "$ws" != 0 ]; then opts+=(--option "windowsize $ws"); fi
+  local got
+  got=$(timeout "$to" ip netns exec "${TAG}c" atftp "${opts[@]}" -g -r "$file" -l /dev/stdout "$TFTP_NS_SERVER_IP" 2>/dev/null \
+    | sha256sum | cut -d' ' -f1) || true
+  [ "$got" = "$(cat "$WORK/$file.sha256")" ]
+}
+
+now() { date +%s.%N; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) print "n/a"; else if (b / 1e6 / s < 10) printf "%.3f", b / 1e6 / s; else printf "%.1f", b / 1e6 / s }'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# record SCENARIO CASE SERVER VALUE [NOTE]
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >> "$RESULTS"; }
+
+# Single stream: median MB/s over REPEAT runs. $1 server label, $2 file, $3 blksize, $4 window, $5 timeout
+single() {
+  local label=$1 file=$2 bs=$3 ws=$4 to=$5 times=() ok=1
+  for _ in $(seq "$REPEAT"); do
+    local t0 t1
+    t0=$(now)
+    if get_atftp "$file" "$bs" "$ws" "$to"; then t1=$(now); times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
+    else ok=0; times+=("$to"); fi
+  done
+  local med
+  med=$(echo "${times[*]}" | median)
+  if [ "$ok" = 1 ]; then mbps "$(bytes_of "${file#f}")" "$med"; else echo "fail:<$(mbps "$(bytes_of "${file#f}")" "$med")"; fi
+}
+
+# Concurrent clients: aggregate MB/s. $1 clients, $2 file
+storm() {
+  local n=$1 file=$2 pids=() fails=0 t0 t1
+  t0=$(now)
+  for _ in $(seq "$n"); do get_atftp "$file" 1428 16 "$DL_TIMEOUT" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+  t1=$(now)
+  local secs
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+  local agg
+  agg=$(mbps $(( $(bytes_of "${file#f}") * n )) "$secs")
+  if [ "$fails" = 0 ]; then echo "$agg"; else echo "fail:$fails/$n:$agg"; fi
+}
+
+tftp_netns_up "$TAG"
+log "namespaces ${TAG}s (server $TFTP_NS_SERVER_IP) and ${TAG}c (client $TFTP_NS_CLIENT_IP) up"
+MACHINE="$(nproc) vCPU, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), node $(node --version)"
+START=$(date -u +%Y-%m-%dT%H:%MZ)
+
+for sc in $SCENARIOS; do case $sc in
+  1)
+    for size in $SIZES; do
+      make_file "f$size" "$size"
+      for srv in bootgate atftpd hpa dnsmasq; do
+        start_server "$srv"
+        log "S1 single stream $size: $srv"
+        record 1 "$size" "$srv" "$(single "$srv" "f$size" 1428 16 "$DL_TIMEOUT")"
+      done
+    done
+    ;;
+  2)
+    make_file "f$CONC_SIZE" "$CONC_SIZE"
+    for n in $CONC_CLIENTS; do
+      for srv in $CONC_SERVERS; do
+        start_server "$srv"
+        log "S2 $n clients x $CONC_SIZE: $srv"
+        record 2 "$n x $CONC_SIZE" "$srv" "$(storm "$n" "f$CONC_SIZE")"
+      done
+    done
+    ;;
+  3)
+    make_file "f$LOSS_SIZE" "$LOSS_SIZE"
+    for loss in $LOSS; do
+      for srv in bootgate atftpd; do
+        # netfilter sees a GSO-segmented window as one packet: per-packet loss needs per-packet sends.
+        if [ "$srv" = bootgate ]; then start_server bootgate --no-gso; else start_server "$srv"; fi
+        tftp_netns_loss "$TAG" "$loss"
+        log "S3 $loss% loss, $LOSS_SIZE: $srv"
+        record 3 "$loss% loss, $LOSS_SIZE" "$srv" "$(REPEAT=1 single "$srv" "f$LOSS_SIZE" 1428 16 "$LOSS_TIMEOUT")"
+        tftp_netns_loss "$TAG" 0
+      done
+    done
+    ;;
+  4)
+    make_file "f$BIG_SIZE" "$BIG_SIZE"
+    start_server bootgate
+    log "S4 reference 1428/16, $BIG_SIZE: bootgate"
+    record 4 "1428/16 $BIG_SIZE" bootgate "$(single bootgate "f$BIG_SIZE" 1428 16 "$DL_TIMEOUT")"
+    start_server bootgate --block-size-max 8192
+    log "S4 8192/16, $BIG_SIZE: bootgate"
+    record 4 "8192/16 $BIG_SIZE" bootgate "$(single bootgate "f$BIG_SIZE" 8192 16 "$DL_TIMEOUT")"
+    start_server atftpd
+    log "S4 8192/16, $BIG_SIZE: atftpd"
+    record 4 "8192/16 $BIG_SIZE" atftpd "$(REPEAT=1 single atftpd "f$BIG_SIZE" 8192 16 120)"
+    ;;
+  5)
+    make_file "f$RSS_SIZE" "$RSS_SIZE"
+    start_server bootgate
+    log "S5 $RSS_CLIENTS clients x $RSS_SIZE: bootgate peak RSS"
+    agg=$(storm "$RSS_CLIENTS" "f$RSS_SIZE")
+    hwm=$(awk '/VmHWM/ { print $2 * 1024 }' "/proc/$SRV_PID/status")
+    record 5 "$RSS_CLIENTS x $RSS_SIZE" bootgate "$agg" "peak RSS $((hwm / 1048576)) MiB, cache limit $((CACHE_BYTES / 1048576)) MiB, above: $(( (hwm - CACHE_BYTES) / 1048576 )) MiB"
+    ;;
+esac; done
+stop_server
+
+node "$REPO/dist/bench/tftp-report.js" "$RESULTS" "$START" "$MACHINE" | tee "$WORK/report.md"
+mkdir -p "$REPO/bench/results"
+OUT="$REPO/bench/results/tftp-$(date -u +%Y%m%d-%H%M%S).md"
+cp "$WORK/report.md" "$OUT"
+log "report written to $OUT"
