@@ -34,6 +34,40 @@ export interface PositionalReader {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
 }
 
+/**
+ * How a chunk is laid out in its slot. The raw layout holds the file's bytes; a protocol may store
+ * chunks ready to send (TFTP keeps DATA packets, headers included, so a window is one slice).
+ */
+export interface ChunkLayout {
+  /** Distinguishes the layouts of one file in the index. */
+  readonly id: string;
+  /** Fills `buf` with chunk `index` of a file of `size` bytes; resolves to the bytes used. */
+  fill(buf: Buffer, index: number, size: number, reader: PositionalReader): Promise<number>;
+}
+
+/** Reads `length` bytes at `position` into `buf` at `offset`, failing if the file is shorter. */
+export async function readFully(reader: PositionalReader, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await reader.read(buf, offset + done, length - done, position + done);
+    if (bytesRead === 0) throw new Error(`file shrank while reading: ${position + done} bytes available`);
+    done += bytesRead;
+  }
+}
+
+/** The file's bytes, chunkSize per chunk. */
+export function rawLayout(chunkSize: number): ChunkLayout {
+  return {
+    id: 'raw',
+    async fill(buf, index, size, reader) {
+      const start = index * chunkSize;
+      const length = Math.max(0, Math.min(chunkSize, size - start));
+      await readFully(reader, buf, 0, length, start);
+      return length;
+    },
+  };
+}
+
 export interface CacheStats {
   /** Bytes of chunk data indexed (what a hit can be served from). */
   bytes: number;
@@ -70,19 +104,21 @@ export class ChunkCache {
   private misses = 0;
   private evictions = 0;
   private overflows = 0;
+  readonly raw: ChunkLayout;
 
   constructor(opts: { budgetBytes: number; chunkSize?: number }) {
     this.budgetBytes = Math.max(0, opts.budgetBytes);
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.maxSlots = Math.floor(this.budgetBytes / this.chunkSize);
+    this.raw = rawLayout(this.chunkSize);
   }
 
   /**
    * The slot holding chunk `index` of the file, with one reference taken for the caller (give it back
    * with release()). Reads it from disk once however many callers want it at the same time.
    */
-  acquire(fileKey: string, index: number, size: number, reader: PositionalReader): Slot | Promise<Slot> {
-    const k = `${fileKey}#${index}`;
+  acquire(fileKey: string, index: number, size: number, reader: PositionalReader, layout: ChunkLayout = this.raw): Slot | Promise<Slot> {
+    const k = `${fileKey}/${layout.id}#${index}`;
     const hit = this.index.get(k);
     if (hit !== undefined) {
       this.index.delete(k);
@@ -99,10 +135,10 @@ export class ChunkCache {
     this.misses += 1;
     const slot = this.takeSlot();
     slot.refs = 1;
-    const start = index * this.chunkSize;
-    slot.length = Math.max(0, Math.min(this.chunkSize, size - start));
-    const promise = fill(slot, start, size, reader).then(
-      () => {
+    slot.length = 0;
+    const promise = layout.fill(slot.buf, index, size, reader).then(
+      (length) => {
+        slot.length = length;
         this.loading.delete(k);
         if (slot.pooled) {
           slot.key = k;
@@ -120,6 +156,11 @@ export class ChunkCache {
     );
     this.loading.set(k, { slot, promise });
     return promise;
+  }
+
+  /** One more reference to a slot the caller already holds. */
+  retain(slot: Slot): void {
+    slot.refs += 1;
   }
 
   release(slot: Slot): void {
@@ -155,19 +196,6 @@ export class ChunkCache {
   }
 }
 
-async function fill(slot: Slot, start: number, size: number, reader: PositionalReader): Promise<void> {
-  let done = 0;
-  while (done < slot.length) {
-    const { bytesRead } = await reader.read(slot.buf, done, slot.length - done, start + done);
-    if (bytesRead === 0) throw new Error(`file shrank while reading: ${start + done} of ${size} bytes`);
-    done += bytesRead;
-  }
-}
-
-/**
- * One reader's view of a file through the cache. It holds the chunk it is reading (so consecutive
- * blocks do not touch the shared index) and prefetches the next one when past the middle of a chunk.
- */
 interface Prefetch {
   index: number;
   value: Slot | Promise<Slot>;

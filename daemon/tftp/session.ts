@@ -133,52 +133,63 @@ export function createSession(cfg: SessionConfig): SessionState {
   };
 }
 
-/** RFC 6298 section 2 smoothing; the clock granularity term is 1 ms (Node timers). */
-function withSample(s: SessionState, sample: number): SessionState {
-  const r = Math.max(0, sample);
-  const srtt = s.srtt === null ? r : 0.875 * s.srtt + 0.125 * r;
-  const rttvar = s.srtt === null ? r / 2 : 0.75 * s.rttvar + 0.25 * Math.abs(s.srtt - r);
-  const next = { ...s, srtt, rttvar };
-  return { ...next, rto: rtoFor(next) };
+/** A state being built by one step: a single copy per event, then plain assignments (the hot path). */
+type Draft = { -readonly [K in keyof SessionState]: SessionState[K] };
+
+/** The timeout for the measured round trip (RFC 6298 section 2.3). */
+function rtoFor(s: SessionState): number {
+  if (s.srtt === null) return s.cfg.maxRtoMs;
+  return Math.min(s.cfg.maxRtoMs, Math.max(s.cfg.minRtoMs, s.srtt + Math.max(1, 4 * s.rttvar)));
 }
 
-function end(s: SessionState, result: TransferResult, actions: SessionAction[]): Step {
+/** RFC 6298 section 2 smoothing; the clock granularity term is 1 ms (Node timers). */
+function addSample(d: Draft, sample: number): void {
+  const r = Math.max(0, sample);
+  if (d.srtt === null) {
+    d.srtt = r;
+    d.rttvar = r / 2;
+  } else {
+    d.rttvar = 0.75 * d.rttvar + 0.25 * Math.abs(d.srtt - r);
+    d.srtt = 0.875 * d.srtt + 0.125 * r;
+  }
+  d.rto = rtoFor(d);
+  d.timedBlock = -1;
+}
+
+function end(d: Draft, result: TransferResult, actions: SessionAction[]): Step {
   actions.push({ type: 'end', result });
-  return { state: { ...s, phase: 'done', result, deadline: Infinity, timedBlock: -1 }, actions };
+  d.phase = 'done';
+  d.result = result;
+  d.deadline = Infinity;
+  d.timedBlock = -1;
+  return { state: d, actions };
 }
 
 /** Sends blocks from..to (clipped to the file) and arms the timer. */
-function sendRange(s: SessionState, from: number, to0: number, rto: boolean, now: number, actions: SessionAction[]): SessionState {
-  const to = Math.min(to0, s.totalBlocks);
-  if (to < from) return s;
-  const resent = Math.max(0, Math.min(to, s.highest) - from + 1);
+function sendRange(d: Draft, from: number, to0: number, rto: boolean, now: number, actions: SessionAction[]): void {
+  d.deadline = now + d.rto;
+  const to = Math.min(to0, d.totalBlocks);
+  if (to < from) return;
+  const resent = Math.max(0, Math.min(to, d.highest) - from + 1);
   actions.push({ type: 'data', from, to, resent });
-  let bytes = 0;
-  for (let b = Math.max(from, s.highest + 1); b <= to; b++) bytes += blockLength(s.cfg.size, s.cfg.blksize, b);
+  for (let b = Math.max(from, d.highest + 1); b <= to; b++) d.bytesSent += blockLength(d.cfg.size, d.cfg.blksize, b);
   // Karn's rule: only a block sent once gives a round-trip sample; a resend of the timed block voids it.
-  let { timedBlock, timedAt } = s;
-  if (timedBlock >= from && timedBlock <= to) timedBlock = -1;
-  if (timedBlock < 0 && to > s.highest) {
-    timedBlock = to;
-    timedAt = now;
+  if (d.timedBlock >= from && d.timedBlock <= to) d.timedBlock = -1;
+  if (d.timedBlock < 0 && to > d.highest) {
+    d.timedBlock = to;
+    d.timedAt = now;
   }
   // Bursts wholly acknowledged are forgotten, so the list stays a few entries long.
-  const bursts = [...s.bursts.filter((b) => b.to >= s.base), { from, to, rto, resentTo: from + resent - 1 }];
-  return {
-    ...s,
-    highest: Math.max(s.highest, to),
-    bursts,
-    bytesSent: s.bytesSent + bytes,
-    retransmits: s.retransmits + resent,
-    timedBlock,
-    timedAt,
-    deadline: now + s.rto,
-  };
+  const bursts = d.bursts.filter((b) => b.to >= d.base);
+  bursts.push({ from, to, rto, resentTo: from + resent - 1 });
+  d.bursts = bursts;
+  d.highest = Math.max(d.highest, to);
+  d.retransmits += resent;
 }
 
-/** The window from `base`: new blocks, or (after a gap or a timeout) the lost ones again. */
-function sendWindow(s: SessionState, from: number, now: number, actions: SessionAction[], rto = false): SessionState {
-  return sendRange(s, from, from + s.window - 1, rto, now, actions);
+/** The window from `from` (= base): new blocks, or (after a gap or a timeout) the lost ones again. */
+function sendWindow(d: Draft, from: number, now: number, actions: SessionAction[], rto = false): void {
+  sendRange(d, from, from + d.window - 1, rto, now, actions);
 }
 
 /**
@@ -195,12 +206,6 @@ function provokedByDuplicate(s: SessionState, a: number): boolean {
   return false;
 }
 
-/** The timeout for the measured round trip (RFC 6298 section 2.3). */
-function rtoFor(s: SessionState): number {
-  if (s.srtt === null) return s.cfg.maxRtoMs;
-  return Math.min(s.cfg.maxRtoMs, Math.max(s.cfg.minRtoMs, s.srtt + Math.max(1, 4 * s.rttvar)));
-}
-
 /** Maps a 16-bit ACK number to the absolute block in [base-1, highest], or null for stale/future ACKs. */
 function absoluteAck(s: SessionState, wire: number): number | null {
   const low = s.base - 1;
@@ -208,74 +213,93 @@ function absoluteAck(s: SessionState, wire: number): number | null {
   return abs <= s.highest ? abs : null;
 }
 
+function applyHint(d: Draft, hint: number | undefined): void {
+  if (d.cfg.msftWindow && hint !== undefined && hint > 0) d.window = Math.min(hint, d.cfg.windowMax);
+}
+
 function onAck(s: SessionState, ev: { block: number; windowHint?: number | undefined }, now: number): Step {
   const actions: SessionAction[] = [];
   if (s.phase === 'oack') {
     if (ev.block !== 0) return { state: s, actions };
-    let st: SessionState = s.timedBlock === 0 ? withSample(s, now - s.timedAt) : s;
-    st = { ...st, phase: 'data', timeouts: 0, progressAt: now, timedBlock: -1 };
-    if (st.cfg.msftWindow && ev.windowHint !== undefined && ev.windowHint > 0) {
-      st = { ...st, window: Math.min(ev.windowHint, st.cfg.windowMax) };
-    }
-    return { state: sendWindow(st, 1, now, actions), actions };
+    const d: Draft = { ...s };
+    if (d.timedBlock === 0) addSample(d, now - d.timedAt);
+    d.phase = 'data';
+    d.timeouts = 0;
+    d.progressAt = now;
+    d.timedBlock = -1;
+    applyHint(d, ev.windowHint);
+    sendWindow(d, 1, now, actions);
+    return { state: d, actions };
   }
-  if (s.phase !== 'data') return { state: s, actions };
   const a = absoluteAck(s, ev.block);
   // Stale, future, or a duplicate of the last acknowledged block: nothing to do (never resend on it).
   if (a === null || a < s.base) return { state: s, actions };
-  let st: SessionState = s;
-  if (st.timedBlock > 0 && a >= st.timedBlock) st = { ...withSample(st, now - st.timedAt), timedBlock: -1 };
+  const d: Draft = { ...s };
+  if (d.timedBlock > 0 && a >= d.timedBlock) addSample(d, now - d.timedAt);
   // Progress proves the path works: a backed-off timeout returns to the measured one at once, since
   // during loss recovery (resends void samples, Karn) a fresh sample may be long in coming.
-  st = { ...st, base: a + 1, timeouts: 0, progressAt: now, rto: rtoFor(st) };
-  if (st.cfg.msftWindow && ev.windowHint !== undefined && ev.windowHint > 0) {
-    st = { ...st, window: Math.min(ev.windowHint, st.cfg.windowMax) };
-  }
-  if (st.base > st.totalBlocks) return end(st, 'ok', actions);
+  d.base = a + 1;
+  d.timeouts = 0;
+  d.progressAt = now;
+  d.rto = rtoFor(d);
+  applyHint(d, ev.windowHint);
+  if (d.base > d.totalBlocks) return end(d, 'ok', actions);
   if (a < s.highest && provokedByDuplicate(s, a)) {
     // Blocks after a are in flight: top the window up with new blocks instead of resending them.
-    const topped = sendRange(st, st.highest + 1, st.base + st.window - 1, false, now, actions);
-    return { state: topped === st ? { ...st, deadline: now + st.rto } : topped, actions };
+    sendRange(d, d.highest + 1, d.base + d.window - 1, false, now, actions);
+    return { state: d, actions };
   }
   // Whether a is the window's last block or a gap report inside it, the next window starts at a+1.
-  return { state: sendWindow(st, st.base, now, actions), actions };
+  sendWindow(d, d.base, now, actions);
+  return { state: d, actions };
 }
 
 function onTimeout(s: SessionState, now: number): Step {
   const actions: SessionAction[] = [];
-  if (s.phase === 'done' || now < s.deadline) return { state: s, actions };
+  if (now < s.deadline) return { state: s, actions };
+  const d: Draft = { ...s };
   // Give up after `retries` timeouts, but never before retries * maxRto without progress: a client whose
   // only way out is its own timeout (atftp: 5 s) must get the chance to use it.
   if (s.timeouts >= s.cfg.retries && now - s.progressAt >= s.cfg.retries * s.cfg.maxRtoMs) {
     actions.push({ type: 'error', code: TFTP_ERROR.NOT_DEFINED, message: 'timed out waiting for ACK' });
-    return end(s, 'timeout', actions);
+    return end(d, 'timeout', actions);
   }
   // Exponential backoff (RFC 6298 section 5.5), capped by the client's timeout.
-  const st: SessionState = { ...s, timeouts: s.timeouts + 1, rto: Math.min(s.cfg.maxRtoMs, s.rto * 2) };
-  if (st.phase === 'oack') {
+  d.timeouts = s.timeouts + 1;
+  d.rto = Math.min(s.cfg.maxRtoMs, s.rto * 2);
+  if (d.phase === 'oack') {
     actions.push({ type: 'oack' });
-    return { state: { ...st, timedBlock: -1, deadline: now + st.rto }, actions };
+    d.timedBlock = -1;
+    d.deadline = now + d.rto;
+  } else if (s.timeouts === 0) {
+    sendWindow(d, d.base, now, actions, true);
+  } else {
+    // The resent window provoked no ACK: the client may hold all of it (its ACK was lost) and answer a
+    // repeated duplicate with silence (atftp sends one extra ACK per run of wrong blocks). New blocks
+    // after the window are in order for such a client, and a full window of them earns its ACK.
+    sendRange(d, d.base, Math.max(d.highest, d.base + d.window - 1) + d.window, true, now, actions);
   }
-  if (s.timeouts === 0) return { state: sendWindow(st, st.base, now, actions, true), actions };
-  // The resent window provoked no ACK: the client may hold all of it (its ACK was lost) and answer a
-  // repeated duplicate with silence (atftp sends one extra ACK per run of wrong blocks). New blocks
-  // after the window are in order for such a client, and a full window of them earns its ACK.
-  return { state: sendRange(st, st.base, Math.max(st.highest, st.base + st.window - 1) + st.window, true, now, actions), actions };
+  return { state: d, actions };
 }
 
 function onStart(s: SessionState, now: number): Step {
   const actions: SessionAction[] = [];
-  if (s.phase === 'oack') {
+  const d: Draft = { ...s, progressAt: now };
+  if (d.phase === 'oack') {
     actions.push({ type: 'oack' });
-    return { state: { ...s, timedBlock: 0, timedAt: now, progressAt: now, deadline: now + s.rto }, actions };
+    d.timedBlock = 0;
+    d.timedAt = now;
+    d.deadline = now + d.rto;
+  } else {
+    sendWindow(d, 1, now, actions);
   }
-  return { state: sendWindow({ ...s, progressAt: now }, 1, now, actions), actions };
+  return { state: d, actions };
 }
 
 function onClientError(s: SessionState, code: number): Step {
   // OVMF asks `tsize` only to learn the size and then ends with error 8 after the OACK: a normal end.
   const result: TransferResult = s.phase === 'oack' && code === TFTP_ERROR.OPTION_REFUSED ? 'probe' : 'aborted';
-  return end(s, result, []);
+  return end({ ...s }, result, []);
 }
 
 /** Advances the transfer by one event. Pure: the input state is never modified. */
@@ -291,6 +315,6 @@ export function step(s: SessionState, ev: SessionEvent, now: number): Step {
     case 'error':
       return onClientError(s, ev.code);
     case 'abort':
-      return end(s, 'error', [{ type: 'error', code: TFTP_ERROR.NOT_DEFINED, message: ev.message }]);
+      return end({ ...s }, 'error', [{ type: 'error', code: TFTP_ERROR.NOT_DEFINED, message: ev.message }]);
   }
 }

@@ -4,9 +4,10 @@
  * worker thread or, with `workers: 0`, in the main thread.
  */
 import { read as readFd } from 'node:fs';
-import { decodeTftp, encodeTftp, TFTP_ERROR, wireBlock, writeDataHeader } from '../protocol/tftp/codec.js';
-import { CachedReader, type ChunkCache, type PositionalReader } from '../files/cache.js';
-import { blockLength, createSession, step, type SessionAction, type SessionEvent, type SessionState, type TransferResult } from './session.js';
+import { decodeTftp, encodeTftp, TFTP_ERROR } from '../protocol/tftp/codec.js';
+import type { ChunkCache, PositionalReader } from '../files/cache.js';
+import { bytesPackets, CachedPackets, type PacketSource, type Piece } from './packets.js';
+import { createSession, step, type SessionAction, type SessionEvent, type SessionState, type TransferResult } from './session.js';
 import type { TransferParams } from './negotiate.js';
 import { enableDataSegmentation, setSegmentSize } from './sockopt.js';
 import { openTransferSocket, type Peer, type PortClaims, type TransferSocket } from './transport.js';
@@ -43,9 +44,6 @@ export interface TransferHooks {
   onStranger?(from: Peer): void;
 }
 
-/** Packets per batch buffer without segmentation offload (one send each). */
-const PACKETS_PER_BATCH = 16;
-
 /** Error 5 answers to strangers are limited per transfer so a flood cannot turn into one. */
 const STRANGER_REPLIES_PER_SECOND = 20;
 
@@ -58,25 +56,20 @@ function fdReader(fd: number): PositionalReader {
   };
 }
 
-interface BlockSource {
-  read(offset: number, length: number): Buffer | Promise<Buffer>;
-  close(): void;
-}
-
-function blockSource(job: TransferJob, cache: ChunkCache): BlockSource {
+function packetSource(job: TransferJob, cache: ChunkCache): PacketSource {
+  const blksize = job.params.blksize;
   if (job.source.kind === 'bytes') {
-    const data = Buffer.from(job.source.data.buffer, job.source.data.byteOffset, job.source.data.byteLength);
-    return { read: (o, l) => data.subarray(o, o + l), close: () => undefined };
+    const d = job.source.data;
+    return bytesPackets(Buffer.from(d.buffer, d.byteOffset, d.byteLength), blksize);
   }
   // The fd belongs to the main thread, which opened it and closes it when the transfer has ended.
-  const reader = new CachedReader(cache, job.source.key, job.size, fdReader(job.source.fd));
-  return { read: (o, l) => reader.read(o, l), close: () => reader.close() };
+  return new CachedPackets(cache, job.source.key, job.size, blksize, fdReader(job.source.fd));
 }
 
 export class Transfer {
   private state: SessionState;
   private sock: TransferSocket | null = null;
-  private readonly source: BlockSource;
+  private readonly source: PacketSource;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private readonly queue: Array<{ from: number; to: number }> = [];
@@ -87,10 +80,6 @@ export class Transfer {
   private strangerCount = 0;
   /** DATA packets per send (UDP GSO); 1 = one send per packet. */
   private segments = 1;
-  /** Packets copied into one batch buffer before it is sent. */
-  private batchMax = PACKETS_PER_BATCH;
-  private batch: { buf: Buffer; used: number; count: number } | null = null;
-  private readonly spare: Buffer[] = [];
 
   constructor(
     readonly job: TransferJob,
@@ -110,7 +99,7 @@ export class Transfer {
       maxRtoMs: p.timeoutMs,
       minRtoMs: Math.min(job.minRtoMs, p.timeoutMs),
     });
-    this.source = blockSource(job, cache);
+    this.source = packetSource(job, cache);
     this.startedAt = clock();
   }
 
@@ -135,7 +124,6 @@ export class Transfer {
     }
     if (this.job.segmentation && this.sock.fd !== null && this.state.totalBlocks > 1) {
       this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
-      if (this.segments > 1) this.batchMax = this.segments;
     }
     this.apply({ type: 'start' });
   }
@@ -199,98 +187,71 @@ export class Transfer {
   /** Sends queued block ranges in order; a chunk still being read pauses the queue, never reorders it. */
   private pump(): void {
     this.pumping = true;
-    const { size, blksize } = this.state.cfg;
     while (this.queue.length > 0 && !this.finished) {
       const range = this.queue[0] as { from: number; to: number };
       while (range.from <= range.to) {
-        const b = range.from;
-        let got: Buffer | Promise<Buffer>;
+        let got: Piece | Promise<Piece>;
         try {
-          got = this.source.read((b - 1) * blksize, blockLength(size, blksize, b));
+          got = this.source.piece(range.from, range.to);
         } catch (err) {
           this.fail('error', `read: ${String(err)}`, true);
           return;
         }
         if (got instanceof Promise) {
-          this.flush();
           got.then(
-            (buf) => {
-              if (this.finished) return;
-              this.append(b, buf);
-              range.from = b + 1;
+            (piece) => {
+              if (this.finished) {
+                piece.release();
+                return;
+              }
+              this.sendPiece(piece);
+              range.from += piece.count;
               this.pump();
             },
             (err: unknown) => this.fail('error', `read: ${String(err)}`, true),
           );
           return;
         }
-        this.append(b, got);
-        range.from = b + 1;
+        this.sendPiece(got);
+        range.from += got.count;
       }
       this.queue.shift();
     }
-    this.flush();
     this.pumping = false;
   }
 
   /**
-   * Copies one DATA packet into the current batch buffer. Payloads are views into shared cache slots,
-   * valid only until the next read; batch buffers are the transfer's own and go back to its pool when
-   * the send that carries them has completed.
+   * Sends consecutive DATA packets straight from their cache slot: `segments` packets per UDP GSO call
+   * (all but the file's last packet have the same size, and the last can only end a piece), else one
+   * call per packet. Sends complete in order, so the last one's callback gives the slot back.
    */
-  private append(abs: number, payload: Buffer): void {
-    const packetSize = this.state.cfg.blksize + 4;
-    if (this.batch === null) {
-      const buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.batchMax * packetSize);
-      this.batch = { buf, used: 0, count: 0 };
-    }
-    const batch = this.batch;
-    writeDataHeader(batch.buf, wireBlock(abs), batch.used);
-    payload.copy(batch.buf, batch.used + 4);
-    batch.used += 4 + payload.length;
-    batch.count += 1;
-    if (batch.count >= this.batchMax) this.flush();
-  }
-
-  /**
-   * Sends the current batch: in one segmented send when UDP GSO is on (every block but the file's last
-   * has the same size, and the last can only end a batch), else one send per packet.
-   */
-  private flush(): void {
-    const batch = this.batch;
-    this.batch = null;
+  private sendPiece(p: Piece): void {
     const sock = this.sock;
-    if (batch === null || sock === null || batch.count === 0) {
-      if (batch !== null) this.spare.push(batch.buf);
+    if (sock === null) {
+      p.release();
       return;
     }
-    const done = () => {
-      if (this.spare.length < 4) this.spare.push(batch.buf);
-    };
-    if (this.segments > 1 && batch.count > 1) {
-      sock.send(batch.buf.subarray(0, batch.used), (err) => {
-        if (err === null) done();
-        else this.segmentationFailed(err, batch, done);
-      });
-      return;
-    }
-    this.sendEach(batch, done);
-  }
-
-  private sendEach(batch: { buf: Buffer; used: number; count: number }, done: () => void): void {
-    const sock = this.sock;
-    if (sock === null) return;
     const packetSize = this.state.cfg.blksize + 4;
-    for (let off = 0; off < batch.used; off += packetSize) {
-      const end = Math.min(off + packetSize, batch.used);
-      // Sends complete in order: the last one's callback frees the whole buffer.
-      if (end === batch.used) sock.send(batch.buf.subarray(off, end), () => done());
-      else sock.send(batch.buf.subarray(off, end));
+    const step = (this.segments > 1 ? this.segments : 1) * packetSize;
+    for (let at = p.start; at < p.end; at += step) {
+      const end = Math.min(at + step, p.end);
+      const last = end === p.end;
+      const data = p.buf.subarray(at, end);
+      if (this.segments > 1 && end - at > packetSize) {
+        sock.send(data, (err) => {
+          if (err !== null) this.segmentationFailed(err, Buffer.from(data));
+          if (last) p.release();
+        });
+      } else if (last) {
+        sock.send(data, () => p.release());
+      } else {
+        sock.send(data);
+      }
     }
   }
 
   /** The path refused a segmented send (MTU change, no checksum offload): fall back to per-packet sends. */
-  private segmentationFailed(err: Error, batch: { buf: Buffer; used: number; count: number }, done: () => void): void {
+  private segmentationFailed(err: Error, packets: Buffer): void {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') {
       this.fail('aborted', 'socket: ECONNREFUSED', false);
@@ -298,8 +259,10 @@ export class Transfer {
     }
     if (this.segments > 1 && this.sock?.fd != null) setSegmentSize(this.sock.fd, 0);
     this.segments = 1;
-    this.batchMax = PACKETS_PER_BATCH;
-    if (!this.finished) this.sendEach(batch, done);
+    const sock = this.sock;
+    if (this.finished || sock === null) return;
+    const packetSize = this.state.cfg.blksize + 4;
+    for (let at = 0; at < packets.length; at += packetSize) sock.send(packets.subarray(at, Math.min(at + packetSize, packets.length)));
   }
 
   private armTimer(): void {
@@ -341,7 +304,6 @@ export class Transfer {
     this.finished = true;
     this.clearTimer();
     this.queue.length = 0;
-    this.batch = null;
     // Let queued sends leave before the sockets close.
     const sock = this.sock;
     if (sock !== null) setImmediate(() => sock.close());
