@@ -216,7 +216,15 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     if (mac && profile) backend.markServed(mac, profile, path);
   };
 
-  const endpoints = cfg.server.bindAddress ? [{ iface: null, address: cfg.server.bindAddress }] : resolveEndpoints(cfg.server.interfaces);
+  // The interfaces switch persisted through the API/CLI wins over the config; sockets are bound once, so a
+  // change takes effect at the next start (said in the log when it happens).
+  const boundInterfaces = backend.settings().interfaces.join(',');
+  const endpoints = cfg.server.bindAddress ? [{ iface: null, address: cfg.server.bindAddress }] : resolveEndpoints(backend.settings().interfaces);
+  backend.onSettingsChange((next) => {
+    if (next.interfaces.join(',') !== boundInterfaces && !cfg.server.bindAddress) {
+      logger.warn({ interfaces: next.interfaces }, 'answering interfaces changed: takes effect at the next start');
+    }
+  });
   if (endpoints.length === 0) throw new Error('no IPv4 interface to answer on (server.interfaces / --interface)');
   let settings = doorSettings(parts);
   let httpPort: number | null = null;
