@@ -18,8 +18,25 @@ import assert from 'node:assert/strict';
 import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { createLab, type Lab } from '../lab/netns.js';
 import { bootClient, type BootResult, type Firmware } from '../lab/qemu.js';
-import { applianceEvidence, startLabAppliance, type Appliance, type ApplianceKind } from '../lab/appliance.js';
+import { LAB_HTTP_PORT, applianceEvidence, startLabAppliance, type Appliance, type ApplianceKind } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
+import { statSync } from 'node:fs';
+
+/** Sum of the samples of `name` whose labels include every pair in `labels`, from Prometheus text. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** Bootgate's /metrics, scraped from inside the appliance's namespace. */
+async function scrape(lab: Lab): Promise<string> {
+  return (await lab.run(['curl', '-sf', `http://${lab.appAddress}:${LAB_HTTP_PORT}/metrics`], lab.appNs)).stdout;
+}
 
 /** One VM, start to marker; TCG boots take ~7 s (BIOS) and ~20 s (UEFI) on an idle machine. */
 const VM_TIMEOUT_MS = 120_000;
@@ -75,7 +92,8 @@ describe(`real firmware network-boots Linux through ${APPLIANCE === 'bootgate' ?
 
       for (const firmware of ['bios', 'uefi'] as Firmware[]) {
         test(`${firmware === 'bios' ? 'SeaBIOS + iPXE ROM' : 'OVMF PXE'} boots via ${transport}`, { timeout: VM_TIMEOUT_MS + 60_000 }, async (t) => {
-          assert.ok(lab && app, 'the lab or the appliance did not start');
+          assert.ok(lab && app && assets, 'the lab or the appliance did not start');
+          const before = APPLIANCE === 'bootgate' ? await scrape(lab) : '';
           const r = await bootClient(lab, { firmware, timeoutMs: VM_TIMEOUT_MS });
           t.diagnostic(`${firmware} via ${transport}: marker after ${(r.durationMs / 1000).toFixed(1)} s`);
           assert.ok(r.marker, failureReport(r, app, lab));
@@ -85,6 +103,26 @@ describe(`real firmware network-boots Linux through ${APPLIANCE === 'bootgate' ?
           const evidence = applianceEvidence(app, r.mac);
           t.diagnostic(`${app.kind}: ${evidence.summary.join(' | ')}`);
           assert.ok(evidence.booted, `${app.kind} logged no boot decision for ${r.mac}`);
+          if (APPLIANCE === 'bootgate') {
+            // The metrics tell the same story as the boot: each relevant counter moved by what this one boot did.
+            const afterText = await scrape(lab);
+            const delta = (name: string, labels: Record<string, string> = {}) => sample(afterText, name, labels) - sample(before, name, labels);
+            const payload = statSync(assets.kernel).size + statSync(assets.initrd).size;
+            // QEMU's BIOS NIC ROM is iPXE itself (one DISCOVER); OVMF asks first, then the ipxe.efi it loaded asks again.
+            assert.ok(delta('bootgate_dhcp_packets_total', { port: '67', result: 'answered' }) >= (firmware === 'uefi' ? 2 : 1), 'port 67 answered');
+            if (firmware === 'uefi') assert.ok(delta('bootgate_dhcp_packets_total', { port: '4011', result: 'answered' }) >= 1, 'OVMF asked 4011 and was answered');
+            assert.ok(delta('bootgate_decisions_total', { door: 'ipxe-script', decision: 'boot' }) >= 1, 'the script door decided to boot');
+            assert.equal(delta('bootgate_decisions_total', { decision: 'ignore' }), 0, 'nothing of this boot was ignored');
+            if (transport === 'http') {
+              assert.equal(delta('bootgate_http_transfers_total', { kind: 'file', result: 'ok' }), 2, 'kernel and initramfs by HTTP');
+              assert.equal(delta('bootgate_http_bytes_total'), payload, 'HTTP bytes = kernel + initramfs');
+              assert.ok(delta('bootgate_http_transfers_total', { kind: 'script', result: 'ok' }) >= 1);
+            } else {
+              assert.ok(delta('bootgate_tftp_transfers_total', { result: 'ok' }) >= 3, 'script, kernel and initramfs by TFTP');
+              assert.ok(delta('bootgate_tftp_bytes_total') >= payload, 'TFTP bytes cover kernel + initramfs');
+            }
+            assert.equal(delta('bootgate_tftp_transfers_total', { result: 'error' }) + delta('bootgate_tftp_transfers_total', { result: 'timeout' }), 0);
+          }
         });
       }
     });
