@@ -32,7 +32,8 @@ export const processIo = (): CliIo => ({
 
 interface Common extends ConnectionArgs { json?: boolean }
 
-function connection<T>(y: Argv<T>) {
+/** The flags every command that reaches a daemon or a database takes. */
+export function connection<T>(y: Argv<T>) {
   return y
     .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (finds the daemon and the database)' })
     .option('api', { type: 'string', describe: 'admin API base URL, e.g. http://10.0.0.5:8080/api/v1 (env BOOTGATE_API)' })

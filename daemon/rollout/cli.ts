@@ -10,7 +10,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
 import type { BootgateConfig } from '../config/schema.js';
 import { CliError, serviceCall } from '../cli/client.js';
-import { processIo, runWith, type CliIo } from '../cli/commands.js';
+import { connection, processIo, runWith, type CliIo } from '../cli/commands.js';
 import { AdminService } from '../inventory/service.js';
 import { openStore } from '../store/db.js';
 import type { ResultStatus } from './failures.js';
@@ -136,15 +136,6 @@ function run<A extends Args>(io: CliIo, fn: (c: RolloutClient, a: A) => Promise<
   return runWith<RolloutClient, A>(io, connectRollouts, fn);
 }
 
-function connection<T>(y: Argv<T>) {
-  return y
-    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (finds the daemon and the database)' })
-    .option('api', { type: 'string', describe: 'admin API base URL, e.g. http://10.0.0.5:8080/api/v1 (env BOOTGATE_API)' })
-    .option('token', { type: 'string', describe: 'admin API token (env BOOTGATE_ADMIN_TOKEN)' })
-    .option('db', { type: 'string', describe: 'work on this database file directly (no daemon)' })
-    .option('json', { type: 'boolean', describe: 'print JSON' })
-    .conflicts('api', 'db');
-}
 
 const membersText = (list: MemberRecord[]): string => (list.length === 0 ? 'no computer is assigned to a rollout group (all are "ungrouped")\n'
   : list.map((m) => `${m.computer}  group ${m.group}  criticality ${m.criticality ?? '-'}  window ${m.window ?? '(group\'s)'}\n`).join(''));
