@@ -276,6 +276,7 @@ for rate in $RATES; do
   done
 done
 for s in $SERVERS; do [[ -f $RAW/status-$s.txt ]] || echo ok >"$RAW/status-$s.txt"; done
+echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/meta.txt"
 echo
 node dist/bench/dhcp-report.js --raw "$RAW" --out "$OUT"
 if [[ $CPU_PROF == 1 && -d $RAW/cpuprof && -f dist/bench/dhcp-cpuprofile.js ]]; then

@@ -234,7 +234,7 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
     `# DHCP benchmark ${m('date')}`,
     '',
     `Lab: two network namespaces joined by one veth pair (client 10.88.0.10, appliance 10.88.0.2); ` +
-      `${m('cpus')} CPUs shared by the load generator and the server; load average at start ${m('load')}.`,
+      `${m('cpus')} CPUs shared by the load generator and the server; load average (1/5/15 min) at start ${m('load')}, at the end ${m('load_end')}.`,
     `dnsmasq ${m('dnsmasq_version')} (proxy mode, --quiet-dhcp), perfdhcp ${m('perfdhcp_version')}, node ${m('node_version')}, ` +
       `Bootgate ${m('bootgate_commit')}.`,
     `Storm: ${m('storm_clients')} clients (one in 20 BIOS), one broadcast DISCOVER each from port 68 within 1 s. ` +
