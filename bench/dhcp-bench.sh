@@ -191,6 +191,19 @@ run_perfdhcp() {
   if (( rc != 0 && rc != 3 )); then echo "  perfdhcp $name $rate/s exited $rc (see $out)"; fi
 }
 
+# Waits (at most 15 s) until the server has worked off its receive queue on port 67. A server with a deep
+# queue still answers the previous phase's DISCOVERs seconds later; perfdhcp would then see offers for
+# xids it is only about to send (it aborts on that) or count them as the next run's.
+drain_server() {
+  local quiet=0 q
+  for _ in $(seq 150); do
+    q=$(ip netns exec "$NSA" ss -Hlun 'sport = :67' | awk '{ s += $2 } END { print s + 0 }')
+    if (( q == 0 )); then (( ++quiet >= 3 )) && return 0; else quiet=0; fi
+    sleep 0.1
+  done
+  echo "  warning: the server's port-67 queue did not drain within 15 s"
+}
+
 # Starts a server and waits for it; on failure records why and marks the server skipped for later steps.
 # Then warms it up (BENCH_WARMUP=1, the default): each step starts a fresh process, and a JIT-compiled
 # server's first second (V8 compiling the hot path, the store's first writes) is not what an appliance
@@ -201,6 +214,7 @@ start_server() {
   if "start_$name" && wait_ready "$name"; then
     [[ $WARMUP == 1 ]] && timeout 20 ip netns exec "$NSC" perfdhcp -4 -l "$VC" -i -r 2000 -R 2000 -p 1 -W 200000 -s 2 \
       "${PERF_OPTS[@]}" >>"$RAW/warmup-$name.txt" 2>&1
+    drain_server
     return 0
   fi
   echo "  $name skipped: $WHY"; echo "$WHY" >"$RAW/status-$name.txt"; SKIP[$name]=1
@@ -235,7 +249,7 @@ rate_step() {
   start_server "$name" || return 0
   with_queue_drops "$out-$rep-udp.txt" run_perfdhcp "$name" "$rate" "" "$out-$rep.txt"
   echo "  $name $rate/s run $rep: $(grep -E '^(sent packets|drops ratio|avg delay)' "$out-$rep.txt" | tr '\n' ' ' || true)"
-  if [[ $P99_PASS == 1 && $rep == 1 ]]; then run_perfdhcp "$name" "$rate" "-x t" "$out-timers.txt"; fi
+  if [[ $P99_PASS == 1 && $rep == 1 ]]; then drain_server; run_perfdhcp "$name" "$rate" "-x t" "$out-timers.txt"; fi
   finish_server "$name" "perfdhcp at $rate/s"
 }
 
