@@ -171,13 +171,24 @@ rcvbuf_errors() {
   ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else { print $c; exit } }' /proc/net/snmp
 }
 
-# Runs a load step ("$@") and records both namespaces' socket-queue drops next to its output.
+# The server's CPU time so far in milliseconds, user and system ("u s"), from /proc/<pid>/stat
+# (fields 14 and 15, in clock ticks; the command name in field 2 has no spaces for node or dnsmasq).
+TICK_MS=$(( 1000 / $(getconf CLK_TCK) ))
+server_cpu_ms() {
+  awk -v t="$TICK_MS" '{ print $14 * t, $15 * t }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo "0 0"
+}
+
+# Runs a load step ("$@") and records, next to its output, both namespaces' socket-queue drops and the
+# CPU time the server spent during it (what one answered DISCOVER costs, whatever the machine's load).
 with_queue_drops() {
   local out=$1; shift
-  local a0 c0 rc=0
+  local a0 c0 u0 s0 u1 s1 rc=0
   a0=$(rcvbuf_errors "$NSA"); c0=$(rcvbuf_errors "$NSC")
+  read -r u0 s0 < <(server_cpu_ms)
   "$@" || rc=$?
-  echo "appliance_rcvbuf_errors=$(( $(rcvbuf_errors "$NSA") - a0 )) client_rcvbuf_errors=$(( $(rcvbuf_errors "$NSC") - c0 ))" >"$out"
+  read -r u1 s1 < <(server_cpu_ms)
+  echo "appliance_rcvbuf_errors=$(( $(rcvbuf_errors "$NSA") - a0 )) client_rcvbuf_errors=$(( $(rcvbuf_errors "$NSC") - c0 ))" \
+    "server_user_ms=$(( u1 - u0 )) server_sys_ms=$(( s1 - s0 ))" >"$out"
   return "$rc"
 }
 

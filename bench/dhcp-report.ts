@@ -21,8 +21,11 @@ const GENERATOR_SHORTFALL = 0.9;
 /** Issue 2's targets. */
 const TARGET = { stormAnsweredPct: 100, stormP99Ms: 10, maxDropsPct: 1 } as const;
 
-/** Datagrams dropped at a full socket receive queue: the server's side and the load generator's. */
-interface QueueDrops { appliance: number; client: number }
+/**
+ * Datagrams dropped at a full socket receive queue (the server's side and the load generator's), and the
+ * CPU time the server process spent during the step (null for raw outputs from before it was recorded).
+ */
+interface QueueDrops { appliance: number; client: number; cpu: { userMs: number; sysMs: number } | null }
 
 interface RateResult {
   rate: number;
@@ -61,7 +64,10 @@ function readQueueDrops(path: string): QueueDrops | null {
   const text = readText(path);
   const a = text && /appliance_rcvbuf_errors=(\d+)/.exec(text)?.[1];
   const c = text && /client_rcvbuf_errors=(\d+)/.exec(text)?.[1];
-  return a && c ? { appliance: Number(a), client: Number(c) } : null;
+  const u = text && /server_user_ms=(\d+)/.exec(text)?.[1];
+  const k = text && /server_sys_ms=(\d+)/.exec(text)?.[1];
+  const cpu = u && k ? { userMs: Number(u), sysMs: Number(k) } : null;
+  return a && c ? { appliance: Number(a), client: Number(c), cpu } : null;
 }
 
 function loadRate(raw: string, key: string, rate: number, seconds: number, repeat: number): RateResult {
@@ -164,15 +170,23 @@ function summaryTable(servers: ServerResult[], refRate: number): string[] {
   ];
 }
 
+/** Server CPU time per DISCOVER perfdhcp sent, user + system, in microseconds (clock-tick resolution: 10 ms per step). */
+function cpuPerDiscover(r: RateResult): string {
+  const cpu = r.queue?.cpu;
+  if (!cpu || !r.run || r.run.sent === 0) return '-';
+  const per = (ms: number): number => (ms * 1000) / (r.run as PerfdhcpRun).sent;
+  return `${fmt.n(per(cpu.userMs), 1)}+${fmt.n(per(cpu.sysMs), 1)}`;
+}
+
 function rateTable(servers: ServerResult[], rates: number[]): string[] {
   const d = servers.find((s) => s.key === 'dnsmasq');
-  const head = ['rate/s', 'server', 'sent/s', 'drops %', 'other runs drops %', 'offers/s', 'mean ms', 'p99 ms', 'max ms', 'queue drops srv/gen', 'offers/s vs dnsmasq'];
+  const head = ['rate/s', 'server', 'sent/s', 'drops %', 'other runs drops %', 'offers/s', 'mean ms', 'p99 ms', 'max ms', 'queue drops srv/gen', 'server CPU µs/DISCOVER user+sys', 'offers/s vs dnsmasq'];
   const out = [row(head), row(head.map((_, i) => (i === 1 ? '---' : '---:')))];
   for (const rate of rates) {
     for (const s of servers) {
       const r = at(s, rate);
       if (!r?.run) {
-        out.push(row([fmt.n(rate), s.title, r?.error === 'not run' || !r ? 'not run' : 'error', '-', '-', '-', '-', '-', '-', '-', '-']));
+        out.push(row([fmt.n(rate), s.title, r?.error === 'not run' || !r ? 'not run' : 'error', '-', '-', '-', '-', '-', '-', '-', '-', '-']));
         continue;
       }
       const short = r.run.sentPerSecond < GENERATOR_SHORTFALL * rate ? '*' : '';
@@ -182,6 +196,7 @@ function rateTable(servers: ServerResult[], rates: number[]): string[] {
         r.otherDropsPct.map((v) => fmt.n(v, 2)).join(', ') || '-', fmt.n(r.run.offersPerSecond),
         fmt.ms(r.run.avgMs), fmt.ms(r.timers?.p99), fmt.ms(r.run.maxMs),
         r.queue ? `${fmt.n(r.queue.appliance)}/${fmt.n(r.queue.client)}` : '-',
+        cpuPerDiscover(r),
         ref === undefined ? '' : fmt.ratio(r.run.offersPerSecond, ref),
       ]));
     }
@@ -253,6 +268,8 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
   out.push('## perfdhcp by rate', '', ...rateTable(servers, rates), '',
     '"queue drops srv/gen": DISCOVERs the kernel dropped at the server\'s full socket queue / OFFERs dropped at ' +
     'the generator\'s (from /proc/net/snmp RcvbufErrors in each namespace).',
+    '"server CPU": the server process\'s user and system CPU time during the run (/proc/<pid>/stat) divided by the ' +
+    'DISCOVERs perfdhcp sent: what one answer costs, which the machine\'s other load does not change much.',
     '',
     `\\* perfdhcp sent less than ${GENERATOR_SHORTFALL * 100}% of the requested rate: the generator and the server ` +
     'share the CPUs, so at that rate the generator is part of the limit.', '');
