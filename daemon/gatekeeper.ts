@@ -41,8 +41,9 @@ export class Gatekeeper {
     const decision = decide(client, this.backend.snapshot());
     this.metrics.decisions.inc({ door: client.door, decision: decision.kind, reason: decision.reason, arch: client.arch ?? 'unknown' });
     // One line per decision with the fixed keys; `ignore` of non-PXE DHCP traffic is routine, keep it at debug.
-    const quiet = decision.kind === 'ignore' && decision.reason === 'not-pxe';
-    this.logger[quiet ? 'debug' : 'info'](
+    const level = decision.kind === 'ignore' && decision.reason === 'not-pxe' ? 'debug' : 'info';
+    // The line's object is built only when the level is on: at 'warn' a storm costs no allocation here.
+    if (this.logger.isLevelEnabled(level)) this.logger[level](
       {
         mac: client.mac,
         xid: context.xid,

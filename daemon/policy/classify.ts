@@ -5,7 +5,7 @@
 import { DhcpOption } from '../protocol/dhcp/constants.js';
 import { macOf, type DhcpPacket } from '../protocol/dhcp/packet.js';
 import { ARCH_TABLE, archFromVendorClass } from './arch.js';
-import { guidReadings, isPlaceholderGuid } from './guid.js';
+import { guidReadings, isPlaceholderGuidBytes } from './guid.js';
 import type { ClientInfo, Door } from './types.js';
 
 const IPXE = Buffer.from('iPXE');
@@ -38,8 +38,9 @@ function archCode(p: DhcpPacket, vendorClass: string): number | null {
 function guids(p: DhcpPacket): { guid: string | null; guidSwapped: string | null } {
   const o97 = p.options.get(DhcpOption.CLIENT_MACHINE_ID);
   if (!o97 || o97.length !== 17 || o97[0] !== 0) return { guid: null, guidSwapped: null };
-  const r = guidReadings(o97.subarray(1));
-  if (!r || isPlaceholderGuid(r.wire)) return { guid: null, guidSwapped: null };
+  const bytes = o97.subarray(1);
+  const r = isPlaceholderGuidBytes(bytes) ? null : guidReadings(bytes);
+  if (!r) return { guid: null, guidSwapped: null };
   return { guid: r.wire, guidSwapped: r.swapped };
 }
 
@@ -48,13 +49,15 @@ export function classify(p: DhcpPacket, door: Door, sourceIp: string | null = nu
   const code = archCode(p, vendorClass);
   const entry = code === null ? undefined : ARCH_TABLE.get(code);
   const ip = p.ciaddr !== '0.0.0.0' ? p.ciaddr : sourceIp && sourceIp !== '0.0.0.0' ? sourceIp : null;
+  const g = guids(p);
   return {
     mac: macOf(p),
     archCode: code,
     arch: entry?.arch ?? null,
     httpBoot: vendorClass.startsWith('HTTPClient') || (entry?.http ?? false),
     ipxe: isIpxe(p),
-    ...guids(p),
+    guid: g.guid,
+    guidSwapped: g.guidSwapped,
     vendorClass,
     ip,
     door,

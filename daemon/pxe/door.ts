@@ -41,6 +41,16 @@ const TYPE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(DhcpMessageType).map(([name, code]) => [code, name.toLowerCase()]),
 );
 
+const PXE_CLIENT = Buffer.from('PXEClient', 'latin1');
+const HTTP_CLIENT = Buffer.from('HTTPClient', 'latin1');
+
+/** Whether option 60 starts with `prefix`, compared byte by byte (no string per packet). */
+function startsWith(value: Buffer, prefix: Buffer): boolean {
+  if (value.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (value[i] !== prefix[i]) return false;
+  return true;
+}
+
 export class DhcpDoor {
   private held = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -56,7 +66,7 @@ export class DhcpDoor {
   ) {}
 
   handle(pkt: Packet): void {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const port = pkt.door === 'dhcp' ? '67' : '4011';
     let req: DhcpPacket;
     try {
@@ -73,7 +83,7 @@ export class DhcpDoor {
     }
     // Ignore what is not a PXE/HTTP boot client before the policy even sees it: most of a subnet's DHCP.
     const vc = req.options.get(DhcpOption.VENDOR_CLASS_ID);
-    if (!vc || !(vc.subarray(0, 9).toString('latin1') === 'PXEClient' || vc.subarray(0, 10).toString('latin1') === 'HTTPClient')) {
+    if (!vc || !(startsWith(vc, PXE_CLIENT) || startsWith(vc, HTTP_CLIENT))) {
       this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
       return;
     }
@@ -81,17 +91,23 @@ export class DhcpDoor {
     const decision = this.gate.decide(client, { xid: req.xid, iface: pkt.iface ?? undefined });
     const s = this.settings();
     this.onClient(client, s.advertiseAddress ?? pkt.localAddress);
+    const serverIp = s.advertiseAddress ?? pkt.localAddress;
     const ctx: ReplyContext = {
-      serverIp: s.advertiseAddress ?? pkt.localAddress,
-      httpBase: s.httpPort === null ? null : `http://${s.advertiseAddress ?? pkt.localAddress}:${s.httpPort}`,
+      serverIp,
+      httpBase: s.httpPort === null ? null : `http://${serverIp}:${s.httpPort}`,
       door: pkt.door,
       source: pkt.from,
       clientPort: s.clientPort,
       relayPort: s.relayPort,
       broadcastAddress: s.broadcastAddress,
       bcdPath: 'profile' in decision ? s.bcdPathFor(decision.profile) : null,
-      localTarget: s.localTarget(client),
-      scriptTarget: s.scriptTarget(client),
+      // Only `local` and `pending` decisions read these: computed on demand.
+      get localTarget() {
+        return s.localTarget(client);
+      },
+      get scriptTarget() {
+        return s.scriptTarget(client);
+      },
     };
     const reply = buildReply(req, client, decision, ctx);
     if (!reply) {
@@ -109,7 +125,7 @@ export class DhcpDoor {
     const waitMs = pkt.door === 'dhcp' ? Math.max(0, s.responseDelaySeconds - req.secs) * 1000 : 0;
     if (waitMs === 0) {
       send();
-      this.metrics.dhcpReplySeconds.observe({ port }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.metrics.dhcpReplySeconds.observe({ port }, (performance.now() - started) / 1000);
       return;
     }
     this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'delayed' });

@@ -6,6 +6,7 @@
 import { BROADCAST_FLAG, BootpOp, DhcpMessageType, DhcpOption, PxeVendorOption } from '../protocol/dhcp/constants.js';
 import type { DhcpPacket } from '../protocol/dhcp/packet.js';
 import { decodeVendorOptions, encodeVendorOptions } from '../protocol/dhcp/vendor-options.js';
+import { ipv4Bytes } from '../protocol/dhcp/ipv4.js';
 import type { BootTarget, ClientInfo, Decision } from '../policy/types.js';
 
 export interface ReplyContext {
@@ -35,6 +36,21 @@ export interface Reply {
 }
 
 const ZERO = '0.0.0.0';
+
+// Option values that are the same in every reply: built once. encodeDhcp only reads them.
+const OFFER_TYPE = Buffer.from([DhcpMessageType.OFFER]);
+const ACK_TYPE = Buffer.from([DhcpMessageType.ACK]);
+const PXE_CLIENT = Buffer.from('PXEClient');
+const HTTP_CLIENT = Buffer.from('HTTPClient');
+/** BIOS option 43: discovery control 8, "download the boot file in the offer at once". */
+const DISCOVERY_CONTROL_8 = encodeVendorOptions(new Map([[PxeVendorOption.DISCOVERY_CONTROL, Buffer.from([0x08])]]));
+
+/** Option 54 for the last server address seen (one per interface in practice). */
+let serverIdFor: { ip: string; bytes: Buffer } = { ip: '', bytes: Buffer.alloc(4) };
+function serverId(ip: string): Buffer {
+  if (serverIdFor.ip !== ip) serverIdFor = { ip, bytes: ipv4Bytes(ip) };
+  return serverIdFor.bytes;
+}
 
 /** The boot target the reply points at, or null when the client is to get no answer. */
 export function replyTarget(client: ClientInfo, decision: Decision, ctx: ReplyContext): BootTarget | null {
@@ -71,9 +87,7 @@ function vendorOptions(req: DhcpPacket, client: ClientInfo, ctx: ReplyContext): 
     const item = requestedBootItem(req);
     return item ? encodeVendorOptions(new Map([[PxeVendorOption.BOOT_ITEM, item]])) : null;
   }
-  if (client.arch === 'bios' || client.arch === null) {
-    return encodeVendorOptions(new Map([[PxeVendorOption.DISCOVERY_CONTROL, Buffer.from([0x08])]]));
-  }
+  if (client.arch === 'bios' || client.arch === null) return DISCOVERY_CONTROL_8;
   return null;
 }
 
@@ -108,10 +122,10 @@ export function buildReply(req: DhcpPacket, client: ClientInfo, decision: Decisi
   if (file === null || Buffer.byteLength(file) > 127) return null;
 
   const options = new Map<number, Buffer>();
-  options.set(DhcpOption.MESSAGE_TYPE, Buffer.from([ctx.door === 'dhcp' ? DhcpMessageType.OFFER : DhcpMessageType.ACK]));
-  options.set(DhcpOption.SERVER_ID, ipBytes(ctx.serverIp));
+  options.set(DhcpOption.MESSAGE_TYPE, ctx.door === 'dhcp' ? OFFER_TYPE : ACK_TYPE);
+  options.set(DhcpOption.SERVER_ID, serverId(ctx.serverIp));
   // EDK2 compares the first 9 bytes of option 60; UEFI HTTP boot needs "HTTPClient" back (UEFI 2.5 section 24.7).
-  options.set(DhcpOption.VENDOR_CLASS_ID, Buffer.from(client.httpBoot ? 'HTTPClient' : 'PXEClient'));
+  options.set(DhcpOption.VENDOR_CLASS_ID, client.httpBoot ? HTTP_CLIENT : PXE_CLIENT);
   const guid = req.options.get(DhcpOption.CLIENT_MACHINE_ID);
   if (guid) options.set(DhcpOption.CLIENT_MACHINE_ID, guid);
   const vendor = vendorOptions(req, client, ctx);
@@ -136,10 +150,6 @@ export function buildReply(req: DhcpPacket, client: ClientInfo, decision: Decisi
     options,
   };
   return { packet, ...destination(req, ctx) };
-}
-
-export function ipBytes(ip: string): Buffer {
-  return Buffer.from(ip.split('.').map((n) => Number(n) & 0xff));
 }
 
 /** Which requests each door answers: DISCOVER on 67; REQUEST or INFORM on 4011 (PXE 2.1 section 2.2.6). */

@@ -12,7 +12,6 @@ import { isCompletionMarker, isRequired } from '../policy/boot-once.js';
 import { snapshotFromConfig, type PolicySnapshot } from '../policy/decide.js';
 import { buildInventoryIndex } from '../policy/inventory.js';
 import type { ClientInfo, Decision } from '../policy/types.js';
-import { auditEvent } from './audit.js';
 import { setBootOnce } from './boot-once.js';
 import type { ChangeKind, Store } from './db.js';
 import { Recorder } from './recorder.js';
@@ -138,18 +137,39 @@ interface Parts {
 const REPEAT_WINDOW_MS = 5000;
 const REPEAT_MAX = 50_000;
 
-class RepeatFilter {
-  private readonly last = new Map<string, number>();
+interface Recent {
+  door: string;
+  kind: string;
+  reason: string;
+  file: string | null;
+  at: number;
+}
 
-  isRepeat(key: string, at: number): boolean {
-    const prev = this.last.get(key);
-    if (prev !== undefined && at - prev < REPEAT_WINDOW_MS) return true;
-    this.last.delete(key);
-    this.last.set(key, at);
-    if (this.last.size > REPEAT_MAX) {
-      const oldest = this.last.keys().next();
-      if (!oldest.done) this.last.delete(oldest.value);
+/** Outcomes remembered per client: its doors (67, 4011, script, file) each keep their own. */
+const REPEAT_PER_CLIENT = 4;
+
+class RepeatFilter {
+  /** By MAC (one short list each, compared field by field: no composite key string per packet). */
+  private readonly last = new Map<string, Recent[]>();
+
+  isRepeat(mac: string, door: string, kind: string, reason: string, file: string | null, at: number): boolean {
+    let list = this.last.get(mac);
+    if (list === undefined) {
+      list = [];
+      this.last.set(mac, list);
+      if (this.last.size > REPEAT_MAX) {
+        const oldest = this.last.keys().next();
+        if (!oldest.done) this.last.delete(oldest.value);
+      }
     }
+    for (const r of list) {
+      if (r.door !== door || r.kind !== kind || r.reason !== reason || r.file !== file) continue;
+      if (at - r.at < REPEAT_WINDOW_MS) return true;
+      r.at = at;
+      return false;
+    }
+    if (list.length >= REPEAT_PER_CLIENT) list.shift();
+    list.push({ door, kind, reason, file, at });
     return false;
   }
 }
@@ -161,13 +181,14 @@ function record(p: Parts, client: ClientInfo, decision: Decision, context: Decis
   const computer = 'computer' in decision ? decision.computer : null;
   if (computer !== null) p.recent.remember(client.mac, computer);
   const file = context.file ?? ('target' in decision ? decision.target.path : null);
-  const repeat = p.repeats.isRepeat(`${client.mac}|${client.door}|${decision.kind}|${decision.reason}|${file ?? ''}`, at);
-  if (!repeat) p.recorder.event(auditEvent({
+  const repeat = p.repeats.isRepeat(client.mac, client.door, decision.kind, decision.reason, file, at);
+  // Every field spelt out (no auditEvent() spread): this runs for each new decision of a storm.
+  if (!repeat) p.recorder.event({
     at, type: 'decision', mac: client.mac, door: client.door, decision: decision.kind, reason: decision.reason,
     profile: 'profile' in decision ? decision.profile : null, computer, ip: client.ip,
     arch: client.arch ?? (client.archCode === null ? null : String(client.archCode)),
-    detail: file,
-  }));
+    actor: null, detail: file,
+  });
   if (decision.kind === 'pending' || decision.reason === 'rejected') {
     const insert = decision.kind === 'pending';
     p.recorder.sighting({

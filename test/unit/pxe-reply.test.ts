@@ -13,6 +13,7 @@ import { readUdpDatagrams } from '../../daemon/protocol/pcap.js';
 import { classify } from '../../daemon/policy/classify.js';
 import { buildReply, type ReplyContext } from '../../daemon/pxe/proxy.js';
 import type { Decision } from '../../daemon/policy/types.js';
+import { pxeRequest } from './helpers/dhcp-client.js';
 
 function firstFrom(fixture: string, pred: (p: DhcpPacket, port: number) => boolean): DhcpPacket {
   const bytes = readFileSync(new URL(`../../../test/fixtures/firmware/${fixture}`, import.meta.url));
@@ -131,4 +132,20 @@ test('an iPXE client that is pending or local is pointed at its script', () => {
   assert.equal(pending?.packet.file, 'http://10.77.0.2:8080/ipxe/52-54-00-77-00-01.ipxe');
   const local = buildReply(req, c, { kind: 'local', computer: 'pc1', reason: 'boot-once-consumed' }, ctx);
   assert.equal(local?.packet.file, 'http://10.77.0.2:8080/ipxe/52-54-00-77-00-01.ipxe');
+});
+
+test('classify: an all-zero or all-FF option 97 is no GUID; one differing byte is a GUID in both readings', () => {
+  for (const fill of [0x00, 0xff]) {
+    const c = classify(pxeRequest({ guid: Buffer.alloc(16, fill) }), 'dhcp');
+    assert.equal(c.guid, null);
+    assert.equal(c.guidSwapped, null);
+  }
+  const almost = Buffer.alloc(16, 0xff);
+  almost[15] = 0xfe;
+  const c = classify(pxeRequest({ guid: almost }), 'dhcp');
+  assert.equal(c.guid, 'ffffffff-ffff-ffff-ffff-fffffffffffe');
+  assert.equal(c.guidSwapped, 'ffffffff-ffff-ffff-ffff-fffffffffffe');
+  const mixed = classify(pxeRequest({ guid: Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex') }), 'dhcp');
+  assert.equal(mixed.guid, '00010203-0405-0607-0809-0a0b0c0d0e0f');
+  assert.equal(mixed.guidSwapped, '03020100-0504-0706-0809-0a0b0c0d0e0f');
 });

@@ -55,13 +55,13 @@ export function optionIpv4(p: DhcpPacket, code: number): string | null {
 /** 'aa:bb:cc:dd:ee:ff' from the first `hlen` bytes of chaddr; hlen is clamped to the 16-byte field. */
 export function macOf(p: DhcpPacket): string {
   const length = Math.min(p.hlen, BootpLayout.CHADDR_LENGTH, p.chaddr.length);
-  let mac = '';
-  for (let i = 0; i < length; i += 1) {
-    if (i > 0) mac += ':';
-    mac += p.chaddr[i]!.toString(16).padStart(2, '0');
-  }
+  let mac = length > 0 ? HEX_BYTE[p.chaddr[0]!]! : '';
+  for (let i = 1; i < length; i += 1) mac += `:${HEX_BYTE[p.chaddr[i]!]!}`;
   return mac;
 }
+
+/** Two lower-case hex digits per byte value. */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 /** The 16-byte chaddr field for a MAC in colon or dash form (`52:54:00:77:00:01`); RangeError otherwise. */
 export function chaddrFromMac(mac: string): Buffer {

@@ -216,6 +216,7 @@ function checkUint(name: string, value: number, max: number): number {
 }
 
 function writeIpv4(out: Buffer, off: number, name: string, text: string): void {
+  if (text === '0.0.0.0') return; // the field is zero already
   const value = parseIpv4(text);
   if (value === null) throw new RangeError(`encodeDhcp: ${name} "${text}" is not a dotted-quad IPv4 address`);
   out.writeUInt32BE(value, off);
@@ -252,7 +253,8 @@ function writeOption(out: Buffer, off: number, code: number, value: Uint8Array):
  * 300 bytes. Throws RangeError for a packet that cannot be represented (programming error, not input).
  */
 export function encodeDhcp(p: DhcpPacket): Buffer {
-  const out = Buffer.alloc(encodingLength(p));
+  // From Node's shared pool (one allocation per 8 KiB of replies, not one per reply), zeroed here.
+  const out = Buffer.allocUnsafe(encodingLength(p)).fill(0);
   out[BootpLayout.OP] = checkUint('op', p.op, 0xff);
   out[BootpLayout.HTYPE] = checkUint('htype', p.htype, 0xff);
   out[BootpLayout.HLEN] = checkUint('hlen', p.hlen, 0xff);
