@@ -100,6 +100,8 @@ async function openDhcp(p: Parts, door: DhcpDoor, endpoints: Endpoint[]): Promis
           }
         },
         onError: (err, ep) => p.logger.warn({ iface: ep.iface, err: err.message, port }, 'udp socket error'),
+        // Longer than any DHCP message a client sends (a jumbo frame): counted, not logged, like other junk.
+        onOversize: () => p.metrics.dhcpPackets.inc({ port: kind === 'dhcp' ? '67' : '4011', type: 'undecodable', result: 'malformed' }),
       });
       listeners.push(listener);
     }

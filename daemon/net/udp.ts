@@ -8,7 +8,9 @@
  */
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import koffi from 'koffi';
+import { batchReceiver, directSender } from './fast-io.js';
+import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_BINDTODEVICE, SO_BROADCAST, SO_RCVBUFFORCE, SO_REUSEADDR, loadLibc, sockaddrIn } from './libc.js';
+import { socketFd } from './socket-fd.js';
 
 export interface Endpoint {
   /** Interface name, or null when bound to an address (tests, single-homed hosts). */
@@ -26,54 +28,16 @@ export interface UdpListener {
 
 export type UdpHandler = (msg: Buffer, rinfo: dgram.RemoteInfo, endpoint: Endpoint) => void;
 
-// Linux ABI constants (asm-generic/socket.h, bits/socket.h).
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
-const SO_BROADCAST = 6;
-const SO_BINDTODEVICE = 25;
-const SO_RCVBUFFORCE = 33;
-
 /** Receive queue for DHCP sockets: a boot storm must survive the event loop's short pauses (store batches). */
 const RECV_QUEUE_BYTES = 4 * 1024 * 1024;
 
-interface Libc {
-  socket: (domain: number, type: number, protocol: number) => number;
-  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  close: (fd: number) => number;
-  strerror: (errnum: number) => string;
-}
-
-let libc: Libc | null = null;
-function loadLibc(): Libc {
-  if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
-  libc = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-    bind: lib.func('int bind(int, const void *, uint32_t)'),
-    close: lib.func('int close(int)'),
-    strerror: lib.func('const char *strerror(int)'),
-  };
-  return libc;
-}
-
-function sockaddrIn(address: string, port: number): Buffer {
-  const sa = Buffer.alloc(16);
-  sa.writeUInt16LE(AF_INET, 0);
-  sa.writeUInt16BE(port, 2);
-  address.split('.').forEach((octet, i) => sa.writeUInt8(Number(octet), 4 + i));
-  return sa;
-}
+const ANY_ADDRESS = '0.0.0.0';
 
 /** A UDP socket bound to `iface` and 0.0.0.0:port, as a file descriptor dgram can adopt. */
 function deviceSocketFd(iface: string, port: number): number {
   const c = loadLibc();
   const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new Error(`socket(): ${c.strerror(koffi.errno())}`);
+  if (fd < 0) throw new Error(`socket(): ${c.strerror(c.errno())}`);
   const one = Buffer.alloc(4);
   one.writeInt32LE(1, 0);
   const dev = Buffer.from(`${iface}\0`);
@@ -81,11 +45,11 @@ function deviceSocketFd(iface: string, port: number): number {
     ['SO_REUSEADDR', () => c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4)],
     ['SO_BROADCAST', () => c.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, one, 4)],
     [`SO_BINDTODEVICE ${iface}`, () => c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, dev.length)],
-    [`bind 0.0.0.0:${port}`, () => c.bind(fd, sockaddrIn('0.0.0.0', port), 16)],
+    [`bind 0.0.0.0:${port}`, () => c.bind(fd, sockaddrIn(ANY_ADDRESS, port) as Buffer, 16)],
   ];
   for (const [what, step] of steps) {
     if (step() !== 0) {
-      const err = c.strerror(koffi.errno());
+      const err = c.strerror(c.errno());
       c.close(fd);
       throw new Error(`${what}: ${err}`);
     }
@@ -130,6 +94,8 @@ export interface OpenOptions {
   endpoint: Endpoint;
   onMessage: UdpHandler;
   onError: (err: Error, endpoint: Endpoint) => void;
+  /** A datagram longer than the batch receiver's slot (fast-io.ts) was dropped. */
+  onOversize?: (bytes: number, from: dgram.RemoteInfo, endpoint: Endpoint) => void;
 }
 
 /** Opens one listener: device-bound when the endpoint names an interface, address-bound otherwise. */
@@ -151,17 +117,24 @@ export async function openUdp(opts: OpenOptions): Promise<UdpListener> {
     } else socket.bind({ port: opts.port, address: endpoint.address, exclusive: true }, done);
   });
   socket.setBroadcast(true);
-  socket.on('message', (msg, rinfo) => opts.onMessage(msg, rinfo, endpoint));
+  const fd = socketFd(socket);
+  const batch = batchReceiver(fd, (msg, rinfo) => opts.onMessage(msg, rinfo, endpoint), (bytes, from) => opts.onOversize?.(bytes, from, endpoint));
+  const slowSend = (buf: Uint8Array, toPort: number, address: string) =>
+    socket.send(buf, toPort, address, (err) => {
+      if (err) opts.onError(err, endpoint);
+    });
+  const direct = directSender(fd, slowSend, (err) => opts.onError(err, endpoint));
+  socket.on('message', (msg, rinfo) => {
+    opts.onMessage(msg, rinfo, endpoint);
+    // Whatever else is queued behind this datagram, in batches (fast-io.ts).
+    batch?.drain();
+  });
   socket.on('error', (err) => opts.onError(err, endpoint));
   const port = socket.address().port;
   return {
     endpoint,
     port,
-    send(buf, toPort, address) {
-      socket.send(buf, toPort, address, (err) => {
-        if (err) opts.onError(err, endpoint);
-      });
-    },
+    send: direct ?? slowSend,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }

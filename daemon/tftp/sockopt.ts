@@ -6,7 +6,6 @@
  * the fd of the transfer's connected socket. Everything here is optional: without koffi, without the
  * fd, or with a path MTU too small for a block, transfers simply send one packet per call.
  */
-import type dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 
 /** <netinet/in.h>, <netinet/udp.h>, <linux/in.h> */
@@ -46,18 +45,7 @@ function load(): Libc | null {
   return libc;
 }
 
-/**
- * The OS fd behind a bound dgram socket, or null. Node keeps the handle in an internal slot keyed by
- * `Symbol('state symbol')` (lib/internal/dgram.js, Node 12 to 22); a test pins this for the Node in use,
- * because a miss here silently turns segmentation off.
- */
-export function socketFd(sock: dgram.Socket): number | null {
-  const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
-  if (sym === undefined) return null;
-  const state = (sock as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[sym];
-  const fd = state?.handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : null;
-}
+export { socketFd } from '../net/socket-fd.js';
 
 /** Path MTU of a connected socket (IP_MTU), or null. */
 export function pathMtu(fd: number): number | null {
