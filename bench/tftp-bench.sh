@@ -8,8 +8,9 @@
 #
 # Knobs (environment): SIZES (single stream, e.g. "256M 1G"), REPEAT (runs per single-stream cell,
 # median kept), CONC_SIZE, CONC_CLIENTS ("20 100"), CONC_SERVERS, LOSS_SIZE, LOSS ("1 5"),
-# LOSS_TIMEOUT (s), BIG_SIZE (blksize 8192 scenario), RSS_SIZE, RSS_CLIENTS, DL_TIMEOUT (s), SCENARIOS
-# (subset of "1 2 3 4 5"), KEEP=1 keeps the work directory.
+# LOSS_TIMEOUT (s), BIG_SIZE (blksize 8192 scenario), RSS_SIZE, RSS_CLIENTS, OTHER_SIZE (scenario 6: the
+# tftp-hpa and curl clients), DL_TIMEOUT (s), SCENARIOS
+# (subset of "1 2 3 4 5 6"), KEEP=1 keeps the work directory.
 #
 # Network safety: everything runs inside ${TAG}s / ${TAG}c (10.88.0.1 / 10.88.0.2); nothing touches a
 # real interface; a trap removes the namespaces and stops the servers this script started (by PID).
@@ -36,7 +37,8 @@ BIG_SIZE=${BIG_SIZE:-256M}
 RSS_SIZE=${RSS_SIZE:-1G}
 RSS_CLIENTS=${RSS_CLIENTS:-100}
 DL_TIMEOUT=${DL_TIMEOUT:-900}
-SCENARIOS=${SCENARIOS:-1 2 3 4 5}
+OTHER_SIZE=${OTHER_SIZE:-64M}
+SCENARIOS=${SCENARIOS:-1 2 3 4 5 6}
 CACHE_BYTES=268435456
 
 [ "$(id -u)" = 0 ] || { echo "tftp-bench: needs root (network namespaces)" >&2; exit 2; }
@@ -144,6 +146,27 @@ get_atftp() {
   [ "$got" = "$(cat "$WORK/$file.sha256")" ]
 }
 
+# The same download with the other clients the issue names (no windowsize in either): tftp-hpa's client
+# (its default 512-byte blocks) and curl (--tftp-blksize 1428). $1 hpa|curl, $2 file, $3 timeout seconds
+get_other() {
+  local client=$1 file=$2 to=$3 got
+  case $client in
+    hpa) got=$(timeout "$to" ip netns exec "${TAG}c" tftp -m binary "$TFTP_NS_SERVER_IP" -c get "$file" /dev/stdout 2>/dev/null \
+      | sha256sum | cut -d' ' -f1) || true ;;
+    curl) got=$(timeout "$to" ip netns exec "${TAG}c" curl -sS --tftp-blksize 1428 "tftp://$TFTP_NS_SERVER_IP/$file" -o - 2>/dev/null \
+      | sha256sum | cut -d' ' -f1) || true ;;
+  esac
+  [ "$got" = "$(cat "$WORK/$file.sha256")" ]
+}
+
+# One timed download with another client: MB/s, or fail:<bound. $1 hpa|curl, $2 file, $3 timeout
+single_other() {
+  local client=$1 file=$2 to=$3 t0 t1
+  t0=$(now)
+  if get_other "$client" "$file" "$to"; then t1=$(now); mbps "$(bytes_of "${file#f}")" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+  else echo "fail:<$(mbps "$(bytes_of "${file#f}")" "$to")"; fi
+}
+
 now() { date +%s.%N; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) print "n/a"; else if (b / 1e6 / s < 10) printf "%.3f", b / 1e6 / s; else printf "%.1f", b / 1e6 / s }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -229,6 +252,16 @@ for sc in $SCENARIOS; do case $sc in
     start_server atftpd
     log "S4 8192/16, $BIG_SIZE: atftpd"
     record 4 "8192/16 $BIG_SIZE" atftpd "$(REPEAT=1 single atftpd "f$BIG_SIZE" 8192 16 120)"
+    ;;
+  6)
+    make_file "f$OTHER_SIZE" "$OTHER_SIZE"
+    for client in hpa curl; do
+      for srv in bootgate atftpd hpa dnsmasq; do
+        start_server "$srv"
+        log "S6 $client client, $OTHER_SIZE: $srv"
+        record 6 "$client client $OTHER_SIZE" "$srv" "$(single_other "$client" "f$OTHER_SIZE" "$DL_TIMEOUT")"
+      done
+    done
     ;;
   5)
     make_file "f$RSS_SIZE" "$RSS_SIZE"

@@ -32,14 +32,24 @@ function cell(v: string | undefined): string {
   return v;
 }
 
-function ratio(a: string | undefined, b: string | undefined, target: number): string {
+/** Bootgate's rate over an anchor's, or null; when the anchor failed its rate is an upper bound, so the ratio a lower one. */
+function quotient(a: string | undefined, b: string | undefined): { r: number; bound: string } | null {
   const x = rate(a);
   const y = rate(b);
-  if (x === null || y === null || y.mbps === 0 || x.failed) return 'n/a';
-  const r = x.mbps / y.mbps;
-  // When the anchor failed, its rate is an upper bound, so the ratio is a lower bound.
-  const bound = y.failed ? '>= ' : '';
-  return `${bound}${r.toFixed(2)}x (target ${target}x: ${r >= target ? 'met' : 'NOT met'})`;
+  if (x === null || y === null || y.mbps === 0 || x.failed) return null;
+  return { r: x.mbps / y.mbps, bound: y.failed ? '>= ' : '' };
+}
+
+function ratio(a: string | undefined, b: string | undefined, target: number): string {
+  const q = quotient(a, b);
+  if (q === null) return 'n/a';
+  return `${q.bound}${q.r.toFixed(2)}x (target ${target}x: ${q.r >= target ? 'met' : 'NOT met'})`;
+}
+
+/** A ratio with no target (scenario 6). */
+function plain(a: string | undefined, b: string | undefined): string {
+  const q = quotient(a, b);
+  return q === null ? 'n/a' : `${q.bound}${q.r.toFixed(2)}x`;
 }
 
 const get = (s: string, k: string, server: string) => rows.find((r) => r.scenario === s && r.kase === k && r.server === server);
@@ -49,7 +59,8 @@ const out: string[] = [];
 out.push(`### TFTP benchmark, ${started ?? new Date().toISOString()}`);
 out.push('');
 out.push(`Machine: ${machine ?? 'unknown'}. Veth pair between two network namespaces; client atftp 0.8.0 (blksize 1428,`);
-out.push('windowsize 16 unless stated), every download sha256-checked. MB/s = 10^6 bytes per second.');
+out.push('windowsize 16) unless stated (scenario 6: tftp-hpa\'s client, 512-byte blocks; curl, blksize 1428), every download');
+out.push('sha256-checked. MB/s = 10^6 bytes per second.');
 out.push('');
 out.push('| scenario | case | Bootgate | atftpd | tftpd-hpa | dnsmasq | ratio | ratio |');
 out.push('|---|---|---|---|---|---|---|---|');
@@ -70,6 +81,11 @@ const ref = s4.find((k) => k.startsWith('1428'));
 const big = s4.find((k) => k.startsWith('8192'));
 if (big !== undefined) {
   out.push(`| 4 blksize 8192 / window 16 | ${big} | ${cell(get('4', big, 'bootgate')?.value)} | ${cell(get('4', big, 'atftpd')?.value)} | - | - | vs own 1428/16 (${cell(ref ? get('4', ref, 'bootgate')?.value : undefined)}) ${ratio(get('4', big, 'bootgate')?.value, ref ? get('4', ref, 'bootgate')?.value : undefined, 0.5)} | |`);
+}
+for (const k of cases('6')) {
+  // Lock-step clients (no windowsize): every server waits for each ACK, so these show per-packet latency.
+  const v = (srv: string) => get('6', k, srv)?.value;
+  out.push(`| 6 other clients | ${k} | ${cell(v('bootgate'))} | ${cell(v('atftpd'))} | ${cell(v('hpa'))} | ${cell(v('dnsmasq'))} | vs atftpd ${plain(v('bootgate'), v('atftpd'))} | vs hpa ${plain(v('bootgate'), v('hpa'))} |`);
 }
 for (const k of cases('5')) {
   const r = get('5', k, 'bootgate');
