@@ -14,6 +14,11 @@ function putBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   }
 }
 
+function sameClient(a: ClientInfo, b: ClientInfo): boolean {
+  return a.door === b.door && a.ip === b.ip && a.archCode === b.archCode && a.arch === b.arch && a.httpBoot === b.httpBoot &&
+    a.ipxe === b.ipxe && a.guid === b.guid && a.guidSwapped === b.guidSwapped && a.vendorClass === b.vendorClass;
+}
+
 interface Seen {
   client: ClientInfo;
   /** The appliance address the client reached (its next-server). */
@@ -28,10 +33,19 @@ export class ClientDirectory {
 
   constructor(private readonly max = 10_000) {}
 
-  /** Remembers the latest classification of a client (from port 67 or 4011). */
+  /**
+   * Remembers the latest classification of a client (from port 67 or 4011). A retransmission that says
+   * what the entry already says only refreshes its place: in a storm this keeps a new object per packet
+   * from being kept (and promoted to the old generation, where it becomes a major collection's work).
+   */
   seen(client: ClientInfo, serverIp: string): void {
-    const profile = this.byMac.get(client.mac)?.profile;
-    putBounded(this.byMac, client.mac, { client, serverIp, profile }, this.max);
+    const known = this.byMac.get(client.mac);
+    if (known !== undefined && known.serverIp === serverIp && sameClient(known.client, client)) {
+      this.byMac.delete(client.mac);
+      this.byMac.set(client.mac, known);
+    } else {
+      putBounded(this.byMac, client.mac, { client, serverIp, profile: known?.profile }, this.max);
+    }
     if (client.ip) this.bind(client.ip, client.mac);
   }
 
