@@ -90,8 +90,8 @@ export class DhcpDoor {
     const client = classify(req, pkt.door, pkt.door === 'pxe' ? pkt.from.address : null);
     const decision = this.gate.decide(client, { xid: req.xid, iface: pkt.iface ?? undefined });
     const s = this.settings();
-    this.onClient(client, s.advertiseAddress ?? pkt.localAddress);
     const serverIp = s.advertiseAddress ?? pkt.localAddress;
+    this.onClient(client, serverIp);
     const ctx: ReplyContext = {
       serverIp,
       httpBase: s.httpPort === null ? null : `http://${serverIp}:${s.httpPort}`,

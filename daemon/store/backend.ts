@@ -145,8 +145,11 @@ interface Recent {
   at: number;
 }
 
-/** Outcomes remembered per client: its doors (67, 4011, script, file) each keep their own. */
-const REPEAT_PER_CLIENT = 4;
+/**
+ * Outcomes remembered per client: each door (67, 4011, script) and each file of a boot keeps its own; a
+ * WinPE boot fetches half a dozen files, so this leaves room for retransmissions across all of them.
+ */
+const REPEAT_PER_CLIENT = 16;
 
 class RepeatFilter {
   /** By MAC (one short list each, compared field by field: no composite key string per packet). */

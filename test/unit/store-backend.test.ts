@@ -138,6 +138,29 @@ test('backend: retransmissions of the same decision within 5 s are one audit eve
   }
 });
 
+test('backend: a DISCOVER retransmitted after a boot fetched several files is still the same audit event', () => {
+  let t = Date.parse('2026-11-21T10:00:00Z');
+  const s = setup({ now: () => t }, { policy: { unknown: { action: 'ignore', profile: 'winpe' } } });
+  try {
+    const c = client('52:54:00:77:00:07');
+    const ignore = { kind: 'ignore', reason: 'unknown-ignore' } as const;
+    s.backend.record(c, ignore, {});
+    const files = ['bootmgfw.efi', 'Boot/BCD', 'Boot/boot.sdi', 'sources/boot.wim', 'Fonts/wgl4_boot.ttf', 'Boot/en-US/bootmgr.efi.mui'];
+    for (const file of files) {
+      t += 100;
+      s.backend.record(c, ignore, { file });
+    }
+    t += 100;
+    s.backend.record(c, ignore, {});
+    for (const file of files) s.backend.record(c, ignore, { file });
+    s.backend.flush();
+    const details = s.store.audit.query({ type: 'decision', limit: 100 }).map((e) => e.detail ?? '-').sort();
+    assert.deepEqual(details, ['-', ...files].sort());
+  } finally {
+    s.done();
+  }
+});
+
 test('backend: a rejected device is ignored and its attempts still counted', () => {
   const s = setup();
   try {
