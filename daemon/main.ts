@@ -87,12 +87,14 @@ async function openDhcp(p: Parts, door: DhcpDoor, endpoints: Endpoint[]): Promis
   const pairs: Array<['dhcp' | 'pxe', number]> = [['dhcp', p.cfg.server.dhcpPort], ['pxe', p.cfg.server.pxePort]];
   for (const endpoint of endpoints) {
     for (const [kind, port] of pairs) {
+      // One send per listener, not a closure per packet.
+      const send = (b: Uint8Array, po: number, a: string) => listener.send(b, po, a);
       const listener: UdpListener = await openUdp({
         port,
         endpoint,
         onMessage: (msg, rinfo, ep) => {
           try {
-            door.handle({ msg, from: { address: rinfo.address, port: rinfo.port }, iface: ep.iface, localAddress: ep.address, door: kind, send: (b, po, a) => listener.send(b, po, a) });
+            door.handle({ msg, from: { address: rinfo.address, port: rinfo.port }, iface: ep.iface, localAddress: ep.address, door: kind, send });
           } catch (err) {
             // A bug must cost one packet, never the appliance.
             p.metrics.dhcpPackets.inc({ port: kind === 'dhcp' ? '67' : '4011', type: 'unknown', result: 'dropped' });

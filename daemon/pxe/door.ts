@@ -101,13 +101,7 @@ export class DhcpDoor {
       relayPort: s.relayPort,
       broadcastAddress: s.broadcastAddress,
       bcdPath: 'profile' in decision ? s.bcdPathFor(decision.profile) : null,
-      // Only `local` and `pending` decisions read these: computed on demand.
-      get localTarget() {
-        return s.localTarget(client);
-      },
-      get scriptTarget() {
-        return s.scriptTarget(client);
-      },
+      targets: s,
     };
     const reply = buildReply(req, client, decision, ctx);
     if (!reply) {
@@ -115,16 +109,12 @@ export class DhcpDoor {
       return;
     }
     const bytes = encodeDhcp(reply.packet);
-    const send = () => {
-      pkt.send(bytes, reply.port, reply.address);
-      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'answered' });
-    };
     // Configuration Manager's response delay is judged against the client's `secs` (seconds since it
     // began): a backup server answers only clients the primary has left waiting. A client whose
     // firmware keeps secs at 0 still gets the answer once the remaining delay has passed.
     const waitMs = pkt.door === 'dhcp' ? Math.max(0, s.responseDelaySeconds - req.secs) * 1000 : 0;
     if (waitMs === 0) {
-      send();
+      this.answer(pkt, bytes, reply, port, typeName);
       this.metrics.dhcpReplySeconds.observe({ port }, (performance.now() - started) / 1000);
       return;
     }
@@ -134,9 +124,15 @@ export class DhcpDoor {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.held -= 1;
-      send();
+      this.answer(pkt, bytes, reply, port, typeName);
     }, waitMs);
     this.timers.add(timer);
+  }
+
+  /** Sends an encoded reply and counts it (a method, not a closure per packet: a storm's garbage). */
+  private answer(pkt: Packet, bytes: Uint8Array, to: { port: number; address: string }, port: string, typeName: string): void {
+    pkt.send(bytes, to.port, to.address);
+    this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'answered' });
   }
 
   /** Drops replies still waiting for a response delay (shutdown). */

@@ -23,10 +23,15 @@ export interface ReplyContext {
   broadcastAddress: string;
   /** Windows boot manager BCD path (option 252) for the chosen profile, when it has one. */
   bcdPath: string | null;
+  /** Targets only some decisions need, asked for then (one shared object, nothing built per packet). */
+  targets: ClientTargets;
+}
+
+export interface ClientTargets {
   /** What a native client boots when the policy says `local`: an iPXE binary whose script exits. */
-  localTarget: BootTarget | null;
+  localTarget(client: ClientInfo): BootTarget | null;
   /** The per-client iPXE script target, for iPXE clients that are pending or boot locally. */
-  scriptTarget: BootTarget;
+  scriptTarget(client: ClientInfo): BootTarget;
 }
 
 export interface Reply {
@@ -59,10 +64,10 @@ export function replyTarget(client: ClientInfo, decision: Decision, ctx: ReplyCo
     case 'password':
       return decision.target;
     case 'local':
-      return client.ipxe ? (decision.script ?? ctx.scriptTarget) : ctx.localTarget;
+      return client.ipxe ? (decision.script ?? ctx.targets.scriptTarget(client)) : ctx.targets.localTarget(client);
     case 'pending':
       // Native PXE ROMs retry DISCOVER on their own (about 4, 8, 16, 32 s); iPXE gets a waiting script.
-      return client.ipxe ? (decision.script ?? ctx.scriptTarget) : null;
+      return client.ipxe ? (decision.script ?? ctx.targets.scriptTarget(client)) : null;
     case 'ignore':
       return null;
   }

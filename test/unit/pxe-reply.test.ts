@@ -37,8 +37,10 @@ const ctx: ReplyContext = {
   relayPort: 67,
   broadcastAddress: '255.255.255.255',
   bcdPath: null,
-  localTarget: { transport: 'tftp', path: 'undionly.kpxe' },
-  scriptTarget: { transport: 'http', path: 'ipxe/52-54-00-77-00-01.ipxe' },
+  targets: {
+    localTarget: () => ({ transport: 'tftp', path: 'undionly.kpxe' }),
+    scriptTarget: () => ({ transport: 'http', path: 'ipxe/52-54-00-77-00-01.ipxe' }),
+  },
 };
 
 const boot = (path: string, transport: 'tftp' | 'http' = 'tftp'): Decision => ({ kind: 'boot', profile: 'default', target: { transport, path }, computer: null, reason: 'unknown-boot' });
@@ -119,7 +121,7 @@ test('silence: ignore, a native pending client, a local decision without a local
   const c = classify(req, 'dhcp');
   assert.equal(buildReply(req, c, { kind: 'ignore', reason: 'denied-mac' }, ctx), null);
   assert.equal(buildReply(req, c, { kind: 'pending', reason: 'unknown-pending' }, ctx), null);
-  assert.equal(buildReply(req, c, { kind: 'local', computer: null, reason: 'boot-once-consumed' }, { ...ctx, localTarget: null }), null);
+  assert.equal(buildReply(req, c, { kind: 'local', computer: null, reason: 'boot-once-consumed' }, { ...ctx, targets: { ...ctx.targets, localTarget: () => null } }), null);
   assert.equal(buildReply(req, c, boot('x'.repeat(200)), ctx), null);
   const native = buildReply(req, c, { kind: 'local', computer: null, reason: 'boot-once-consumed' }, ctx);
   assert.equal(native?.packet.file, 'undionly.kpxe', 'a native client boots iPXE, whose script exits to the disk');
