@@ -203,7 +203,12 @@ interface Prefetch {
   adopted: boolean;
 }
 
-export class CachedReader {
+/**
+ * One consumer's place in a file through the cache: it holds one reference to its current chunk and
+ * prefetches the next, so a sequential reader rarely waits. Shared by CachedReader (HTTP, raw bytes) and
+ * the TFTP engine's CachedPackets (ready DATA packets); `acquire` says which layout a chunk is read in.
+ */
+export class ChunkCursor {
   private curIndex = -1;
   private cur: Slot | null = null;
   private next: Prefetch | null = null;
@@ -211,15 +216,18 @@ export class CachedReader {
 
   constructor(
     private readonly cache: ChunkCache,
-    readonly fileKey: string,
-    readonly size: number,
-    private readonly reader: PositionalReader,
+    /** Chunks in the file: a prefetch past the last one is skipped. */
+    private readonly chunks: number,
+    private readonly acquire: (index: number) => Slot | Promise<Slot>,
+    /** The error a read still in flight when the cursor closes fails with. */
+    private readonly closedMessage: string,
   ) {}
 
+  /** Makes `slot` the current chunk (one reference held by this cursor). */
   private hold(index: number, slot: Slot): Slot {
     if (this.closed) {
       this.cache.release(slot);
-      throw new Error('reader closed');
+      throw new Error(this.closedMessage);
     }
     if (this.cur !== null) this.cache.release(this.cur);
     this.curIndex = index;
@@ -227,7 +235,8 @@ export class CachedReader {
     return slot;
   }
 
-  private chunk(index: number): Slot | Promise<Slot> {
+  /** Chunk `index`, now when it is the current or a loaded prefetched one. */
+  chunk(index: number): Slot | Promise<Slot> {
     if (index === this.curIndex && this.cur !== null) return this.cur;
     let got: Slot | Promise<Slot>;
     const n = this.next;
@@ -236,15 +245,15 @@ export class CachedReader {
       this.next = null;
       got = n.value;
     } else {
-      got = this.cache.acquire(this.fileKey, index, this.size, this.reader);
+      got = this.acquire(index);
     }
     return got instanceof Promise ? got.then((s) => this.hold(index, s)) : this.hold(index, got);
   }
 
-  private prefetch(index: number): void {
-    if (this.next?.index === index || index === this.curIndex || index * this.cache.chunkSize >= this.size) return;
+  prefetch(index: number): void {
+    if (this.next?.index === index || index === this.curIndex || index >= this.chunks) return;
     this.dropNext();
-    const rec: Prefetch = { index, value: this.cache.acquire(this.fileKey, index, this.size, this.reader), adopted: false };
+    const rec: Prefetch = { index, value: this.acquire(index), adopted: false };
     this.next = rec;
     const v = rec.value;
     if (v instanceof Promise) {
@@ -267,6 +276,29 @@ export class CachedReader {
     if (n !== null && !(n.value instanceof Promise)) this.cache.release(n.value);
   }
 
+  /** Gives the held chunks back to the cache. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.cur !== null) this.cache.release(this.cur);
+    this.cur = null;
+    this.curIndex = -1;
+    this.dropNext();
+  }
+}
+
+export class CachedReader {
+  private readonly cursor: ChunkCursor;
+
+  constructor(
+    private readonly cache: ChunkCache,
+    readonly fileKey: string,
+    readonly size: number,
+    reader: PositionalReader,
+  ) {
+    this.cursor = new ChunkCursor(cache, Math.ceil(size / cache.chunkSize), (index) => cache.acquire(fileKey, index, size, reader), 'reader closed');
+  }
+
   /**
    * `length` bytes at `offset` (clipped to the file), synchronously when cached. The result is a view
    * into a slot that may be reused after this reader moves on: copy it before the next read.
@@ -276,10 +308,10 @@ export class CachedReader {
     const cs = this.cache.chunkSize;
     const index = Math.floor(offset / cs);
     const within = offset - index * cs;
-    if (within >= cs / 2) this.prefetch(index + 1);
+    if (within >= cs / 2) this.cursor.prefetch(index + 1);
     if (len === 0) return Buffer.alloc(0);
     if (within + len <= cs) {
-      const c = this.chunk(index);
+      const c = this.cursor.chunk(index);
       return c instanceof Promise ? c.then((s) => s.buf.subarray(within, within + len)) : c.buf.subarray(within, within + len);
     }
     // The block straddles two chunks: copy the first part before the reader moves to the second.
@@ -295,12 +327,7 @@ export class CachedReader {
 
   /** Gives the held chunks back to the cache. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.cur !== null) this.cache.release(this.cur);
-    this.cur = null;
-    this.curIndex = -1;
-    this.dropNext();
+    this.cursor.close();
   }
 }
 

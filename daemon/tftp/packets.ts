@@ -7,7 +7,7 @@
  * the difference between Bootgate's and atftpd's CPU time per byte.
  */
 import type { ChunkCache, ChunkLayout, PositionalReader, Slot } from '../files/cache.js';
-import { readFully } from '../files/cache.js';
+import { ChunkCursor, readFully } from '../files/cache.js';
 import { TFTP_LIMITS, wireBlock, writeDataHeader } from '../protocol/tftp/codec.js';
 import { blockCount, blockLength } from './session.js';
 
@@ -103,98 +103,37 @@ export function bytesPackets(data: Buffer, blksize: number): PacketSource {
 /** A file through the shared cache, holding its current chunk and prefetching the next. */
 export class CachedPackets implements PacketSource {
   private readonly layout: DataPacketLayout;
-  private curIndex = -1;
-  private cur: Slot | null = null;
-  private next: { index: number; value: Slot | Promise<Slot>; adopted: boolean } | null = null;
-  private closed = false;
+  private readonly cursor: ChunkCursor;
 
   constructor(
     private readonly cache: ChunkCache,
-    private readonly fileKey: string,
-    private readonly size: number,
+    fileKey: string,
+    size: number,
     blksize: number,
-    private readonly reader: PositionalReader,
+    reader: PositionalReader,
   ) {
-    this.layout = new DataPacketLayout(blksize, cache.chunkSize);
-  }
-
-  private acquire(index: number): Slot | Promise<Slot> {
-    return this.cache.acquire(this.fileKey, index, this.size, this.reader, this.layout);
-  }
-
-  /** Makes `slot` the current chunk (one reference held by this source). */
-  private hold(index: number, slot: Slot): Slot {
-    if (this.closed) {
-      this.cache.release(slot);
-      throw new Error('transfer closed');
-    }
-    if (this.cur !== null) this.cache.release(this.cur);
-    this.cur = slot;
-    this.curIndex = index;
-    return slot;
-  }
-
-  private current(index: number): Slot | Promise<Slot> {
-    if (index === this.curIndex && this.cur !== null) return this.cur;
-    let got: Slot | Promise<Slot>;
-    const n = this.next;
-    if (n !== null && n.index === index) {
-      n.adopted = true;
-      this.next = null;
-      got = n.value;
-    } else {
-      got = this.acquire(index);
-    }
-    return got instanceof Promise ? got.then((s) => this.hold(index, s)) : this.hold(index, got);
-  }
-
-  private prefetch(index: number): void {
-    if (this.next?.index === index || index === this.curIndex) return;
-    if (index * this.layout.perChunk >= blockCount(this.size, this.layout.blksize)) return;
-    this.dropNext();
-    const rec = { index, value: this.acquire(index), adopted: false };
-    this.next = rec;
-    const v = rec.value;
-    if (v instanceof Promise) {
-      v.then(
-        (slot) => {
-          if (this.next === rec) rec.value = slot;
-          else if (!rec.adopted) this.cache.release(slot);
-        },
-        () => {
-          if (this.next === rec) this.next = null;
-        },
-      );
-    }
-  }
-
-  /** Gives up the prefetched chunk (a pending one is released by its own handler when it lands). */
-  private dropNext(): void {
-    const n = this.next;
-    this.next = null;
-    if (n !== null && !(n.value instanceof Promise)) this.cache.release(n.value);
+    const layout = new DataPacketLayout(blksize, cache.chunkSize);
+    this.layout = layout;
+    const chunks = Math.ceil(blockCount(size, blksize) / layout.perChunk);
+    this.cursor = new ChunkCursor(cache, chunks, (index) => cache.acquire(fileKey, index, size, reader, layout), 'transfer closed');
   }
 
   piece(from: number, to: number): Piece | Promise<Piece> {
     const L = this.layout;
     const index = L.chunkOf(from);
     const last = Math.min(to, (index + 1) * L.perChunk);
-    if (L.offsetOf(from) >= (L.perChunk * L.packetSize) / 2) this.prefetch(index + 1);
+    if (L.offsetOf(from) >= (L.perChunk * L.packetSize) / 2) this.cursor.prefetch(index + 1);
     const make = (slot: Slot): Piece => {
       // The piece holds its own reference: the source may move on before the send completes.
       this.cache.retain(slot);
       const end = Math.min(slot.length, L.offsetOf(last) + L.packetSize);
       return { buf: slot.buf, start: L.offsetOf(from), end, count: last - from + 1, release: () => this.cache.release(slot) };
     };
-    const slot = this.current(index);
+    const slot = this.cursor.chunk(index);
     return slot instanceof Promise ? slot.then(make) : make(slot);
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.cur !== null) this.cache.release(this.cur);
-    this.cur = null;
-    this.dropNext();
+    this.cursor.close();
   }
 }
