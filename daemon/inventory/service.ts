@@ -28,6 +28,29 @@ export class AdminError extends Error {
   }
 }
 
+/** Who and what an admin audit event names besides its actor and detail. */
+export interface AdminAuditExtra {
+  mac?: string | null;
+  computer?: string | null;
+  profile?: string | null;
+}
+
+/** Records an admin change in the audit trail (inventory and rollout services alike). */
+export function auditAdmin(store: Store, at: number, actor: string, detail: string, extra: AdminAuditExtra = {}): void {
+  store.audit.insert(auditEvent({ at, type: 'admin', actor, detail, ...extra }));
+}
+
+/** A computer by name, any of its MACs, or its SMBIOS GUID (either byte order); a 404 AdminError when none. */
+export function findComputer(store: Store, ref: string): ComputerRecord {
+  const mac = normalizeMac(ref);
+  const guid = mac === null ? normalizeGuid(ref) : null;
+  const c = mac !== null ? store.computers.byMac(mac)
+    : guid !== null ? store.computers.byGuid(guid) ?? store.computers.byGuid(swapGuid(guid))
+    : store.computers.byName(ref);
+  if (!c) throw new AdminError(404, 'ERR_NOT_FOUND', `no computer ${JSON.stringify(ref)} (looked up by ${mac ? 'MAC' : guid ? 'SMBIOS GUID' : 'name'})`);
+  return c;
+}
+
 export interface ApproveOptions {
   name?: string;
   profile?: string;
@@ -53,19 +76,12 @@ export class AdminService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private audit(actor: string, detail: string, extra: { mac?: string | null; computer?: string | null; profile?: string | null } = {}): void {
-    this.store.audit.insert(auditEvent({ at: this.now(), type: 'admin', actor, detail, ...extra }));
+  private audit(actor: string, detail: string, extra: AdminAuditExtra = {}): void {
+    auditAdmin(this.store, this.now(), actor, detail, extra);
   }
 
-  /** A computer by name, any of its MACs, or its SMBIOS GUID (either byte order). */
   private find(ref: string): ComputerRecord {
-    const mac = normalizeMac(ref);
-    const guid = mac === null ? normalizeGuid(ref) : null;
-    const c = mac !== null ? this.store.computers.byMac(mac)
-      : guid !== null ? this.store.computers.byGuid(guid) ?? this.store.computers.byGuid(swapGuid(guid))
-      : this.store.computers.byName(ref);
-    if (!c) throw new AdminError(404, 'ERR_NOT_FOUND', `no computer ${JSON.stringify(ref)} (looked up by ${mac ? 'MAC' : guid ? 'SMBIOS GUID' : 'name'})`);
-    return c;
+    return findComputer(this.store, ref);
   }
 
   private dto(c: ComputerRecord): ComputerDto {

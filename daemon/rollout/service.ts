@@ -5,9 +5,7 @@
  * (HTTP status, exact message), every change leaves an audit event naming who made it.
  */
 import type { BootgateConfig, RolloutConfig } from '../config/schema.js';
-import { AdminError } from '../inventory/service.js';
-import { normalizeGuid, normalizeMac, swapGuid } from '../policy/identity.js';
-import { auditEvent } from '../store/audit.js';
+import { AdminError, auditAdmin, findComputer, type AdminAuditExtra } from '../inventory/service.js';
 import type { ComputerRecord } from '../store/computers.js';
 import { formatDayNumber, parseLocalDate } from './clock.js';
 import { settingsOf, windowsOf } from './config.js';
@@ -89,19 +87,12 @@ export class RolloutService {
     return this.repo.store;
   }
 
-  private audit(actor: string, detail: string, extra: { computer?: string | null; profile?: string | null; mac?: string | null } = {}): void {
-    this.store.audit.insert(auditEvent({ at: this.now(), type: 'admin', actor, detail, ...extra }));
+  private audit(actor: string, detail: string, extra: AdminAuditExtra = {}): void {
+    auditAdmin(this.store, this.now(), actor, detail, extra);
   }
 
-  /** A computer by name, any of its MACs, or its SMBIOS GUID (either byte order). */
   private computer(ref: string): ComputerRecord {
-    const mac = normalizeMac(ref);
-    const guid = mac === null ? normalizeGuid(ref) : null;
-    const c = mac !== null ? this.store.computers.byMac(mac)
-      : guid !== null ? this.store.computers.byGuid(guid) ?? this.store.computers.byGuid(swapGuid(guid))
-      : this.store.computers.byName(ref);
-    if (!c) throw new AdminError(404, 'ERR_NOT_FOUND', `no computer ${JSON.stringify(ref)} (looked up by ${mac ? 'MAC' : guid ? 'SMBIOS GUID' : 'name'})`);
-    return c;
+    return findComputer(this.store, ref);
   }
 
   private rolloutOf(profile: string): RolloutConfig {
