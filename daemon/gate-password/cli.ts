@@ -9,6 +9,7 @@
  * check, so they take effect at once), or through the admin API with `--api` / BOOTGATE_API.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { connection } from '../cli/commands.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { AdminError } from '../inventory/service.js';
 import { openStore } from '../store/db.js';
@@ -135,16 +136,6 @@ function statusText(s: PasswordStatusDto): string {
     ...(s.lockouts.length === 0 ? ['no lockouts'] : s.lockouts.map((l) => `${l.by} ${l.client}: ${l.failures} wrong${l.locked ? `, locked until ${l.lockedUntil}` : ''}`)),
   ];
   return `${lines.join('\n')}\n`;
-}
-
-function connection<T>(y: Argv<T>) {
-  return y
-    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (finds the database and the profiles)' })
-    .option('db', { type: 'string', describe: 'the database file (default: store.path of the config)' })
-    .option('api', { type: 'string', describe: 'go through the admin API instead, e.g. http://10.0.0.5:8080/api/v1 (env BOOTGATE_API)' })
-    .option('token', { type: 'string', describe: 'admin API token (env BOOTGATE_ADMIN_TOKEN)' })
-    .option('json', { type: 'boolean', describe: 'print JSON' })
-    .conflicts('api', 'db');
 }
 
 export function createPasswordCommand(io: PasswordCliIo = processPasswordIo()): CommandModule {
