@@ -55,6 +55,7 @@ export interface RolloutConfig {
   growthFactor: number;
   /** New admissions per day over all groups; null = no total limit. */
   dailyLimit: number | null;
+  /** New admissions per day in one group; null = no limit but the growth. */
   dailyLimitPerGroup: number | null;
   /** What a computer not admitted yet boots: its local disk, or `previousProfile`. */
   notAdmitted: 'local' | 'previous';

@@ -22,19 +22,11 @@
  * - Machines recorded as admitted keep their day even if the plan would now choose others (the
  *   inventory, ranks or settings changed): nobody admitted yesterday is taken back today.
  */
+import type { RolloutConfig } from '../config/schema.js';
 import { localTime, parseLocalDate } from './clock.js';
 
-export interface RolloutSettings {
-  /** Day 0, a local date `YYYY-MM-DD` in timeZone. */
-  startDate: string;
-  timeZone: string;
-  startPerGroup: number;
-  growthFactor: number;
-  /** New admissions per day over all groups; null = no total limit. */
-  dailyLimit: number | null;
-  /** New admissions per day in one group; null = no limit but the growth. */
-  dailyLimitPerGroup: number | null;
-}
+/** What a plan is computed from: a profile's rollout config without its fallback and halt rules. */
+export type RolloutSettings = Pick<RolloutConfig, 'startDate' | 'timeZone' | 'startPerGroup' | 'growthFactor' | 'dailyLimit' | 'dailyLimitPerGroup'>;
 
 export interface RolloutMember {
   name: string;
