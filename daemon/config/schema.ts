@@ -189,6 +189,10 @@ const list = {
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 
+/** Profile and maintenance-window names (the keys of `profiles` and `maintenanceWindows`). */
+export const CONFIG_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+const configNames = { pattern: CONFIG_NAME_PATTERN } as const;
+
 /** profiles.<name>.rollout (daemon/rollout/plan.ts explains the schedule). */
 const rolloutSchema = {
   type: ['object', 'null'],
@@ -323,7 +327,7 @@ export const configSchema = {
     profiles: {
       type: 'object',
       default: {},
-      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+      propertyNames: configNames,
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
@@ -353,7 +357,7 @@ export const configSchema = {
     maintenanceWindows: {
       type: 'object',
       default: {},
-      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+      propertyNames: configNames,
       additionalProperties: {
         type: 'object',
         additionalProperties: false,

@@ -5,6 +5,7 @@
  * Pure apart from the HMAC: the clock is the caller's.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { CONFIG_NAME_PATTERN } from '../config/schema.js';
 
 export interface UrlGrant {
   /** Canonical `52:54:00:ab:cd:ef`. */
@@ -28,7 +29,8 @@ const SIG_CHARS = 43; // 32 bytes of HMAC-SHA256 in unpadded base64url
 const TOKEN = /^([A-Za-z0-9_-]{8,1024})\.([A-Za-z0-9_-]{43})$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
-const PROFILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A profile name as the config allows it. */
+const PROFILE = new RegExp(CONFIG_NAME_PATTERN);
 /** The config schema's `password.files` pattern allows none of the separators used here. */
 const PREFIX = /^[a-z0-9_~+./-]+$/;
 
