@@ -187,6 +187,17 @@ function checkString(s: string, what: string): void {
   if (s.includes('\0')) throw new RangeError(`${what} must not contain NUL`);
 }
 
+/** Option names and values in wire order (name, value, name, value ...), each checked for NUL. */
+function optionStrings(options: Record<string, string>): string[] {
+  const strings: string[] = [];
+  for (const [k, v] of Object.entries(options)) {
+    checkString(k, 'option name');
+    checkString(v, 'option value');
+    strings.push(k, v);
+  }
+  return strings;
+}
+
 function optionsLength(options: Record<string, string>): number {
   let n = 0;
   for (const [k, v] of Object.entries(options)) n += Buffer.byteLength(k) + 1 + Buffer.byteLength(v) + 1;
@@ -233,13 +244,7 @@ export function encodeTftp(p: TftpPacket): Buffer {
       checkString(p.filename, 'filename');
       checkString(p.mode, 'mode');
       buf.writeUInt16BE(p.op === 'rrq' ? TFTP_OPCODE.RRQ : TFTP_OPCODE.WRQ, 0);
-      const strings = [p.filename, p.mode];
-      for (const [k, v] of Object.entries(p.options)) {
-        checkString(k, 'option name');
-        checkString(v, 'option value');
-        strings.push(k, v);
-      }
-      writeStrings(buf, 2, strings);
+      writeStrings(buf, 2, [p.filename, p.mode, ...optionStrings(p.options)]);
       return buf;
     }
     case 'data':
@@ -260,13 +265,7 @@ export function encodeTftp(p: TftpPacket): Buffer {
       return buf;
     case 'oack': {
       buf.writeUInt16BE(TFTP_OPCODE.OACK, 0);
-      const strings: string[] = [];
-      for (const [k, v] of Object.entries(p.options)) {
-        checkString(k, 'option name');
-        checkString(v, 'option value');
-        strings.push(k, v);
-      }
-      writeStrings(buf, 2, strings);
+      writeStrings(buf, 2, optionStrings(p.options));
       return buf;
     }
   }
