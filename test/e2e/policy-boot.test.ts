@@ -21,76 +21,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { createLab, type Lab } from '../lab/netns.js';
-import { randomMac, startClient, type ClientOptions } from '../lab/qemu.js';
-import { MARKER_RE } from '../lab/initramfs.js';
+import { randomMac } from '../lab/qemu.js';
+import { VM_TIMEOUT_MS, localDisk, powerOn } from '../lab/local-disk.js';
 import {
   LAB_HTTP_PORT, applianceEvidence, bootgateConfig, buildBootRoot, labScript, startBootgate, type Appliance,
 } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
 
 const TOKEN = 'lab-admin-token-0123456789abcdef';
-const LOCAL_RE = /BOOTGATE-LOCAL-DISK/;
 // The console wraps at 80 columns, so match a part that fits on the first line.
 const WAITING_RE = /is waiting for an administrator/;
-const VM_TIMEOUT_MS = 120_000;
-
-/**
- * Boot sector: write "\r\nBOOTGATE-LOCAL-DISK\r\n" to COM1 (0x3f8, polling LSR bit 5), then power off
- * through the PIIX4 ACPI PM control port SeaBIOS sets up at 0x604 on QEMU's `pc` machine (SLP_EN),
- * then hlt forever. Bytes 510-511 are the 0x55 0xaa signature. Built with
- * `as --32 mbr.S && ld -m elf_i386 -Ttext 0x7c00 --oformat binary` from:
- *
- *   .code16                          wait: mov $0x3fd, %dx
- *   _start: cli                            in %dx, %al
- *     xor %ax, %ax                         test $0x20, %al
- *     mov %ax, %ds                         jz wait
- *     mov %ax, %ss                         mov $0x3f8, %dx
- *     mov $0x7c00, %sp                     mov %bl, %al
- *     cld                                  out %al, %dx
- *     mov $msg, %si                        jmp next
- *   next: lodsb                      done: mov $0x604, %dx
- *     test %al, %al                        mov $0x2000, %ax
- *     jz done                              out %ax, %dx
- *     mov %al, %bl                   halt: hlt
- *                                          jmp halt
- *   msg: .asciz "\r\nBOOTGATE-LOCAL-DISK\r\n"
- */
-const BOOT_SECTOR_CODE = 'fa31c08ed88ed0bc007cfcbe2f7cac84c0741288c3bafd03eca82074f8baf80388d8eeebe9ba0406b80020eff4ebfd'
-  + '0d0a424f4f54474154452d4c4f43414c2d4449534b0d0a00';
-
-function localDisk(dir: string): string {
-  const img = Buffer.alloc(1024 * 1024);
-  Buffer.from(BOOT_SECTOR_CODE, 'hex').copy(img, 0);
-  img[510] = 0x55;
-  img[511] = 0xaa;
-  const path = join(dir, 'local-disk.img');
-  writeFileSync(path, img);
-  return path;
-}
-
-interface VmRun {
-  /** Which marker came first: the network-booted Linux, the local disk, or neither. */
-  reached: 'linux' | 'local' | null;
-  ms: number;
-  serial: string;
-  linux: RegExpExecArray | null;
-}
-
-/** One power-on: starts the VM and waits for the first of the two markers (bounded); always stops it. */
-async function powerOn(lab: Lab, opts: ClientOptions, timeoutMs = VM_TIMEOUT_MS, onStart?: (serial: () => string) => Promise<void>): Promise<VmRun> {
-  const vm = await startClient(lab, opts);
-  try {
-    const waiting = onStart ? onStart(() => vm.serial()) : Promise.resolve();
-    const hit = await vm.waitForSerial(new RegExp(`${LOCAL_RE.source}|${MARKER_RE.source}`, 'm'), timeoutMs);
-    await waiting;
-    const ms = Date.now() - vm.startedAt;
-    const serial = vm.serial();
-    const linux = MARKER_RE.exec(serial);
-    return { reached: hit ? (LOCAL_RE.test(hit[0]) ? 'local' : 'linux') : null, ms, serial, linux };
-  } finally {
-    await vm.stop();
-  }
-}
 
 describe('issue 4 policy paths with real firmware through Bootgate', { timeout: 20 * 60_000 }, () => {
   let lab: Lab | undefined;

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { createLab, type Lab } from '../lab/netns.js';
-import { randomMac, startClient, type ClientOptions } from '../lab/qemu.js';
-import { MARKER_RE } from '../lab/initramfs.js';
+import { randomMac } from '../lab/qemu.js';
+import { VM_TIMEOUT_MS, localDisk, powerOn } from '../lab/local-disk.js';
 import { pollUntil, type Tracked } from '../lab/procs.js';
 import { applianceEvidence, bootgateCli, bootgateConfig, buildBootRoot, labScript, type Appliance } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
@@ -30,43 +30,6 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 const DAY0 = '2025-03-03 10:00:00';
 const DAY1 = '2025-03-04 10:00:00';
 const PROFILE = 'lab-rollout';
-const LOCAL_RE = /BOOTGATE-LOCAL-DISK/;
-const VM_TIMEOUT_MS = 120_000;
-
-/**
- * Boot sector (the one test/e2e/policy-boot.test.ts uses): writes "\r\nBOOTGATE-LOCAL-DISK\r\n" to
- * COM1, then powers the `pc` machine off through the PIIX4 PM control port (0x604); 0x55 0xaa at 510.
- */
-const BOOT_SECTOR_CODE = 'fa31c08ed88ed0bc007cfcbe2f7cac84c0741288c3bafd03eca82074f8baf80388d8eeebe9ba0406b80020eff4ebfd'
-  + '0d0a424f4f54474154452d4c4f43414c2d4449534b0d0a00';
-
-function localDisk(dir: string): string {
-  const img = Buffer.alloc(1024 * 1024);
-  Buffer.from(BOOT_SECTOR_CODE, 'hex').copy(img, 0);
-  img[510] = 0x55;
-  img[511] = 0xaa;
-  const path = join(dir, 'local-disk.img');
-  writeFileSync(path, img);
-  return path;
-}
-
-interface VmRun {
-  reached: 'linux' | 'local' | null;
-  ms: number;
-  serial: string;
-}
-
-/** One power-on: waits for the network-booted Linux marker or the local-disk marker (bounded); always stops the VM. */
-async function powerOn(lab: Lab, opts: ClientOptions): Promise<VmRun> {
-  const vm = await startClient(lab, opts);
-  try {
-    const hit = await vm.waitForSerial(new RegExp(`${LOCAL_RE.source}|${MARKER_RE.source}`, 'm'), VM_TIMEOUT_MS);
-    const serial = vm.serial();
-    return { reached: hit ? (LOCAL_RE.test(hit[0]) ? 'local' : 'linux') : null, ms: Date.now() - vm.startedAt, serial };
-  } finally {
-    await vm.stop();
-  }
-}
 
 describe('issue 7: a ramped rollout with two QEMU machines and a quota of one a day', { timeout: 15 * 60_000 }, () => {
   let lab: Lab | undefined;
