@@ -20,6 +20,8 @@ const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;
 const intOrNull = { type: ['integer', 'null'] } as const;
 const name64 = { type: 'string', minLength: 1, maxLength: 64 } as const;
+/** A computer as the admin commands name it: its name, a MAC or its SMBIOS GUID (inventory findComputer). */
+const computerRef = { type: 'string', minLength: 1, maxLength: 128, description: 'computer name, MAC or SMBIOS GUID' } as const;
 
 const errorSchema = {
   type: 'object',
@@ -74,7 +76,7 @@ const memberBody = {
   additionalProperties: false,
   required: ['computer', 'group'],
   properties: {
-    computer: { type: 'string', minLength: 1, maxLength: 128, description: 'computer name, MAC or SMBIOS GUID' },
+    computer: computerRef,
     group: name64,
     criticality: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000, description: 'lower = less critical = admitted earlier; null = after every ranked machine' },
     window: { type: ['string', 'null'], minLength: 1, maxLength: 64, description: 'a maintenanceWindows name of its own (else its group\'s)' },
@@ -86,7 +88,7 @@ const resultBody = {
   additionalProperties: false,
   required: ['computer', 'status'],
   properties: {
-    computer: { type: 'string', minLength: 1, maxLength: 128, description: 'computer name, MAC or SMBIOS GUID' },
+    computer: computerRef,
     status: { enum: ['done', 'failed'] },
     profile: { ...name64, description: 'the profile deployed (default: the computer\'s)' },
     detail: { type: 'string', maxLength: 500, description: 'e.g. the task sequence\'s error' },
