@@ -1,8 +1,14 @@
 /**
  * The write side of the decision path: audit events and device sightings queue in memory and are
- * written in one transaction per flush (every `flushIntervalMs`, or at once when a batch fills).
- * A decision never waits for the disk; a flood is bounded (`queueMax` per flush, the excess counted
- * and summarised in one `suppressed` event), so it can neither exhaust memory nor stall the loop.
+ * written every `flushIntervalMs`, or as soon as a batch fills. A decision never waits for the disk;
+ * a flood is bounded (`queueMax` queued, the excess counted and summarised in one `suppressed` event),
+ * so it can neither exhaust memory nor stall the loop.
+ *
+ * The timer's writes go in chunks of `chunk` events, one transaction each, with the event loop free in
+ * between: SQLite is synchronous, and 1,250 events in one transaction held the DHCP doors for 5-7 ms
+ * (an index insert costs 4-15 µs as the table grows), long enough for a storm's replies to leave in one
+ * burst. A chunk carries its events' device sightings with it, so a decision and the pending device it
+ * recorded still commit together. `flush()` (shutdown, admin reads, tests) writes everything at once.
  */
 import type { Logger } from '../log.js';
 import { auditEvent, type AuditEventInput } from './audit.js';
@@ -13,8 +19,10 @@ export interface RecorderOptions {
   flushIntervalMs: number;
   /** Flush at once when this many events are queued. */
   batchSize: number;
-  /** Events beyond this many between two flushes are dropped and counted. */
+  /** Events beyond this many queued are dropped and counted. */
   queueMax: number;
+  /** Events per transaction when the timer writes (default 256: about a millisecond of SQLite). */
+  chunk?: number;
   now: () => number;
   logger: Logger;
   /** MACs whose sightings must no longer be written (they became known computers meanwhile). */
@@ -27,8 +35,14 @@ interface Sighting extends DeviceSighting {
   insert: boolean;
 }
 
+const DEFAULT_CHUNK = 256;
+/** Written events kept at the head of the queue array before it is compacted. */
+const COMPACT_AT = 4096;
+
 export class Recorder {
   private events: AuditEventInput[] = [];
+  /** Events before this index are written (the queue is consumed from the head, chunk by chunk). */
+  private head = 0;
   private sightings = new Map<string, Sighting>();
   private dropped = 0;
   private failures = 0;
@@ -36,12 +50,12 @@ export class Recorder {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly store: Store, private readonly opts: RecorderOptions) {
-    this.timer = setInterval(() => this.flush(), opts.flushIntervalMs);
+    this.timer = setInterval(() => this.writeSome(), opts.flushIntervalMs);
     this.timer.unref();
   }
 
   get queued(): number {
-    return this.events.length;
+    return this.events.length - this.head;
   }
 
   /** MACs seen as new pending devices but not yet written (they count against the pending bound). */
@@ -50,18 +64,33 @@ export class Recorder {
   }
 
   event(e: AuditEventInput): void {
-    if (this.events.length >= this.opts.queueMax) {
+    if (this.queued >= this.opts.queueMax) {
       this.dropped += 1;
       this.opts.onDropped?.(1);
       return;
     }
     this.events.push(e);
-    if (this.events.length >= this.opts.batchSize && !this.immediate) {
-      this.immediate = setImmediate(() => {
-        this.immediate = null;
-        this.flush();
-      });
-    }
+    if (this.queued >= this.opts.batchSize) this.writeLater();
+  }
+
+  private writeLater(): void {
+    if (this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      this.writeSome();
+    });
+  }
+
+  /**
+   * What the timer does: writes one chunk now and leaves the rest to the next turns of the event loop,
+   * so packets that arrived meanwhile are answered in between.
+   */
+  writeSome(): void {
+    if (this.write(this.opts.chunk ?? DEFAULT_CHUNK) && this.pendingWrites()) this.writeLater();
+  }
+
+  private pendingWrites(): boolean {
+    return this.queued > 0 || this.sightings.size > 0 || this.dropped > 0;
   }
 
   sighting(s: DeviceSighting, insert: boolean): void {
@@ -83,17 +112,47 @@ export class Recorder {
 
   /** Writes everything queued in one transaction. Never throws: on failure the batch is kept once, then dropped. */
   flush(): void {
-    if (this.events.length === 0 && this.sightings.size === 0 && this.dropped === 0) return;
-    if (!this.store.isOpen) return;
+    this.write(Infinity);
+  }
+
+  /**
+   * Writes up to `limit` events from the head of the queue, with their sightings (and, when the queue
+   * empties, every other sighting and the count of dropped events), in one transaction. Returns whether
+   * it wrote (false: nothing to do, store closed, or the transaction failed).
+   */
+  private write(limit: number): boolean {
+    if (!this.pendingWrites()) return false;
+    if (!this.store.isOpen) return false;
     // Decided before the transaction: isKnown() may rebuild the policy snapshot, which reads the store.
     const stale = [...this.sightings.keys()].filter((mac) => this.opts.isKnown(mac));
     for (const mac of stale) this.sightings.delete(mac);
-    const events = this.events;
-    const sightings = this.sightings;
-    const dropped = this.dropped;
-    this.events = [];
-    this.sightings = new Map();
-    this.dropped = 0;
+    const end = Math.min(this.events.length, this.head + limit);
+    const events = this.events.slice(this.head, end);
+    const all = end === this.events.length;
+    let sightings: Map<string, Sighting>;
+    if (all) {
+      sightings = this.sightings;
+      this.sightings = new Map();
+      this.events = [];
+      this.head = 0;
+    } else {
+      sightings = new Map();
+      for (const e of events) {
+        const s = e.mac === null ? undefined : this.sightings.get(e.mac);
+        if (s !== undefined && e.mac !== null) {
+          sightings.set(e.mac, s);
+          this.sightings.delete(e.mac);
+        }
+      }
+      this.head = end;
+      // A storm may never let the queue run empty: drop the written head now and then.
+      if (this.head >= COMPACT_AT && this.head * 2 >= this.events.length) {
+        this.events = this.events.slice(this.head);
+        this.head = 0;
+      }
+    }
+    const dropped = all ? this.dropped : 0;
+    if (all) this.dropped = 0;
     try {
       this.store.tx(() => {
         for (const e of events) this.store.audit.insert(e);
@@ -106,17 +165,20 @@ export class Recorder {
         }
       });
       this.failures = 0;
+      return true;
     } catch (err) {
       this.failures += 1;
       // SQLITE_BUSY (the CLI holds the write lock) is worth one retry; anything repeated is dropped, not hoarded.
       if (this.failures === 1) {
-        this.events = events.concat(this.events).slice(0, this.opts.queueMax);
+        this.events = events.concat(this.events.slice(this.head)).slice(0, this.opts.queueMax);
+        this.head = 0;
         for (const [mac, s] of sightings) if (!this.sightings.has(mac)) this.sightings.set(mac, s);
         this.dropped += dropped;
       } else {
         this.opts.onDropped?.(events.length);
       }
       this.opts.logger.error({ err: (err as Error).message, events: events.length, failures: this.failures }, 'audit flush failed');
+      return false;
     }
   }
 
