@@ -24,6 +24,7 @@ import { createStoreBackend, type StoreBackend } from './store/backend.js';
 import { AdminService } from './inventory/service.js';
 import { attachRollouts, rolloutConfigProblems } from './rollout/index.js';
 import { openStore } from './store/db.js';
+import { Checkpointer } from './store/checkpointer.js';
 import { ipxeScriptPath, isIpxeBinary } from './policy/target.js';
 import type { BootTarget, ClientInfo } from './policy/types.js';
 import { DhcpDoor, type DoorSettings } from './pxe/door.js';
@@ -197,6 +198,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   collectProcessMetrics(metrics.registry);
   if (cfg.store.path !== ':memory:') mkdirSync(dirname(resolvePath(cfg.store.path)), { recursive: true });
   const store = openStore(cfg.store.path);
+  // WAL checkpoints (a copy and an fsync) run on a worker thread, not on the thread answering DHCP.
+  const checkpointer = cfg.store.path === ':memory:' ? null : new Checkpointer(store, { logger });
   // Ramped rollouts and maintenance windows (issue 7): their gate goes into every policy snapshot.
   const rollouts = attachRollouts({
     store, config: () => cfg, registry: metrics.registry, logger, onDone: (c, actor) => new AdminService(store, () => cfg).deploymentDone(c, actor),
@@ -254,6 +257,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     await Promise.all(drain.map((c) => c(graceMs)));
     backend.close();
     rollouts.close();
+    await checkpointer?.stop();
     store.close();
   };
   try {

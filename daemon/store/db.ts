@@ -79,6 +79,14 @@ export class Store {
     for (const l of this.listeners) l(kind);
   }
 
+  /**
+   * Whether this connection checkpoints the WAL when a commit takes it past 1,000 pages (SQLite's
+   * default). The daemon turns it off while a Checkpointer does that work on another thread.
+   */
+  setCommitCheckpoints(on: boolean): void {
+    this.db.pragma(`wal_autocheckpoint = ${on ? 1000 : 0}`);
+  }
+
   /** Changes when another connection (e.g. the CLI on the same file) commits; cheap to poll. */
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number;
