@@ -18,6 +18,13 @@
 #     shared machine only ever makes a run worse) and shows the others next to it
 #   BENCH_WARMUP=1 (0 measures each freshly started server cold: no 1 s, 2,000/s perfdhcp warm-up first)
 #   BENCH_CPU_PROF=1 runs Bootgate under node --cpu-prof and prints where its time goes.
+#   BENCH_PIN=1 (the default where there are 2+ CPUs): perfdhcp and the storm generator run on CPU 0, the
+#     server (dnsmasq or Bootgate, with all its threads) on CPU 1, as if each had its own machine. Unpinned
+#     (BENCH_PIN=0), a generator that needs more than one CPU (perfdhcp at 25,000/s uses about 1.3: a send
+#     loop and a receive thread) and the server preempt each other thousands of times a second (measured:
+#     ~40,000 involuntary context switches per 3 s run, dnsmasq and Bootgate alike), and whichever loses a
+#     4 ms scheduler slice at the wrong moment drops OFFERs at the generator's queue: run-to-run spread of
+#     0.1-1.7% at 25,000/s for either server, which decides a 1% threshold by chance.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -30,6 +37,7 @@ P99_PASS=${BENCH_P99_PASS:-1}
 CPU_PROF=${BENCH_CPU_PROF:-0}
 WARMUP=${BENCH_WARMUP:-1}
 REPEAT=${BENCH_REPEAT:-2}
+PIN=${BENCH_PIN:-$(( $(nproc) >= 2 ? 1 : 0 ))}
 
 die() { echo "dhcp-bench: $*" >&2; exit 1; }
 is_int() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
@@ -38,13 +46,18 @@ is_int() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
 is_int "$SECS" 1 10 || die "BENCH_SECONDS must be 1..10"
 is_int "$STORM_CLIENTS" 1 10000 || die "BENCH_STORM_CLIENTS must be 1..10000"
 is_int "$REPEAT" 1 5 || die "BENCH_REPEAT must be 1..5"
+[[ $PIN == 0 || $PIN == 1 ]] || die "BENCH_PIN must be 0 or 1"
+(( PIN == 0 || $(nproc) >= 2 )) || die "BENCH_PIN=1 needs 2 CPUs"
 is_int "$PERF_CLIENTS" 1 100000 || die "BENCH_PERFDHCP_CLIENTS must be 1..100000"
 for r in $RATES; do is_int "$r" 1 100000 || die "BENCH_RATES: each rate must be 1..100000 (found $r)"; done
 (( $(wc -w <<<"$RATES") <= 10 )) || die "BENCH_RATES: at most 10 rates"
 for s in $SERVERS; do [[ $s == dnsmasq || $s == bootgate ]] || die "BENCH_SERVERS: unknown server $s"; done
 [[ $EUID -eq 0 ]] || die "needs root (it creates network namespaces)"
-for c in ip node timeout perfdhcp dnsmasq ss; do command -v "$c" >/dev/null || die "missing command: $c"; done
+for c in ip node timeout perfdhcp dnsmasq ss taskset; do command -v "$c" >/dev/null || die "missing command: $c"; done
 [[ -f dist/bench/dhcp-storm.js && -f dist/bench/dhcp-report.js ]] || die "not built: run npm run build first"
+
+# CPU placement (BENCH_PIN): GEN runs the load generators, SRV the server under test.
+if (( PIN == 1 )); then GEN=(taskset -c 0) SRV=(taskset -c 1); else GEN=() SRV=(); fi
 
 ID=$$
 NSC=bgb${ID}c NSA=bgb${ID}a VC=bgb${ID}c0 VA=bgb${ID}a0
@@ -121,7 +134,7 @@ wait_ready() {
 start_dnsmasq() {
   # Proxy mode exactly as an appliance would run it: no DNS, no addresses, a PXE service per arch
   # (dnsmasq then leaves option 43 out of its offers to UEFI clients, as Bootgate does).
-  ip netns exec "$NSA" dnsmasq -d --port=0 --conf-file=/dev/null --interface="$VA" --bind-interfaces \
+  ip netns exec "$NSA" "${SRV[@]}" dnsmasq -d --port=0 --conf-file=/dev/null --interface="$VA" --bind-interfaces \
     --dhcp-range=10.88.0.0,proxy --pxe-service=x86PC,"BIOS",undionly --pxe-service=X86-64_EFI,"UEFI x64",ipxe.efi \
     --dhcp-leasefile="$TMP/dnsmasq.leases" --pid-file="$TMP/dnsmasq.pid" --quiet-dhcp --log-facility=- \
     >>"$RAW/dnsmasq.log" 2>&1 &
@@ -154,7 +167,7 @@ EOF
   cp "$TMP/bootgate.yaml" "$RAW/bootgate.yaml"
   local prof=()
   [[ $CPU_PROF == 1 ]] && prof=(--cpu-prof --cpu-prof-dir="$RAW/cpuprof")
-  ip netns exec "$NSA" node "${prof[@]}" dist/daemon/cli.js serve --config "$TMP/bootgate.yaml" \
+  ip netns exec "$NSA" "${SRV[@]}" node "${prof[@]}" dist/daemon/cli.js serve --config "$TMP/bootgate.yaml" \
     >>"$RAW/bootgate.log" 2>&1 &
   SERVER_PID=$!
 }
@@ -196,7 +209,7 @@ run_perfdhcp() {
   local name=$1 rate=$2 extra=${3:-} out=$4
   # -W: wait 0.2 s for late offers after the last DISCOVER; -s: the same client MACs for both servers.
   local rc=0
-  timeout $((SECS + 20)) ip netns exec "$NSC" perfdhcp -4 -l "$VC" -i -r "$rate" -R "$PERF_CLIENTS" -p "$SECS" \
+  timeout $((SECS + 20)) ip netns exec "$NSC" "${GEN[@]}" perfdhcp -4 -l "$VC" -i -r "$rate" -R "$PERF_CLIENTS" -p "$SECS" \
     -W 200000 -s 1 $extra "${PERF_OPTS[@]}" >"$out" 2>&1 || rc=$?
   # perfdhcp exits 3 when some exchanges were dropped: that is a result, not a failure.
   if (( rc != 0 && rc != 3 )); then echo "  perfdhcp $name $rate/s exited $rc (see $out)"; fi
@@ -223,7 +236,7 @@ start_server() {
   local name=$1
   WHY=""
   if "start_$name" && wait_ready "$name"; then
-    [[ $WARMUP == 1 ]] && timeout 20 ip netns exec "$NSC" perfdhcp -4 -l "$VC" -i -r 2000 -R 2000 -p 1 -W 200000 -s 2 \
+    [[ $WARMUP == 1 ]] && timeout 20 ip netns exec "$NSC" "${GEN[@]}" perfdhcp -4 -l "$VC" -i -r 2000 -R 2000 -p 1 -W 200000 -s 2 \
       "${PERF_OPTS[@]}" >>"$RAW/warmup-$name.txt" 2>&1
     drain_server
     return 0
@@ -245,7 +258,7 @@ finish_server() {
 storm_step() {
   local name=$1 rc=0
   start_server "$name" || return 0
-  with_queue_drops "$RAW/storm-$name-udp.txt" timeout 60 ip netns exec "$NSC" node dist/bench/dhcp-storm.js --label "$name" --clients "$STORM_CLIENTS" \
+  with_queue_drops "$RAW/storm-$name-udp.txt" timeout 60 ip netns exec "$NSC" "${GEN[@]}" node dist/bench/dhcp-storm.js --label "$name" --clients "$STORM_CLIENTS" \
     --spread-ms 1000 --wait-ms 3000 --json "$RAW/storm-$name.json" || rc=$?
   finish_server "$name" storm
   if (( rc != 0 )) && [[ -z ${SKIP[$name]:-} ]]; then
@@ -280,6 +293,7 @@ write_meta() {
     echo "perfdhcp_clients=$PERF_CLIENTS"
     echo "warmup=$WARMUP"
     echo "repeat=$REPEAT"
+    echo "pin=$PIN"
   } >"$RAW/meta.txt"
 }
 

@@ -249,7 +249,10 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
     `# DHCP benchmark ${m('date')}`,
     '',
     `Lab: two network namespaces joined by one veth pair (client 10.88.0.10, appliance 10.88.0.2); ` +
-      `${m('cpus')} CPUs shared by the load generator and the server; load average (1/5/15 min) at start ${m('load')}, at the end ${m('load_end')}.`,
+      (m('pin') === '1'
+        ? `${m('cpus')} CPUs; the load generators pinned to CPU 0 and the server (all its threads) to CPU 1 (BENCH_PIN=1)`
+        : `${m('cpus')} CPUs shared by the load generator and the server, unpinned (BENCH_PIN=0)`) +
+      `; load average (1/5/15 min) at start ${m('load')}, at the end ${m('load_end')}.`,
     `dnsmasq ${m('dnsmasq_version')} (proxy mode, --quiet-dhcp), perfdhcp ${m('perfdhcp_version')}, node ${m('node_version')}, ` +
       `Bootgate ${m('bootgate_commit')}.`,
     `Storm: ${m('storm_clients')} clients (one in 20 BIOS), one broadcast DISCOVER each from port 68 within 1 s. ` +
@@ -271,8 +274,8 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
     '"server CPU": the server process\'s user and system CPU time during the run (/proc/<pid>/stat) divided by the ' +
     'DISCOVERs perfdhcp sent: what one answer costs, which the machine\'s other load does not change much.',
     '',
-    `\\* perfdhcp sent less than ${GENERATOR_SHORTFALL * 100}% of the requested rate: the generator and the server ` +
-    'share the CPUs, so at that rate the generator is part of the limit.', '');
+    `\\* perfdhcp sent less than ${GENERATOR_SHORTFALL * 100}% of the requested rate: at that rate the generator ` +
+    (m('pin') === '1' ? '(one CPU) ' : '(sharing the CPUs with the server) ') + 'is part of the limit.', '');
   const p = problems(servers);
   if (p.length > 0) out.push('## Problems seen', '', ...p, '');
   return out.join('\n');
