@@ -68,8 +68,7 @@ export class ClientDirectory {
     if (known !== undefined && known.serverIp === serverIp && sameClient(known.client, client)) {
       if (at - known.placed >= REFRESH_MS) {
         known.placed = at;
-        this.byMac.delete(client.mac);
-        this.byMac.set(client.mac, known);
+        putBounded(this.byMac, client.mac, known, this.max);
       }
     } else {
       putBounded(this.byMac, client.mac, { client: copyClient(client), serverIp, profile: known?.profile, placed: at }, this.max);
