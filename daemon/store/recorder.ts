@@ -123,9 +123,6 @@ export class Recorder {
   private write(limit: number): boolean {
     if (!this.pendingWrites()) return false;
     if (!this.store.isOpen) return false;
-    // Decided before the transaction: isKnown() may rebuild the policy snapshot, which reads the store.
-    const stale = [...this.sightings.keys()].filter((mac) => this.opts.isKnown(mac));
-    for (const mac of stale) this.sightings.delete(mac);
     const end = Math.min(this.events.length, this.head + limit);
     const events = this.events.slice(this.head, end);
     const all = end === this.events.length;
@@ -139,10 +136,9 @@ export class Recorder {
       sightings = new Map();
       for (const e of events) {
         const s = e.mac === null ? undefined : this.sightings.get(e.mac);
-        if (s !== undefined && e.mac !== null) {
-          sightings.set(e.mac, s);
-          this.sightings.delete(e.mac);
-        }
+        if (s === undefined) continue;
+        sightings.set(s.mac, s);
+        this.sightings.delete(s.mac);
       }
       this.head = end;
       // A storm may never let the queue run empty: drop the written head now and then.
@@ -151,6 +147,9 @@ export class Recorder {
         this.head = 0;
       }
     }
+    // Only the sightings this write takes are checked, before the transaction: isKnown() may rebuild
+    // the policy snapshot, which reads the store. A MAC that became a known computer is not written.
+    for (const mac of [...sightings.keys()]) if (this.opts.isKnown(mac)) sightings.delete(mac);
     const dropped = all ? this.dropped : 0;
     if (all) this.dropped = 0;
     try {
