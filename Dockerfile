@@ -71,5 +71,5 @@ STOPSIGNAL SIGTERM
 # BOOTGATE_* variables the way the daemon does, so it asks the HTTP address and port actually in use.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "/app/deploy/healthcheck.mjs", "/config/bootgate.yaml"]
-ENTRYPOINT ["node", "/app/dist/daemon/cli.js"]
+ENTRYPOINT ["node", "/app/dist/daemon/bootgate.js"]
 CMD ["serve", "--config", "/config/bootgate.yaml"]

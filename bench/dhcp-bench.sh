@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DHCP benchmark (issue 2; a benchmark script, not a test): Bootgate against dnsmasq in proxy mode as the
+# DHCP benchmark (a benchmark script, not a test): Bootgate against dnsmasq in proxy mode as the
 # PXE appliance on the same veth link.
 #   1. boot storm: bench/dhcp-storm.ts, N simulated PXE clients broadcasting one DISCOVER each within 1 s;
 #   2. perfdhcp -i (DISCOVER/OFFER only: a proxy never ACKs) at rising rates;
@@ -142,7 +142,7 @@ start_dnsmasq() {
 }
 
 start_bootgate() {
-  [[ -f dist/daemon/cli.js ]] || { WHY="not built: dist/daemon/cli.js is missing"; return 1; }
+  [[ -f dist/daemon/bootgate.js ]] || { WHY="not built: dist/daemon/bootgate.js is missing"; return 1; }
   mkdir -p "$TMP/bootgate/root"
   # Empty boot programs: the zero-config default picks boot programs by presence.
   : >"$TMP/bootgate/root/undionly.kpxe"
@@ -167,7 +167,7 @@ EOF
   cp "$TMP/bootgate.yaml" "$RAW/bootgate.yaml"
   local prof=()
   [[ $CPU_PROF == 1 ]] && prof=(--cpu-prof --cpu-prof-dir="$RAW/cpuprof")
-  ip netns exec "$NSA" "${SRV[@]}" node "${prof[@]}" dist/daemon/cli.js serve --config "$TMP/bootgate.yaml" \
+  ip netns exec "$NSA" "${SRV[@]}" node "${prof[@]}" dist/daemon/bootgate.js serve --config "$TMP/bootgate.yaml" \
     >>"$RAW/bootgate.log" 2>&1 &
   SERVER_PID=$!
 }

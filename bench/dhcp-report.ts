@@ -18,7 +18,7 @@ import type { StormResult } from './dhcp-storm.js';
 /** Below this share of the requested rate, perfdhcp itself could not keep up (CPU shared with the server). */
 const GENERATOR_SHORTFALL = 0.9;
 
-/** Issue 2's targets. */
+/** The targets. */
 const TARGET = { stormAnsweredPct: 100, stormP99Ms: 10, maxDropsPct: 1 } as const;
 
 /**
@@ -267,7 +267,7 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
     '',
   ];
   out.push('## Summary', '', ...summaryTable(servers, refRate), '');
-  if (d && b) out.push('## Targets (issue 2)', '', ...verdicts(d, b), '');
+  if (d && b) out.push('## Targets', '', ...verdicts(d, b), '');
   out.push('## perfdhcp by rate', '', ...rateTable(servers, rates), '',
     '"queue drops srv/gen": DISCOVERs the kernel dropped at the server\'s full socket queue / OFFERs dropped at ' +
     'the generator\'s (from /proc/net/snmp RcvbufErrors in each namespace).',

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TFTP benchmark (issue 3): Bootgate's engine against atftpd, tftpd-hpa and dnsmasq over a veth pair
+# TFTP benchmark: Bootgate's engine against atftpd, tftpd-hpa and dnsmasq over a veth pair
 # inside network namespaces this script creates and removes. Every download is sha256-checked.
 # Prints one table with MB/s and the ratios against the targets, and writes it to bench/results/.
 #

@@ -1,6 +1,6 @@
 /**
  * Turns bench/tftp-bench.sh's results (TSV: scenario, case, server, value, note) into the markdown
- * table with the ratios against issue 3's targets. A value is MB/s, or `fail:...` when a download
+ * table with the ratios against the targets. A value is MB/s, or `fail:...` when a download
  * failed its sha256 check or timed out (then `<x` is an upper bound on that server's rate).
  */
 import { readFileSync } from 'node:fs';

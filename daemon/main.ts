@@ -11,18 +11,18 @@ import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Gatekeeper } from './gatekeeper.js';
+import { Gatekeeper } from './boot/gatekeeper.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApi } from './http/admin/index.js';
 import {
   PasswordAdmin, PasswordGate, createPasswordMetrics, passwordAdminRoutes, passwordConfigProblems, unlockRoutes, withPasswordGate,
-} from './gate-password/index.js';
+} from './features/password/index.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { resolveEndpoints, openUdp, type Endpoint, type UdpListener } from './net/udp.js';
 import { createStoreBackend, type StoreBackend } from './store/backend.js';
-import { AdminService } from './inventory/service.js';
-import { attachRollouts, rolloutConfigProblems } from './rollout/index.js';
+import { AdminService } from './features/inventory/service.js';
+import { attachRollouts, rolloutConfigProblems } from './features/rollout/index.js';
 import { openStore } from './store/db.js';
 import { Checkpointer } from './store/checkpointer.js';
 import { ipxeScriptPath, isIpxeBinary } from './policy/target.js';
@@ -200,13 +200,13 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const store = openStore(cfg.store.path);
   // WAL checkpoints (a copy and an fsync) run on a worker thread, not on the thread answering DHCP.
   const checkpointer = cfg.store.path === ':memory:' ? null : new Checkpointer(store, { logger });
-  // Ramped rollouts and maintenance windows (issue 7): their gate goes into every policy snapshot.
+  // Ramped rollouts and maintenance windows: their gate goes into every policy snapshot.
   const rollouts = attachRollouts({
     store, config: () => cfg, registry: metrics.registry, logger, onDone: (c, actor) => new AdminService(store, () => cfg).deploymentDone(c, actor),
   });
   const backend = rollouts.wrap(createStoreBackend(cfg, store, { logger, metrics }));
   const clients = new ClientDirectory();
-  // Password-gated boot (issue 5): the gate sees every decision and answers the script and file doors.
+  // Password-gated boot: the gate sees every decision and answers the script and file doors.
   const passwords = new PasswordGate({
     store, config: () => parts.cfg, logger, metrics: createPasswordMetrics(metrics.registry), macOfIp: (ip) => clients.macOfIp(ip),
   });

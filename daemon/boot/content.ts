@@ -4,15 +4,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolveInRoot } from '../files/root.js';
-import type { Gatekeeper } from '../gatekeeper.js';
+import type { Gatekeeper } from './gatekeeper.js';
 import type { ProfileConfig } from '../config/schema.js';
 import { ipxeScriptPath, macFromScriptPath } from '../policy/target.js';
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
 import { scriptForDecision } from './scripts.js';
-import type { FileGate, FileRequest, ScriptGate } from '../gate-password/index.js';
+import type { FileGate, FileRequest, ScriptGate } from '../features/password/index.js';
 
-/** The password gate as BootContent sees it (daemon/gate-password/gate.ts PasswordGate). */
+/** The password gate as BootContent sees it (daemon/features/password/gate.ts PasswordGate). */
 export interface ContentGate {
   file(req: FileRequest): Promise<FileGate>;
   script(client: ClientInfo, decision: Decision, vars: Record<string, string>): ScriptGate;

@@ -33,7 +33,7 @@ export function scriptForDecision(
     case 'boot':
       return template === null ? null : withShebang(renderScript(template, vars));
     case 'password':
-      // The prompt comes from the password gate (daemon/gate-password); without it, nothing.
+      // The prompt comes from the password gate (daemon/features/password); without it, nothing.
       return null;
     case 'local':
       return localBootIpxeScript();

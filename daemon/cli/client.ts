@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import type { BootgateConfig, DeploymentKind } from '../config/schema.js';
 import { effectiveConfig } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
-import type { ComputerDto, DeviceDto, EventDto, ImportResult, SettingsDto } from '../inventory/dto.js';
-import type { ImportFormat } from '../inventory/parse.js';
-import { AdminError, AdminService, type EventFilter, type SettingsPatch } from '../inventory/service.js';
-import type { RawComputer } from '../inventory/validate.js';
+import type { ComputerDto, DeviceDto, EventDto, ImportResult, SettingsDto } from '../features/inventory/dto.js';
+import type { ImportFormat } from '../features/inventory/parse.js';
+import { AdminError, AdminService, type EventFilter, type SettingsPatch } from '../features/inventory/service.js';
+import type { RawComputer } from '../features/inventory/validate.js';
 import { openStore } from '../store/db.js';
 import { parseTokens } from '../http/admin/auth.js';
 

@@ -18,7 +18,7 @@ export interface ProfileConfig {
   /** iPXE script template file relative to the boot root (used when ipxeScript is null). */
   ipxeScriptFile: string | null;
   /**
-   * Required deployments boot once (issue 4); available ones boot whenever asked. A computer's own
+   * Required deployments boot once; available ones boot whenever asked. A computer's own
    * `kind` (inventory) overrides this default.
    */
   kind: DeploymentKind;
@@ -29,9 +29,9 @@ export interface ProfileConfig {
   bootOnceMarker: string | null;
   /** Windows boot manager BCD path sent as option 252 (Configuration Manager style), e.g. `\Boot\BCD`. */
   bcdPath: string | null;
-  /** Ramped rollout of this profile to its computers (issue 7, daemon/rollout); null = everyone at once. */
+  /** Ramped rollout of this profile to its computers (daemon/features/rollout); null = everyone at once. */
   rollout?: RolloutConfig | null;
-  /** Password gating (issue 5, daemon/gate-password); absent means `{mode: 'inherit', files: []}`. */
+  /** Password gating (daemon/features/password); absent means `{mode: 'inherit', files: []}`. */
   password?: ProfilePassword;
 }
 
@@ -66,7 +66,7 @@ export interface RolloutConfig {
 
 /** A maintenance window: outside it a machine is not offered a required deployment. */
 export interface MaintenanceWindowConfig {
-  /** `Mon-Fri 20:00-06:00`; several rules separated by `;` (daemon/rollout/windows.ts). */
+  /** `Mon-Fri 20:00-06:00`; several rules separated by `;` (daemon/features/rollout/windows.ts). */
   schedule: string;
   timeZone: string;
   /** Rollout groups whose machines keep this window (a computer may name its own instead). */
@@ -145,9 +145,9 @@ export interface BootgateConfig {
     deny: ListConfig;
   };
   profiles: Record<string, ProfileConfig>;
-  /** Named maintenance windows for rollout groups and computers (issue 7). */
+  /** Named maintenance windows for rollout groups and computers. */
   maintenanceWindows?: Record<string, MaintenanceWindowConfig>;
-  /** Password gating (issue 5): the global switch, attempt limits and how long an unlock lasts. */
+  /** Password gating: the global switch, attempt limits and how long an unlock lasts. */
   password: {
     /** Gate every profile whose `password.mode` is `inherit`. */
     required: boolean;
@@ -193,7 +193,7 @@ const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 export const CONFIG_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 const configNames = { pattern: CONFIG_NAME_PATTERN } as const;
 
-/** profiles.<name>.rollout (daemon/rollout/plan.ts explains the schedule). */
+/** profiles.<name>.rollout (daemon/features/rollout/plan.ts explains the schedule). */
 const rolloutSchema = {
   type: ['object', 'null'],
   default: null,

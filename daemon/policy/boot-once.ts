@@ -1,5 +1,5 @@
 /**
- * Boot once (issue 4): a required deployment is consumed when the profile's completion marker has been
+ * Boot once: a required deployment is consumed when the profile's completion marker has been
  * served in full (e.g. the last byte of `sources/boot.wim`) or the deployment reports done through the
  * API. Pure: which file counts, and whether a computer's deployment is required.
  */

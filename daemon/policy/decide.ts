@@ -10,7 +10,7 @@
  *   rejected device -> unknown-computer action.
  */
 import type { BootgateConfig } from '../config/schema.js';
-import { gatePassword, passwordFacts, type PasswordFacts } from '../gate-password/policy.js';
+import { gatePassword, passwordFacts, type PasswordFacts } from './password.js';
 import { isRequired } from './boot-once.js';
 import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
 import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
@@ -34,9 +34,9 @@ export interface PolicySnapshot {
    */
   pending: ReadonlySet<string>;
   pendingMax: number;
-  /** Ramped rollouts and maintenance windows at this instant (daemon/rollout/gate.ts); absent = none. */
+  /** Ramped rollouts and maintenance windows at this instant (daemon/policy/rollout.ts); absent = none. */
   rollout?: RolloutGate;
-  /** Password gating (daemon/gate-password/policy.ts): the global switch and a live view of unlocks. */
+  /** Password gating (daemon/policy/password.ts): the global switch and a live view of unlocks. */
   password?: PasswordFacts;
 }
 

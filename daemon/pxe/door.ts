@@ -7,7 +7,7 @@ import { DhcpMessageType, DhcpOption } from '../protocol/dhcp/constants.js';
 import { decodeDhcp, encodeDhcp, messageType, type DhcpPacket } from '../protocol/dhcp/packet.js';
 import { classify } from '../policy/classify.js';
 import type { BootTarget, ClientInfo } from '../policy/types.js';
-import type { Gatekeeper } from '../gatekeeper.js';
+import type { Gatekeeper } from '../boot/gatekeeper.js';
 import { rateLimited, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { buildReply, isAnswerable, type ReplyContext } from './proxy.js';

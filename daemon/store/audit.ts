@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 
-/** `password`: attempts, lockouts and refused gated files (daemon/gate-password). */
+/** `password`: attempts, lockouts and refused gated files (daemon/features/password). */
 export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password';
 
 export interface AuditEventInput {

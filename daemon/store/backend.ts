@@ -5,7 +5,7 @@
  * and device sightings for the batched writer. Boot-once: `markServed()` from the TFTP/HTTP doors.
  */
 import type { BootgateConfig } from '../config/schema.js';
-import type { DecisionContext, PolicyBackend } from '../gatekeeper.js';
+import type { DecisionContext, PolicyBackend } from '../boot/gatekeeper.js';
 import { rateLimited, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { isCompletionMarker, isRequired } from '../policy/boot-once.js';

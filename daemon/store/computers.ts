@@ -1,6 +1,6 @@
 /**
  * Known computers: name, MACs (one row each in computer_macs), SMBIOS GUID, profile, deployment kind,
- * notes, boot-once state. SQL only; validation lives in daemon/inventory.
+ * notes, boot-once state. SQL only; validation lives in daemon/features/inventory.
  */
 import type Database from 'better-sqlite3';
 import type { DeploymentKind } from '../config/schema.js';

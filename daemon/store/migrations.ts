@@ -76,7 +76,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'password hashes and attempt lockouts (daemon/gate-password)',
+    name: 'password hashes and attempt lockouts (daemon/features/password)',
     sql: `
       -- scope 'global' or 'profile:<name>'; only scrypt hashes (PHC strings), never a password.
       CREATE TABLE password_hashes (

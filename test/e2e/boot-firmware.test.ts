@@ -1,5 +1,5 @@
 /**
- * Real firmware boots through Bootgate (issue 2, evidence): QEMU clients under TCG in the namespace
+ * Real firmware boots through Bootgate: QEMU clients under TCG in the namespace
  * lab (test/lab), the site's DHCP server handing out addresses only, Bootgate as the appliance.
  *
  *   BIOS: SeaBIOS + QEMU's iPXE NIC ROM -> Bootgate's iPXE script -> kernel + initramfs

@@ -1,6 +1,6 @@
 /**
  * The privilege decisions of the container image and the systemd unit, tried on this kernel with the
- * real daemon (dist/daemon/cli.js) as user nobody, inside a network namespace this test creates and
+ * real daemon (dist/daemon/bootgate.js) as user nobody, inside a network namespace this test creates and
  * removes (`bgops...`, a veth pair, 10.88.x.x; nothing touches a real interface):
  *
  * - without any capability, binding UDP 67 fails (so the capability is needed at all);
@@ -83,7 +83,7 @@ function daemonEnv(lab: Lab): Record<string, string> {
  */
 function startDaemon(lab: Lab, setpriv: string[], node: string, viaShell = false): { child: ChildProcess; log: () => string } {
   const shell = viaShell ? ['/bin/sh', '-c', 'exec "$0" "$@"'] : [];
-  const argv = ['netns', 'exec', lab.ns, 'setpriv', ...setpriv, ...NOBODY, ...shell, node, join(REPO, 'dist/daemon/cli.js'), 'serve'];
+  const argv = ['netns', 'exec', lab.ns, 'setpriv', ...setpriv, ...NOBODY, ...shell, node, join(REPO, 'dist/daemon/bootgate.js'), 'serve'];
   const child = spawn('ip', argv, { cwd: join(lab.dir, 'data'), env: daemonEnv(lab), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {

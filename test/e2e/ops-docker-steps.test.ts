@@ -1,5 +1,5 @@
 /**
- * The container image's build and start steps, performed without a Docker engine (issue 6): a clean
+ * The container image's build and start steps, performed without a Docker engine: a clean
  * checkout of the committed tree (`git archive`, BOOTGATE_OPS_REF or HEAD), every Dockerfile step in
  * order (test/e2e/ops-image-steps.ts: npm ci, npm run build, npm ci --omit=dev for real; machine steps
  * checked), then the runtime stage started as the image starts it: ENTRYPOINT + CMD, the image's ENV,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestClient, freePort, pxeRequest } from '../unit/helpers/dhcp-client.js';
 
-const CLI = fileURLToPath(new URL('../../daemon/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../daemon/bootgate.js', import.meta.url));
 const SIZE = 256 * 1024 * 1024;
 
 let dir: string;

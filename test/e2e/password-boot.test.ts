@@ -1,5 +1,5 @@
 /**
- * Password-gated network boot under real firmware (issue 5, evidence), in the namespace lab (test/lab):
+ * Password-gated network boot under real firmware, in the namespace lab (test/lab):
  * QEMU clients under TCG, the site's DHCP server handing out addresses, Bootgate as the appliance with
  * the lab profile gated (`password.mode: required`, files vmlinuz and initrd.img).
  *

@@ -1,5 +1,5 @@
 /**
- * Who may boot what (issue 4, evidence), with real firmware in the namespace lab (test/lab):
+ * Who may boot what, with real firmware in the namespace lab (test/lab):
  *
  *   1. unknown = ignore: an unknown machine gets nothing from Bootgate and boots its local disk
  *      (a 1 MiB disk whose boot sector prints BOOTGATE-LOCAL-DISK on COM1 and powers off);
@@ -32,7 +32,7 @@ const TOKEN = 'lab-admin-token-0123456789abcdef';
 // The console wraps at 80 columns, so match a part that fits on the first line.
 const WAITING_RE = /is waiting for an administrator/;
 
-describe('issue 4 policy paths with real firmware through Bootgate', { timeout: 20 * 60_000 }, () => {
+describe('policy paths with real firmware through Bootgate', { timeout: 20 * 60_000 }, () => {
   let lab: Lab | undefined;
   let assets: LabAssets | undefined;
   let root = '';

@@ -1,5 +1,5 @@
 /**
- * Ramped rollout with real firmware in the namespace lab (issue 7, evidence): two BIOS machines in one
+ * Ramped rollout with real firmware in the namespace lab: two BIOS machines in one
  * group, a quota of one a day. On day 0 the first (less critical) boots the rollout's profile and the
  * second falls through to its local disk; on the next simulated day the second is admitted and boots
  * the profile too.
@@ -23,15 +23,15 @@ import { applianceEvidence, bootgateCli, bootgateConfig, buildBootRoot, labScrip
 import { missingPrerequisites } from '../lab/prereq.js';
 import { openStore } from '../../daemon/store/db.js';
 import { validateConfig } from '../../daemon/config/load.js';
-import { RolloutService } from '../../daemon/rollout/service.js';
-import { RolloutRepo } from '../../daemon/rollout/store.js';
+import { RolloutService } from '../../daemon/features/rollout/service.js';
+import { RolloutRepo } from '../../daemon/features/rollout/store.js';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 const DAY0 = '2025-03-03 10:00:00';
 const DAY1 = '2025-03-04 10:00:00';
 const PROFILE = 'lab-rollout';
 
-describe('issue 7: a ramped rollout with two QEMU machines and a quota of one a day', { timeout: 15 * 60_000 }, () => {
+describe('a ramped rollout with two QEMU machines and a quota of one a day', { timeout: 15 * 60_000 }, () => {
   let lab: Lab | undefined;
   let assets: LabAssets | undefined;
   let app: Appliance | undefined;

@@ -128,7 +128,7 @@ export async function startDnsmasqProxy(lab: Lab, opts: StandInOptions): Promise
   return { kind: 'dnsmasq', process: dnsmasq, root: opts.root, log: () => lab.readLog(dnsmasq), stop };
 }
 
-/** dist/daemon/cli.js in this checkout (or BOOTGATE_CLI). */
+/** dist/daemon/bootgate.js in this checkout (or BOOTGATE_CLI). */
 export function bootgateCli(): string {
   if (process.env.BOOTGATE_CLI) return resolve(process.env.BOOTGATE_CLI);
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -145,7 +145,7 @@ export interface BootgateOptions {
   /** The profile's inline iPXE template (labScript output, with {{http}} etc. for Bootgate to render). */
   ipxeScript: string;
   scriptTransport: Transport;
-  /** Extra top-level config keys merged over the lab defaults (e.g. policy for issue 4). */
+  /** Extra top-level config keys merged over the lab defaults (e.g. a policy). */
   extraConfig?: Record<string, unknown>;
   /** UEFI x64 boot program; ipxe.efi by default (snponly.efi also works with OVMF's SNP). */
   efiBootFile?: string;
@@ -172,7 +172,7 @@ export function bootgateConfig(lab: Pick<Lab, 'dir' | 'appIface'>, opts: Bootgat
   };
 }
 
-/** Starts `node dist/daemon/cli.js serve --config <yaml>` in the app namespace and waits until it listens. */
+/** Starts `node dist/daemon/bootgate.js serve --config <yaml>` in the app namespace and waits until it listens. */
 export async function startBootgate(lab: Lab, opts: BootgateOptions): Promise<Appliance> {
   const cli = bootgateCli();
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.json)`);

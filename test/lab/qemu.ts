@@ -36,7 +36,7 @@ export interface ClientOptions {
   extraArgs?: string[];
   /**
    * A raw disk image attached as the first IDE disk (opened with snapshot=on, never written). BIOS
-   * clients then try the network first and fall back to this disk (issue 4: local-disk fall-through).
+   * clients then try the network first and fall back to this disk (local-disk fall-through).
    */
   disk?: string;
 }

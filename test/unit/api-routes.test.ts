@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
-import { Gatekeeper } from '../../daemon/gatekeeper.js';
+import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
 import { adminApi } from '../../daemon/http/admin/index.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';

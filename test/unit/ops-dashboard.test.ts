@@ -1,5 +1,5 @@
 /**
- * config/grafana-dashboard.json: it parses, its layout is sound, it covers what issue 6 asks for, every
+ * config/grafana-dashboard.json: it parses, its layout is sound, it covers what an operator needs, every
  * metric it queries is in the catalogue (createMetrics + process metrics + lazily registered ones) with
  * the labels it selects and groups by, and every query is valid PromQL (promtool parses them as
  * recording rules, with Grafana's variables replaced).
@@ -70,7 +70,7 @@ test('dashboard: every query panel uses the ${datasource} variable and has at le
   }
 });
 
-test('dashboard: has the panels issue 6 asks for', () => {
+test('dashboard: has the panels an operator needs', () => {
   // [what, a panel title pattern, a metric one of its queries must use]
   const wanted: Array<[RegExp, string]> = [
     [/DHCP packets by result/, 'bootgate_dhcp_packets_total'],

@@ -52,7 +52,7 @@ test('Dockerfile: volumes, HEALTHCHECK on /readyz with node, the CLI as ENTRYPOI
   assert.deepEqual(healthcheckCommand(hc), ['node', '/app/deploy/healthcheck.mjs', '/config/bootgate.yaml']);
   assert.match(readFileSync(join(REPO, 'deploy/healthcheck.mjs'), 'utf8'), /\/readyz/);
   assert.ok(hc.flags.interval && hc.flags.timeout && hc.flags['start-period'], 'interval, timeout and start period set');
-  assert.deepEqual(execForm(last(runtime, 'ENTRYPOINT')?.args ?? ''), ['node', '/app/dist/daemon/cli.js']);
+  assert.deepEqual(execForm(last(runtime, 'ENTRYPOINT')?.args ?? ''), ['node', '/app/dist/daemon/bootgate.js']);
   assert.deepEqual(execForm(last(runtime, 'CMD')?.args ?? ''), ['serve', '--config', '/config/bootgate.yaml']);
   // cwd / makes the config defaults (root: boot, store.path: data/bootgate.db) the volumes.
   assert.equal(last(runtime, 'WORKDIR')?.args, '/');
@@ -71,7 +71,7 @@ test('Dockerfile: every COPY source exists and .dockerignore lets it through', (
     assert.ok(dockerignoreAllows(ignore, src), `COPY ${src}: excluded by .dockerignore`);
   }
   // And the big or private things stay out of the build context.
-  for (const p of ['node_modules/fastify/package.json', 'dist/daemon/cli.js', 'boot/ipxe.efi', 'data/bootgate.db', '.git/HEAD', '.lab/x', 'test/unit/x.ts']) {
+  for (const p of ['node_modules/fastify/package.json', 'dist/daemon/bootgate.js', 'boot/ipxe.efi', 'data/bootgate.db', '.git/HEAD', '.lab/x', 'test/unit/x.ts']) {
     assert.ok(!dockerignoreAllows(ignore, p), `${p} reaches the build context`);
   }
 });

@@ -1,6 +1,6 @@
 /**
  * config/prometheus-rules.yaml: promtool accepts it, promtool's own rule unit tests
- * (deploy/prometheus-rules.test.yaml) pass, it has the alerts issue 6 asks for, and every metric and
+ * (deploy/prometheus-rules.test.yaml) pass, it has the alerts an operator needs, and every metric and
  * label its expressions use is in the catalogue.
  */
 import { test } from 'node:test';
@@ -30,7 +30,7 @@ test('rules: promtool test rules (each alert fires where it should, and only the
   assert.match(promtool(['test', 'rules', RULE_TESTS]), /SUCCESS/);
 });
 
-test('rules: the alerts issue 6 asks for exist, each with severity, summary and description', () => {
+test('rules: the alerts an operator needs exist, each with severity, summary and description', () => {
   const names = rules.map((r) => r.alert);
   for (const want of ['BootgatePxeUnanswered', 'BootgateTftpFailureRatio', 'BootgatePendingDeviceWaiting', 'BootgateNotReady', 'BootgateDown']) {
     assert.ok(names.includes(want), `missing alert ${want}`);

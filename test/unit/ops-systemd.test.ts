@@ -71,7 +71,7 @@ function verify(file: string): void {
 test('systemd: dedicated user, the serve command with the config file, SIGHUP reload, SIGTERM with 30 s grace', () => {
   assert.equal(get('Service', 'User'), 'bootgate');
   assert.equal(get('Service', 'Group'), 'bootgate');
-  assert.match(get('Service', 'ExecStart'), /^\/\S*node \/opt\/bootgate\/dist\/daemon\/cli\.js serve --config \/etc\/bootgate\/bootgate\.yaml$/);
+  assert.match(get('Service', 'ExecStart'), /^\/\S*node \/opt\/bootgate\/dist\/daemon\/bootgate\.js serve --config \/etc\/bootgate\/bootgate\.yaml$/);
   assert.equal(get('Service', 'ExecReload'), '/bin/kill -HUP $MAINPID');
   assert.equal(get('Service', 'KillSignal'), 'SIGTERM');
   const stop = Number(get('Service', 'TimeoutStopSec'));

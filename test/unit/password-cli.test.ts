@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import yargs from 'yargs';
 import { validateConfig } from '../../daemon/config/load.js';
 import { openStore } from '../../daemon/store/db.js';
-import { createPasswordCommand, type PasswordCliIo } from '../../daemon/gate-password/cli.js';
-import { verifyPassword } from '../../daemon/gate-password/hash.js';
-import { PasswordRepo } from '../../daemon/gate-password/repo.js';
+import { createPasswordCommand, type PasswordCliIo } from '../../daemon/features/password/cli.js';
+import { verifyPassword } from '../../daemon/features/password/hash.js';
+import { PasswordRepo } from '../../daemon/features/password/store.js';
 
 let dir: string;
 let configPath: string;

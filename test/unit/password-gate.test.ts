@@ -16,10 +16,10 @@ import type { BootgateConfig } from '../../daemon/config/schema.js';
 import { createLogger } from '../../daemon/log.js';
 import type { ClientInfo, Decision } from '../../daemon/policy/types.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
-import { PasswordAdmin } from '../../daemon/gate-password/admin.js';
-import { PasswordGate } from '../../daemon/gate-password/gate.js';
-import { createPasswordMetrics, type PasswordMetrics } from '../../daemon/gate-password/metrics.js';
-import { splitSignedPath } from '../../daemon/gate-password/files.js';
+import { PasswordAdmin } from '../../daemon/features/password/service.js';
+import { PasswordGate } from '../../daemon/features/password/gate.js';
+import { createPasswordMetrics, type PasswordMetrics } from '../../daemon/features/password/metrics.js';
+import { splitSignedPath } from '../../daemon/features/password/files.js';
 
 const MAC = '52:54:00:77:00:01';
 const MAC2 = '52:54:00:77:00:02';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SCRYPT, hashPassword, parseHash, passwordProblem, verifyPassword } from '../../daemon/gate-password/hash.js';
+import { DEFAULT_SCRYPT, hashPassword, parseHash, passwordProblem, verifyPassword } from '../../daemon/features/password/hash.js';
 
 /** Cheap parameters: the arithmetic is the same, the tests stay fast. */
 const FAST = { ln: 10, r: 8, p: 1 };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   afterFailure, failuresCounted, isStale, lockedFor, startedLockout, triesLeft, type FailureState, type LockoutPolicy,
-} from '../../daemon/gate-password/lockout.js';
+} from '../../daemon/features/password/lockout.js';
 
 const POLICY: LockoutPolicy = { maxFailures: 5, lockoutMs: 15 * 60_000 };
 const MIN = 60_000;

@@ -8,10 +8,10 @@ import { validateConfig } from '../../daemon/config/load.js';
 import { decide, snapshotFromConfig, type PolicySnapshot } from '../../daemon/policy/decide.js';
 import { buildInventoryIndex, type InventoryEntry } from '../../daemon/policy/inventory.js';
 import type { ClientInfo, Decision, Door } from '../../daemon/policy/types.js';
-import { passwordConfigProblems } from '../../daemon/gate-password/config.js';
-import { withPasswordGate } from '../../daemon/gate-password/backend.js';
-import { configOnlyBackend } from '../../daemon/gatekeeper.js';
-import { UnlockRegistry } from '../../daemon/gate-password/unlocks.js';
+import { passwordConfigProblems } from '../../daemon/features/password/config.js';
+import { withPasswordGate } from '../../daemon/features/password/snapshot.js';
+import { configOnlyBackend } from '../../daemon/boot/gatekeeper.js';
+import { UnlockRegistry } from '../../daemon/features/password/unlocks.js';
 
 const MAC = '52:54:00:77:00:01';
 const IP = '10.77.0.101';

@@ -13,10 +13,10 @@ import { createLogger } from '../../daemon/log.js';
 import type { Decision } from '../../daemon/policy/types.js';
 import { openStore } from '../../daemon/store/db.js';
 import { createStoreBackend } from '../../daemon/store/backend.js';
-import { PasswordAdmin } from '../../daemon/gate-password/admin.js';
-import { PasswordGate } from '../../daemon/gate-password/gate.js';
-import { createPasswordMetrics } from '../../daemon/gate-password/metrics.js';
-import { basicPassword, passwordAdminRoutes, unlockRoutes } from '../../daemon/gate-password/routes.js';
+import { PasswordAdmin } from '../../daemon/features/password/service.js';
+import { PasswordGate } from '../../daemon/features/password/gate.js';
+import { createPasswordMetrics } from '../../daemon/features/password/metrics.js';
+import { basicPassword, passwordAdminRoutes, unlockRoutes } from '../../daemon/features/password/api.js';
 
 const MAC = '52:54:00:77:00:01';
 const PW = 'open-sesame-42';

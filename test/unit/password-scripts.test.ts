@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   cannotPromptScript, chainScript, label, lockedOutScript, promptScript, unlockUrl, wrongPasswordScript,
-} from '../../daemon/gate-password/scripts.js';
+} from '../../daemon/features/password/scripts.js';
 
 const O = { mac: '52:54:00:77:00:01', computer: 'PC-01', profile: 'winpe', httpBase: 'http://10.77.0.2:8080' };
 

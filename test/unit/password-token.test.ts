@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { signGrant, verifyGrant, type UrlGrant } from '../../daemon/gate-password/token.js';
-import { signedBase, splitSignedPath } from '../../daemon/gate-password/files.js';
+import { signGrant, verifyGrant, type UrlGrant } from '../../daemon/features/password/token.js';
+import { signedBase, splitSignedPath } from '../../daemon/features/password/files.js';
 
 const KEY = Buffer.alloc(32, 7);
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0);

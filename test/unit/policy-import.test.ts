@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { validateConfig } from '../../daemon/config/load.js';
-import { AdminError, AdminService } from '../../daemon/inventory/service.js';
+import { AdminError, AdminService } from '../../daemon/features/inventory/service.js';
 import { openStore } from '../../daemon/store/db.js';
 
 const cfg = validateConfig({

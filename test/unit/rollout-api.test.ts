@@ -9,9 +9,9 @@ import { validateConfig } from '../../daemon/config/load.js';
 import { adminErrorHandler, makeAjv } from '../../daemon/http/admin/errors.js';
 import { createLogger } from '../../daemon/log.js';
 import { openStore } from '../../daemon/store/db.js';
-import { rolloutRoutes } from '../../daemon/rollout/api.js';
-import { RolloutService } from '../../daemon/rollout/service.js';
-import { RolloutRepo } from '../../daemon/rollout/store.js';
+import { rolloutRoutes } from '../../daemon/features/rollout/api.js';
+import { RolloutService } from '../../daemon/features/rollout/service.js';
+import { RolloutRepo } from '../../daemon/features/rollout/store.js';
 
 /** Wednesday 2025-03-05 12:00 UTC: day 2 of a rollout that started on Monday. */
 const NOW = Date.parse('2025-03-05T12:00:00Z');

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import yargs from 'yargs';
 import { loadConfig } from '../../daemon/config/load.js';
-import type { CliIo } from '../../daemon/cli/commands.js';
+import type { CliIo } from '../../daemon/features/inventory/cli.js';
 import { adminErrorHandler, makeAjv } from '../../daemon/http/admin/errors.js';
 import { createLogger } from '../../daemon/log.js';
 import { openStore } from '../../daemon/store/db.js';
-import { rolloutRoutes } from '../../daemon/rollout/api.js';
-import { createRolloutCommand } from '../../daemon/rollout/cli.js';
-import { RolloutService } from '../../daemon/rollout/service.js';
-import { RolloutRepo } from '../../daemon/rollout/store.js';
+import { rolloutRoutes } from '../../daemon/features/rollout/api.js';
+import { createRolloutCommand } from '../../daemon/features/rollout/cli.js';
+import { RolloutService } from '../../daemon/features/rollout/service.js';
+import { RolloutRepo } from '../../daemon/features/rollout/store.js';
 
 /** A rollout that began long ago: every machine is admitted whatever today is, so the output is fixed. */
 const CONFIG = `

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupsToHalt, haltReason, latestByComputer, tallyByGroup, type DeploymentResult, type HaltThreshold } from '../../daemon/rollout/failures.js';
+import { groupsToHalt, haltReason, latestByComputer, tallyByGroup, type DeploymentResult, type HaltThreshold } from '../../daemon/features/rollout/failures.js';
 
 const r = (computer: string, group: string, status: 'done' | 'failed', at: number): DeploymentResult => ({ computer, group, status, at });
 const COUNT3: HaltThreshold = { failures: 3, failureRatio: null, minResults: 5 };

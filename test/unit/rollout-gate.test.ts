@@ -9,8 +9,8 @@ import { validateConfig } from '../../daemon/config/load.js';
 import { decide, snapshotFromConfig, type PolicySnapshot } from '../../daemon/policy/decide.js';
 import { buildInventoryIndex, type InventoryEntry } from '../../daemon/policy/inventory.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
-import { rolloutConfigProblems, groupWindows } from '../../daemon/rollout/config.js';
-import { buildGate, OPEN_GATE, type GateData } from '../../daemon/rollout/gate.js';
+import { rolloutConfigProblems, groupWindows } from '../../daemon/features/rollout/config.js';
+import { buildGate, OPEN_GATE, type GateData } from '../../daemon/policy/rollout.js';
 
 const MAC_NEW = '52:54:00:07:00:01';
 const MAC_WAIT = '52:54:00:07:00:02';

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import {
   groupQuota, planRollout, rolloutDay, shareRoundRobin,
   type HaltSpan, type Plan, type PlanInput, type RolloutMember, type RolloutSettings,
-} from '../../daemon/rollout/plan.js';
+} from '../../daemon/features/rollout/plan.js';
 
 const SETTINGS: RolloutSettings = {
   startDate: '2025-03-03', timeZone: 'Europe/Berlin', startPerGroup: 1, growthFactor: 2, dailyLimit: 40, dailyLimitPerGroup: null,

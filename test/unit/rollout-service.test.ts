@@ -11,18 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
-import { Gatekeeper } from '../../daemon/gatekeeper.js';
-import { AdminError } from '../../daemon/inventory/service.js';
+import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
+import { AdminError } from '../../daemon/features/inventory/service.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
 import { createStoreBackend } from '../../daemon/store/backend.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
-import { createLiveRollouts, withRollouts } from '../../daemon/rollout/live.js';
-import { createRolloutMetrics } from '../../daemon/rollout/metrics.js';
-import { RolloutService } from '../../daemon/rollout/service.js';
-import { renderStatus } from '../../daemon/rollout/status.js';
-import { RolloutRepo, RolloutStoreError } from '../../daemon/rollout/store.js';
+import { createLiveRollouts, withRollouts } from '../../daemon/features/rollout/live.js';
+import { createRolloutMetrics } from '../../daemon/features/rollout/metrics.js';
+import { RolloutService } from '../../daemon/features/rollout/service.js';
+import { renderStatus } from '../../daemon/features/rollout/status.js';
+import { RolloutRepo, RolloutStoreError } from '../../daemon/features/rollout/store.js';
 
 const logger = createLogger('silent');
 /** Monday 2025-03-03 10:00 in Berlin (CET, UTC+1): day 0 of the rollout. */

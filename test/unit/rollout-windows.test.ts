@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { localTime, parseLocalDate, formatDayNumber, weekdayOf } from '../../daemon/rollout/clock.js';
-import { inWindow, openWindow, parseWindow, WindowSpecError, type WindowSpec } from '../../daemon/rollout/windows.js';
+import { localTime, parseLocalDate, formatDayNumber, weekdayOf } from '../../daemon/features/rollout/clock.js';
+import { inWindow, openWindow, parseWindow, WindowSpecError, type WindowSpec } from '../../daemon/features/rollout/windows.js';
 
 const utc = (iso: string): number => Date.parse(iso);
 const BERLIN = 'Europe/Berlin';

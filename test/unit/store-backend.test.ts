@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
-import { Gatekeeper } from '../../daemon/gatekeeper.js';
+import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';

@@ -7,7 +7,7 @@ import AjvModule, { type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../log.js';
-import { AdminError } from '../../inventory/service.js';
+import { AdminError } from '../../features/inventory/service.js';
 
 // ajv and ajv-formats are CommonJS with a default export.
 const Ajv = AjvModule as unknown as typeof AjvModule.default;

@@ -8,15 +8,15 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { BootgateConfig } from '../../config/schema.js';
-import { AdminService } from '../../inventory/service.js';
+import { AdminService } from '../../features/inventory/service.js';
 import type { Logger } from '../../log.js';
 import type { StoreBackend } from '../../store/backend.js';
 import type { Store } from '../../store/db.js';
 import { FailureLimiter, TokenStore, type TokenInfo } from './auth.js';
-import { computerRoutes } from './computers.js';
+import { computerRoutes } from '../../features/inventory/api.js';
 import { adminErrorHandler, errorBody, makeAjv } from './errors.js';
-import { pendingRoutes } from './pending.js';
-import { statusRoutes } from './status.js';
+import { pendingRoutes } from '../../features/inventory/pending-api.js';
+import { statusRoutes } from '../../features/status/api.js';
 
 export interface AdminApiOptions {
   /** The running daemon's backend: its config() follows reloads. */
@@ -32,7 +32,7 @@ export interface AdminApiOptions {
   /** Failed authentications per address allowed per window before 429 (default 10 per 60 s). */
   authFailuresMax?: number;
   authFailureWindowMs?: number;
-  /** More route plugins behind the same auth, validators and error shape (e.g. gate-password's passwordAdminRoutes). */
+  /** More route plugins behind the same auth, validators and error shape (e.g. the password feature.s routes). */
   plugins?: Array<FastifyPluginAsync<{ actor: (req: FastifyRequest) => string }>>;
 }
 

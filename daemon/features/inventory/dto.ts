@@ -1,0 +1,114 @@
+/**
+ * The JSON shapes the admin API returns and the CLI prints: times as ISO 8601, nothing internal (row ids).
+ * The same functions feed both, so `bootgate computers list --json` equals `GET /api/v1/computers`.
+ */
+import type { BootgateConfig, DeploymentKind } from '../../config/schema.js';
+import type { AuditEvent } from '../../store/audit.js';
+import type { ComputerRecord } from '../../store/computers.js';
+import type { DeviceRecord } from '../../store/devices.js';
+import type { RuntimeSettings, SettingOverrides } from '../../store/settings.js';
+
+export interface ComputerDto {
+  name: string;
+  macs: string[];
+  guid: string | null;
+  profile: string;
+  /** As set on the computer; null = the profile's kind. */
+  kind: DeploymentKind | null;
+  /** What applies now; null when the profile is missing from the config. */
+  effectiveKind: DeploymentKind | null;
+  notes: string;
+  sourceComputer: string | null;
+  bootOnce: { consumedAt: string | null; consumedBy: string | null };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeviceDto {
+  mac: string;
+  status: 'pending' | 'rejected';
+  guid: string | null;
+  arch: string | null;
+  archCode: number | null;
+  vendorClass: string | null;
+  ip: string | null;
+  firstSeen: string;
+  lastSeen: string;
+  attempts: number;
+  decidedAt: string | null;
+  decidedBy: string | null;
+}
+
+export interface EventDto extends Omit<AuditEvent, 'at'> {
+  at: string;
+}
+
+export interface ProfileDto {
+  name: string;
+  description: string;
+  kind: DeploymentKind;
+  bootOnceMarker: string | null;
+  bootFiles: Record<string, string>;
+  httpBootFiles: Record<string, string>;
+  ipxeScript: boolean;
+  bcdPath: string | null;
+}
+
+export interface SettingsDto {
+  /** What the daemon uses now. */
+  effective: RuntimeSettings;
+  /** Set at run time (API/CLI), persisted; each overrides the config key while set. */
+  overrides: SettingOverrides;
+  /** From the configuration file / environment. */
+  config: RuntimeSettings;
+}
+
+export interface ImportResult {
+  created: number;
+  updated: number;
+  ignoredColumns: string[];
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export function computerDto(c: ComputerRecord, cfg: BootgateConfig): ComputerDto {
+  const profile = cfg.profiles[c.profile];
+  return {
+    name: c.name,
+    macs: c.macs,
+    guid: c.guid,
+    profile: c.profile,
+    kind: c.kind,
+    effectiveKind: profile ? c.kind ?? profile.kind : null,
+    notes: c.notes,
+    sourceComputer: c.sourceComputer,
+    bootOnce: { consumedAt: isoOrNull(c.bootOnceConsumedAt), consumedBy: c.bootOnceConsumedBy },
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  };
+}
+
+export function deviceDto(d: DeviceRecord): DeviceDto {
+  return {
+    mac: d.mac, status: d.status, guid: d.guid, arch: d.arch, archCode: d.archCode, vendorClass: d.vendorClass, ip: d.ip,
+    firstSeen: iso(d.firstSeen), lastSeen: iso(d.lastSeen), attempts: d.attempts, decidedAt: isoOrNull(d.decidedAt), decidedBy: d.decidedBy,
+  };
+}
+
+export function eventDto(e: AuditEvent): EventDto {
+  return { ...e, at: iso(e.at) };
+}
+
+export function profileDto(name: string, p: BootgateConfig['profiles'][string]): ProfileDto {
+  return {
+    name,
+    description: p.description,
+    kind: p.kind,
+    bootOnceMarker: p.bootOnceMarker,
+    bootFiles: { ...p.bootFiles },
+    httpBootFiles: { ...p.httpBootFiles },
+    ipxeScript: p.ipxeScript !== null || p.ipxeScriptFile !== null,
+    bcdPath: p.bcdPath,
+  };
+}

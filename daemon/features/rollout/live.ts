@@ -1,0 +1,202 @@
+/**
+ * The rollout gate as the running daemon sees it: rebuilt when the minute turns (windows have minute
+ * precision, so a window opens exactly on time), when a rollout day begins, and when the inventory,
+ * membership, results or halts change (through this process, or another process such as the CLI
+ * committing to the same database, seen via PRAGMA data_version). Between rebuilds a decision costs a
+ * comparison and two map lookups. `withRollouts` puts the gate into the policy backend's snapshot.
+ */
+import type { BootgateConfig } from '../../config/schema.js';
+import type { PolicyBackend } from '../../boot/gatekeeper.js';
+import { rateLimited, type Logger } from '../../log.js';
+import type { PolicySnapshot, RolloutGate } from '../../policy/decide.js';
+import { compileWindows, groupWindows, rolloutsOf } from './config.js';
+import { tallyByGroup } from './failures.js';
+import { buildGate, OPEN_GATE, type ProfileAdmission } from '../../policy/rollout.js';
+import { rolloutDay } from './plan.js';
+import type { RolloutMetrics } from './metrics.js';
+import { UNGROUPED, type LoadedRollout, type RolloutService } from './service.js';
+import { inWindow, type WindowSpec } from './windows.js';
+
+export interface LiveOptions {
+  now?: () => number;
+  logger?: Logger;
+  metrics?: RolloutMetrics;
+  /** How often to look for commits by other processes (default 1000 ms). */
+  externalCheckMs?: number;
+  /** Rebuild this often even when no client asks (default 60 s; 0 = only on demand). */
+  refreshMs?: number;
+}
+
+export interface LiveRollouts {
+  /** The gate for now; never throws (the last good gate, or a closed one, when the store fails). */
+  gate(): RolloutGate;
+  /** A reloaded configuration: rollouts and windows change at once. */
+  reconfigure(): void;
+  close(): void;
+}
+
+const MINUTE = 60_000;
+
+interface Built {
+  minute: number;
+  admissions: Map<string, ProfileAdmission>;
+  windowOf: Map<string, string>;
+  gate: RolloutGate;
+}
+
+/** Fail safe when nothing could be read: nobody is admitted and every window counts as closed. */
+function closedGate(cfg: BootgateConfig): RolloutGate {
+  const rollouts = new Map<string, ProfileAdmission>();
+  for (const [name, p] of Object.entries(cfg.profiles)) {
+    if (p.rollout) rollouts.set(name, { admitted: new Set(), fallback: p.rollout.notAdmitted === 'previous' ? p.rollout.previousProfile : null });
+  }
+  return buildGate({ rollouts, windowOf: new Map(), open: new Map() });
+}
+
+export function createLiveRollouts(service: RolloutService, cfg: () => BootgateConfig, opts: LiveOptions = {}): LiveRollouts {
+  const now = opts.now ?? Date.now;
+  const errors = rateLimited(60_000, 5, now);
+  const store = service.repo.store;
+  let built: Built | null = null;
+  let dirty = true;
+  let windows: Map<string, WindowSpec> = new Map();
+  let windowsFor: BootgateConfig | null = null;
+  let dataVersion = store.dataVersion();
+  let checkedAt = -Infinity;
+  let days = new Map<string, number>();
+  let failed: { minute: number; gate: RolloutGate } | null = null;
+
+  // A change through this process (API, results) shows in the metrics at once, not at the next decision.
+  const offService = service.onChange(() => { dirty = true; gate(); });
+  const offStore = store.onChange((kind) => { if (kind === 'inventory') dirty = true; });
+
+  function externalChange(t: number): void {
+    if (t - checkedAt < (opts.externalCheckMs ?? 1000)) return;
+    checkedAt = t;
+    const v = store.dataVersion();
+    if (v !== dataVersion) { dataVersion = v; dirty = true; }
+  }
+
+  function dayChanged(c: BootgateConfig, t: number): boolean {
+    // The day index of each rollout, in its own zone; cheap enough to check once a minute.
+    let changed = false;
+    const next = new Map<string, number>();
+    for (const [name, p] of Object.entries(c.profiles)) {
+      if (!p.rollout) continue;
+      const day = rolloutDay(p.rollout, t);
+      next.set(name, day);
+      if (days.get(name) !== day) changed = true;
+    }
+    if (next.size !== days.size) changed = true;
+    days = next;
+    return changed;
+  }
+
+  function publish(loaded: LoadedRollout[]): void {
+    const m = opts.metrics;
+    if (!m) return;
+    for (const g of [m.admitted, m.done, m.failed, m.halted]) g.reset();
+    for (const l of loaded) {
+      const tally = tallyByGroup(l.results);
+      for (const g of l.plan.groups) {
+        const labels = { profile: l.profile, group: g.group };
+        m.admitted.set(labels, [...l.plan.admitted.values()].filter((a) => a.group === g.group).length);
+        m.done.set(labels, tally.get(g.group)?.done ?? 0);
+        m.failed.set(labels, tally.get(g.group)?.failed ?? 0);
+        m.halted.set(labels, l.halts.some((h) => h.group === g.group && h.resumedAt === null) ? 1 : 0);
+      }
+    }
+  }
+
+  function rebuild(c: BootgateConfig, t: number): Built {
+    // A reloaded config may change rollouts, windows and which group keeps which window.
+    const newConfig = windowsFor !== c;
+    if (newConfig) { windows = compileWindows(c); windowsFor = c; }
+    const minute = Math.floor(t / MINUTE);
+    // Most appliances have neither: then nothing is read from the store at all.
+    if (windows.size === 0 && rolloutsOf(c).length === 0) {
+      dirty = false;
+      publish([]);
+      return { minute, admissions: new Map(), windowOf: new Map(), gate: OPEN_GATE };
+    }
+    let admissions = built?.admissions;
+    let windowOf = built?.windowOf;
+    const newDay = dayChanged(c, t);
+    if (dirty || newConfig || newDay || !admissions || !windowOf) {
+      const loaded = service.load(t);
+      admissions = new Map(loaded.map((l) => [l.profile, {
+        admitted: new Set(l.plan.admitted.keys()),
+        fallback: l.rollout.notAdmitted === 'previous' ? l.rollout.previousProfile : null,
+      }]));
+      const byGroup = groupWindows(c);
+      const membership = new Map(service.members().map((mb) => [mb.computer.toLowerCase(), mb]));
+      windowOf = new Map();
+      for (const comp of store.computers.all()) {
+        const mb = membership.get(comp.name.toLowerCase());
+        const w = mb?.window ?? byGroup.get(mb?.group ?? UNGROUPED);
+        if (w !== undefined) windowOf.set(comp.name.toLowerCase(), w);
+      }
+      dirty = false;
+      publish(loaded);
+    }
+    const open = new Map([...windows].map(([name, spec]) => [name, inWindow(spec, t)]));
+    return { minute, admissions, windowOf, gate: buildGate({ rollouts: admissions, windowOf, open }) };
+  }
+
+  function gate(): RolloutGate {
+    const t = now();
+    const c = cfg();
+    const minute = Math.floor(t / MINUTE);
+    try {
+      externalChange(t);
+      if (built && !dirty && built.minute === minute && windowsFor === c) return built.gate;
+      // After a failure, try again next minute rather than on every decision.
+      if (failed && failed.minute === minute) return failed.gate;
+      built = rebuild(c, t);
+      failed = null;
+      return built.gate;
+    } catch (err) {
+      errors(() => opts.logger?.error({ err: (err as Error).message }, 'rollout gate rebuild failed; keeping the last good gate (or nobody admitted, windows closed)'));
+      failed = { minute, gate: built?.gate ?? closedGate(c) };
+      return failed.gate;
+    }
+  }
+
+  // Also without decisions (an idle appliance), the day's admissions are recorded as the day begins
+  // and the metrics follow changes made by the CLI on the database file.
+  const tick = opts.refreshMs === 0 ? null : setInterval(gate, opts.refreshMs ?? MINUTE);
+  tick?.unref();
+
+  return {
+    gate,
+    reconfigure(): void {
+      dirty = true;
+    },
+    close(): void {
+      if (tick) clearInterval(tick);
+      offService();
+      offStore();
+    },
+  };
+}
+
+/**
+ * The policy backend with the rollout gate in its snapshot. The merged snapshot is cached while
+ * neither the backend's snapshot nor the gate changes, so a decision allocates nothing.
+ */
+export function withRollouts<B extends PolicyBackend>(backend: B, live: Pick<LiveRollouts, 'gate'>): B {
+  let base: PolicySnapshot | null = null;
+  let gate: RolloutGate | null = null;
+  let merged: PolicySnapshot | null = null;
+  const snapshot = (): PolicySnapshot => {
+    const b = backend.snapshot();
+    const g = live.gate();
+    if (b !== base || g !== gate || !merged) {
+      base = b;
+      gate = g;
+      merged = { ...b, rollout: g };
+    }
+    return merged;
+  };
+  return { ...backend, snapshot };
+}
