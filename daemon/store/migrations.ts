@@ -95,4 +95,54 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'rollout members, admissions, results, halts (daemon/features/rollout)',
+    // Until this release the rollout tables carried their own versions in \`rollout_schema\`. The same
+    // tables, created only where missing, adopt such a database without touching its rows.
+    sql: `
+      -- A computer's place in rollouts: its group (role), criticality rank, and a window of its own.
+      CREATE TABLE IF NOT EXISTS rollout_members (
+        computer TEXT PRIMARY KEY COLLATE NOCASE,
+        grp TEXT NOT NULL,
+        criticality INTEGER,
+        maint_window TEXT,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS rollout_admissions (
+        profile TEXT NOT NULL,
+        computer TEXT NOT NULL COLLATE NOCASE,
+        grp TEXT NOT NULL,
+        -- The local calendar date (YYYY-MM-DD, in the rollout's time zone) the computer was admitted on:
+        -- a date, not a day index, so moving the start date never moves what already happened.
+        admitted_on TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (profile, computer)
+      );
+      CREATE TABLE IF NOT EXISTS rollout_results (
+        id INTEGER PRIMARY KEY,
+        profile TEXT NOT NULL,
+        computer TEXT NOT NULL COLLATE NOCASE,
+        grp TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+        at INTEGER NOT NULL,
+        detail TEXT,
+        actor TEXT
+      );
+      CREATE INDEX IF NOT EXISTS rollout_results_by_computer ON rollout_results(profile, computer, at);
+      -- One row per halt; resumed_at set when an admin resumes the group.
+      CREATE TABLE IF NOT EXISTS rollout_halts (
+        id INTEGER PRIMARY KEY,
+        profile TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        halted_at INTEGER NOT NULL,
+        halted_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        resumed_at INTEGER,
+        resumed_by TEXT
+      );
+      CREATE INDEX IF NOT EXISTS rollout_halts_by_group ON rollout_halts(profile, grp, halted_at);
+      DROP TABLE IF EXISTS rollout_schema;
+    `,
+  },
 ];

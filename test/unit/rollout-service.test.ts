@@ -22,7 +22,8 @@ import { createLiveRollouts, withRollouts } from '../../daemon/features/rollout/
 import { createRolloutMetrics } from '../../daemon/features/rollout/metrics.js';
 import { RolloutService } from '../../daemon/features/rollout/service.js';
 import { renderStatus } from '../../daemon/features/rollout/status.js';
-import { RolloutRepo, RolloutStoreError } from '../../daemon/features/rollout/store.js';
+import { RolloutRepo } from '../../daemon/features/rollout/store.js';
+import { MIGRATIONS } from '../../daemon/store/migrations.js';
 
 const logger = createLogger('silent');
 /** Monday 2025-03-03 10:00 in Berlin (CET, UTC+1): day 0 of the rollout. */
@@ -89,16 +90,33 @@ async function gauge(registry: Registry, name: string): Promise<Record<string, n
   return Object.fromEntries((m?.values ?? []).map((v) => [`${String(v.labels.profile)}/${String(v.labels.group)}`, v.value]));
 }
 
-test('the rollout tables migrate once, and a newer rollout schema is refused', () => {
-  const store = openStore(':memory:');
+test('a database whose rollout tables had their own schema table is adopted by the one migration sequence, rows kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-rollout-legacy-'));
+  const path = join(dir, 'b.db');
   try {
-    RolloutRepo.open(store);
-    RolloutRepo.open(store);
-    assert.deepEqual(store.db.prepare('SELECT version FROM rollout_schema').all(), [{ version: 1 }]);
-    store.db.prepare('INSERT INTO rollout_schema (version, name, applied_at) VALUES (99, ?, 0)').run('future');
-    assert.throws(() => RolloutRepo.open(store), (e: unknown) => e instanceof RolloutStoreError && /rollout schema version 99 is newer/.test(e.message));
+    // What an appliance of the previous release left: store migrations 1-2, rollout tables versioned in rollout_schema.
+    const old = openStore(path, { migrations: MIGRATIONS.filter((m) => m.version <= 2) });
+    const legacySql = (MIGRATIONS.find((m) => m.version === 3)?.sql ?? '').replaceAll(' IF NOT EXISTS', '').replace('DROP TABLE IF EXISTS rollout_schema;', '');
+    old.db.exec(legacySql);
+    old.db.exec('CREATE TABLE rollout_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    old.db.prepare('INSERT INTO rollout_schema VALUES (1, ?, 0)').run('rollout members, admissions, results, halts');
+    RolloutRepo.open(old).setMember({ computer: 'WS-001', group: 'desktops', criticality: 2, window: null }, 1);
+    old.close();
+
+    const store = openStore(path);
+    try {
+      assert.equal(store.schemaVersion(), MIGRATIONS.length);
+      assert.equal(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'rollout_schema'").get(), undefined);
+      assert.deepEqual(RolloutRepo.open(store).members().map((m) => [m.computer, m.group, m.criticality]), [['WS-001', 'desktops', 2]]);
+    } finally {
+      store.close();
+    }
+    // Opened again: nothing is applied twice.
+    const again = openStore(path);
+    assert.equal((again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n, MIGRATIONS.length);
+    again.close();
   } finally {
-    store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

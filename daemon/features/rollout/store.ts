@@ -2,71 +2,13 @@
  * Rollout state in the SQLite store: group membership (group, criticality, own window) of computers,
  * admitted-on dates, deployment results and halts. SQL only; the rules live in plan.ts / failures.ts.
  *
- * The store's migration list (daemon/store/migrations.ts) is one fixed list with one version
- * sequence, and openStore() refuses a database "newer than it understands". Rollout tables are kept
- * out of that sequence: they carry their own versions in `rollout_schema`, applied by
- * `RolloutRepo.open()`, so neither module can break the other's upgrades. Names are compared
- * case-insensitively, as Windows computer names are (the inventory does the same).
+ * The tables are created by the store's one migration sequence (daemon/store/migrations.ts) when
+ * the database is opened. Names are compared case-insensitively, as Windows computer names are (the
+ * inventory does the same).
  */
-import type Database from 'better-sqlite3';
 import type { Store } from '../../store/db.js';
 import type { DeploymentResult, ResultStatus } from './failures.js';
 
-interface RolloutMigration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-export const ROLLOUT_MIGRATIONS: readonly RolloutMigration[] = [
-  {
-    version: 1,
-    name: 'rollout members, admissions, results, halts',
-    sql: `
-      -- A computer's place in rollouts: its group (role), criticality rank, and a window of its own.
-      CREATE TABLE rollout_members (
-        computer TEXT PRIMARY KEY COLLATE NOCASE,
-        grp TEXT NOT NULL,
-        criticality INTEGER,
-        maint_window TEXT,
-        updated_at INTEGER NOT NULL
-      );
-      CREATE TABLE rollout_admissions (
-        profile TEXT NOT NULL,
-        computer TEXT NOT NULL COLLATE NOCASE,
-        grp TEXT NOT NULL,
-        -- The local calendar date (YYYY-MM-DD, in the rollout's time zone) the computer was admitted on:
-        -- a date, not a day index, so moving the start date never moves what already happened.
-        admitted_on TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        PRIMARY KEY (profile, computer)
-      );
-      CREATE TABLE rollout_results (
-        id INTEGER PRIMARY KEY,
-        profile TEXT NOT NULL,
-        computer TEXT NOT NULL COLLATE NOCASE,
-        grp TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
-        at INTEGER NOT NULL,
-        detail TEXT,
-        actor TEXT
-      );
-      CREATE INDEX rollout_results_by_computer ON rollout_results(profile, computer, at);
-      -- One row per halt; resumed_at set when an admin resumes the group.
-      CREATE TABLE rollout_halts (
-        id INTEGER PRIMARY KEY,
-        profile TEXT NOT NULL,
-        grp TEXT NOT NULL,
-        halted_at INTEGER NOT NULL,
-        halted_by TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        resumed_at INTEGER,
-        resumed_by TEXT
-      );
-      CREATE INDEX rollout_halts_by_group ON rollout_halts(profile, grp, halted_at);
-    `,
-  },
-];
 
 /** Results kept per computer and profile: enough history for an admin, bounded for a retry loop. */
 export const RESULTS_PER_COMPUTER = 20;
@@ -107,29 +49,6 @@ export interface HaltRecord {
   resumedBy: string | null;
 }
 
-export class RolloutStoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RolloutStoreError';
-  }
-}
-
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS rollout_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM rollout_schema').all() as Array<{ version: number }>).map((r) => r.version));
-  const known = Math.max(0, ...ROLLOUT_MIGRATIONS.map((m) => m.version));
-  const newest = Math.max(0, ...applied);
-  if (newest > known) throw new RolloutStoreError(`rollout schema version ${newest} is newer than this bootgate understands (up to ${known}); upgrade bootgate`);
-  const record = db.prepare('INSERT INTO rollout_schema (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const m of ROLLOUT_MIGRATIONS) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.version, m.name, Date.now());
-    }).immediate();
-  }
-}
-
 interface ResultRow { id: number; profile: string; computer: string; grp: string; status: ResultStatus; at: number; detail: string | null; actor: string | null }
 interface HaltRow { id: number; profile: string; grp: string; halted_at: number; halted_by: string; reason: string; resumed_at: number | null; resumed_by: string | null }
 
@@ -161,9 +80,8 @@ export class RolloutRepo {
     };
   }
 
-  /** Creates or upgrades the rollout tables in `store` and returns the repository. */
+  /** The repository on `store` (its tables come from the store's migrations). */
   static open(store: Store): RolloutRepo {
-    migrate(store.db);
     return new RolloutRepo(store);
   }
 
