@@ -9,8 +9,7 @@ import { ConfigError, coerce, configKeys, loadConfig } from './config/load.js';
 import { startDaemon, type Daemon } from './main.js';
 import { createLogger } from './log.js';
 import { adminCommands } from './cli/index.js';
-import { createPasswordCommand } from './features/password/index.js';
-import { createRolloutCommand } from './features/rollout/cli.js';
+import { featureCommands } from './features/index.js';
 
 interface ServeArgs {
   config?: string;
@@ -118,8 +117,7 @@ export function buildCli(argv: string[]): Argv {
       },
     )
     .command(adminCommands)
-    .command(createRolloutCommand())
-    .command(createPasswordCommand())
+    .command(featureCommands())
     .demandCommand(1, 'name a command: serve, computers, pending, clear, rollout, password, ...')
     .strict()
     .help();

@@ -10,9 +10,24 @@ import { ipxeScriptPath, macFromScriptPath } from '../policy/target.js';
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
 import { scriptForDecision } from './scripts.js';
-import type { FileGate, FileRequest, ScriptGate } from '../features/password/index.js';
+import { TFTP_ERROR } from '../protocol/tftp/codec.js';
+import type { TftpAnswer } from '../tftp/server.js';
 
-/** The password gate as BootContent sees it (daemon/features/password/gate.ts PasswordGate). */
+/** A plain file asked for by a client, as a gate sees it. */
+export interface FileRequest {
+  door: 'tftp' | 'http';
+  clientIp: string;
+  /** The path as requested (a signed one included), relative or with leading separators. */
+  path: string;
+}
+
+/** `allow` serves `path` (a signed path comes back unsigned); `refuse` says why. */
+export type FileGate = { kind: 'allow'; path: string } | { kind: 'refuse'; reason: string; message: string };
+
+/** `as-is`: render as without a gate; `vars`: render the template with these vars; `text`: send this script. */
+export type ScriptGate = { kind: 'as-is' } | { kind: 'vars'; vars: Record<string, string> } | { kind: 'text'; text: string };
+
+/** A gate on what the doors serve: the password feature's PasswordGate is one. */
 export interface ContentGate {
   file(req: FileRequest): Promise<FileGate>;
   script(client: ClientInfo, decision: Decision, vars: Record<string, string>): ScriptGate;
@@ -74,6 +89,29 @@ export class BootContent {
     const decision = this.gate.decide(client, { file: rel });
     if (decision.kind === 'ignore') return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
     return { kind: 'file', path: rel, client, decision };
+  }
+
+  /** The TFTP door's answer: scripts and files as for HTTP, refusals as TFTP's access violation. */
+  async forTftp(path: string, clientIp: string, defaultServer: string): Promise<TftpAnswer> {
+    const mac = this.clients.macOfIp(clientIp);
+    const serverIp = (mac && this.clients.serverFor(mac)) || defaultServer;
+    const a = await this.answer({ path, clientIp, door: 'tftp', serverIp });
+    if (a.kind === 'refuse') return { kind: 'refuse', code: TFTP_ERROR.ACCESS_VIOLATION, message: a.message, reason: a.reason };
+    if (a.kind === 'content') return { kind: 'content', data: a.data };
+    return { kind: 'file', path: a.path };
+  }
+
+  /** The decision the script door makes now for `mac` asking from `ip` (what a typed password unlocks). */
+  decideForScript(mac: string, ip: string): Decision {
+    const known = this.clients.byMacAddress(mac);
+    const client: ClientInfo = { ...(known ?? anonymous(mac, ip)), ipxe: true, ip, door: 'ipxe-script' };
+    return this.gate.decide(client, { file: 'unlock' });
+  }
+
+  /** The per-client script as the HTTP script door answers it now; null when refused. */
+  async scriptFor(mac: string, ip: string, serverIp: string): Promise<Buffer | null> {
+    const a = await this.answer({ path: ipxeScriptPath(mac), clientIp: ip, door: 'http', serverIp });
+    return a.kind === 'content' ? a.data : null;
   }
 
   private async script(mac: string, req: ContentRequest): Promise<ContentAnswer> {

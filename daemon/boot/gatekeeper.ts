@@ -29,8 +29,15 @@ export class Gatekeeper {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Observers of every decision (e.g. which profile a client is booting, for boot-once completion). */
-  onDecision: (client: ClientInfo, decision: Decision) => void = () => undefined;
+  private readonly observers: Array<(client: ClientInfo, decision: Decision) => void> = [];
+
+  /**
+   * Adds an observer of every decision (which profile a client is booting, for boot-once completion; a
+   * new DHCP exchange ending the previous boot's password unlock). One that throws never costs the decision.
+   */
+  observe(observer: (client: ClientInfo, decision: Decision) => void): void {
+    this.observers.push(observer);
+  }
 
   /** Swap the backend (config reload) without touching the doors. */
   setBackend(backend: PolicyBackend): void {
@@ -59,7 +66,13 @@ export class Gatekeeper {
       'decision',
     );
     this.backend.record(client, decision, context);
-    this.onDecision(client, decision);
+    for (const o of this.observers) {
+      try {
+        o(client, decision);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, mac: client.mac }, 'decision observer failed');
+      }
+    }
     return decision;
   }
 }

@@ -1,19 +1,22 @@
 /**
- * The policy backend on the store: `snapshot()` is a cached view of config + inventory + devices +
- * run-time settings, rebuilt only when something changes (through this process's Store, or another
- * process committing to the same file, seen via PRAGMA data_version); `record()` queues audit events
- * and device sightings for the batched writer. Boot-once: `markServed()` from the TFTP/HTTP doors.
+ * The policy backend on the store, and the one snapshot builder: `snapshot()` is a cached view of
+ * config + inventory + devices + run-time settings, rebuilt only when something changes (through this
+ * process's Store, or another process committing to the same file, seen by the one ChangeWatch), with
+ * the parts features contribute (the rollout gate, the password facts) put in; `record()` queues audit
+ * events and device sightings for the batched writer. Boot-once: `markServed()` from the TFTP/HTTP doors.
  */
 import type { BootgateConfig } from '../config/schema.js';
 import type { DecisionContext, PolicyBackend } from '../boot/gatekeeper.js';
 import { rateLimited, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { isCompletionMarker, isRequired } from '../policy/boot-once.js';
-import { snapshotFromConfig, type PolicySnapshot } from '../policy/decide.js';
+import { snapshotFromConfig, type PolicySnapshot, type RolloutGate } from '../policy/decide.js';
+import type { PasswordFacts } from '../policy/password.js';
 import { buildInventoryIndex } from '../policy/inventory.js';
 import type { ClientInfo, Decision } from '../policy/types.js';
 import { setBootOnce } from './boot-once.js';
 import type { ChangeKind, Store } from './db.js';
+import { ChangeWatch } from './watch.js';
 import { Recorder } from './recorder.js';
 import type { RuntimeSettings } from './settings.js';
 import { AuditPruner, RecentComputers, SettingsView, storeMetrics, type StoreMetrics } from './backend-parts.js';
@@ -29,6 +32,17 @@ export interface StoreBackendDeps {
   pruneIntervalMs?: number;
   /** Audit rows kept at most, on top of the age limit, so a decision flood cannot fill the disk. */
   auditMaxRows?: number;
+  /** What attached features put into every snapshot. */
+  parts?: SnapshotParts;
+}
+
+/**
+ * A feature's part of the policy snapshot. Each getter is asked on every decision and must be cheap,
+ * returning the same object while nothing changed (the merged snapshot is rebuilt only when one differs).
+ */
+export interface SnapshotParts {
+  rollout?: () => RolloutGate;
+  password?: () => PasswordFacts;
 }
 
 const DEFAULTS = { flushIntervalMs: 250, queueMax: 5000, pollIntervalMs: 1000, pruneIntervalMs: 3_600_000, auditMaxRows: 1_000_000 };
@@ -48,7 +62,7 @@ export interface StoreBackend extends PolicyBackend {
   markServed(mac: string, profile: string, path: string): boolean;
   /** Writes queued events now (tests, shutdown). */
   flush(): void;
-  /** Looks for commits by other processes now (also polled every pollIntervalMs); true when there were some. */
+  /** Looks for commits by other processes now (also every pollIntervalMs, and before a decision at most that often); true when there were some. */
   checkExternalChanges(): boolean;
   /** Applies audit retention now (also every pruneIntervalMs); resolves with the number of events removed. */
   prune(): Promise<number>;
@@ -214,6 +228,24 @@ function markServed(p: Parts, mac: string, profile: string, path: string): boole
   return done;
 }
 
+/** The base snapshot with the features' parts put in; the same object while none of them changed. */
+function withParts(parts: SnapshotParts): (base: PolicySnapshot) => PolicySnapshot {
+  const { rollout, password } = parts;
+  if (!rollout && !password) return (base) => base;
+  let last: { base: PolicySnapshot; r: RolloutGate | undefined; p: PasswordFacts | undefined; merged: PolicySnapshot } | null = null;
+  return (base) => {
+    const r = rollout?.();
+    const p = password?.();
+    if (last === null || last.base !== base || last.r !== r || last.p !== p) {
+      const merged: PolicySnapshot = { ...base };
+      if (r) merged.rollout = r;
+      if (p) merged.password = p;
+      last = { base, r, p, merged };
+    }
+    return last.merged;
+  };
+}
+
 function oldestPendingAge(store: Store, now: () => number): number {
   try {
     const first = store.isOpen ? store.devices.oldestFirstSeen('pending') : null;
@@ -224,8 +256,7 @@ function oldestPendingAge(store: Store, now: () => number): number {
 }
 
 /**
- * Builds the backend. It is a plain object of functions (no prototype), so the rollout and password
- * wrappers can spread it (`{ ...backend, snapshot }`) and the doors can pass its methods around.
+ * Builds the backend: a plain object of functions (no prototype), so the doors can pass its methods around.
  */
 export function createStoreBackend(initialCfg: BootgateConfig, store: Store, deps: StoreBackendDeps): StoreBackend {
   const now = deps.now ?? Date.now;
@@ -247,31 +278,22 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
   const pruner = new AuditPruner(store, cfg, opt.auditMaxRows, now, log);
 
   const unsubscribe = store.onChange((kind: ChangeKind) => {
+    // A feature's own tables (rollout, password) are its part's business, not the base snapshot's.
+    if (kind === 'rollout' || kind === 'password') return;
     cache.markDirty();
-    if (kind === 'settings') settings.refresh();
+    if (kind === 'settings' || kind === 'external') settings.refresh();
   });
-  let dataVersion = store.dataVersion();
-  /** Another process (the CLI on the database file) committed: rebuild before the next decision. */
-  const checkExternalChanges = (): boolean => {
-    try {
-      if (!store.isOpen) return false;
-      const v = store.dataVersion();
-      if (v === dataVersion) return false;
-      dataVersion = v;
-      cache.markDirty();
-      settings.refresh();
-      return true;
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'store poll failed');
-      return false;
-    }
-  };
-  const timers = [setInterval(checkExternalChanges, opt.pollIntervalMs), setInterval(() => void pruner.prune(), opt.pruneIntervalMs)];
+  const watch = new ChangeWatch(store, { logger: log, now, intervalMs: opt.pollIntervalMs });
+  const compose = withParts(deps.parts ?? {});
+  const timers = [setInterval(() => void pruner.prune(), opt.pruneIntervalMs)];
   for (const t of timers) t.unref();
   const firstPrune = setImmediate(() => void pruner.prune());
 
   return {
-    snapshot: () => cache.get(),
+    snapshot: () => {
+      watch.poll();
+      return compose(cache.get());
+    },
     record(client, decision, context): void {
       try {
         record(parts, client, decision, context);
@@ -296,10 +318,11 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
       }
     },
     flush: () => parts.recorder.flush(),
-    checkExternalChanges,
+    checkExternalChanges: () => watch.check(),
     prune: () => pruner.prune(),
     close(): void {
       for (const t of timers) clearInterval(t);
+      watch.close();
       clearImmediate(firstPrune);
       unsubscribe();
       parts.recorder.close();

@@ -18,7 +18,11 @@ import { DevicesRepo } from './devices.js';
 import { AuditRepo } from './audit.js';
 import { SettingsRepo } from './settings.js';
 
-export type ChangeKind = 'inventory' | 'devices' | 'settings';
+/**
+ * What changed: a feature's tables (`rollout`, `password`), the core tables, or `external`: another
+ * process committed to the same file (seen by the change watch), so anything may have changed.
+ */
+export type ChangeKind = 'inventory' | 'devices' | 'settings' | 'rollout' | 'password' | 'external';
 export type ChangeListener = (kind: ChangeKind) => void;
 
 export class StoreError extends Error {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { validateConfig } from '../../daemon/config/load.js';
 import { buildHttpApp } from '../../daemon/http/app.js';
 import { createLogger } from '../../daemon/log.js';
-import { readMetricsToken } from '../../daemon/main.js';
+import { readMetricsToken } from '../../daemon/http/metrics-token.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import type { BootContent } from '../../daemon/boot/content.js';
 

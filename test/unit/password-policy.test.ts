@@ -9,8 +9,6 @@ import { decide, snapshotFromConfig, type PolicySnapshot } from '../../daemon/po
 import { buildInventoryIndex, type InventoryEntry } from '../../daemon/policy/inventory.js';
 import type { ClientInfo, Decision, Door } from '../../daemon/policy/types.js';
 import { passwordConfigProblems } from '../../daemon/features/password/config.js';
-import { withPasswordGate } from '../../daemon/features/password/snapshot.js';
-import { configOnlyBackend } from '../../daemon/boot/gatekeeper.js';
 import { UnlockRegistry } from '../../daemon/features/password/unlocks.js';
 
 const MAC = '52:54:00:77:00:01';
@@ -41,7 +39,7 @@ function snapshot(opts: { config?: Record<string, unknown>; computers?: Inventor
   const raw = { ...structuredClone(baseConfig), ...opts.config } as Record<string, unknown>;
   const snap = snapshotFromConfig(validateConfig(raw, 'test'));
   const base: PolicySnapshot = { ...snap, inventory: buildInventoryIndex(opts.computers ?? []), pending: new Set(opts.pending ?? []) };
-  return opts.unlocks ? withPasswordGate(configOnlyBackend(base), { unlocks: opts.unlocks, observe: () => undefined }, () => ({ password: { required: false } })).snapshot() : base;
+  return opts.unlocks ? { ...base, password: { required: base.password?.required ?? false, unlocks: opts.unlocks } } : base;
 }
 
 const compact = (d: Decision) => ({ kind: d.kind, reason: d.reason, target: 'target' in d ? d.target.path : undefined });

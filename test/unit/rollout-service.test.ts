@@ -18,7 +18,7 @@ import { createMetrics } from '../../daemon/metrics.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
 import { createStoreBackend } from '../../daemon/store/backend.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
-import { createLiveRollouts, withRollouts } from '../../daemon/features/rollout/live.js';
+import { createLiveRollouts } from '../../daemon/features/rollout/live.js';
 import { createRolloutMetrics } from '../../daemon/features/rollout/metrics.js';
 import { RolloutService } from '../../daemon/features/rollout/service.js';
 import { renderStatus } from '../../daemon/features/rollout/status.js';
@@ -69,9 +69,10 @@ function setup(store: Store = openStore(':memory:')) {
   const service = new RolloutService(repo, () => cfg, { now, onDone: (c) => done.push(c) });
   const registry = new Registry();
   const rm = createRolloutMetrics(registry);
-  const live = createLiveRollouts(service, () => cfg, { now, logger, metrics: rm, externalCheckMs: 0 });
+  const live = createLiveRollouts(service, () => cfg, { now, logger, metrics: rm });
   const metrics = createMetrics(new Registry());
-  const backend = withRollouts(createStoreBackend(cfg, store, { logger, metrics, now }), live);
+  // The change watch reads data_version before every decision here (pollIntervalMs 0), not once a second.
+  const backend = createStoreBackend(cfg, store, { logger, metrics, now, pollIntervalMs: 0, parts: { rollout: () => live.gate() } });
   const gate = new Gatekeeper(backend, logger, metrics);
   service.setMembers([
     ...[1, 2, 3, 4].map((i) => ({ computer: `d${i}`, group: 'desktops', criticality: i })),

@@ -3,12 +3,12 @@
  * precision, so a window opens exactly on time), when a rollout day begins, and when the inventory,
  * membership, results or halts change (through this process, or another process such as the CLI
  * committing to the same database, seen via PRAGMA data_version). Between rebuilds a decision costs a
- * comparison and two map lookups. `withRollouts` puts the gate into the policy backend's snapshot.
+ * comparison and two map lookups. The gate is this feature's part of the policy snapshot (the store
+ * backend asks `gate()` for every snapshot; daemon/store/backend.ts SnapshotParts).
  */
 import type { BootgateConfig } from '../../config/schema.js';
-import type { PolicyBackend } from '../../boot/gatekeeper.js';
 import { rateLimited, type Logger } from '../../log.js';
-import type { PolicySnapshot, RolloutGate } from '../../policy/decide.js';
+import type { RolloutGate } from '../../policy/decide.js';
 import { compileWindows, groupWindows, rolloutsOf } from './config.js';
 import { tallyByGroup } from './failures.js';
 import { buildGate, OPEN_GATE, type ProfileAdmission } from '../../policy/rollout.js';
@@ -21,8 +21,6 @@ export interface LiveOptions {
   now?: () => number;
   logger?: Logger;
   metrics?: RolloutMetrics;
-  /** How often to look for commits by other processes (default 1000 ms). */
-  externalCheckMs?: number;
   /** Rebuild this often even when no client asks (default 60 s; 0 = only on demand). */
   refreshMs?: number;
 }
@@ -61,21 +59,16 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
   let dirty = true;
   let windows: Map<string, WindowSpec> = new Map();
   let windowsFor: BootgateConfig | null = null;
-  let dataVersion = store.dataVersion();
-  let checkedAt = -Infinity;
   let days = new Map<string, number>();
   let failed: { minute: number; gate: RolloutGate } | null = null;
 
-  // A change through this process (API, results) shows in the metrics at once, not at the next decision.
-  const offService = service.onChange(() => { dirty = true; gate(); });
-  const offStore = store.onChange((kind) => { if (kind === 'inventory') dirty = true; });
-
-  function externalChange(t: number): void {
-    if (t - checkedAt < (opts.externalCheckMs ?? 1000)) return;
-    checkedAt = t;
-    const v = store.dataVersion();
-    if (v !== dataVersion) { dataVersion = v; dirty = true; }
-  }
+  // One change watch (the store's): rollout changes through this process show in the metrics at once,
+  // not at the next decision; inventory changes and commits by another process rebuild at the next gate().
+  const offStore = store.onChange((kind) => {
+    if (kind !== 'inventory' && kind !== 'rollout' && kind !== 'external') return;
+    dirty = true;
+    if (kind === 'rollout') gate();
+  });
 
   function dayChanged(c: BootgateConfig, t: number): boolean {
     // The day index of each rollout, in its own zone; cheap enough to check once a minute.
@@ -148,7 +141,6 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     const c = cfg();
     const minute = Math.floor(t / MINUTE);
     try {
-      externalChange(t);
       if (built && !dirty && built.minute === minute && windowsFor === c) return built.gate;
       // After a failure, try again next minute rather than on every decision.
       if (failed && failed.minute === minute) return failed.gate;
@@ -174,29 +166,7 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     },
     close(): void {
       if (tick) clearInterval(tick);
-      offService();
       offStore();
     },
   };
-}
-
-/**
- * The policy backend with the rollout gate in its snapshot. The merged snapshot is cached while
- * neither the backend's snapshot nor the gate changes, so a decision allocates nothing.
- */
-export function withRollouts<B extends PolicyBackend>(backend: B, live: Pick<LiveRollouts, 'gate'>): B {
-  let base: PolicySnapshot | null = null;
-  let gate: RolloutGate | null = null;
-  let merged: PolicySnapshot | null = null;
-  const snapshot = (): PolicySnapshot => {
-    const b = backend.snapshot();
-    const g = live.gate();
-    if (b !== base || g !== gate || !merged) {
-      base = b;
-      gate = g;
-      merged = { ...b, rollout: g };
-    }
-    return merged;
-  };
-  return { ...backend, snapshot };
 }

@@ -63,7 +63,6 @@ export interface RolloutServiceOptions {
 
 export class RolloutService {
   private readonly now: () => number;
-  private readonly listeners = new Set<() => void>();
 
   constructor(
     readonly repo: RolloutRepo,
@@ -73,14 +72,9 @@ export class RolloutService {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Called after every change made through this service (the live gate rebuilds). */
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
+  /** Announces a change made through this service on the store's one change watch (the live gate rebuilds). */
   private changed(): void {
-    for (const l of this.listeners) l();
+    this.store.notify('rollout');
   }
 
   private get store() {

@@ -1,0 +1,57 @@
+/**
+ * The seam between the composition root and a feature an admin manages. Each feature folder's
+ * index.ts exports one `Feature`: its config checks and CLI commands (no daemon needed), and
+ * `attach()`, which the daemon calls once with the store and live config to get the feature's part of
+ * the policy snapshot, its admin routes, its decision observer and its life-cycle hooks. Tables come
+ * from the store's one migration sequence (daemon/store/migrations.ts); metrics go on ctx.registry.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { CommandModule } from 'yargs';
+import type { BootgateConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { ClientInfo, Decision } from '../policy/types.js';
+import type { SnapshotParts } from '../store/backend.js';
+import type { Store } from '../store/db.js';
+
+export interface FeatureContext {
+  store: Store;
+  /** The running configuration (follows reloads). */
+  config: () => BootgateConfig;
+  logger: Logger;
+  registry: Registry;
+  now?: () => number;
+  /** The doors' IP -> MAC binding of clients seen lately. */
+  macOfIp: (ip: string) => string | undefined;
+}
+
+/** Admin API routes, registered behind the admin token; `actor` names who made a change. */
+export type AdminRoutes = FastifyPluginAsync<{ actor: (req: FastifyRequest) => string }>;
+
+export interface AttachedFeature {
+  /** This feature's part of every policy snapshot. */
+  snapshot?: SnapshotParts;
+  routes?: AdminRoutes;
+  /** Sees every decision after it is recorded. */
+  observe?: (client: ClientInfo, decision: Decision) => void;
+  /** A reloaded configuration. */
+  reconfigure?: () => void;
+  /** Stops timers; runs before the store closes. */
+  close?: () => void;
+}
+
+export interface ConfigProblems {
+  /** Refuse to start (or to reload). */
+  errors: string[];
+  /** Logged. */
+  warnings: string[];
+}
+
+export interface Feature<A extends AttachedFeature = AttachedFeature> {
+  name: string;
+  /** Checks beyond the schema, run at start and on every reload. */
+  configProblems?: (cfg: BootgateConfig) => ConfigProblems;
+  /** Its `bootgate` subcommands. */
+  commands: () => CommandModule[];
+  attach: (ctx: FeatureContext) => A;
+}
