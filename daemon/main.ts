@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Gatekeeper } from './boot/gatekeeper.js';
 import { buildHttpApp } from './http/app.js';
-import { adminApi } from './http/admin/index.js';
+import { adminApi } from './features/admin-api.js';
 import {
   PasswordAdmin, PasswordGate, createPasswordMetrics, passwordAdminRoutes, passwordConfigProblems, unlockRoutes, withPasswordGate,
 } from './features/password/index.js';
@@ -21,7 +21,7 @@ import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { resolveEndpoints, openUdp, type Endpoint, type UdpListener } from './net/udp.js';
 import { createStoreBackend, type StoreBackend } from './store/backend.js';
-import { AdminService } from './features/inventory/service.js';
+import { InventoryService } from './features/inventory/service.js';
 import { attachRollouts, rolloutConfigProblems } from './features/rollout/index.js';
 import { openStore } from './store/db.js';
 import { Checkpointer } from './store/checkpointer.js';
@@ -202,7 +202,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const checkpointer = cfg.store.path === ':memory:' ? null : new Checkpointer(store, { logger });
   // Ramped rollouts and maintenance windows: their gate goes into every policy snapshot.
   const rollouts = attachRollouts({
-    store, config: () => cfg, registry: metrics.registry, logger, onDone: (c, actor) => new AdminService(store, () => cfg).deploymentDone(c, actor),
+    store, config: () => cfg, registry: metrics.registry, logger, onDone: (c, actor) => new InventoryService(store, () => cfg).deploymentDone(c, actor),
   });
   const backend = rollouts.wrap(createStoreBackend(cfg, store, { logger, metrics }));
   const clients = new ClientDirectory();
