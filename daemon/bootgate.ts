@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `bootgate` command. `serve` runs the daemon; the admin commands (computers, pending, clear, ...)
- * are registered from daemon/cli/. Flags override `BOOTGATE_*` variables, which override the YAML file.
+ * The `bootgate` command. `serve` runs the daemon; the admin commands (computers, pending, clear,
+ * settings, events, rollout, password, init) come from every feature's cli.ts (features/commands.ts). Flags override `BOOTGATE_*` variables, which override the YAML file.
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, coerce, configKeys, loadConfig } from './config/load.js';
 import { startDaemon, type Daemon } from './main.js';
 import { createLogger } from './log.js';
-import { adminCommands } from './cli/index.js';
-import { featureCommands } from './features/index.js';
+import { createAdminCommands } from './features/commands.js';
 
 interface ServeArgs {
   config?: string;
@@ -116,9 +115,8 @@ export function buildCli(argv: string[]): Argv {
         }
       },
     )
-    .command(adminCommands)
-    .command(featureCommands())
-    .demandCommand(1, 'name a command: serve, computers, pending, clear, rollout, password, ...')
+    .command(createAdminCommands())
+    .demandCommand(1, 'name a command: serve, init, computers, pending, clear, settings, events, rollout, password')
     .strict()
     .help();
 }

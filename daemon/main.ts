@@ -12,10 +12,10 @@ import { Gatekeeper } from './boot/gatekeeper.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
 import type { AttachedFeature, FeatureContext } from './features/feature.js';
-import { featureConfigProblems, password, rollout } from './features/index.js';
+import { STORE_FEATURES, featureConfigProblems, password, rollout } from './features/index.js';
 import type { AttachedPasswords } from './features/password/index.js';
 import { buildHttpApp } from './http/app.js';
-import { adminApi } from './http/admin/index.js';
+import { adminApiFrame } from './http/admin/index.js';
 import { readMetricsToken } from './http/metrics-token.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
@@ -135,7 +135,7 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
   });
 }
 
-async function startHttp(core: Core, sessions: () => unknown[], metricsToken: () => string | null): Promise<FastifyInstance | null> {
+async function startHttp(core: Core, metricsToken: () => string | null): Promise<FastifyInstance | null> {
   const { cfg, logger, metrics, store } = core;
   if (!cfg.http.enabled) return null;
   const http = await buildHttpApp({
@@ -152,10 +152,7 @@ async function startHttp(core: Core, sessions: () => unknown[], metricsToken: ()
     },
   });
   if (cfg.admin.enabled) {
-    await http.register(adminApi, {
-      prefix: '/api/v1', backend: core.backend, store, cfg, logger, sessions,
-      plugins: core.features.flatMap((f) => (f.routes ? [f.routes] : [])),
-    });
+    await http.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, plugins: core.features.flatMap((f) => f.routes ?? []) });
   }
   // iPXE sends the typed password here (no admin token: the password is the credential).
   await http.register(core.passwords.unlockRoutes, {
@@ -181,6 +178,8 @@ class Core {
   readonly content: BootContent;
   /** Port 0 (tests) means the kernel chose: URLs in offers and scripts carry the real one. */
   httpPort: number | null = null;
+  /** Live TFTP transfers, once the engine runs. */
+  sessions: () => unknown[] = () => [];
   closed = false;
 
   /** `cfg` follows reloads; every feature reads it through its context. */
@@ -188,8 +187,10 @@ class Core {
     this.store = openDaemonStore(cfg);
     try {
       const ctx: FeatureContext = {
-        store: this.store, config: () => this.cfg, logger, registry: metrics.registry, macOfIp: (ip) => this.clients.macOfIp(ip),
+        store: this.store, config: () => this.cfg, logger, registry: metrics.registry,
+        macOfIp: (ip) => this.clients.macOfIp(ip), sessions: () => this.sessions(),
       };
+      for (const f of STORE_FEATURES) this.features.push(f.attach(ctx));
       this.features.push(rollout.attach(ctx));
       this.passwords = password.attach(ctx);
       this.features.push(this.passwords);
@@ -264,7 +265,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     const tftp = await startTftp(core, endpoints);
     if (tftp) drain.push((grace) => tftp.close(grace));
     const sessions = () => tftp?.sessions() ?? [];
-    const http = await startHttp(core, sessions, () => metricsToken);
+    core.sessions = sessions;
+    const http = await startHttp(core, () => metricsToken);
     // fastify's close waits for responses in flight; bound it by the grace period.
     if (http) drain.push((grace) => Promise.race([http.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]));
     settings = doorSettings(cfg, () => backend.settings().responseDelaySeconds, core.httpPort);

@@ -1,10 +1,12 @@
 /**
- * The admin commands the `bootgate` CLI registers next to `serve`:
- *   yargs(argv).command(adminCommands)
+ * Plumbing shared by every feature's commands: the one connection routine (API or database), the io
+ * and error style, output helpers, and `bootgate init`. It knows no feature; each feature's cli.ts
+ * builds its commands on it, and features/commands.ts lists them for the executable.
  */
-import { createAdminCommands } from '../features/inventory/cli.js';
-
-export { createAdminCommands, processIo, type CliIo } from '../features/inventory/cli.js';
-export { CliError, connect, type AdminClient } from './client.js';
-
-export const adminCommands = createAdminCommands();
+export { CliError, processIo, report, serviceCall, type BaseIo, type CliIo } from './io.js';
+export {
+  PROBE_TIMEOUT_MS, commandConfig, connect, connectionOptions, runCommand,
+  type ApiCaller, type CallOptions, type Connection, type ConnectionArgs, type Output,
+} from './connection.js';
+export { initCommand } from './init.js';
+export { shortTime, table } from './output.js';

@@ -5,10 +5,11 @@
  * the policy snapshot, its admin routes, its decision observer and its life-cycle hooks. Tables come
  * from the store's one migration sequence (daemon/store/migrations.ts); metrics go on ctx.registry.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { CommandModule } from 'yargs';
+import type { CliIo } from '../cli/index.js';
 import type { BootgateConfig } from '../config/schema.js';
+import type { AdminRoutes } from '../http/admin/index.js';
 import type { Logger } from '../log.js';
 import type { ClientInfo, Decision } from '../policy/types.js';
 import type { SnapshotParts } from '../store/backend.js';
@@ -23,14 +24,22 @@ export interface FeatureContext {
   now?: () => number;
   /** The doors' IP -> MAC binding of clients seen lately. */
   macOfIp: (ip: string) => string | undefined;
+  /** Live TFTP/HTTP transfers, from the doors. */
+  sessions: () => unknown[];
 }
 
-/** Admin API routes, registered behind the admin token; `actor` names who made a change. */
-export type AdminRoutes = FastifyPluginAsync<{ actor: (req: FastifyRequest) => string }>;
+/** What a command may use: output, files, the environment, and a prompt for a secret. */
+export interface FeatureIo extends CliIo {
+  /** Reads one secret: from the terminal without echo (showing `prompt`), else one line of stdin. */
+  readSecret: (prompt: string) => Promise<string>;
+  /** True when readSecret talks to a person. */
+  interactive: boolean;
+}
 
 export interface AttachedFeature {
   /** This feature's part of every policy snapshot. */
   snapshot?: SnapshotParts;
+  /** Admin API routes, registered behind the admin token. */
   routes?: AdminRoutes;
   /** Sees every decision after it is recorded. */
   observe?: (client: ClientInfo, decision: Decision) => void;
@@ -51,7 +60,7 @@ export interface Feature<A extends AttachedFeature = AttachedFeature> {
   name: string;
   /** Checks beyond the schema, run at start and on every reload. */
   configProblems?: (cfg: BootgateConfig) => ConfigProblems;
-  /** Its `bootgate` subcommands. */
-  commands: () => CommandModule[];
+  /** Its `bootgate` subcommands, built on the one connection routine in cli/. */
+  commands: (io: FeatureIo) => CommandModule[];
   attach: (ctx: FeatureContext) => A;
 }

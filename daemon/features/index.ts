@@ -1,20 +1,25 @@
 /**
- * Every feature an admin manages, for the composition root (attach) and the executable (commands).
+ * Every feature an admin manages, in one list: the composition root attaches them, the executable
+ * registers their commands, the admin API serves their routes.
  */
+import type { BootgateConfig } from '../config/schema.js';
+import { events } from './events/index.js';
+import type { ConfigProblems, Feature } from './feature.js';
+import { inventory } from './inventory/index.js';
 import { password } from './password/index.js';
 import { rollout } from './rollout/index.js';
-import type { BootgateConfig } from '../config/schema.js';
-import type { ConfigProblems } from './feature.js';
+import { settings } from './settings/index.js';
+import { status } from './status/index.js';
 
-export { password, rollout };
+export { events, inventory, password, rollout, settings, status };
+
+/** The features that live on the store alone. Rollout and password are attached by name: the root also uses what they return (the live gate, the password gate). */
+export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings];
+
+export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password];
 
 /** Config checks beyond the schema from every feature. */
 export function featureConfigProblems(cfg: BootgateConfig): ConfigProblems {
-  const all = [rollout, password].map((f) => f.configProblems?.(cfg) ?? { errors: [], warnings: [] });
+  const all = FEATURES.map((f) => f.configProblems?.(cfg) ?? { errors: [], warnings: [] });
   return { errors: all.flatMap((p) => p.errors), warnings: all.flatMap((p) => p.warnings) };
-}
-
-/** Every feature's `bootgate` subcommands. */
-export function featureCommands() {
-  return [rollout, password].flatMap((f) => f.commands());
 }

@@ -37,6 +37,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Migrations to apply (tests pass a longer list to exercise upgrades). */
   migrations?: readonly Migration[];
+  /** Open only an existing file (admin commands): never create a database, or its folder. */
+  mustExist?: boolean;
 }
 
 export class Store {
@@ -135,10 +137,10 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
 
 /** Opens (creating if needed) and migrates the database at `path` (`:memory:` for tests). */
 export function openStore(path: string, opts: OpenOptions = {}): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:' && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
-    db = new Database(path);
+    db = new Database(path, { fileMustExist: opts.mustExist ?? false });
   } catch (err) {
     throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`);
   }

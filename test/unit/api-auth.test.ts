@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { validateConfig } from '../../daemon/config/load.js';
-import { adminApi } from '../../daemon/http/admin/index.js';
+import { adminApi } from '../../daemon/features/admin-api.js';
 import { parseTokens } from '../../daemon/http/admin/auth.js';
 import { createLogger } from '../../daemon/log.js';
 import { openStore } from '../../daemon/store/db.js';

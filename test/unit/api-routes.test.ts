@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
 import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
-import { adminApi } from '../../daemon/http/admin/index.js';
+import { adminApi } from '../../daemon/features/admin-api.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';

@@ -11,8 +11,9 @@ import Fastify from 'fastify';
 import yargs from 'yargs';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
-import { createAdminCommands, type CliIo } from '../../daemon/cli/index.js';
-import { adminApi } from '../../daemon/http/admin/index.js';
+import type { CliIo } from '../../daemon/cli/index.js';
+import { createAdminCommands } from '../../daemon/features/commands.js';
+import { adminApi } from '../../daemon/features/admin-api.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import { createStoreBackend } from '../../daemon/store/backend.js';
@@ -37,6 +38,8 @@ function workspace(extra = '') {
     extra,
   ].join('\n'));
   write(1);
+  // What `bootgate init` does: commands never create a database.
+  openStore(dbPath).close();
   return { dir, dbPath, config, write, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -28,6 +28,8 @@ before(() => {
     '  lab: { bootFiles: { efi-x64: ipxe.efi }, ipxeScript: boot, password: { mode: required, files: [vmlinuz] } }',
     '',
   ].join('\n'));
+  // What `bootgate init` does: commands never create a database.
+  openStore(dbPath).close();
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

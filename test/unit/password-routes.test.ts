@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
-import { adminApi } from '../../daemon/http/admin/index.js';
+import { adminApi } from '../../daemon/features/admin-api.js';
 import { createLogger } from '../../daemon/log.js';
 import type { Decision } from '../../daemon/policy/types.js';
 import { openStore } from '../../daemon/store/db.js';

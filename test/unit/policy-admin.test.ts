@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
 import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
-import { AdminError, AdminService } from '../../daemon/features/inventory/service.js';
+import { AdminError } from '../../daemon/http/admin/errors.js';
+import { EventsService } from '../../daemon/features/events/service.js';
+import { InventoryService } from '../../daemon/features/inventory/service.js';
+import { SettingsService } from '../../daemon/features/settings/service.js';
+import { StatusService } from '../../daemon/features/status/service.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
@@ -36,8 +40,11 @@ function setup() {
   const metrics = createMetrics(new Registry());
   const backend = createStoreBackend(cfg, store, { logger, metrics });
   const gate = new Gatekeeper(backend, logger, metrics);
-  const svc = new AdminService(store, () => cfg);
-  return { store, backend, gate, svc, done: () => { backend.close(); store.close(); } };
+  const svc = new InventoryService(store, () => cfg);
+  const settings = new SettingsService(store, () => cfg);
+  const events = new EventsService(store);
+  const status = new StatusService(() => cfg);
+  return { store, backend, gate, svc, settings, events, status, done: () => { backend.close(); store.close(); } };
 }
 
 function adminError(fn: () => unknown): AdminError {
@@ -59,7 +66,7 @@ test('pending -> approve: the device becomes a computer and boots on its next tr
     assert.deepEqual([pc.name, pc.macs, pc.guid, pc.profile, pc.effectiveKind], ['LAB-31', [MAC], guid.guid, 'wipe', 'required']);
     assert.deepEqual(s.svc.listDevices(), []);
     assert.deepEqual(s.gate.decide(client(MAC)), { kind: 'boot', profile: 'wipe', computer: 'LAB-31', reason: 'known', target: { transport: 'tftp', path: 'wipe/wipe.efi' } });
-    assert.equal(s.svc.events({ mac: MAC, type: 'admin' })[0]?.detail, 'approved as LAB-31');
+    assert.equal(s.events.events({ mac: MAC, type: 'admin' })[0]?.detail, 'approved as LAB-31');
   } finally {
     s.done();
   }
@@ -129,7 +136,7 @@ test('boot once: reported done through the service, then cleared', () => {
     const cleared = s.svc.clearBootOnce(MAC, 'cli');
     assert.deepEqual(cleared.bootOnce, { consumedAt: null, consumedBy: null });
     assert.equal(s.gate.decide(client(MAC)).kind, 'boot');
-    assert.deepEqual(s.svc.events({ type: 'boot-once' }).map((e) => [e.detail, e.actor]), [['cleared', 'cli'], ['consumed (reported done)', 'api:abc']]);
+    assert.deepEqual(s.events.events({ type: 'boot-once' }).map((e) => [e.detail, e.actor]), [['cleared', 'cli'], ['consumed (reported done)', 'api:abc']]);
   } finally {
     s.done();
   }
@@ -161,15 +168,15 @@ test('settings: set, revert with null, exact problems; the backend sees them at 
   try {
     const seen: boolean[] = [];
     s.backend.onSettingsChange((x) => seen.push(x.answering));
-    const after = s.svc.updateSettings({ answering: false, responseDelaySeconds: 3 }, 'cli');
+    const after = s.settings.updateSettings({ answering: false, responseDelaySeconds: 3 }, 'cli');
     assert.deepEqual(after.effective, { answering: false, responseDelaySeconds: 3, interfaces: ['eth0'] });
     assert.deepEqual(after.overrides, { answering: false, responseDelaySeconds: 3 });
     assert.equal(s.gate.decide(client(MAC)).reason, 'disabled');
     assert.deepEqual(seen, [false]);
     assert.equal(s.backend.settings().responseDelaySeconds, 3);
-    s.svc.updateSettings({ answering: null }, 'cli');
+    s.settings.updateSettings({ answering: null }, 'cli');
     assert.equal(s.backend.settings().answering, true);
-    const e = adminError(() => s.svc.updateSettings({ responseDelaySeconds: 61, colour: 'red' } as never, 'cli'));
+    const e = adminError(() => s.settings.updateSettings({ responseDelaySeconds: 61, colour: 'red' } as never, 'cli'));
     assert.deepEqual(e.problems, [
       'responseDelaySeconds must be a whole number from 0 to 60, found 61',
       'unknown setting "colour" (known: answering, responseDelaySeconds, interfaces)',
@@ -182,8 +189,8 @@ test('settings: set, revert with null, exact problems; the backend sees them at 
 test('profiles: read from the configuration', () => {
   const s = setup();
   try {
-    assert.deepEqual(s.svc.profiles().map((p) => [p.name, p.kind, p.bootOnceMarker]), [['winpe', 'available', null], ['wipe', 'required', 'sources/boot.wim']]);
-    assert.equal(adminError(() => s.svc.profile('toString')).status, 404);
+    assert.deepEqual(s.status.profiles().map((p) => [p.name, p.kind, p.bootOnceMarker]), [['winpe', 'available', null], ['wipe', 'required', 'sources/boot.wim']]);
+    assert.equal(adminError(() => s.status.profile('toString')).status, 404);
   } finally {
     s.done();
   }

@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { validateConfig } from '../../daemon/config/load.js';
-import { AdminError, AdminService } from '../../daemon/features/inventory/service.js';
+import { AdminError } from '../../daemon/http/admin/errors.js';
+import { EventsService } from '../../daemon/features/events/service.js';
+import { InventoryService } from '../../daemon/features/inventory/service.js';
 import { openStore } from '../../daemon/store/db.js';
 
 const cfg = validateConfig({
@@ -16,8 +18,8 @@ const cfg = validateConfig({
 function setup() {
   const store = openStore(':memory:');
   let t = 1_700_000_000_000;
-  const svc = new AdminService(store, () => cfg, () => (t += 1000));
-  return { store, svc, done: () => store.close() };
+  const svc = new InventoryService(store, () => cfg, () => (t += 1000));
+  return { store, svc, events: new EventsService(store), done: () => store.close() };
 }
 
 function importError(fn: () => unknown): AdminError {
@@ -178,7 +180,7 @@ test('import: an imported MAC leaves the pending queue; the import is audited', 
     s.store.devices.seen({ mac: '52:54:00:00:00:01', guid: null, arch: null, archCode: null, vendorClass: null, ip: null, firstSeen: 1, lastSeen: 1, attempts: 1 }, true);
     s.svc.importComputers('Name,MAC,Profile\nPC-1,52:54:00:00:00:01,winpe\n', 'csv', {}, 'cli');
     assert.equal(s.store.devices.get('52:54:00:00:00:01'), undefined);
-    const ev = s.svc.events({ type: 'admin' });
+    const ev = s.events.events({ type: 'admin' });
     assert.equal(ev[0]?.detail, 'import: 1 created, 0 updated');
     assert.equal(ev[0]?.actor, 'cli');
   } finally {

@@ -119,7 +119,7 @@ test('exact 400 and 404 errors', async () => {
 });
 
 test('inside adminApi: behind its bearer tokens (read-only tokens cannot halt) and in its OpenAPI document', async () => {
-  const { adminApi } = await import('../../daemon/http/admin/index.js');
+  const { adminApi } = await import('../../daemon/features/admin-api.js');
   const { createStoreBackend } = await import('../../daemon/store/backend.js');
   const { createMetrics } = await import('../../daemon/metrics.js');
   const { Registry } = await import('prom-client');

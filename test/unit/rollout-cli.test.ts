@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import yargs from 'yargs';
 import { loadConfig } from '../../daemon/config/load.js';
-import type { CliIo } from '../../daemon/features/inventory/cli.js';
+import type { CliIo } from '../../daemon/cli/index.js';
 import { adminErrorHandler, makeAjv } from '../../daemon/http/admin/errors.js';
 import { createLogger } from '../../daemon/log.js';
 import { openStore } from '../../daemon/store/db.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
 import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
-import { AdminError } from '../../daemon/features/inventory/service.js';
+import { AdminError } from '../../daemon/http/admin/errors.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';

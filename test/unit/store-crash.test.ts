@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
 import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
-import { AdminService } from '../../daemon/features/inventory/service.js';
+import { InventoryService } from '../../daemon/features/inventory/service.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
@@ -46,7 +46,7 @@ function say(line: string): void {
 
 function childImport(db: string, hangMidway: boolean): void {
   const store = openStore(db);
-  const svc = new AdminService(store, () => cfg);
+  const svc = new InventoryService(store, () => cfg);
   const csv = ['Name,MAC,Profile', ...Array.from({ length: ROWS }, (_, i) => `PC-${i},${macOf(i)},winpe`)].join('\n');
   svc.importComputers(csv, 'csv', {
     progressEvery: 1000,

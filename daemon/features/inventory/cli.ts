@@ -1,81 +1,78 @@
 /**
- * The admin commands: `bootgate computers import FILE`, `computers list`, `pending approve MAC --profile P`,
- * `clear MAC`, `settings set --answering false`, `events --mac M`, ... Each works through the admin API
- * when a daemon runs and on the database when none does (client.ts decides).
+ * `bootgate computers import FILE`, `computers list`, `pending approve MAC --profile P`, `clear MAC`, ...
+ * Each goes through the one connection routine (cli/connection.ts): the admin API when a daemon runs,
+ * the inventory service on the database otherwise, with the same results and the same errors.
  */
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
-import { ConfigError } from '../../config/load.js';
+import { extname, resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
 import type { DeploymentKind } from '../../config/schema.js';
+import { CliError, connectionOptions, runCommand, serviceCall, type CliIo, type Connection, type ConnectionArgs, type Output } from '../../cli/index.js';
+import { formatBytes } from '../../http/admin/errors.js';
+import type { ComputerDto, DeviceDto, ImportResult } from './dto.js';
+import { computerText, computersTable, devicesTable } from './format.js';
 import type { ImportFormat } from './parse.js';
-import type { SettingsPatch } from './service.js';
-import type { AuditType } from '../../store/audit.js';
-import { CliError, connect, type AdminClient, type CliEnv, type ConnectionArgs, type DeviceFilter } from '../../cli/client.js';
-import { computerText, computersTable, devicesTable, eventsTable, settingsText } from './format.js';
+import { IMPORT_BODY_LIMIT, InventoryService } from './service.js';
+import type { RawComputer } from './validate.js';
 
-export interface CliIo extends CliEnv {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  setExitCode: (code: number) => void;
-  readFile: (path: string) => string;
+export type DeviceFilter = 'pending' | 'rejected' | 'all';
+
+/** The inventory as a command sees it, through the API or on the database. */
+export interface InventoryClient {
+  listComputers(profile?: string): Promise<ComputerDto[]>;
+  getComputer(ref: string): Promise<ComputerDto>;
+  saveComputer(raw: RawComputer): Promise<ComputerDto>;
+  deleteComputer(ref: string): Promise<void>;
+  importComputers(text: string, format: ImportFormat, opts: { update: boolean; profile?: string }): Promise<ImportResult>;
+  listDevices(filter: DeviceFilter): Promise<DeviceDto[]>;
+  approve(mac: string, opts: { name?: string; profile?: string; kind?: DeploymentKind }): Promise<ComputerDto>;
+  reject(mac: string): Promise<DeviceDto>;
+  forget(mac: string): Promise<void>;
+  clearBootOnce(ref: string): Promise<ComputerDto>;
+  deploymentDone(ref: string): Promise<ComputerDto>;
 }
 
-export const processIo = (): CliIo => ({
-  env: process.env,
-  fetch: globalThis.fetch,
-  out: (t) => { process.stdout.write(t); },
-  err: (t) => { process.stderr.write(t); },
-  setExitCode: (c) => { process.exitCode = c; },
-  readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
-});
+const enc = encodeURIComponent;
+const ACTOR = 'cli';
 
-interface Common extends ConnectionArgs { json?: boolean }
-
-/** The flags every command that reaches a daemon or a database takes. */
-export function connection<T>(y: Argv<T>) {
-  return y
-    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (finds the daemon and the database)' })
-    .option('api', { type: 'string', describe: 'admin API base URL, e.g. http://10.0.0.5:8080/api/v1 (env BOOTGATE_API)' })
-    .option('token', { type: 'string', describe: 'admin API token (env BOOTGATE_ADMIN_TOKEN)' })
-    .option('db', { type: 'string', describe: 'work on this database file directly (no daemon)' })
-    .option('json', { type: 'boolean', describe: 'print JSON (as the API returns it)' })
-    .conflicts('api', 'db');
-}
-
-function report(io: CliIo, err: unknown): void {
-  if (err instanceof CliError) {
-    io.err(`bootgate: ${err.message}\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
-  } else if (err instanceof ConfigError) {
-    io.err(`bootgate: invalid configuration:\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
-  } else {
-    io.err(`bootgate: ${(err as Error).message}\n`);
+export function inventoryClient(conn: Connection): InventoryClient {
+  if (conn.kind === 'api') {
+    const { call } = conn.api;
+    return {
+      listComputers: async (profile) => (await call<{ computers: ComputerDto[] }>('GET', `/computers${profile ? `?profile=${enc(profile)}` : ''}`)).computers,
+      getComputer: (ref) => call('GET', `/computers/${enc(ref)}`),
+      saveComputer: (raw) => call('POST', '/computers', raw),
+      deleteComputer: (ref) => call('DELETE', `/computers/${enc(ref)}`),
+      importComputers: (text, format, o) => call('POST', `/computers/import?format=${format}&update=${o.update}${o.profile ? `&profile=${enc(o.profile)}` : ''}`, text,
+        { contentType: format === 'csv' ? 'text/csv' : 'application/yaml', limit: IMPORT_BODY_LIMIT }),
+      listDevices: async (f) => (await call<{ devices: DeviceDto[] }>('GET', `/pending?status=${f}`)).devices,
+      approve: (mac, o) => call('POST', `/pending/${enc(mac)}/approve`, o),
+      reject: (mac) => call('POST', `/pending/${enc(mac)}/reject`),
+      forget: (mac) => call('DELETE', `/pending/${enc(mac)}`),
+      clearBootOnce: (ref) => call('POST', `/computers/${enc(ref)}/clear`),
+      deploymentDone: (ref) => call('POST', `/computers/${enc(ref)}/done`),
+    };
   }
-  io.setExitCode(1);
-}
-
-/** Connects, runs, prints JSON or text, closes; every failure is one message and exit code 1. */
-export function runWith<C extends { close(): void }, A extends { json?: boolean | undefined }>(
-  io: CliIo,
-  open: (args: A, io: CliIo) => Promise<C>,
-  fn: (c: C, a: A) => Promise<{ json: unknown; text: string }>,
-) {
-  return async (args: A): Promise<void> => {
-    let client: C | undefined;
-    try {
-      client = await open(args, io);
-      const r = await fn(client, args);
-      io.out(args.json ? `${JSON.stringify(r.json, null, 2)}\n` : r.text);
-    } catch (err) {
-      report(io, err);
-    } finally {
-      client?.close();
-    }
+  const svc = new InventoryService(conn.store, () => conn.cfg);
+  const run = serviceCall;
+  return {
+    listComputers: (profile) => run(() => svc.listComputers(profile === undefined ? {} : { profile })),
+    getComputer: (ref) => run(() => svc.getComputer(ref)),
+    saveComputer: (raw) => run(() => svc.saveComputer(raw, ACTOR)),
+    deleteComputer: (ref) => run(() => svc.deleteComputer(ref, ACTOR)),
+    importComputers: (text, format, o) => run(() => svc.importComputers(text, format, { update: o.update, defaultProfile: o.profile ?? null }, ACTOR)),
+    listDevices: (f) => run(() => svc.listDevices(f === 'all' ? undefined : f)),
+    approve: (mac, o) => run(() => svc.approve(mac, o, ACTOR)),
+    reject: (mac) => run(() => svc.reject(mac, ACTOR)),
+    forget: (mac) => run(() => svc.forgetDevice(mac, ACTOR)),
+    clearBootOnce: (ref) => run(() => svc.clearBootOnce(ref, ACTOR)),
+    deploymentDone: (ref) => run(() => svc.deploymentDone(ref, ACTOR)),
   };
 }
 
-function run<A extends Common>(io: CliIo, fn: (c: AdminClient, a: A) => Promise<{ json: unknown; text: string }>) {
-  return runWith<AdminClient, A>(io, connect, fn);
+type Common = ConnectionArgs;
+
+function run<A extends Common>(io: CliIo, fn: (c: InventoryClient, a: A, conn: Connection) => Promise<Output>) {
+  return runCommand<InventoryClient, A>(io, inventoryClient, fn);
 }
 
 function formatOf(file: string, given: ImportFormat | undefined): ImportFormat {
@@ -86,22 +83,33 @@ function formatOf(file: string, given: ImportFormat | undefined): ImportFormat {
   throw new CliError(`cannot tell the format of ${file} from its name; add --format csv or --format yaml`);
 }
 
+/** The file to import; over the API's limit it is refused here, whichever way the command goes. */
+function importText(io: CliIo, file: string): string {
+  const text = io.readFile(file === '-' ? file : resolve(io.cwd ?? process.cwd(), file));
+  const size = Buffer.byteLength(text);
+  if (size > IMPORT_BODY_LIMIT) {
+    throw new CliError(`import refused, nothing was imported: ${file} is ${formatBytes(size)}; the limit is ${formatBytes(IMPORT_BODY_LIMIT)} (split the file)`);
+  }
+  return text;
+}
+
 const kinds = ['required', 'available'] as const;
 
 function computersCommand(io: CliIo): CommandModule {
   return {
     command: 'computers',
     describe: 'known computers: import, list, show, add, remove, done',
-    builder: (y) => connection(y)
+    builder: (y) => connectionOptions(y)
       .command<Common & { file: string; format?: ImportFormat; update?: boolean; profile?: string }>('import <file>', 'import a CSV (Name, MAC, SMBIOS GUID, Profile, ...) or YAML file; all or nothing',
         (b) => b.positional('file', { type: 'string', demandOption: true, describe: 'the file, or - for standard input' })
           .option('format', { choices: ['csv', 'yaml'] as const, describe: 'default: from the file name' })
           .option('update', { type: 'boolean', default: false, describe: 'replace computers that already exist (by name)' })
           .option('profile', { type: 'string', describe: 'profile for rows that name none' }),
-        run(io, async (c, a) => {
-          const r = await c.importComputers(io.readFile(a.file), formatOf(a.file, a.format), { update: a.update ?? false, ...(a.profile ? { profile: a.profile } : {}) });
+        run(io, async (c, a, conn) => {
+          const format = formatOf(a.file, a.format);
+          const r = await c.importComputers(importText(io, a.file), format, { update: a.update ?? false, ...(a.profile ? { profile: a.profile } : {}) });
           const ignored = r.ignoredColumns.length ? `ignored columns: ${r.ignoredColumns.join(', ')}\n` : '';
-          return { json: r, text: `imported into ${c.target}: ${r.created} created, ${r.updated} updated\n${ignored}` };
+          return { json: r, text: `imported into ${conn.target}: ${r.created} created, ${r.updated} updated\n${ignored}` };
         }))
       .command<Common & { profile?: string }>('list', 'list known computers', (b) => b.option('profile', { type: 'string', describe: 'only this profile' }),
         run(io, async (c, a) => { const l = await c.listComputers(a.profile); return { json: l, text: computersTable(l) }; }))
@@ -131,7 +139,7 @@ function pendingCommand(io: CliIo): CommandModule {
   return {
     command: 'pending',
     describe: 'unknown devices waiting for approval: list, approve, reject, forget',
-    builder: (y) => connection(y)
+    builder: (y) => connectionOptions(y)
       .command<Common & { rejected?: boolean; all?: boolean }>('list', 'devices waiting for approval',
         (b) => b.option('rejected', { type: 'boolean', describe: 'the rejected ones instead' }).option('all', { type: 'boolean', describe: 'pending and rejected' }),
         run(io, async (c, a) => {
@@ -161,64 +169,12 @@ function clearCommand(io: CliIo): CommandModule<object, Common & { ref: string }
   return {
     command: 'clear <ref>',
     describe: 'clear a required deployment (boot once) so the computer network-boots again',
-    builder: (y) => connection(y).positional('ref', { type: 'string', demandOption: true, describe: 'computer name, MAC or SMBIOS GUID' }),
+    builder: (y) => connectionOptions(y).positional('ref', { type: 'string', demandOption: true, describe: 'computer name, MAC or SMBIOS GUID' }),
     handler: run(io, async (c, a) => { const x = await c.clearBootOnce(a.ref); return { json: x, text: `${x.name}: cleared; it network-boots its profile ${x.profile} again\n` }; }),
   };
 }
 
-function settingsCommand(io: CliIo): CommandModule {
-  type SetArgs = Common & { answering?: boolean; delay?: number; interfaces?: string[]; reset?: Array<keyof SettingsPatch> };
-  return {
-    command: 'settings',
-    describe: 'run-time switches (persisted): answering, response delay, interfaces',
-    builder: (y) => connection(y)
-      .command<Common>('show', 'show the switches and where each value comes from', (b) => b,
-        run(io, async (c) => { const s = await c.settings(); return { json: s, text: settingsText(s) }; }))
-      .command<SetArgs>('set', 'set switches; --reset KEY returns one to the configuration value',
-        (b) => b.option('answering', { type: 'boolean', describe: 'false = stop answering (maintenance)' })
-          .option('delay', { type: 'number', describe: 'response delay in seconds (0-60)' })
-          .option('interfaces', { type: 'string', array: true, describe: 'answer only on these interfaces' })
-          .option('reset', { array: true, choices: ['answering', 'responseDelaySeconds', 'interfaces'] as const }),
-        run(io, async (c, a) => {
-          const patch: Record<string, unknown> = {};
-          if (a.answering !== undefined) patch.answering = a.answering;
-          if (a.delay !== undefined) patch.responseDelaySeconds = a.delay;
-          if (a.interfaces !== undefined) patch.interfaces = a.interfaces.flatMap((i) => i.split(',')).filter((i) => i !== '');
-          for (const k of a.reset ?? []) patch[k] = null;
-          if (Object.keys(patch).length === 0) throw new CliError('nothing to set: give --answering, --delay, --interfaces or --reset');
-          const s = await c.updateSettings(patch as SettingsPatch);
-          return { json: s, text: settingsText(s) };
-        }))
-      .demandCommand(1),
-    handler: () => undefined,
-  };
-}
-
-function timeArg(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new CliError(`--${name} ${JSON.stringify(v)} is not a time (ISO 8601, e.g. 2025-01-31T12:00:00Z)`);
-  return t;
-}
-
-function eventsCommand(io: CliIo): CommandModule<object, Common & { mac?: string; type?: AuditType; since?: string; until?: string; limit: number }> {
-  return {
-    command: 'events',
-    describe: 'audit events, newest first (decisions with reasons, admin changes, boot-once)',
-    builder: (y) => connection(y)
-      .option('mac', { type: 'string' })
-      .option('type', { choices: ['decision', 'admin', 'boot-once', 'suppressed'] as const })
-      .option('since', { type: 'string', describe: 'ISO 8601 time' })
-      .option('until', { type: 'string', describe: 'ISO 8601 time' })
-      .option('limit', { type: 'number', default: 50 }),
-    handler: run(io, async (c, a) => {
-      const l = await c.events({ mac: a.mac, type: a.type, since: timeArg('since', a.since), until: timeArg('until', a.until), limit: a.limit });
-      return { json: l, text: eventsTable(l) };
-    }),
-  };
-}
-
-/** The admin commands, for `yargs().command(createAdminCommands())`; tests pass their own io. */
-export function createAdminCommands(io: CliIo = processIo()): CommandModule[] {
-  return [computersCommand(io), pendingCommand(io), clearCommand(io) as unknown as CommandModule, settingsCommand(io), eventsCommand(io) as unknown as CommandModule];
+/** `computers`, `pending` and `clear`, for features/commands.ts; tests pass their own io. */
+export function createInventoryCommands(io: CliIo): CommandModule[] {
+  return [computersCommand(io), pendingCommand(io), clearCommand(io) as unknown as CommandModule];
 }

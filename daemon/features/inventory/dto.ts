@@ -3,10 +3,8 @@
  * The same functions feed both, so `bootgate computers list --json` equals `GET /api/v1/computers`.
  */
 import type { BootgateConfig, DeploymentKind } from '../../config/schema.js';
-import type { AuditEvent } from '../../store/audit.js';
 import type { ComputerRecord } from '../../store/computers.js';
 import type { DeviceRecord } from '../../store/devices.js';
-import type { RuntimeSettings, SettingOverrides } from '../../store/settings.js';
 
 export interface ComputerDto {
   name: string;
@@ -39,30 +37,6 @@ export interface DeviceDto {
   decidedBy: string | null;
 }
 
-export interface EventDto extends Omit<AuditEvent, 'at'> {
-  at: string;
-}
-
-export interface ProfileDto {
-  name: string;
-  description: string;
-  kind: DeploymentKind;
-  bootOnceMarker: string | null;
-  bootFiles: Record<string, string>;
-  httpBootFiles: Record<string, string>;
-  ipxeScript: boolean;
-  bcdPath: string | null;
-}
-
-export interface SettingsDto {
-  /** What the daemon uses now. */
-  effective: RuntimeSettings;
-  /** Set at run time (API/CLI), persisted; each overrides the config key while set. */
-  overrides: SettingOverrides;
-  /** From the configuration file / environment. */
-  config: RuntimeSettings;
-}
-
 export interface ImportResult {
   created: number;
   updated: number;
@@ -93,22 +67,5 @@ export function deviceDto(d: DeviceRecord): DeviceDto {
   return {
     mac: d.mac, status: d.status, guid: d.guid, arch: d.arch, archCode: d.archCode, vendorClass: d.vendorClass, ip: d.ip,
     firstSeen: iso(d.firstSeen), lastSeen: iso(d.lastSeen), attempts: d.attempts, decidedAt: isoOrNull(d.decidedAt), decidedBy: d.decidedBy,
-  };
-}
-
-export function eventDto(e: AuditEvent): EventDto {
-  return { ...e, at: iso(e.at) };
-}
-
-export function profileDto(name: string, p: BootgateConfig['profiles'][string]): ProfileDto {
-  return {
-    name,
-    description: p.description,
-    kind: p.kind,
-    bootOnceMarker: p.bootOnceMarker,
-    bootFiles: { ...p.bootFiles },
-    httpBootFiles: { ...p.httpBootFiles },
-    ipxeScript: p.ipxeScript !== null || p.ipxeScriptFile !== null,
-    bcdPath: p.bcdPath,
   };
 }

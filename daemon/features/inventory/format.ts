@@ -1,16 +1,8 @@
 /**
- * Human-readable output of the admin commands (`--json` prints the API's JSON instead).
+ * Human-readable output of the inventory commands (`--json` prints the API's JSON instead).
  */
-import type { ComputerDto, DeviceDto, EventDto, SettingsDto } from './dto.js';
-
-/** Left-aligned columns, two spaces apart; `-` for empty cells. */
-export function table(head: string[], rows: string[][]): string {
-  const cells = [head, ...rows.map((r) => r.map((c) => (c === '' ? '-' : c)))];
-  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
-}
-
-const short = (iso: string | null): string => (iso === null ? '' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+import { shortTime as short, table } from '../../cli/output.js';
+import type { ComputerDto, DeviceDto } from './dto.js';
 
 function bootOnce(c: ComputerDto): string {
   if (c.effectiveKind !== 'required') return '';
@@ -41,20 +33,4 @@ export function devicesTable(list: DeviceDto[]): string {
   if (list.length === 0) return 'no devices\n';
   return table(['MAC', 'STATUS', 'ARCH', 'SMBIOS GUID', 'IP', 'FIRST SEEN', 'LAST SEEN', 'ATTEMPTS'],
     list.map((d) => [d.mac, d.status, d.arch ?? '', d.guid ?? '', d.ip ?? '', short(d.firstSeen), short(d.lastSeen), String(d.attempts)]));
-}
-
-export function eventsTable(list: EventDto[]): string {
-  if (list.length === 0) return 'no events\n';
-  return table(['TIME', 'TYPE', 'MAC', 'DOOR', 'DECISION', 'REASON', 'COMPUTER', 'ACTOR', 'DETAIL'],
-    list.map((e) => [short(e.at), e.type, e.mac ?? '', e.door ?? '', e.decision ?? '', e.reason ?? '', e.computer ?? '', e.actor ?? '', e.detail ?? '']));
-}
-
-export function settingsText(s: SettingsDto): string {
-  const src = (k: keyof SettingsDto['effective']) => (k in s.overrides ? 'set at run time' : 'from the configuration');
-  return [
-    `answering:             ${s.effective.answering ? 'yes' : 'no (maintenance)'}  [${src('answering')}]`,
-    `response delay:        ${s.effective.responseDelaySeconds} s  [${src('responseDelaySeconds')}]`,
-    `interfaces:            ${s.effective.interfaces.length ? s.effective.interfaces.join(', ') : 'all'}  [${src('interfaces')}]`,
-    '',
-  ].join('\n');
 }

@@ -1,6 +1,6 @@
 /**
- * JSON schemas of the admin API: request bodies and query strings (validated, exact 400s) and
- * responses (serialised by them, and published in the OpenAPI document).
+ * JSON schemas of /computers and /pending: request bodies and query strings (validated, exact 400s)
+ * and responses (serialised by them, and published in the OpenAPI document).
  */
 
 const str = { type: 'string' } as const;
@@ -8,17 +8,6 @@ const strOrNull = { type: ['string', 'null'] } as const;
 const isoTime = { type: 'string', format: 'date-time' } as const;
 const isoOrNull = { type: ['string', 'null'], format: 'date-time' } as const;
 const kind = { enum: ['required', 'available'] } as const;
-
-export const errorSchema = {
-  type: 'object',
-  properties: {
-    statusCode: { type: 'integer' },
-    code: str,
-    error: str,
-    message: str,
-    problems: { type: 'array', items: str },
-  },
-} as const;
 
 export const computerSchema = {
   type: 'object',
@@ -96,89 +85,6 @@ export const importQuery = {
     update: { type: 'boolean', default: false },
     profile: { type: 'string', minLength: 1, maxLength: 64 },
   },
-} as const;
-
-const archFiles = { type: 'object', additionalProperties: str } as const;
-
-export const profileSchema = {
-  type: 'object',
-  properties: {
-    name: str,
-    description: str,
-    kind,
-    bootOnceMarker: strOrNull,
-    bootFiles: archFiles,
-    httpBootFiles: archFiles,
-    ipxeScript: { type: 'boolean' },
-    bcdPath: strOrNull,
-  },
-} as const;
-
-export const eventSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    at: isoTime,
-    type: { enum: ['decision', 'admin', 'boot-once', 'suppressed', 'password'] },
-    mac: strOrNull,
-    door: strOrNull,
-    decision: strOrNull,
-    reason: strOrNull,
-    profile: strOrNull,
-    computer: strOrNull,
-    ip: strOrNull,
-    arch: strOrNull,
-    actor: strOrNull,
-    detail: strOrNull,
-  },
-} as const;
-
-export const eventsQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    mac: { type: 'string', maxLength: 32 },
-    type: { enum: ['decision', 'admin', 'boot-once', 'suppressed', 'password'] },
-    since: { type: 'string', format: 'date-time' },
-    until: { type: 'string', format: 'date-time' },
-    before: { type: 'integer', minimum: 1, description: 'only events with a smaller id (paging back from the newest)' },
-    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-  },
-} as const;
-
-const settingsValues = {
-  type: 'object',
-  properties: {
-    answering: { type: 'boolean' },
-    responseDelaySeconds: { type: 'integer' },
-    interfaces: { type: 'array', items: str },
-  },
-} as const;
-
-export const settingsSchema = {
-  type: 'object',
-  properties: { effective: settingsValues, overrides: settingsValues, config: settingsValues },
-} as const;
-
-/** `null` removes the override: the config file's value applies again. */
-export const settingsBody = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    answering: { type: ['boolean', 'null'] },
-    responseDelaySeconds: { type: ['integer', 'null'], minimum: 0, maximum: 60 },
-    interfaces: {
-      type: ['array', 'null'],
-      maxItems: 64,
-      items: { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,15}$' },
-    },
-  },
-} as const;
-
-export const sessionsSchema = {
-  type: 'object',
-  properties: { sessions: { type: 'array', items: { type: 'object', additionalProperties: true } } },
 } as const;
 
 export const refParams = {

@@ -1,44 +1,21 @@
 /**
- * Everything an admin can do, as plain functions on the store: the admin API calls them, and the CLI
- * calls them directly when no daemon runs. Errors are AdminError with an HTTP status and exact problems;
+ * The inventory: known computers (CRUD, CSV/YAML import, boot-once done/clear) and unknown devices
+ * waiting for approval, as plain functions on the store. The admin API calls them, and the CLI calls
+ * them directly when no daemon runs. Errors are AdminError with an HTTP status and exact problems;
  * every change leaves an audit event naming who made it (never a token).
  */
 import type { BootgateConfig, DeploymentKind } from '../../config/schema.js';
 import { normalizeGuid, normalizeMac, swapGuid } from '../../policy/identity.js';
-import { auditEvent, type AuditType } from '../../store/audit.js';
 import { setBootOnce } from '../../store/boot-once.js';
 import type { ComputerRecord } from '../../store/computers.js';
 import type { Store } from '../../store/db.js';
 import type { DeviceStatus } from '../../store/devices.js';
-import { effectiveSettings, type RuntimeSettings, type SettingKey } from '../../store/settings.js';
-import {
-  computerDto, deviceDto, eventDto, profileDto,
-  type ComputerDto, type DeviceDto, type EventDto, type ImportResult, type ProfileDto, type SettingsDto,
-} from './dto.js';
+import { AdminError } from '../../http/admin/errors.js';
+import { auditAdmin, type AdminAuditExtra } from '../events/service.js';
+import { computerDto, deviceDto, type ComputerDto, type DeviceDto, type ImportResult } from './dto.js';
 import { applyImport, capProblems, planImport, type ImportOptions } from './import.js';
 import { parseComputers, type ImportFormat } from './parse.js';
 import { checkComputer, NAME_PATTERN, type RawComputer } from './validate.js';
-
-export type AdminErrorCode = 'ERR_VALIDATION' | 'ERR_IMPORT' | 'ERR_NOT_FOUND' | 'ERR_CONFLICT';
-
-export class AdminError extends Error {
-  constructor(readonly status: 400 | 404 | 409, readonly code: AdminErrorCode, message: string, readonly problems: string[] = []) {
-    super(message);
-    this.name = 'AdminError';
-  }
-}
-
-/** Who and what an admin audit event names besides its actor and detail. */
-export interface AdminAuditExtra {
-  mac?: string | null;
-  computer?: string | null;
-  profile?: string | null;
-}
-
-/** Records an admin change in the audit trail (inventory and rollout services alike). */
-export function auditAdmin(store: Store, at: number, actor: string, detail: string, extra: AdminAuditExtra = {}): void {
-  store.audit.insert(auditEvent({ at, type: 'admin', actor, detail, ...extra }));
-}
 
 /** A computer by name, any of its MACs, or its SMBIOS GUID (either byte order); a 404 AdminError when none. */
 export function findComputer(store: Store, ref: string): ComputerRecord {
@@ -58,18 +35,10 @@ export interface ApproveOptions {
   notes?: string;
 }
 
-export interface EventFilter {
-  mac?: string;
-  type?: AuditType;
-  since?: number;
-  until?: number;
-  beforeId?: number;
-  limit?: number;
-}
+/** Large supplier sheets: 100,000 rows of a few columns fit well under this (the API's import body limit). */
+export const IMPORT_BODY_LIMIT = 32 * 1024 * 1024;
 
-export type SettingsPatch = { [K in SettingKey]?: RuntimeSettings[K] | null };
-
-export class AdminService {
+export class InventoryService {
   constructor(
     private readonly store: Store,
     private readonly cfg: () => BootgateConfig,
@@ -201,63 +170,4 @@ export class AdminService {
     if (c.bootOnceConsumedAt === null) setBootOnce(this.store, { computer: c, consumed: true, by: 'reported done', actor, now: this.now() });
     return this.getComputer(c.name);
   }
-
-  profiles(): ProfileDto[] {
-    return Object.entries(this.cfg().profiles).map(([n, p]) => profileDto(n, p));
-  }
-
-  profile(name: string): ProfileDto {
-    const p = this.cfg().profiles[name];
-    if (!p || !Object.hasOwn(this.cfg().profiles, name)) throw new AdminError(404, 'ERR_NOT_FOUND', `no profile ${JSON.stringify(name)}`);
-    return profileDto(name, p);
-  }
-
-  events(f: EventFilter): EventDto[] {
-    let mac: string | undefined;
-    if (f.mac !== undefined) {
-      const m = normalizeMac(f.mac);
-      if (m === null) throw new AdminError(400, 'ERR_VALIDATION', `${JSON.stringify(f.mac)} is not a MAC address`);
-      mac = m;
-    }
-    return this.store.audit.query({ ...f, mac, limit: Math.min(Math.max(f.limit ?? 100, 1), 1000) }).map(eventDto);
-  }
-
-  settings(): SettingsDto {
-    const s = this.cfg().server;
-    const config = { answering: s.answering, responseDelaySeconds: s.responseDelaySeconds, interfaces: [...s.interfaces] };
-    const overrides = this.store.settings.overrides();
-    return { effective: effectiveSettings(config, overrides), overrides, config };
-  }
-
-  /** Sets run-time switches; `null` removes an override (back to the config's value). */
-  updateSettings(patch: SettingsPatch, actor: string): SettingsDto {
-    const problems = checkSettingsPatch(patch);
-    if (problems.length > 0) throw new AdminError(400, 'ERR_VALIDATION', problems[0] ?? 'invalid', problems);
-    this.store.durable(() => {
-      for (const [k, v] of Object.entries(patch) as Array<[SettingKey, unknown]>) {
-        if (v === null) this.store.settings.clear(k);
-        else if (v !== undefined) this.store.settings.set(k, v, this.now());
-      }
-      this.audit(actor, `settings: ${JSON.stringify(patch)}`);
-    });
-    this.store.notify('settings');
-    return this.settings();
-  }
-}
-
-/** The same rules as the API's JSON schema, for the CLI's direct path. */
-export function checkSettingsPatch(patch: Record<string, unknown>): string[] {
-  const problems: string[] = [];
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null || v === undefined) continue;
-    if (k === 'answering') { if (typeof v !== 'boolean') problems.push(`answering must be true or false, found ${JSON.stringify(v)}`); }
-    else if (k === 'responseDelaySeconds') {
-      if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 60) problems.push(`responseDelaySeconds must be a whole number from 0 to 60, found ${JSON.stringify(v)}`);
-    } else if (k === 'interfaces') {
-      if (!Array.isArray(v) || v.length > 64 || !v.every((i) => typeof i === 'string' && /^[A-Za-z0-9._@-]{1,15}$/.test(i))) {
-        problems.push(`interfaces must be a list of interface names (1 to 15 characters each), found ${JSON.stringify(v)}`);
-      }
-    } else problems.push(`unknown setting ${JSON.stringify(k)} (known: answering, responseDelaySeconds, interfaces)`);
-  }
-  return problems;
 }

@@ -5,126 +5,64 @@
  * input when that is not a terminal (`printf '%s\n' "$PW" | bootgate password set`); never from an
  * argument, which `ps` and shell histories would show.
  *
- * Changes go to the database file directly (a running daemon reads hashes and lockouts from it on every
- * check, so they take effect at once), or through the admin API with `--api` / BOOTGATE_API.
+ * Like every admin command it goes through the one connection routine (cli/connection.ts): the admin
+ * API when a daemon runs (PUT /password, ...), the password service on the database otherwise (a
+ * running daemon reads hashes and lockouts from it on every check).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { connection } from '../inventory/cli.js';
-import { ConfigError, loadConfig } from '../../config/load.js';
-import { AdminError } from '../inventory/service.js';
-import { openStore } from '../../store/db.js';
+import { CliError, connectionOptions, runCommand, serviceCall, type BaseIo, type Connection, type ConnectionArgs, type Output } from '../../cli/index.js';
 import { PasswordAdmin, type LockoutDto, type PasswordSetDto, type PasswordStatusDto } from './service.js';
 import { passwordProblem } from './hash.js';
 
-export interface PasswordCliIo {
-  env: NodeJS.ProcessEnv;
-  fetch: typeof fetch;
-  out: (text: string) => void;
-  err: (text: string) => void;
-  setExitCode: (code: number) => void;
+export interface PasswordCliIo extends BaseIo {
   /** Reads one secret: from the terminal without echo (showing `prompt`), else one line of stdin. */
   readSecret: (prompt: string) => Promise<string>;
   /** True when readSecret talks to a person (then the password is asked twice). */
   interactive: boolean;
 }
 
-interface Args {
-  config?: string;
-  db?: string;
-  api?: string;
-  token?: string;
-  json?: boolean;
+interface Args extends ConnectionArgs {
   profile?: string;
   client?: string;
 }
 
-interface PasswordClient {
-  target: string;
+export interface PasswordClient {
   set(profile: string | null, password: string): Promise<PasswordSetDto>;
   clear(profile: string | null): Promise<void>;
   status(): Promise<PasswordStatusDto>;
   lift(client: string): Promise<LockoutDto>;
-  close(): void;
 }
 
-class CliFailure extends Error {}
-
-function directClient(args: Args, io: PasswordCliIo): PasswordClient {
-  const cfg = loadConfig({ file: args.config, env: io.env });
-  const path = args.db ?? cfg.store.path;
-  const store = openStore(path, { busyTimeoutMs: 10_000 });
-  const admin = new PasswordAdmin(store, () => cfg);
+export function passwordClient(conn: Connection): PasswordClient {
+  if (conn.kind === 'api') {
+    const { call } = conn.api;
+    const q = (profile: string | null) => (profile ? `?profile=${encodeURIComponent(profile)}` : '');
+    return {
+      set: (profile, password) => call('PUT', '/password', { password, profile }),
+      clear: (profile) => call('DELETE', `/password${q(profile)}`),
+      status: () => call('GET', '/password'),
+      lift: (client) => call('DELETE', `/password/lockouts/${encodeURIComponent(client)}`),
+    };
+  }
+  const admin = new PasswordAdmin(conn.store, () => conn.cfg);
   const actor = 'cli';
   return {
-    target: `database ${path}`,
-    set: (profile, pw) => admin.set(profile, pw, actor),
-    clear: async (profile) => admin.clear(profile, actor),
-    status: async () => admin.status(),
-    lift: async (client) => admin.lift(client, actor),
-    close: () => store.close(),
+    set: (profile, pw) => serviceCall(() => admin.set(profile, pw, actor)),
+    clear: (profile) => serviceCall(() => admin.clear(profile, actor)),
+    status: () => serviceCall(() => admin.status()),
+    lift: (client) => serviceCall(() => admin.lift(client, actor)),
   };
 }
 
-function apiClient(base: string, args: Args, io: PasswordCliIo): PasswordClient {
-  const token = args.token ?? io.env.BOOTGATE_ADMIN_TOKEN;
-  if (!token) throw new CliFailure(`no admin token for ${base}: pass --token or set BOOTGATE_ADMIN_TOKEN`);
-  const root = base.replace(/\/+$/, '');
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    let res: Response;
-    try {
-      res = await io.fetch(`${root}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(60_000),
-      });
-    } catch (err) {
-      throw new CliFailure(`cannot reach the admin API at ${root}: ${(err as Error).message}`);
-    }
-    if (res.status === 204) return undefined as T;
-    const json = (await res.json().catch(() => ({}))) as { message?: string };
-    if (!res.ok) throw new CliFailure(json.message ?? `HTTP ${res.status}`);
-    return json as T;
-  };
-  const q = (profile: string | null) => (profile ? `?profile=${encodeURIComponent(profile)}` : '');
-  return {
-    target: `API ${root}`,
-    set: (profile, password) => call('PUT', '/password', { password, profile }),
-    clear: (profile) => call('DELETE', `/password${q(profile)}`),
-    status: () => call('GET', '/password'),
-    lift: (client) => call('DELETE', `/password/lockouts/${encodeURIComponent(client)}`),
-    close: () => undefined,
-  };
+function run(io: BaseIo, fn: (c: PasswordClient, a: Args, conn: Connection) => Promise<Output>) {
+  return runCommand<PasswordClient, Args>(io, passwordClient, fn);
 }
 
-function connect(args: Args, io: PasswordCliIo): PasswordClient {
-  const api = args.api ?? io.env.BOOTGATE_API;
-  return api ? apiClient(api, args, io) : directClient(args, io);
-}
-
-function run(io: PasswordCliIo, fn: (c: PasswordClient, a: Args) => Promise<{ json: unknown; text: string }>) {
-  return async (args: Args): Promise<void> => {
-    let client: PasswordClient | undefined;
-    try {
-      client = connect(args, io);
-      const r = await fn(client, args);
-      io.out(args.json ? `${JSON.stringify(r.json, null, 2)}\n` : r.text);
-    } catch (err) {
-      const problems = err instanceof ConfigError ? err.problems.map((p) => `\n  ${p}`).join('') : '';
-      const known = err instanceof CliFailure || err instanceof AdminError || err instanceof ConfigError;
-      io.err(`bootgate: ${known ? (err as Error).message.split('\n')[0] : `unexpected error: ${(err as Error).message}`}${problems}\n`);
-      io.setExitCode(1);
-    } finally {
-      client?.close();
-    }
-  };
-}
-
-async function askPassword(io: PasswordCliIo, scope: string): Promise<string> {
+async function askPassword(io: Pick<PasswordCliIo, 'readSecret' | 'interactive'>, scope: string): Promise<string> {
   const pw = await io.readSecret(`New boot password for ${scope}: `);
   const problem = passwordProblem(pw);
-  if (problem) throw new CliFailure(problem);
-  if (io.interactive && (await io.readSecret('Type it again: ')) !== pw) throw new CliFailure('the two passwords differ; nothing changed');
+  if (problem) throw new CliError(problem);
+  if (io.interactive && (await io.readSecret('Type it again: ')) !== pw) throw new CliError('the two passwords differ; nothing changed');
   return pw;
 }
 
@@ -143,12 +81,12 @@ export function createPasswordCommand(io: PasswordCliIo = processPasswordIo()): 
   return {
     command: 'password',
     describe: 'boot passwords: set, clear, status, lift a lockout',
-    builder: (y) => connection(y)
+    builder: (y) => connectionOptions(y)
       .command<Args>('set', 'set a boot password (asked on the terminal, or one line of standard input)', profile,
-        run(io, async (c, a) => {
+        run(io, async (c, a, conn) => {
           const scope = a.profile ? `profile ${a.profile}` : 'every gated profile without its own';
           const r = await c.set(a.profile ?? null, await askPassword(io, scope));
-          return { json: r, text: `boot password for ${scope} set in ${c.target}\n` };
+          return { json: r, text: `boot password for ${scope} set in ${conn.target}\n` };
         }))
       .command<Args>('clear', 'remove a boot password', profile,
         run(io, async (c, a) => { await c.clear(a.profile ?? null); return { json: { cleared: a.profile ?? 'global' }, text: `boot password ${a.profile ? `of profile ${a.profile}` : '(global)'} removed\n` }; }))
@@ -188,7 +126,7 @@ async function readSecret(prompt: string): Promise<string> {
     const onData = (buf: Buffer) => {
       for (const ch of buf.toString('utf8')) {
         if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003' || ch === '\u0004') return done(new CliFailure('cancelled'));
+        if (ch === '\u0003' || ch === '\u0004') return done(new CliError('cancelled'));
         if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
         else text += ch;
       }

@@ -30,7 +30,7 @@ export interface AttachedPasswords extends AttachedFeature {
 export const password: Feature<AttachedPasswords> = {
   name: 'password',
   configProblems: passwordConfigProblems,
-  commands: () => [createPasswordCommand()],
+  commands: (io) => [createPasswordCommand(io)],
   attach(ctx) {
     const gate = new PasswordGate({
       store: ctx.store, config: ctx.config, logger: ctx.logger, metrics: createPasswordMetrics(ctx.registry), now: ctx.now, macOfIp: ctx.macOfIp,

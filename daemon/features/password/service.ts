@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from 'node:net';
 import type { BootgateConfig } from '../../config/schema.js';
-import { AdminError } from '../inventory/service.js';
+import { AdminError } from '../../http/admin/errors.js';
 import { normalizeMac } from '../../policy/identity.js';
 import { auditEvent } from '../../store/audit.js';
 import type { Store } from '../../store/db.js';

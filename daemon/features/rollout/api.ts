@@ -10,7 +10,9 @@
  *   PUT    /rollout-members                            set them ({members: [...]}, all or nothing)
  *   DELETE /rollout-members/:computer                  back to the "ungrouped" group
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { AdminRoutes } from '../../http/admin/index.js';
+import { commonErrors, errorResponses } from '../../http/admin/schemas.js';
 import type { ResultStatus } from './failures.js';
 import type { MemberInput, ResultInput, RolloutService } from './service.js';
 import type { RolloutStatus } from './status.js';
@@ -23,11 +25,7 @@ const name64 = { type: 'string', minLength: 1, maxLength: 64 } as const;
 /** A computer as the admin commands name it: its name, a MAC or its SMBIOS GUID (inventory findComputer). */
 const computerRef = { type: 'string', minLength: 1, maxLength: 128, description: 'computer name, MAC or SMBIOS GUID' } as const;
 
-const errorSchema = {
-  type: 'object',
-  properties: { statusCode: int, code: str, error: str, message: str, problems: { type: 'array', items: str } },
-} as const;
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };
+const errors = { ...commonErrors, ...errorResponses(404, 409) };
 
 const dayRow = {
   type: 'object',
@@ -112,7 +110,7 @@ const memberDto = (m: MemberRecord) => ({ ...m, updatedAt: new Date(m.updatedAt)
 type GroupRoute = { Params: { profile: string; group: string } };
 
 /** The routes as a plugin for adminApi's `plugins` option (it passes the caller's `actor`). */
-export function rolloutRoutes(service: RolloutService): FastifyPluginAsync<{ actor: (req: FastifyRequest) => string }> {
+export function rolloutRoutes(service: RolloutService): AdminRoutes {
   return async (app: FastifyInstance, { actor }) => {
     const tags = ['rollouts'];
     app.get('/rollouts', {

@@ -1,25 +1,20 @@
 /**
  * `bootgate rollout ...`: the schedule table of a profile's rollout, halting and resuming a group,
- * reporting a deployment result, and assigning computers to groups. Like the other admin commands it
- * goes through the admin API when a daemon runs (`--api`, BOOTGATE_API, or found on the configured
- * HTTP port) and works on the database file otherwise; the running daemon notices either way.
+ * reporting a deployment result, and assigning computers to groups. Like every admin command it goes
+ * through the one connection routine (cli/connection.ts): the admin API when a daemon runs, the
+ * rollout service on the database otherwise; the running daemon notices either way.
  *
- * Registered by the CLI next to the admin commands: `yargs(argv).command(createRolloutCommand())`.
+ * Registered by features/commands.ts next to the other admin commands.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { loadConfig } from '../../config/load.js';
-import type { BootgateConfig } from '../../config/schema.js';
-import { CliError, serviceCall } from '../../cli/client.js';
-import { connection, processIo, runWith, type CliIo } from '../inventory/cli.js';
-import { AdminService } from '../inventory/service.js';
-import { openStore } from '../../store/db.js';
+import { connectionOptions, processIo, runCommand, serviceCall, type BaseIo, type Connection, type ConnectionArgs, type Output } from '../../cli/index.js';
+import { InventoryService } from '../inventory/service.js';
 import type { ResultStatus } from './failures.js';
 import { RolloutService, type MemberInput, type ResultInput, type ResultOutcome } from './service.js';
 import { renderStatus, type RolloutStatus } from './status.js';
 import { RolloutRepo, type MemberRecord } from './store.js';
 
 export interface RolloutClient {
-  readonly target: string;
   status(profile: string): Promise<RolloutStatus>;
   halt(profile: string, group: string, reason?: string): Promise<RolloutStatus>;
   resume(profile: string, group: string): Promise<RolloutStatus>;
@@ -27,16 +22,9 @@ export interface RolloutClient {
   members(): Promise<MemberRecord[]>;
   assign(list: MemberInput[]): Promise<MemberRecord[]>;
   unassign(computer: string): Promise<void>;
-  close(): void;
 }
 
-interface Args {
-  config?: string;
-  api?: string;
-  token?: string;
-  db?: string;
-  json?: boolean;
-}
+type Args = ConnectionArgs;
 
 type StatusDto = Omit<RolloutStatus, 'groups'> & { groups: Array<Omit<RolloutStatus['groups'][number], 'halt'> & { halt: { at: string; by: string; reason: string } | null }> };
 type MemberDto = Omit<MemberRecord, 'updatedAt'> & { updatedAt: string };
@@ -45,54 +33,26 @@ const enc = encodeURIComponent;
 const fromDto = (s: StatusDto): RolloutStatus => ({ ...s, groups: s.groups.map((g) => ({ ...g, halt: g.halt && { ...g.halt, at: Date.parse(g.halt.at) } })) });
 const memberFromDto = (m: MemberDto): MemberRecord => ({ ...m, updatedAt: Date.parse(m.updatedAt) });
 
-function apiClient(base: string, token: string, doFetch: typeof fetch): RolloutClient {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    let res: Response;
-    try {
-      res = await doFetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(60_000),
-      });
-    } catch (err) {
-      const c = (err as { cause?: { code?: string } }).cause;
-      throw new CliError(`cannot reach the admin API at ${base}: ${c?.code ?? (err as Error).message}`);
-    }
-    if (res.status === 204) return undefined as T;
-    const json = (await res.json().catch(() => ({ message: `HTTP ${res.status} without a JSON body` }))) as { message?: string; problems?: string[] };
-    if (!res.ok) throw new CliError(json.message ?? `HTTP ${res.status}`, json.problems && json.problems.length > 1 ? json.problems : []);
-    return json as T;
-  };
-  const group = (p: string, g: string) => `/rollouts/${enc(p)}/groups/${enc(g)}`;
-  return {
-    target: `API ${base}`,
-    status: async (p) => fromDto(await call<StatusDto>('GET', `/rollouts/${enc(p)}`)),
-    halt: async (p, g, reason) => fromDto(await call<StatusDto>('POST', `${group(p, g)}/halt`, reason ? { reason } : {})),
-    resume: async (p, g) => fromDto(await call<StatusDto>('POST', `${group(p, g)}/resume`, {})),
-    result: (input) => call<ResultOutcome>('POST', '/results', input),
-    members: async () => (await call<{ members: MemberDto[] }>('GET', '/rollout-members')).members.map(memberFromDto),
-    assign: async (list) => (await call<{ members: MemberDto[] }>('PUT', '/rollout-members', { members: list })).members.map(memberFromDto),
-    unassign: (c) => call<void>('DELETE', `/rollout-members/${enc(c)}`),
-    close: () => undefined,
-  };
-}
-
-/** The service in this process on the database file; a `done` result also consumes boot-once, as the API does. */
-function directClient(path: string, cfg: BootgateConfig): RolloutClient {
-  const store = openStore(path, { busyTimeoutMs: 10_000 });
-  const actor = 'cli';
-  let svc: RolloutService;
-  try {
-    const admin = new AdminService(store, () => cfg);
-    svc = new RolloutService(RolloutRepo.open(store), () => cfg, { onDone: (computer, who) => admin.deploymentDone(computer, who) });
-  } catch (err) {
-    store.close();
-    throw err;
+/** API calls, or the service in this process on the database (a `done` result also consumes boot-once, as the API does). */
+export function rolloutClient(conn: Connection): RolloutClient {
+  if (conn.kind === 'api') {
+    const { call } = conn.api;
+    const group = (p: string, g: string) => `/rollouts/${enc(p)}/groups/${enc(g)}`;
+    return {
+      status: async (p) => fromDto(await call<StatusDto>('GET', `/rollouts/${enc(p)}`)),
+      halt: async (p, g, reason) => fromDto(await call<StatusDto>('POST', `${group(p, g)}/halt`, reason ? { reason } : {})),
+      resume: async (p, g) => fromDto(await call<StatusDto>('POST', `${group(p, g)}/resume`, {})),
+      result: (input) => call<ResultOutcome>('POST', '/results', input),
+      members: async () => (await call<{ members: MemberDto[] }>('GET', '/rollout-members')).members.map(memberFromDto),
+      assign: async (list) => (await call<{ members: MemberDto[] }>('PUT', '/rollout-members', { members: list })).members.map(memberFromDto),
+      unassign: (c) => call<void>('DELETE', `/rollout-members/${enc(c)}`),
+    };
   }
+  const actor = 'cli';
+  const inventory = new InventoryService(conn.store, () => conn.cfg);
+  const svc = new RolloutService(RolloutRepo.open(conn.store), () => conn.cfg, { onDone: (computer, who) => inventory.deploymentDone(computer, who) });
   const run = serviceCall;
   return {
-    target: `database ${path}`,
     status: (p) => run(() => svc.status(p)),
     halt: (p, g, reason) => run(() => svc.halt(p, g, actor, reason)),
     resume: (p, g) => run(() => svc.resume(p, g, actor)),
@@ -100,42 +60,12 @@ function directClient(path: string, cfg: BootgateConfig): RolloutClient {
     members: () => run(() => svc.members()),
     assign: (list) => run(() => svc.setMembers(list, actor)),
     unassign: (c) => run(() => svc.removeMember(c, actor)),
-    close: () => store.close(),
   };
 }
 
-/** Is a Bootgate admin API answering at `base`? (Its OpenAPI document needs no token.) */
-async function probe(base: string, doFetch: typeof fetch): Promise<boolean> {
-  try {
-    const res = await doFetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(1500) });
-    return res.ok && ((await res.json()) as { info?: { title?: string } }).info?.title === 'Bootgate admin API';
-  } catch {
-    return false;
-  }
+function run<A extends Args>(io: BaseIo, fn: (c: RolloutClient, a: A, conn: Connection) => Promise<Output>) {
+  return runCommand<RolloutClient, A>(io, rolloutClient, fn);
 }
-
-export async function connectRollouts(args: Args, io: Pick<CliIo, 'env' | 'fetch'>): Promise<RolloutClient> {
-  const cfg = loadConfig({ file: args.config, env: io.env });
-  const withToken = (base: string) => {
-    const token = args.token ?? io.env.BOOTGATE_ADMIN_TOKEN;
-    if (!token) throw new CliError(`no admin token for ${base}: pass --token or set BOOTGATE_ADMIN_TOKEN`);
-    return apiClient(base.replace(/\/+$/, ''), token, io.fetch);
-  };
-  const api = args.api ?? io.env.BOOTGATE_API;
-  if (api) return withToken(api);
-  if (args.db) return directClient(args.db, cfg);
-  if (cfg.admin.enabled && cfg.http.enabled) {
-    const host = cfg.http.address === '0.0.0.0' || cfg.http.address === '::' ? '127.0.0.1' : cfg.http.address;
-    const base = `http://${host.includes(':') ? `[${host}]` : host}:${cfg.http.port}/api/v1`;
-    if (await probe(base, io.fetch)) return withToken(base);
-  }
-  return directClient(cfg.store.path, cfg);
-}
-
-function run<A extends Args>(io: CliIo, fn: (c: RolloutClient, a: A) => Promise<{ json: unknown; text: string }>) {
-  return runWith<RolloutClient, A>(io, connectRollouts, fn);
-}
-
 
 const membersText = (list: MemberRecord[]): string => (list.length === 0 ? 'no computer is assigned to a rollout group (all are "ungrouped")\n'
   : list.map((m) => `${m.computer}  group ${m.group}  criticality ${m.criticality ?? '-'}  window ${m.window ?? '(group\'s)'}\n`).join(''));
@@ -143,20 +73,20 @@ const membersText = (list: MemberRecord[]): string => (list.length === 0 ? 'no c
 type GroupArgs = Args & { profile: string; group: string };
 
 /** `bootgate rollout status|halt|resume|result|assign|unassign|members`; tests pass their own io. */
-export function createRolloutCommand(io: CliIo = processIo()): CommandModule {
+export function createRolloutCommand(io: BaseIo = processIo()): CommandModule {
   const pg = (b: Argv<Args>) => b.positional('profile', { type: 'string', demandOption: true }).positional('group', { type: 'string', demandOption: true });
   return {
     command: 'rollout',
     describe: 'ramped rollouts: schedule table, halt/resume a group, deployment results, groups of computers',
-    builder: (y) => connection(y)
+    builder: (y) => connectionOptions(y)
       .command<Args & { profile: string }>('status <profile>', 'per group and per day: machines planned, admitted, done and failed',
         (b) => b.positional('profile', { type: 'string', demandOption: true }),
         run(io, async (c, a) => { const st = await c.status(a.profile); return { json: st, text: renderStatus(st) }; }))
       .command<GroupArgs & { reason?: string }>('halt <profile> <group>', 'halt a group: nobody new is admitted from the next day on',
         (b) => pg(b).option('reason', { type: 'string', describe: 'kept in the status and the audit trail' }),
-        run(io, async (c, a) => { const st = await c.halt(a.profile, a.group, a.reason); return { json: st, text: `halted group ${a.group} of ${a.profile} (${c.target})\n` }; }))
+        run(io, async (c, a, conn) => { const st = await c.halt(a.profile, a.group, a.reason); return { json: st, text: `halted group ${a.group} of ${a.profile} (${conn.target})\n` }; }))
       .command<GroupArgs>('resume <profile> <group>', 'resume a halted group at the rate it stopped at', pg,
-        run(io, async (c, a) => { const st = await c.resume(a.profile, a.group); return { json: st, text: `resumed group ${a.group} of ${a.profile} (${c.target})\n` }; }))
+        run(io, async (c, a, conn) => { const st = await c.resume(a.profile, a.group); return { json: st, text: `resumed group ${a.group} of ${a.profile} (${conn.target})\n` }; }))
       .command<Args & { computer: string; status: ResultStatus; profile?: string; detail?: string }>('result <computer> <status>', 'report a deployment result (done or failed)',
         (b) => b.positional('computer', { type: 'string', demandOption: true, describe: 'name, MAC or SMBIOS GUID' })
           .positional('status', { choices: ['done', 'failed'] as const, demandOption: true })

@@ -3,7 +3,7 @@
  * snapshot, serves /rollouts on the admin API and keeps its gauges; `bootgate rollout ...` are its
  * commands. Config checks beyond the schema: rolloutConfigProblems().
  */
-import { AdminService } from '../inventory/service.js';
+import { InventoryService } from '../inventory/service.js';
 import type { AttachedFeature, Feature } from '../feature.js';
 import { rolloutRoutes } from './api.js';
 import { createRolloutCommand } from './cli.js';
@@ -24,11 +24,11 @@ export interface AttachedRollouts extends AttachedFeature {
 export const rollout: Feature<AttachedRollouts> = {
   name: 'rollout',
   configProblems: (cfg) => ({ errors: rolloutConfigProblems(cfg), warnings: [] }),
-  commands: () => [createRolloutCommand()],
+  commands: (io) => [createRolloutCommand(io)],
   attach(ctx) {
     // A `done` result consumes the computer's required deployment, as `computers done` does.
     const service = new RolloutService(RolloutRepo.open(ctx.store), ctx.config, {
-      now: ctx.now, onDone: (computer, actor) => new AdminService(ctx.store, ctx.config).deploymentDone(computer, actor),
+      now: ctx.now, onDone: (computer, actor) => new InventoryService(ctx.store, ctx.config).deploymentDone(computer, actor),
     });
     const live = createLiveRollouts(service, ctx.config, { now: ctx.now, logger: ctx.logger, metrics: createRolloutMetrics(ctx.registry) });
     return {

@@ -5,7 +5,9 @@
  * (HTTP status, exact message), every change leaves an audit event naming who made it.
  */
 import type { BootgateConfig, RolloutConfig } from '../../config/schema.js';
-import { AdminError, auditAdmin, findComputer, type AdminAuditExtra } from '../inventory/service.js';
+import { AdminError } from '../../http/admin/errors.js';
+import { auditAdmin, type AdminAuditExtra } from '../events/service.js';
+import { findComputer } from '../inventory/service.js';
 import type { ComputerRecord } from '../../store/computers.js';
 import { formatDayNumber, parseLocalDate } from './clock.js';
 import { settingsOf, windowsOf } from './config.js';

@@ -1,17 +1,44 @@
 /**
  * One error shape for the whole admin API: `{statusCode, code, error, message, problems?}`. Schema
- * violations become exact sentences naming the field (`body.responseDelaySeconds must be <= 60, found 61`).
+ * violations become exact sentences naming the field (`body.responseDelaySeconds must be <= 60, found 61`);
+ * a body over the limit says its size and the limit. Services throw AdminError; the API answers it as
+ * is and the CLI prints the same message and problems.
  */
 import { STATUS_CODES } from 'node:http';
 import AjvModule, { type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../log.js';
-import { AdminError } from '../../features/inventory/service.js';
 
 // ajv and ajv-formats are CommonJS with a default export.
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+export type AdminErrorCode = 'ERR_VALIDATION' | 'ERR_IMPORT' | 'ERR_NOT_FOUND' | 'ERR_CONFLICT' | 'ERR_BODY_TOO_LARGE';
+
+/** A refusal a person can act on: the HTTP status, a code, one sentence, and every problem found. */
+export class AdminError extends Error {
+  constructor(readonly status: 400 | 404 | 409 | 413, readonly code: AdminErrorCode, message: string, readonly problems: string[] = []) {
+    super(message);
+    this.name = 'AdminError';
+  }
+}
+
+/** `512 bytes`, `64 kB`, `1.2 MB` (binary units, one decimal where it matters). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} byte${n === 1 ? '' : 's'}`;
+  const [v, unit] = n < 1024 * 1024 ? [n / 1024, 'kB'] : [n / (1024 * 1024), 'MB'];
+  const text = v >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10);
+  return `${text} ${unit}`;
+}
+
+/** The one sentence for a body over a limit, from the API and from the CLI before it sends. */
+export function bodyTooLargeMessage(size: number | null, limit: number): string {
+  if (size === null) return `request body is over the limit of ${formatBytes(limit)}`;
+  const [s, l] = [formatBytes(size), formatBytes(limit)];
+  // Just over the limit both round alike: then the exact counts say what is wrong.
+  return s === l ? `request body is ${size} bytes; the limit is ${limit} bytes (${l})` : `request body is ${s}; the limit is ${l}`;
+}
 
 export function makeAjv(coerce: boolean) {
   // Bodies are not coerced and unknown keys are errors, not silently dropped (fastify's default).
@@ -81,6 +108,12 @@ export function adminErrorHandler(logger: Logger) {
       const data = context === 'body' ? req.body : context === 'querystring' ? req.query : context === 'params' ? req.params : req.headers;
       const problems = describeValidation(err.validation, context, data);
       return reply.code(400).send(errorBody(400, 'ERR_VALIDATION', problems[0] ?? 'invalid request', problems));
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // fastify refuses on Content-Length before reading, or counts a chunked body up to the limit.
+      const length = Number(req.headers['content-length']);
+      const message = bodyTooLargeMessage(Number.isSafeInteger(length) ? length : null, req.routeOptions.bodyLimit);
+      return reply.code(413).send(errorBody(413, 'ERR_BODY_TOO_LARGE', message));
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send(errorBody(status, err.code ?? 'ERR_REQUEST', err.message));

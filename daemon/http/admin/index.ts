@@ -1,50 +1,46 @@
 /**
- * The admin API, a fastify plugin the composition root registers under /api/v1:
- *   app.register(adminApi, { prefix: '/api/v1', backend, store, cfg, logger, sessions })
+ * The frame every admin route runs in, a fastify plugin registered under /api/v1 with the features'
+ * route plugins as a list (features/admin-api.ts gives it):
+ *   app.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, plugins: [inventoryRoutes(service), ...] })
  * Bearer-token auth on every route but the OpenAPI document; 401 without a valid token, 403 for a
  * read-only token on a change, 429 after repeated failures from one address. Bodies and query strings
- * are schema-validated with exact 400s. Routes call the same AdminService as the CLI.
+ * are schema-validated with exact 400s; every error has one shape (errors.ts). It knows no feature.
  */
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { BootgateConfig } from '../../config/schema.js';
-import { AdminService } from '../../features/inventory/service.js';
 import type { Logger } from '../../log.js';
-import type { StoreBackend } from '../../store/backend.js';
-import type { Store } from '../../store/db.js';
 import { FailureLimiter, TokenStore, type TokenInfo } from './auth.js';
-import { computerRoutes } from '../../features/inventory/api.js';
 import { adminErrorHandler, errorBody, makeAjv } from './errors.js';
-import { pendingRoutes } from '../../features/inventory/pending-api.js';
-import { statusRoutes } from '../../features/status/api.js';
+
+/** A feature's admin routes; the frame passes who is calling (for audit events). */
+export type AdminRoutes = FastifyPluginAsync<{ actor: (req: FastifyRequest) => string }>;
 
 export interface AdminApiOptions {
-  /** The running daemon's backend: its config() follows reloads. */
-  backend: Pick<StoreBackend, 'config'>;
-  store: Store;
+  /** The config the tokens file is read from. */
   cfg: BootgateConfig;
   logger: Logger;
-  /** Live TFTP/HTTP transfers, from the doors. */
-  sessions?: () => unknown[];
   /** Where BOOTGATE_ADMIN_TOKEN is read from (tests pass their own). */
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   /** Failed authentications per address allowed per window before 429 (default 10 per 60 s). */
   authFailuresMax?: number;
   authFailureWindowMs?: number;
-  /** More route plugins behind the same auth, validators and error shape (e.g. the password feature.s routes). */
-  plugins?: Array<FastifyPluginAsync<{ actor: (req: FastifyRequest) => string }>>;
+  /** The features' route plugins, all behind the same auth, validators and error shape. */
+  plugins?: AdminRoutes[];
 }
 
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const OPENAPI_PATH = '/openapi.json';
+/** The OpenAPI document's title: how the CLI tells a Bootgate admin API from anything else on a port. */
+export const ADMIN_API_TITLE = 'Bootgate admin API';
+export const OPENAPI_PATH = '/openapi.json';
 
-export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export async function adminApiFrame(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
   const tokens = new TokenStore(opts.cfg.admin.tokensFile, (opts.env ?? process.env).BOOTGATE_ADMIN_TOKEN, logger, now);
   const limiter = new FailureLimiter(opts.authFailuresMax ?? 10, opts.authFailureWindowMs ?? 60_000, now);
-  const service = new AdminService(opts.store, () => opts.backend.config(), now);
   const callers = new WeakMap<FastifyRequest, TokenInfo>();
   const actor = (req: FastifyRequest) => callers.get(req)?.actor ?? 'api';
 
@@ -59,7 +55,7 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
     decorator: 'adminOpenapi',
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Bootgate admin API', version: '1', description: 'Inventory, approvals, boot-once, settings and audit events of a Bootgate appliance.' },
+      info: { title: ADMIN_API_TITLE, version: '1', description: 'Inventory, approvals, boot-once, settings and audit events of a Bootgate appliance.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -91,9 +87,5 @@ export async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Pro
   app.addHook('onRequest', authenticate);
 
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => (app as unknown as { adminOpenapi: () => unknown }).adminOpenapi());
-  const deps = { service, actor, sessions: opts.sessions };
-  await app.register(computerRoutes, deps);
-  await app.register(pendingRoutes, deps);
-  await app.register(statusRoutes, deps);
   for (const plugin of opts.plugins ?? []) await app.register(plugin, { actor });
 }

@@ -1,0 +1,255 @@
+/**
+ * The one way an admin command reaches Bootgate, for every command group:
+ *   1. `--api URL` or BOOTGATE_API: that admin API;
+ *   2. else the daemon the config names (`-c FILE`: http.address and http.port), if its admin API answers;
+ *   3. else the database file: `--db FILE`, or the config's store.path taken relative to the config
+ *      file's folder (never the working directory, unless there is no config file).
+ * A command never creates a database (only `bootgate init` and the daemon do); with none it refuses and
+ * names every place it looked. The API token: `--token`, BOOTGATE_ADMIN_TOKEN, or the config's
+ * admin.tokensFile. `--verbose` says on stderr which way was taken.
+ *
+ * A feature's cli.ts builds its own client from the Connection: API calls, or its service on the Store,
+ * so a command does the same thing either way (a running daemon notices direct database changes).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { effectiveConfig } from '../config/defaults.js';
+import { loadConfig } from '../config/load.js';
+import type { BootgateConfig } from '../config/schema.js';
+import { parseTokens } from '../http/admin/auth.js';
+import { bodyTooLargeMessage } from '../http/admin/errors.js';
+import { ADMIN_API_TITLE, OPENAPI_PATH } from '../http/admin/index.js';
+import { openStore, type Store } from '../store/db.js';
+import { CliError, report, type BaseIo } from './io.js';
+
+export interface ConnectionArgs {
+  config?: string | undefined;
+  api?: string | undefined;
+  token?: string | undefined;
+  db?: string | undefined;
+  json?: boolean | undefined;
+  verbose?: boolean | undefined;
+}
+
+/** The flags every command that reaches a daemon or a database takes. */
+export function connectionOptions<T>(y: Argv<T>) {
+  return y
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file: finds the daemon, the token and the database' })
+    .option('api', { type: 'string', describe: 'admin API base URL, e.g. http://10.0.0.5:8080/api/v1 (env BOOTGATE_API)' })
+    .option('token', { type: 'string', describe: 'admin API token (env BOOTGATE_ADMIN_TOKEN; default: the config\'s admin.tokensFile)' })
+    .option('db', { type: 'string', describe: 'work on this database file directly (no daemon)' })
+    .option('json', { type: 'boolean', describe: 'print JSON (as the API returns it)' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'say on stderr whether the API or the database is used, and why' })
+    .conflicts('api', 'db');
+}
+
+/** How long a daemon named by the config gets to answer before the database is used instead. */
+export const PROBE_TIMEOUT_MS = 5000;
+/** How long one API call may take (a large import on a slow appliance). */
+const CALL_TIMEOUT_MS = 60_000;
+
+export interface CallOptions {
+  /** Content-Type of a string body sent as is (default: the body as JSON). */
+  contentType?: string;
+  /** The API's body limit for this call: a larger body is refused here, before anything is sent. */
+  limit?: number;
+}
+
+/** An authenticated caller of the admin API: JSON back, or a CliError with the API's message and problems. */
+export interface ApiCaller {
+  readonly base: string;
+  call<T>(method: string, path: string, body?: unknown, opts?: CallOptions): Promise<T>;
+}
+
+interface Common {
+  /** The configuration, its relative paths taken from the config file's folder. */
+  cfg: BootgateConfig;
+  /** Where the command went, for the user: `API http://...` or `database /var/lib/...`. */
+  target: string;
+  close(): void;
+}
+export type Connection = Common & ({ kind: 'api'; api: ApiCaller } | { kind: 'store'; store: Store });
+
+const SOCKET_CLOSED = new Set(['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET']);
+
+function apiCaller(base: string, token: string, doFetch: typeof fetch): ApiCaller {
+  return {
+    base,
+    async call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+      const payload = body === undefined ? undefined : opts.contentType ? String(body) : JSON.stringify(body);
+      const size = payload === undefined ? 0 : Buffer.byteLength(payload);
+      if (opts.limit !== undefined && size > opts.limit) throw new CliError(bodyTooLargeMessage(size, opts.limit));
+      let res: Response;
+      try {
+        res = await doFetch(`${base}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json' }) },
+          ...(payload === undefined ? {} : { body: payload }),
+          signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+        });
+      } catch (err) {
+        const c = (err as { cause?: { code?: string; message?: string } }).cause;
+        const code = c?.code ?? c?.message ?? (err as Error).message;
+        // A server refusing a body stops reading it and closes: the client sees a broken pipe, not the 413.
+        if (size > 0 && c?.code && SOCKET_CLOSED.has(c.code)) {
+          throw new CliError(`the admin API at ${base} closed the connection while a ${size}-byte request body was sent (${c.code}); the body is probably over its size limit`);
+        }
+        throw new CliError(`cannot reach the admin API at ${base}: ${code}`);
+      }
+      if (res.status === 204) return undefined as T;
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new CliError(`the admin API at ${base} answered ${res.status} with something that is not JSON: ${text.slice(0, 80)}`);
+      }
+      if (!res.ok) {
+        const e = json as { message?: string; problems?: string[] };
+        throw new CliError(e.message ?? `HTTP ${res.status}`, e.problems ?? []);
+      }
+      return json as T;
+    },
+  };
+}
+
+/** Is a Bootgate admin API answering at `base`? (Its OpenAPI document needs no token; its first render is slow on a loaded host.) */
+async function probe(base: string, doFetch: typeof fetch): Promise<boolean> {
+  try {
+    const res = await doFetch(`${base}${OPENAPI_PATH}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    if (!res.ok) return false;
+    const doc = (await res.json()) as { info?: { title?: string } };
+    return doc.info?.title === ADMIN_API_TITLE;
+  } catch {
+    return false;
+  }
+}
+
+/** The first read-write token of the tokens file (else the first read-only one: reads still work). */
+function tokenFromFile(file: string): { token?: string; problem?: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problem: `cannot read admin.tokensFile ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const valid = lines.filter((l) => parseTokens(l, file).tokens.size === 1);
+  const line = valid.find((l) => !l.endsWith(':ro')) ?? valid[0];
+  return line ? { token: line.replace(/:(ro|rw)$/, '') } : { problem: `admin.tokensFile ${file} holds no usable token` };
+}
+
+function apiConnection(base: string, cfg: BootgateConfig, args: ConnectionArgs, io: BaseIo, say: (m: string) => void): Connection {
+  const root = base.replace(/\/+$/, '');
+  let token = args.token ?? io.env.BOOTGATE_ADMIN_TOKEN;
+  let from = args.token ? '--token' : 'BOOTGATE_ADMIN_TOKEN';
+  if (!token && cfg.admin.tokensFile) {
+    const t = tokenFromFile(cfg.admin.tokensFile);
+    if (!t.token) throw new CliError(`no admin token for ${root}: ${t.problem ?? 'none found'}; pass --token or set BOOTGATE_ADMIN_TOKEN`);
+    token = t.token;
+    from = `admin.tokensFile ${cfg.admin.tokensFile}`;
+  }
+  if (!token) throw new CliError(`no admin token for ${root}: pass --token, set BOOTGATE_ADMIN_TOKEN, or name admin.tokensFile in the config`);
+  say(`token from ${from}`);
+  return { kind: 'api', api: apiCaller(root, token, io.fetch), cfg, target: `API ${root}`, close: () => undefined };
+}
+
+function storeConnection(path: string, cfg: BootgateConfig): Connection {
+  const store = openStore(path, { busyTimeoutMs: 10_000, mustExist: true });
+  return { kind: 'store', store, cfg, target: `database ${path}`, close: () => store.close() };
+}
+
+const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+
+/** Relative paths in a config file mean relative to that file's folder. */
+function withPathsFrom(cfg: BootgateConfig, dir: string): BootgateConfig {
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+  return {
+    ...cfg,
+    root: at(cfg.root),
+    store: { ...cfg.store, path: cfg.store.path === ':memory:' ? cfg.store.path : at(cfg.store.path) },
+    admin: { ...cfg.admin, tokensFile: cfg.admin.tokensFile === null ? null : at(cfg.admin.tokensFile) },
+  };
+}
+
+/** The configuration a command works with: `-c FILE` (relative to the working directory), paths in it relative to it. */
+export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<BaseIo, 'env' | 'cwd'>): { cfg: BootgateConfig; file: string | null } {
+  const cwd = io.cwd ?? process.cwd();
+  const file = args.config === undefined ? null : resolve(cwd, args.config);
+  const cfg = loadConfig({ file: file ?? undefined, env: io.env });
+  // The profiles the daemon runs with, the zero-config one included.
+  return { cfg: effectiveConfig(withPathsFrom(cfg, file ? dirname(file) : cwd)), file };
+}
+
+/** The admin API a daemon started with this config listens on, or why there is none. */
+function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
+  if (!cfg.admin.enabled) return { none: 'admin.enabled is false' };
+  if (!cfg.http.enabled) return { none: 'http.enabled is false' };
+  const a = cfg.http.address;
+  const host = a === '0.0.0.0' || a === '::' ? '127.0.0.1' : a;
+  return { base: `http://${host.includes(':') ? `[${host}]` : host}:${cfg.http.port}/api/v1` };
+}
+
+export async function connect(args: ConnectionArgs, io: BaseIo): Promise<Connection> {
+  const { cfg, file } = commandConfig(args, io);
+  const say = (m: string) => { if (args.verbose) io.err(`bootgate: ${m}\n`); };
+  const api = args.api ?? io.env.BOOTGATE_API;
+  if (api) {
+    say(`using the admin API at ${api} (${args.api ? '--api' : 'BOOTGATE_API'})`);
+    return apiConnection(api, cfg, args, io, say);
+  }
+  if (args.db) {
+    const path = resolve(io.cwd ?? process.cwd(), args.db);
+    if (!isFile(path)) throw new CliError(`no database at ${path} (--db); a command never creates one: \`bootgate init --db ${path}\` does`);
+    say(`using the database ${path} (--db)`);
+    return storeConnection(path, cfg);
+  }
+  const looked: string[] = [];
+  const daemon = configuredApi(cfg);
+  if ('base' in daemon) {
+    if (await probe(daemon.base, io.fetch)) {
+      say(`using the admin API at ${daemon.base} (http.address and http.port of ${file ?? 'the default configuration'})`);
+      return apiConnection(daemon.base, cfg, args, io, say);
+    }
+    looked.push(`no Bootgate admin API at ${daemon.base} (http.address and http.port)`);
+    say(looked[0] ?? '');
+  } else {
+    looked.push(`no admin API to look for (${daemon.none})`);
+  }
+  const path = cfg.store.path;
+  const from = file ? `store.path of ${file}, relative to its folder` : 'store.path of the default configuration, relative to the working directory';
+  if (path !== ':memory:' && isFile(path)) {
+    say(`using the database ${path} (${from})`);
+    return storeConnection(path, cfg);
+  }
+  looked.push(`no database at ${path} (${from})`);
+  const init = `bootgate init${file ? ` -c ${file}` : ''}`;
+  throw new CliError(`no daemon and no database; start the daemon, pass --api URL or --db FILE, or create the database with \`${init}\`. Looked at:`, looked);
+}
+
+/** What a command prints: the JSON (`--json`) or the text. */
+export interface Output { json: unknown; text: string }
+
+/**
+ * A command handler: connect, build the feature's client from the connection, run, print, close.
+ * Every failure is one message plus its problems and exit code 1.
+ */
+export function runCommand<C, A extends ConnectionArgs>(
+  io: BaseIo,
+  client: (conn: Connection) => C,
+  fn: (c: C, a: A, conn: Connection) => Promise<Output>,
+) {
+  return async (args: A): Promise<void> => {
+    let conn: Connection | undefined;
+    try {
+      conn = await connect(args, io);
+      const r = await fn(client(conn), args, conn);
+      io.out(args.json ? `${JSON.stringify(r.json, null, 2)}\n` : r.text);
+    } catch (err) {
+      report(io, err);
+    } finally {
+      conn?.close();
+    }
+  };
+}
