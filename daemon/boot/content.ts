@@ -10,13 +10,31 @@ import { ipxeScriptPath, macFromScriptPath } from '../policy/target.js';
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
 import { scriptForDecision } from './scripts.js';
-import type { FileGate, FileRequest, ScriptGate } from '../features/password/index.js';
 
-/** The password gate as BootContent sees it (daemon/features/password/gate.ts PasswordGate). */
+/**
+ * The password gate as BootContent sees it. The boot path owns this seam and the password feature
+ * implements it (features/password/gate.ts PasswordGate), so boot/ needs nothing from the feature.
+ */
 export interface ContentGate {
-  file(req: FileRequest): Promise<FileGate>;
-  script(client: ClientInfo, decision: Decision, vars: Record<string, string>): ScriptGate;
+  file(req: GatedFileRequest): Promise<GatedFile>;
+  script(client: ClientInfo, decision: Decision, vars: Record<string, string>): GatedScript;
 }
+
+export interface GatedFileRequest {
+  door: 'tftp' | 'http';
+  clientIp: string;
+  /** The path as requested (a signed one included), relative or with leading separators. */
+  path: string;
+}
+
+/** `allow`: serve `path` (a signed path stripped to the file); `refuse`: answer with `message`. */
+export type GatedFile = { kind: 'allow'; path: string } | { kind: 'refuse'; reason: string; message: string };
+
+/** `as-is`: render as without a gate; `vars`: render the template with these vars; `text`: send this script. */
+export type GatedScript =
+  | { kind: 'as-is' }
+  | { kind: 'vars'; vars: Record<string, string> }
+  | { kind: 'text'; text: string };
 
 export type ContentAnswer =
   | { kind: 'file'; path: string; client: ClientInfo | null; decision: Decision | null }
@@ -100,7 +118,7 @@ export class BootContent {
       computer: ('computer' in decision && decision.computer) || '',
       script: `${s.scriptTransport === 'http' && http ? http : tftp}/${ipxeScriptPath(mac)}`,
     };
-    const gated: ScriptGate = this.passwords?.script(client, decision, vars) ?? { kind: 'as-is' };
+    const gated: GatedScript = this.passwords?.script(client, decision, vars) ?? { kind: 'as-is' };
     if (gated.kind === 'text') return { kind: 'content', data: Buffer.from(gated.text), client, decision };
     const text = scriptForDecision(decision, template, gated.kind === 'vars' ? { ...vars, ...gated.vars } : vars, s.retrySeconds);
     if (text === null) return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
