@@ -3,14 +3,13 @@
  * metrics together. Everything below it is constructed here and nowhere else.
  */
 import { access, constants as fsConstants } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BootContent } from './boot/content.js';
 import { ClientDirectory } from './boot/clients.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Gatekeeper } from './boot/gatekeeper.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApi } from './http/admin/index.js';
@@ -140,7 +139,7 @@ export function readMetricsToken(cfg: BootgateConfig): string | null {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`http.metricsTokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`http.metricsTokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   const token = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
   if (!token) throw new Error(`http.metricsTokenFile: ${file} holds no token`);
