@@ -1,7 +1,9 @@
 /**
  * Loading the configuration: YAML file, then `BOOTGATE_*` environment variables, then CLI flags,
  * validated against one schema. Every failure names the file, the key path, what was expected and
- * what was found, so an admin can fix a broken config without reading code.
+ * what was found, so an admin can fix a broken config without reading code. A `BOOTGATE_*` variable
+ * that names no key is refused like an unknown YAML key: a mistyped one would otherwise be ignored
+ * and the daemon would run on the default (BOOTGATE_SERVER_INTERFACE: every interface).
  */
 import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject } from 'ajv';
@@ -147,6 +149,65 @@ export function coerce(type: string, text: string): unknown {
   }
 }
 
+/**
+ * `BOOTGATE_*` variables that are not configuration keys but that the product or its test lab reads
+ * legitimately; they are let through, every other `BOOTGATE_*` name that is not a key is refused.
+ * test/unit/config.test.ts checks that each BOOTGATE_ name in the tree is a key or listed here.
+ */
+export const NON_CONFIG_ENV: ReadonlyMap<string, string> = new Map([
+  ['BOOTGATE_ADMIN_TOKEN', 'a read-write admin API token for the daemon; the token of the admin commands'],
+  ['BOOTGATE_API', 'the admin API base URL the admin commands talk to'],
+  ['BOOTGATE_CLI', 'test lab: the bootgate executable the end-to-end tests run'],
+  ['BOOTGATE_LAB_APPLIANCE', 'test lab: run the firmware boots against dnsmasq instead'],
+  ['BOOTGATE_LAB_ASSETS', 'test lab: where the kernel and firmware assets are kept'],
+  ['BOOTGATE_LAB_CAPTURE', 'test lab: record the lab bridge to this pcap file'],
+  ['BOOTGATE_LAB_KEEP', 'test lab: keep the lab directory after the run'],
+  ['BOOTGATE_OPS_REF', 'ops tests: the git ref whose Dockerfile steps are performed'],
+]);
+
+const ENV_PREFIX = 'BOOTGATE_';
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** What a mistyped name most likely meant (a typo or two, or the section left out), else null. */
+function nearestName(name: string): string | null {
+  const candidates = [
+    ...configKeys.map((k) => ({ env: k.env, says: `${k.env}, the key ${k.path}` })),
+    ...[...NON_CONFIG_ENV.keys()].map((env) => ({ env, says: env })),
+  ];
+  const scored = candidates.map((c) => ({ c, d: editDistance(name, c.env) })).sort((x, y) => x.d - y.d);
+  const best = scored[0];
+  const tail = `_${name.slice(ENV_PREFIX.length)}`;
+  // Up to two slips, fewer in a short name (BOOTGATE_AAA is no typo of BOOTGATE_API), and one best match.
+  const slips = Math.min(2, Math.floor((tail.length - 1) / 4));
+  if (best !== undefined && best.d <= slips && scored[1]?.d !== best.d) return best.c.says;
+  const bySuffix = candidates.filter((c) => c.env.endsWith(tail));
+  return bySuffix.length === 1 ? bySuffix[0]!.says : null;
+}
+
+/** One problem per `BOOTGATE_*` variable that is neither a configuration key nor in NON_CONFIG_ENV. */
+export function unknownEnvProblems(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(configKeys.map((k) => k.env));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && !known.has(name) && !NON_CONFIG_ENV.has(name))
+    .sort()
+    .map((name) => {
+      const near = nearestName(name);
+      const hint = near ? ` (did you mean ${near}?)` : '';
+      return `environment: ${name}: not a configuration key${hint}`;
+    });
+}
+
 export interface LoadOptions {
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -158,6 +219,7 @@ export interface LoadOptions {
 export function loadConfig(opts: LoadOptions): BootgateConfig {
   const raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
   const env = opts.env ?? {};
+  const envProblems = unknownEnvProblems(env);
   for (const leaf of configKeys) {
     const v = env[leaf.env];
     if (v !== undefined) setPath(raw, leaf.path, coerce(leaf.type, v));
@@ -165,5 +227,14 @@ export function loadConfig(opts: LoadOptions): BootgateConfig {
   for (const [path, value] of Object.entries(opts.overrides ?? {})) {
     if (value !== undefined) setPath(raw, path, value);
   }
-  return validateConfig(raw, opts.file ?? '(defaults)');
+  let config: BootgateConfig;
+  try {
+    config = validateConfig(raw, opts.file ?? '(defaults)');
+  } catch (err) {
+    // All problems in one report, as for a file with several mistakes.
+    if (err instanceof ConfigError && envProblems.length > 0) throw new ConfigError([...envProblems, ...err.problems]);
+    throw err;
+  }
+  if (envProblems.length > 0) throw new ConfigError(envProblems);
+  return config;
 }

@@ -74,6 +74,7 @@ describe('policy paths with real firmware through Bootgate', { timeout: 20 * 60_
   }
 
   /** The admin API, from inside the appliance's namespace. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the admin API's JSON, read field by field by the assertions
   async function api(method: string, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; json: any }> {
     assert.ok(lab, 'the lab did not start');
     const argv = ['curl', '-sS', '-m', '10', '-X', method, '-H', `authorization: Bearer ${TOKEN}`, '-w', '\n%{http_code}'];
