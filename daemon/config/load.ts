@@ -5,7 +5,8 @@
  * that names no key is refused like an unknown YAML key: a mistyped one would otherwise be ignored
  * and the daemon would run on the default (BOOTGATE_SERVER_INTERFACE: every interface).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import AjvModule, { type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parseDocument } from 'yaml';
@@ -213,19 +214,51 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Already-parsed overrides from the CLI, by key path. */
   overrides?: Record<string, unknown>;
+  /** What relative paths in variables and flags are taken from (default: the working directory). */
+  cwd?: string;
 }
 
-/** The composition of file, environment and flags into one validated config. */
+/** The keys that name a file or folder. */
+export const PATH_KEYS = ['root', 'store.path', 'admin.tokensFile', 'http.metricsTokenFile'] as const;
+
+function getPath(target: Record<string, unknown>, path: string): unknown {
+  let node: unknown = target;
+  for (const k of path.split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
+  return node;
+}
+
+/** A relative path taken from `dir`; anything else as it is (`:memory:`, a test store, is not a path). */
+const anchored = (v: unknown, dir: string): unknown =>
+  typeof v === 'string' && v !== ':memory:' && v.length > 0 && !isAbsolute(v) ? resolve(dir, v) : v;
+
+function anchorPaths(target: Record<string, unknown>, dir: string): void {
+  for (const key of PATH_KEYS) {
+    const v = getPath(target, key);
+    if (v !== undefined) setPath(target, key, anchored(v, dir));
+  }
+}
+
+/**
+ * The composition of file, environment and flags into one validated config. Relative paths in the
+ * file, and the defaults of a config file that leaves them out, are taken from the file's folder (the
+ * daemon and the CLI then agree on the database whatever folder each runs in); relative paths in
+ * variables and flags from the working directory, as a shell user expects.
+ */
 export function loadConfig(opts: LoadOptions): BootgateConfig {
   const raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
+  const fileDir = opts.file ? dirname(resolve(opts.file)) : null;
+  if (fileDir) anchorPaths(raw, fileDir);
+  const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? {};
   const envProblems = unknownEnvProblems(env);
+  const pathKeys: readonly string[] = PATH_KEYS;
+  const fromShell = (path: string, v: unknown): unknown => (pathKeys.includes(path) ? anchored(v, cwd) : v);
   for (const leaf of configKeys) {
     const v = env[leaf.env];
-    if (v !== undefined) setPath(raw, leaf.path, coerce(leaf.type, v));
+    if (v !== undefined) setPath(raw, leaf.path, fromShell(leaf.path, coerce(leaf.type, v)));
   }
   for (const [path, value] of Object.entries(opts.overrides ?? {})) {
-    if (value !== undefined) setPath(raw, path, value);
+    if (value !== undefined) setPath(raw, path, fromShell(path, value));
   }
   let config: BootgateConfig;
   try {
@@ -236,5 +269,27 @@ export function loadConfig(opts: LoadOptions): BootgateConfig {
     throw err;
   }
   if (envProblems.length > 0) throw new ConfigError(envProblems);
+  // Defaults the file left out (store.path: data/bootgate.db) belong to its folder too.
+  if (fileDir) anchorPaths(config as unknown as Record<string, unknown>, fileDir);
   return config;
+}
+
+/**
+ * Until this release a relative path in a config file was taken from the working directory. Where the
+ * file's folder has nothing at such a path but the working directory has, the daemon must not start
+ * on a new, empty database (or an empty boot tree): this names both places and the fix.
+ */
+export function movedPathProblems(file: string, cfg: Pick<BootgateConfig, 'root' | 'store'>, cwd = process.cwd()): string[] {
+  const raw = readConfigFile(file);
+  const defaults = validateConfig({}, '(defaults)');
+  const problems: string[] = [];
+  for (const [key, now] of [['root', cfg.root], ['store.path', cfg.store.path]] as const) {
+    const written = getPath(raw, key) ?? getPath(defaults as unknown as Record<string, unknown>, key);
+    if (typeof written !== 'string' || written === ':memory:' || isAbsolute(written)) continue;
+    const before = resolve(cwd, written);
+    if (before !== now && !existsSync(now) && existsSync(before)) {
+      problems.push(`${file}: ${key}: ${written} is taken from the config file's folder (${now}, which does not exist), no longer from the working directory (${before}, which does); set ${key}: ${before}`);
+    }
+  }
+  return problems;
 }
