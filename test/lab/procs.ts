@@ -157,8 +157,9 @@ export async function exitOf(p: Tracked, boundMs = HANG_MS): Promise<ExitInfo | 
 
 /**
  * Resolves with the first match of re in the file at path (a log or serial console), false when `proc`
- * exits without it, or undefined when boundMs passes. Reads the file when it changes (fs.watch) and
- * once a second besides, so a missed notification costs a second, never the result.
+ * exits without it, or undefined when boundMs passes. Reads the file when it changes (fs.watch, armed
+ * as soon as the file exists) and once a second besides, so a missed notification costs a second, never
+ * the result.
  */
 export async function waitForText(path: string, re: RegExp, proc: Tracked | null, boundMs = HANG_MS): Promise<RegExpExecArray | false | undefined> {
   const read = (): string => {
@@ -173,8 +174,18 @@ export async function waitForText(path: string, re: RegExp, proc: Tracked | null
   return new Promise((resolve) => {
     let watcher: FSWatcher | null = null;
     let settled = false;
+    const arm = (): void => {
+      if (watcher !== null) return;
+      try {
+        watcher = watch(path, check);
+        watcher.on('error', () => undefined);
+      } catch {
+        // not there yet (QEMU creates its serial file as it starts): the next tick tries again
+      }
+    };
     const check = (): void => {
       if (settled) return;
+      arm();
       const m = re.exec(read());
       if (m) return done(m);
       // The process may have written the line just before it exited: read once more, then give up.
@@ -192,12 +203,7 @@ export async function waitForText(path: string, re: RegExp, proc: Tracked | null
       resolve(v);
     }
     void proc?.exited.then(onExit);
-    try {
-      watcher = watch(path, check);
-      watcher.on('error', () => undefined);
-    } catch {
-      // not there yet: the once-a-second read covers it
-    }
+    arm();
   });
 }
 
