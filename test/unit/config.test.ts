@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, NON_CONFIG_ENV, configKeys, loadConfig, unknownEnvProblems, validateConfig } from '../../daemon/config/load.js';
+import { ConfigError, NON_CONFIG_ENV, configKeys, loadConfig, movedPathProblems, unknownEnvProblems, validateConfig } from '../../daemon/config/load.js';
 import { configProblems, effectiveConfig } from '../../daemon/config/defaults.js';
 
 function problemsOf(fn: () => unknown): string[] {
@@ -166,4 +166,53 @@ test('a Windows-only tree boots wdsnbp.com and bootmgfw.efi', () => {
 test('an unknown-computer profile that does not exist is a config problem', () => {
   const c = validateConfig({ policy: { unknown: { action: 'boot', profile: 'nope' } }, profiles: { winpe: {} } }, 'x');
   assert.deepEqual(configProblems(c), ['policy.unknown.profile: expected the name of a profile (winpe), found "nope"']);
+});
+
+test('relative paths: from the config file\'s folder in the file and for its defaults, from the working directory in variables and flags', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-cfgpaths-'));
+  try {
+    const conf = join(dir, 'etc');
+    mkdirSync(conf);
+    const file = join(conf, 'bootgate.yaml');
+    writeFileSync(file, 'root: boot\nadmin:\n  tokensFile: tokens\n');
+    const c = loadConfig({ file, env: {}, cwd: '/somewhere/else' });
+    assert.equal(c.root, join(conf, 'boot'));
+    assert.equal(c.admin.tokensFile, join(conf, 'tokens'));
+    assert.equal(c.store.path, join(conf, 'data/bootgate.db'), 'a default the file leaves out belongs to its folder too');
+    const shell = loadConfig({ file, env: { BOOTGATE_STORE_PATH: 'mine.db' }, overrides: { root: 'tree' }, cwd: '/work/here' });
+    assert.equal(shell.store.path, '/work/here/mine.db');
+    assert.equal(shell.root, '/work/here/tree');
+    writeFileSync(file, 'root: /srv/boot\nstore:\n  path: ":memory:"\n');
+    const abs = loadConfig({ file, env: {}, cwd: '/x' });
+    assert.equal(abs.root, '/srv/boot');
+    assert.equal(abs.store.path, ':memory:');
+    // Without a file nothing has a folder: the defaults stay relative (to the working directory).
+    assert.equal(loadConfig({ env: {} }).store.path, 'data/bootgate.db');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a database an earlier release kept relative to the working directory is named, not replaced by an empty one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-cfgmoved-'));
+  try {
+    const conf = join(dir, 'etc');
+    const state = join(dir, 'state');
+    mkdirSync(conf);
+    mkdirSync(join(state, 'data'), { recursive: true });
+    mkdirSync(join(conf, 'boot'));
+    const file = join(conf, 'bootgate.yaml');
+    writeFileSync(file, 'root: boot\nstore:\n  path: data/bootgate.db\n');
+    writeFileSync(join(state, 'data/bootgate.db'), '');
+    const cfg = loadConfig({ file, env: {}, cwd: state });
+    const problems = movedPathProblems(file, cfg, state);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /store\.path: data\/bootgate\.db is taken from the config file's folder \(.*etc\/data\/bootgate\.db, which does not exist\), no longer from the working directory \(.*state\/data\/bootgate\.db, which does\); set store\.path: .*state\/data\/bootgate\.db/);
+    // Once the database is where the config says (moved, or the path made absolute), nothing to say.
+    mkdirSync(join(conf, 'data'));
+    writeFileSync(join(conf, 'data/bootgate.db'), '');
+    assert.deepEqual(movedPathProblems(file, cfg, state), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
