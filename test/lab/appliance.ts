@@ -149,7 +149,7 @@ export function bootgateCli(): string {
     if (up === dir) throw new Error('cannot find the repository root above test/lab');
     dir = up;
   }
-  return join(dir, 'dist', 'daemon', 'cli.js');
+  return join(dir, 'dist', 'daemon', 'bootgate.js');
 }
 
 export interface BootgateOptions {
