@@ -71,7 +71,7 @@ export function buildBootRoot(lab: Pick<Lab, 'dir'>, assets: LabAssets, script: 
 }
 
 /** Resolves when the app namespace has UDP ports and TCP ports listening (bounded), else throws with the log. */
-async function waitListening(lab: Lab, proc: Tracked, udp: number[], tcp: number[], timeoutMs: number): Promise<void> {
+export async function waitListening(lab: Lab, proc: Tracked, udp: number[], tcp: number[], timeoutMs: number): Promise<void> {
   const bound = (out: string, port: number): boolean => new RegExp(`:${port}\\s`).test(out);
   const ok = await pollUntil(async () => {
     if (proc.exitInfo) return false;
@@ -137,7 +137,7 @@ export function bootgateCli(): string {
     if (up === dir) throw new Error('cannot find the repository root above test/lab');
     dir = up;
   }
-  return join(dir, 'dist', 'daemon', 'cli.js');
+  return join(dir, 'dist', 'daemon', 'bootgate.js');
 }
 
 export interface BootgateOptions {

@@ -75,7 +75,7 @@ test('import: every problem reported with its line; nothing imported', () => {
       'line 3: MAC "52:54:00:00:00:zz" is not a MAC address (expected 6 octets such as 52:54:00:12:34:56)',
       'line 4: needs at least one MAC or an SMBIOS GUID',
       'line 5: SMBIOS GUID 00000000-0000-0000-0000-000000000000 is the placeholder firmware sends when it has none; leave it empty',
-      'line 5: profile "nope" is not in the configuration (profiles: winpe, linux, menu)',
+      'line 5: profile "nope" is not in the configuration (profiles: winpe, linux)',
       'line 5: MAC 52:54:00:00:00:01 is also on line 2',
       'line 6: profile is missing',
       'line 6: name "pc-01" is also on line 2',
