@@ -59,7 +59,7 @@ describe('first boot: fetch-boot + serve on the embedded defaults, real firmware
     assert.ok(lab, 'the lab did not start');
     if (daemon) await lab.stop(daemon);
     daemon = lab.spawn(`bootgate-${env.length}`, ['env', '-C', tree, ...env, process.execPath, bootgateCli(), 'serve', '--root', 'boot'], lab.appNs);
-    await waitListening(lab, daemon, [67, 4011, 69], [LAB_HTTP_PORT], 20_000);
+    await waitListening(lab, daemon, [67, 4011, 69], [LAB_HTTP_PORT], /"msg":"bootgate ready"/);
     return daemon;
   }
 
