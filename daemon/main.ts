@@ -157,7 +157,7 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
 }
 
 async function startHttp(core: Core, metricsToken: () => string | null): Promise<FastifyInstance | null> {
-  const { cfg, logger, metrics, store } = core;
+  const { cfg, logger, metrics } = core;
   if (!cfg.http.enabled) return null;
   const http = await buildHttpApp({
     logger,

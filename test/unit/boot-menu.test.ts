@@ -38,9 +38,9 @@ test('per decision and client: a known computer by name, no GUID, the Linux defa
     ...M, computer: 'PC-01', guid: '', decision: 'boot menu', reason: 'known', default: 'linux', timeoutSeconds: 12,
     profiles: [{ name: 'winpe', description: 'Windows PE', url: 'http://10.77.0.2:8080/ipxe/52-54-00-77-00-01/winpe.ipxe' }],
   });
-  assert.match(s, /\nitem --gap -- Computer  PC-01\n/);
-  assert.match(s, /\nitem --gap -- GUID      \(none sent\)\n/);
-  assert.match(s, /\nitem --gap -- Decision  boot menu \(known\)\n/);
+  assert.match(s, /\nitem --gap -- Computer {2}PC-01\n/);
+  assert.match(s, /\nitem --gap -- GUID {6}\(none sent\)\n/);
+  assert.match(s, /\nitem --gap -- Decision {2}boot menu \(known\)\n/);
   assert.match(s, /\nchoose --default linux --timeout 12000 target/);
   assert.match(s, /\nitem profile-winpe winpe: Windows PE\n/);
   assert.match(s, /\n:profile-winpe\nchain --replace --autofree http:\/\/10\.77\.0\.2:8080\/ipxe\/52-54-00-77-00-01\/winpe\.ipxe \|\| goto failed\n/);
@@ -55,7 +55,7 @@ test('without vmlinuz + initrd.img there is no Linux entry, and a Linux default 
 test('nothing pasted in can inject iPXE syntax; an unsafe URL is refused', () => {
   const s = menuScript({ ...M, computer: 'PC${x}\nchain http://evil/', guid: '#{{a}}"' });
   assert.doesNotMatch(s, /\$\{x\}|\{\{/);
-  assert.match(s, /\nitem --gap -- Computer  PC\?\?x\?\?chain http:\/\/evil\/\n/, "the newline is gone: still one text line");
+  assert.match(s, /\nitem --gap -- Computer {2}PC\?\?x\?\?chain http:\/\/evil\/\n/, "the newline is gone: still one text line");
   assert.equal(s.split('\n').filter((l) => l.startsWith('chain')).length, 0);
   assert.equal(menuText('a$b{c}d\ne'), 'a?b?c?d?e');
   assert.throws(() => menuScript({ ...M, base: 'http://x/ ; shell' }), /unsafe URL/);
