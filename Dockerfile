@@ -67,7 +67,7 @@ WORKDIR /
 EXPOSE 67/udp 4011/udp 69/udp 8080/tcp
 # The daemon finishes transfers for up to 30 s after SIGTERM: give it that (docker stop -t 35).
 STOPSIGNAL SIGTERM
-# /readyz: sockets bound, boot root readable, store open. The check reads /config/bootgate.yaml and the
+# /readyz: sockets bound, boot root readable, store open, unknown machines' profile complete. The check reads /config/bootgate.yaml and the
 # BOOTGATE_* variables the way the daemon does, so it asks the HTTP address and port actually in use.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "/app/deploy/healthcheck.mjs", "/config/bootgate.yaml"]

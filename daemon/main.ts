@@ -8,6 +8,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BootContent } from './boot/content.js';
 import { ClientDirectory } from './boot/clients.js';
+import { countMissing, describeMissing, profileReadiness, templateProblems } from './boot/readiness.js';
 import { Gatekeeper } from './boot/gatekeeper.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
@@ -59,6 +60,26 @@ async function rootProblem(cfg: BootgateConfig): Promise<string | null> {
   }
 }
 
+/** What /readyz and `/` show: each check 'ok' or why not; the profile files counted on the way. */
+async function readiness(core: Core): Promise<{ checks: Record<string, string>; missingFiles: string[] }> {
+  const profiles = await profileReadiness(core.cfg);
+  countMissing(core.metrics.profileMissingFiles, core.cfg.profiles, profiles.missing);
+  const checks = {
+    sockets: core.closed ? 'closed' : 'ok',
+    root: (await rootProblem(core.cfg)) ?? 'ok',
+    store: storeProblem(core.store) ?? 'ok',
+    unknownProfile: profiles.unknownProfile,
+  };
+  return { checks, missingFiles: profiles.missing.map(describeMissing) };
+}
+
+/** At start and on reload: one warning per missing file (profile, arch, path), and the gauge. */
+async function warnMissing(core: Core): Promise<boolean> {
+  const r = await readiness(core);
+  for (const m of r.missingFiles) core.logger.warn(m);
+  return Object.values(r.checks).every((v) => v === 'ok');
+}
+
 /** The store answers a trivial query (open, not corrupted to the point of failing reads). */
 function storeProblem(store: { db: { open: boolean; prepare(sql: string): { get(): unknown } } }): string | null {
   try {
@@ -88,7 +109,7 @@ export interface StartOptions {
 
 function prepare(config: BootgateConfig): BootgateConfig {
   const cfg = effectiveConfig({ ...config, root: resolvePath(config.root) });
-  const problems = [...configProblems(cfg), ...featureConfigProblems(cfg).errors];
+  const problems = [...configProblems(cfg), ...featureConfigProblems(cfg).errors, ...templateProblems(cfg)];
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return cfg;
 }
@@ -136,7 +157,7 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
 }
 
 async function startHttp(core: Core): Promise<FastifyInstance | null> {
-  const { cfg, logger, metrics, store } = core;
+  const { cfg, logger, metrics } = core;
   if (!cfg.http.enabled) return null;
   const http = await buildHttpApp({
     logger,
@@ -145,10 +166,12 @@ async function startHttp(core: Core): Promise<FastifyInstance | null> {
     root: () => core.cfg.root,
     metricsToken: () => core.metricsToken,
     onServed: (ev) => served(core, ev.clientIp, ev.path),
+    version: VERSION,
+    adminApi: cfg.admin.enabled,
     ready: async () => {
-      const checks = { sockets: core.closed ? 'closed' : null, root: await rootProblem(core.cfg), store: storeProblem(store) };
-      metrics.ready.set(Object.values(checks).every((v) => v === null) ? 1 : 0);
-      return checks;
+      const r = await readiness(core);
+      metrics.ready.set(Object.values(r.checks).every((v) => v === 'ok') ? 1 : 0);
+      return r;
     },
   });
   if (cfg.admin.enabled) {
@@ -210,6 +233,9 @@ class Core {
         scriptTransport: this.cfg.ipxe.scriptTransport,
         retrySeconds: this.cfg.policy.unknown.retrySeconds,
         profile: (name: string): ProfileConfig | undefined => this.cfg.profiles[name],
+        profiles: this.cfg.profiles,
+        menu: this.cfg.menu,
+        version: VERSION,
       }), this.passwords.gate);
       this.doors = this.doorSettings();
     } catch (err) {
@@ -242,6 +268,7 @@ class Core {
     this.doors = this.doorSettings();
     this.logger.level = prepared.log.level;
     this.metrics.configReloads.inc({ result: 'ok' });
+    void warnMissing(this).then((ok) => this.metrics.ready.set(ok ? 1 : 0), () => undefined);
     this.logger.info({ restartNeeded: restart, profiles: Object.keys(prepared.profiles) }, 'configuration reloaded');
     return { restartNeeded: restart };
   }
@@ -298,7 +325,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     if (http) drain.push((grace) => Promise.race([http.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]));
     core.doors = core.doorSettings();
     dropPrivileges(cfg, logger);
-    metrics.ready.set((await rootProblem(cfg)) === null ? 1 : 0);
+    metrics.ready.set((await warnMissing(core)) ? 1 : 0);
     logger.info(
       { endpoints, dhcp: dhcp.map((l) => `${l.endpoint.iface ?? l.endpoint.address}:${l.port}`), tftp: tftp?.port ?? null, http: core.httpPort, root: cfg.root, profiles: Object.keys(cfg.profiles) },
       'bootgate ready',

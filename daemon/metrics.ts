@@ -90,7 +90,13 @@ export function createMetrics(registry: Registry = new Registry(), version = '0.
     }),
     ready: new Gauge({
       name: 'bootgate_ready',
-      help: '1 when sockets are bound, the boot root is readable and the store is open (what /readyz says), else 0',
+      help: '1 when sockets are bound, the boot root is readable, the store is open and the profile unknown machines get has its files (what /readyz says), else 0',
+      registers: [registry],
+    }),
+    profileMissingFiles: new Gauge({
+      name: 'bootgate_profile_missing_files',
+      help: 'Files a profile names (boot file per architecture, template, boot-once marker) that are not in the boot root, by profile; checked at start, on reload and on /readyz',
+      labelNames: ['profile'] as const,
       registers: [registry],
     }),
     buildInfo: new Gauge({

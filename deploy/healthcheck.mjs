@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Container HEALTHCHECK: exits 0 when the daemon's /readyz answers 200 (sockets bound, boot root
- * readable, store open), 1 otherwise with the reason on stderr. Node's own fetch, so the image needs
+ * Container HEALTHCHECK: exits 0 when the daemon's /readyz answers 200 (every check ok: sockets bound, boot root
+ * readable, store open, the files of the profile unknown machines get present), 1 otherwise with the reason on stderr. Node's own fetch, so the image needs
  * no curl. The HTTP address and port come from the config file and the BOOTGATE_* variables, loaded by
  * the daemon's own loader, so the check follows `http.port` wherever it was set. Ports given as flags
  * (`serve --http-port`) are invisible here: in a container, set BOOTGATE_HTTP_PORT instead.

@@ -5,10 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolveInRoot } from '../files/root.js';
 import type { Gatekeeper } from './gatekeeper.js';
-import type { ProfileConfig } from '../config/schema.js';
-import { ipxeScriptPath, macFromScriptPath } from '../policy/target.js';
+import type { BootgateConfig, ProfileConfig } from '../config/schema.js';
+import { notServedReason } from '../files/servable.js';
+import { choiceFromScriptPath, ipxeChoicePath, ipxeScriptPath, macFromScriptPath, menuProfileNames } from '../policy/target.js';
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
+import { menuScript } from './menu.js';
 import { scriptForDecision } from './scripts.js';
 import { TFTP_ERROR } from '../protocol/tftp/codec.js';
 import type { TftpAnswer } from '../tftp/server.js';
@@ -53,6 +55,15 @@ export interface ContentSettings {
   /** How often a pending iPXE client asks again. */
   retrySeconds: number;
   profile(name: string): ProfileConfig | undefined;
+  /** Every profile (the menu lists those with a script; their template files are never served raw). */
+  profiles: Record<string, ProfileConfig>;
+  menu: BootgateConfig['menu'];
+  version: string;
+}
+
+/** The template files profiles name: rendered per client, never served raw. */
+export function templateFiles(profiles: Record<string, ProfileConfig>): string[] {
+  return Object.values(profiles).flatMap((p) => (p.ipxeScriptFile === null ? [] : [p.ipxeScriptFile]));
 }
 
 /** Strips the leading separators both TFTP clients and URLs put in front of a path. */
@@ -76,6 +87,11 @@ export class BootContent {
     let rel = relative(req.path);
     const mac = macFromScriptPath(rel);
     if (mac) return this.script(mac, req);
+    const choice = choiceFromScriptPath(rel);
+    if (choice) return this.script(choice.mac, req, choice.profile);
+    if (notServedReason(rel, templateFiles(this.settings().profiles)) !== null) {
+      return { kind: 'refuse', reason: 'not-found', message: 'File not found' };
+    }
     if (this.passwords) {
       // Password-gated files need an unlock; a signed path (`_signed/<token>/...`) is checked and stripped.
       const g = await this.passwords.file({ door: req.door, clientIp: req.clientIp, path: rel });
@@ -96,7 +112,10 @@ export class BootContent {
     const mac = this.clients.macOfIp(clientIp);
     const serverIp = (mac && this.clients.serverFor(mac)) || defaultServer;
     const a = await this.answer({ path, clientIp, door: 'tftp', serverIp });
-    if (a.kind === 'refuse') return { kind: 'refuse', code: TFTP_ERROR.ACCESS_VIOLATION, message: a.message, reason: a.reason };
+    if (a.kind === 'refuse') {
+      const code = a.reason === 'not-found' ? TFTP_ERROR.FILE_NOT_FOUND : TFTP_ERROR.ACCESS_VIOLATION;
+      return { kind: 'refuse', code, message: a.message, reason: a.reason };
+    }
     if (a.kind === 'content') return { kind: 'content', data: a.data };
     return { kind: 'file', path: a.path };
   }
@@ -114,14 +133,15 @@ export class BootContent {
     return a.kind === 'content' ? a.data : null;
   }
 
-  private async script(mac: string, req: ContentRequest): Promise<ContentAnswer> {
+  /** `choice`: the profile picked from the built-in menu (the policy decides whether it counts). */
+  private async script(mac: string, req: ContentRequest, choice?: string): Promise<ContentAnswer> {
     const s = this.settings();
     const known = this.clients.byMacAddress(mac);
     const client: ClientInfo = { ...(known ?? anonymous(mac, req.clientIp)), ipxe: true, ip: req.clientIp, door: 'ipxe-script' };
     this.clients.bind(req.clientIp, mac);
-    const decision = this.gate.decide(client, { file: ipxeScriptPath(mac) });
+    const file = choice === undefined ? ipxeScriptPath(mac) : ipxeChoicePath(mac, choice);
+    const decision = this.gate.decide(client, choice === undefined ? { file } : { file, choice });
     const profile = 'profile' in decision ? s.profile(decision.profile) : undefined;
-    const template = profile ? await this.template(profile, s.root) : null;
     const http = s.httpPort === null ? '' : `http://${req.serverIp}:${s.httpPort}`;
     const tftp = `tftp://${req.serverIp}`;
     const vars = {
@@ -140,9 +160,37 @@ export class BootContent {
     };
     const gated: ScriptGate = this.passwords?.script(client, decision, vars) ?? { kind: 'as-is' };
     if (gated.kind === 'text') return { kind: 'content', data: Buffer.from(gated.text), client, decision };
+    if (decision.kind === 'boot' && profile?.menu) {
+      return { kind: 'content', data: Buffer.from(await this.menu(s, decision, vars)), client, decision };
+    }
+    const template = profile ? await this.template(profile, s.root) : null;
     const text = scriptForDecision(decision, template, gated.kind === 'vars' ? { ...vars, ...gated.vars } : vars, s.retrySeconds);
     if (text === null) return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
     return { kind: 'content', data: Buffer.from(text), client, decision };
+  }
+
+  /** The built-in menu for this client: the small Linux entry only when its files are in the root. */
+  private async menu(s: ContentSettings, decision: Extract<Decision, { kind: 'boot' }>, vars: Record<string, string>): Promise<string> {
+    const present = async (f: string) => (await resolveInRoot(s.root, f)).ok;
+    const linux = (await present('vmlinuz')) && (await present('initrd.img'));
+    const scriptBase = vars.script?.slice(0, vars.script.indexOf('/ipxe/')) ?? '';
+    return menuScript({
+      mac: vars.mac ?? '',
+      guid: vars.guid ?? '',
+      computer: vars.computer ?? '',
+      decision: `${decision.kind} ${decision.profile}`,
+      reason: decision.reason,
+      base: vars.http || (vars.tftp ?? ''),
+      linux,
+      profiles: menuProfileNames(s.profiles).map((name) => ({
+        name,
+        description: s.profiles[name]?.description ?? '',
+        url: `${scriptBase}/${ipxeChoicePath(vars.mac ?? '', name)}`,
+      })),
+      default: s.menu.default,
+      timeoutSeconds: s.menu.timeoutSeconds,
+      version: s.version,
+    });
   }
 
   /** The profile's template: inline, or a file under the root read fresh each time (admins edit it live). */

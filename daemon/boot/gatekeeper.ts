@@ -20,6 +20,8 @@ export interface DecisionContext {
   xid?: number;
   iface?: string;
   file?: string;
+  /** A profile picked from the built-in menu (policy/decide.ts). */
+  choice?: string;
 }
 
 export class Gatekeeper {
@@ -45,7 +47,7 @@ export class Gatekeeper {
   }
 
   decide(client: ClientInfo, context: DecisionContext = {}): Decision {
-    const decision = decide(client, this.backend.snapshot());
+    const decision = decide(client, this.backend.snapshot(), context.choice);
     this.metrics.decisions.inc({ door: client.door, decision: decision.kind, reason: decision.reason, arch: client.arch ?? 'unknown' });
     // One line per decision with the fixed keys; `ignore` of non-PXE DHCP traffic is routine, keep it at debug.
     const level = decision.kind === 'ignore' && decision.reason === 'not-pxe' ? 'debug' : 'info';

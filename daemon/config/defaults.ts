@@ -1,25 +1,33 @@
 /**
- * The zero-config profile: `bootgate serve --root DIR` boots whatever the boot tree holds. BIOS clients
- * get undionly.kpxe, UEFI x64 ipxe.efi (or snponly.efi), iPXE clients boot.ipxe; without iPXE, Windows
- * clients get wdsnbp.com / pxeboot.n12 (BIOS) and bootmgfw.efi (UEFI) where those are present.
+ * The built-in boot menu and the zero-config profile. `bootgate serve --root DIR` with no profiles
+ * configured gives every machine the menu (daemon/boot/menu.ts): iPXE (undionly.kpxe for BIOS, ipxe.efi
+ * or snponly.efi for UEFI x64), then a menu whose default is the local disk. Nothing is deployed until
+ * an admin configures a profile and points the policy at it. The profile `menu` is always there (unless
+ * a configured profile takes the name), so `policy.unknown.profile: menu` keeps it with other profiles.
+ * Windows boot programs in the tree are never offered on their own: a profile naming them is the
+ * admin's decision to deploy.
  */
 import { readdirSync } from 'node:fs';
 import type { ArchKey } from '../policy/types.js';
 import type { BootgateConfig, ProfileConfig } from './schema.js';
 
-/** Candidates per architecture, best first; names matched case-insensitively (Windows trees vary). */
-const CANDIDATES: Record<ArchKey, string[]> = {
-  bios: ['undionly.kpxe', 'undionly.kkpxe', 'ipxe.pxe', 'wdsnbp.com', 'pxeboot.n12', 'pxeboot.com'],
-  'efi-x64': ['ipxe.efi', 'snponly.efi', 'bootmgfw.efi', 'wdsmgfw.efi'],
-  'efi-ia32': ['ipxe-ia32.efi', 'bootia32.efi'],
-  'efi-arm64': ['ipxe-arm64.efi', 'bootaa64.efi'],
+/** The name of the built-in menu profile. */
+export const MENU_PROFILE = 'menu';
+
+/** iPXE builds per architecture, best first (the menu is an iPXE script: nothing else can show it). */
+const IPXE_CANDIDATES: Record<ArchKey, string[]> = {
+  bios: ['undionly.kpxe', 'undionly.kkpxe', 'ipxe.pxe'],
+  'efi-x64': ['ipxe.efi', 'snponly.efi'],
+  'efi-ia32': ['ipxe-ia32.efi'],
+  'efi-arm64': ['ipxe-arm64.efi'],
   'efi-arm32': ['ipxe-arm32.efi'],
   'efi-riscv64': ['ipxe-riscv64.efi'],
 };
 
-const SCRIPT_NAMES = ['boot.ipxe', 'autoexec.ipxe'];
+/** What `fetch-boot` provides: expected even when absent, so readiness names the missing file. */
+const MENU_EXPECTED: Partial<Record<ArchKey, string>> = { bios: 'undionly.kpxe', 'efi-x64': 'ipxe.efi' };
 
-export function defaultProfile(root: string): ProfileConfig {
+function rootPicker(root: string): (cands: string[]) => string | undefined {
   let names: string[] = [];
   try {
     names = readdirSync(root, { withFileTypes: true }).filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name);
@@ -27,29 +35,47 @@ export function defaultProfile(root: string): ProfileConfig {
     // An unreadable root is reported by readiness; the profile is simply empty.
   }
   const byLower = new Map(names.map((n) => [n.toLowerCase(), n]));
-  const pick = (cands: string[]) => cands.map((c) => byLower.get(c)).find((n) => n !== undefined);
+  return (cands) => cands.map((c) => byLower.get(c)).find((n) => n !== undefined);
+}
+
+function pickFiles(pick: (cands: string[]) => string | undefined, candidates: Record<ArchKey, string[]>): Partial<Record<ArchKey, string>> {
   const bootFiles: Partial<Record<ArchKey, string>> = {};
-  for (const [arch, cands] of Object.entries(CANDIDATES) as Array<[ArchKey, string[]]>) {
+  for (const [arch, cands] of Object.entries(candidates) as Array<[ArchKey, string[]]>) {
     const file = pick(cands);
     if (file) bootFiles[arch] = file;
   }
-  const script = pick(SCRIPT_NAMES) ?? null;
+  return bootFiles;
+}
+
+/** The built-in menu: iPXE for each architecture the tree has it for (BIOS and UEFI x64 always named). */
+export function menuProfile(root: string): ProfileConfig {
+  const bootFiles = { ...MENU_EXPECTED, ...pickFiles(rootPicker(root), IPXE_CANDIDATES) };
   return {
-    description: `zero-config profile from the files in ${root}`,
+    description: 'built-in boot menu: local disk by default, a small Linux, an iPXE shell, the profiles with an iPXE script',
     bootFiles,
     httpBootFiles: {},
     ipxeScript: null,
-    ipxeScriptFile: script,
+    ipxeScriptFile: null,
     bootOnceMarker: null,
     bcdPath: null,
     kind: 'available',
+    // The menu itself deploys nothing; a profile picked from it keeps its own password gate.
+    password: { mode: 'none', files: [] },
+    menu: true,
   };
 }
 
-/** The config with its profiles completed: the zero-config profile when none is configured. */
+/**
+ * The config with its profiles completed: the built-in `menu` (unless configured), and with no profile
+ * configured, the menu under the name unknown machines are given too.
+ */
 export function effectiveConfig(cfg: BootgateConfig): BootgateConfig {
-  if (Object.keys(cfg.profiles).length > 0) return cfg;
-  return { ...cfg, profiles: { [cfg.policy.unknown.profile]: defaultProfile(cfg.root) } };
+  const configured = Object.keys(cfg.profiles).length > 0;
+  const profiles: Record<string, ProfileConfig> = { ...cfg.profiles };
+  if (!profiles[MENU_PROFILE]) profiles[MENU_PROFILE] = menuProfile(cfg.root);
+  const unknown = cfg.policy.unknown.profile;
+  if (!configured && !profiles[unknown]) profiles[unknown] = menuProfile(cfg.root);
+  return { ...cfg, profiles };
 }
 
 /** Problems that make a config unusable although it is well-formed. */

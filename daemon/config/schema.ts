@@ -35,7 +35,15 @@ export interface ProfileConfig {
   rollout?: RolloutConfig | null;
   /** Password gating (daemon/features/password); absent means `{mode: 'inherit', files: []}`. */
   password?: ProfilePassword;
+  /**
+   * Set only on the built-in boot menu profile (config/defaults.ts): iPXE clients get the menu
+   * (daemon/boot/menu.ts) rendered per client instead of a template. Not a config key.
+   */
+  menu?: true;
 }
+
+/** What the built-in boot menu does when nobody presses a key. */
+export type MenuChoice = 'local' | 'linux' | 'shell';
 
 export interface ProfilePassword {
   /** `inherit`: gated when the global `password.required` is on; `required`: always; `none`: never. */
@@ -136,6 +144,8 @@ export interface BootgateConfig {
     /** How iPXE clients fetch their rendered script. */
     scriptTransport: 'http' | 'tftp';
   };
+  /** The built-in boot menu (profile `menu`): its default entry and how long it waits for a key. */
+  menu: { default: MenuChoice; timeoutSeconds: number };
   policy: {
     /**
      * Computers not in the inventory: `ignore` (stay silent), `boot` `profile`, or `pending` (recorded until an
@@ -307,6 +317,15 @@ export const configSchema = {
       default: {},
       properties: { scriptTransport: { enum: ['http', 'tftp'], default: 'http' } },
     },
+    menu: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        default: { enum: ['local', 'linux', 'shell'], default: 'local' },
+        timeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 5 },
+      },
+    },
     policy: {
       type: 'object',
       additionalProperties: false,
@@ -318,7 +337,7 @@ export const configSchema = {
           default: {},
           properties: {
             action: { enum: ['ignore', 'boot', 'pending'], default: 'boot' },
-            profile: { type: 'string', minLength: 1, default: 'default' },
+            profile: { type: 'string', minLength: 1, default: 'menu' },
             retrySeconds: { type: 'integer', minimum: 5, maximum: 3600, default: 30 },
           },
         },

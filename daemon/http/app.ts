@@ -7,12 +7,17 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { bootRoutes, type BootRoutesOptions } from './boot-routes.js';
+import { homePage, isReady, type Readiness } from './home.js';
 
 export interface AppOptions extends BootRoutesOptions {
   logger: Logger;
   metrics: Metrics;
-  /** Readiness checks: each returns null when fine or a short reason. */
-  ready: () => Promise<Record<string, string | null>>;
+  /** Readiness checks ('ok' or a short reason each) and the boot files profiles miss. */
+  ready: () => Promise<Readiness>;
+  /** Shown on `/`. */
+  version: string;
+  /** Whether `/api/v1` is registered (the `/` page links its OpenAPI document). */
+  adminApi: boolean;
   /** When it returns a token, /metrics requires `Authorization: Bearer <token>` (read per scrape: reloads apply). */
   metricsToken?: () => string | null;
 }
@@ -36,9 +41,13 @@ export async function buildHttpApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const checks = await opts.ready();
-    const failing = Object.entries(checks).filter(([, v]) => v !== null);
-    return reply.code(failing.length === 0 ? 200 : 503).send({ ready: failing.length === 0, checks });
+    const r = await opts.ready();
+    const ready = isReady(r);
+    return reply.code(ready ? 200 : 503).send({ ready, checks: r.checks, missingFiles: r.missingFiles });
+  });
+  app.get('/', async (_req, reply) => {
+    const r = await opts.ready();
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(homePage(r, { version: opts.version, adminApi: opts.adminApi }));
   });
   app.get('/metrics', async (req, reply) => {
     const token = opts.metricsToken?.() ?? null;

@@ -28,8 +28,10 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
     const clientIp = req.ip.replace(/^::ffff:/, '');
     const answer = await opts.content.answer({ path, clientIp, door: 'http', serverIp: localAddress(req) });
     if (answer.kind === 'refuse') {
-      metrics.httpTransfers.inc({ kind: 'file', result: 'refused' });
-      return reply.code(403).type('text/plain').send('forbidden\n');
+      // A file that is not served (a template, a hidden file) looks like one that does not exist.
+      const notFound = answer.reason === 'not-found';
+      metrics.httpTransfers.inc({ kind: 'file', result: notFound ? 'not-found' : 'refused' });
+      return notFound ? reply.code(404).type('text/plain').send('not-found\n') : reply.code(403).type('text/plain').send('forbidden\n');
     }
     if (answer.kind === 'content') {
       metrics.httpTransfers.inc({ kind: 'script', result: 'ok' });

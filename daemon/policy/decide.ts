@@ -14,7 +14,7 @@ import { gatePassword, passwordFacts, type PasswordFacts } from './password.js';
 import { isRequired } from './boot-once.js';
 import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
 import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
-import { chooseTarget, ipxeScriptPath } from './target.js';
+import { chooseTarget, ipxeScriptPath, menuProfileNames } from './target.js';
 import type { BootTarget, ClientInfo, Decision, DecisionReason } from './types.js';
 
 export interface PolicySnapshot {
@@ -125,7 +125,19 @@ function decideUnknown(client: ClientInfo, snap: PolicySnapshot): Decision {
   }
 }
 
-export function decide(client: ClientInfo, snap: PolicySnapshot): Decision {
+/**
+ * `choice`: the profile a person picked from the built-in menu. It counts only when this client is
+ * offered the menu now, and only for a profile the menu lists; that profile's own password gate applies.
+ */
+export function decide(client: ClientInfo, snap: PolicySnapshot, choice?: string): Decision {
+  const offered = decideOffer(client, snap);
+  if (choice === undefined) return offered;
+  if (offered.kind !== 'boot' || snap.profiles[offered.profile]?.menu !== true) return offered;
+  if (!menuProfileNames(snap.profiles).includes(choice)) return { kind: 'ignore', reason: 'unknown-profile' };
+  return bootProfile(client, snap, choice, offered.computer, 'menu-choice');
+}
+
+function decideOffer(client: ClientInfo, snap: PolicySnapshot): Decision {
   if (!snap.answering) return { kind: 'ignore', reason: 'disabled' };
   if ((client.door === 'dhcp' || client.door === 'pxe') && !BOOT_CLIENT.test(client.vendorClass)) {
     return { kind: 'ignore', reason: 'not-pxe' };

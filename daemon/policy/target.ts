@@ -14,7 +14,15 @@ export function isIpxeBinary(path: string): boolean {
 }
 
 export function hasIpxeScript(profile: ProfileConfig): boolean {
-  return profile.ipxeScript !== null || profile.ipxeScriptFile !== null;
+  return profile.menu === true || profile.ipxeScript !== null || profile.ipxeScriptFile !== null;
+}
+
+/** The profiles the built-in menu offers: those with an iPXE script of their own (a menu offers no menu). */
+export function menuProfileNames(profiles: Record<string, ProfileConfig>): string[] {
+  return Object.entries(profiles)
+    .filter(([, p]) => p.menu !== true && (p.ipxeScript !== null || p.ipxeScriptFile !== null))
+    .map(([name]) => name)
+    .sort();
 }
 
 /** The per-client script path both TFTP and HTTP serve: `ipxe/52-54-00-77-00-01.ipxe`. */
@@ -23,6 +31,19 @@ export function ipxeScriptPath(mac: string): string {
 }
 
 const SCRIPT_PATH = /^ipxe\/([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\.ipxe$/;
+
+/** The script of one menu entry: `ipxe/52-54-00-77-00-01/winpe.ipxe` (the script door decides again). */
+export function ipxeChoicePath(mac: string, profile: string): string {
+  return `ipxe/${mac.replace(/:/g, '-')}/${profile}.ipxe`;
+}
+
+const CHOICE_PATH = /^ipxe\/([0-9a-f]{2}(?:-[0-9a-f]{2}){5})\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.ipxe$/i;
+
+/** The MAC and profile a menu entry's script path names, or null. */
+export function choiceFromScriptPath(path: string): { mac: string; profile: string } | null {
+  const m = CHOICE_PATH.exec(path.replace(/^\/+/, ''));
+  return m?.[1] && m[2] ? { mac: m[1].toLowerCase().replace(/-/g, ':'), profile: m[2] } : null;
+}
 
 /** The MAC a script path names, or null when the path is not a per-client script. */
 export function macFromScriptPath(path: string): string | null {

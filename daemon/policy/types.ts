@@ -86,4 +86,6 @@ export type DecisionReason =
   | 'outside-window'
   | 'password-required'
   | 'unlocked'
+  /** A person picked a profile from the built-in boot menu (daemon/boot/menu.ts). */
+  | 'menu-choice'
   | 'delay';

@@ -76,7 +76,7 @@ export function buildBootRoot(lab: Pick<Lab, 'dir'>, assets: LabAssets, script: 
  * sockets are looked at when they should be there rather than polled for while the process starts.
  * Ends on the process's exit too; boundMs is the safety net for a process that hangs.
  */
-async function waitListening(lab: Lab, proc: Tracked, udp: number[], tcp: number[], readyLine?: RegExp, boundMs = HANG_MS): Promise<void> {
+export async function waitListening(lab: Lab, proc: Tracked, udp: number[], tcp: number[], readyLine?: RegExp, boundMs = HANG_MS): Promise<void> {
   const bound = (out: string, port: number): boolean => new RegExp(`:${port}\\s`).test(out);
   const fail = (why: string): Error => new Error(`${proc.name} ${why}:\n${lab.readLog(proc).slice(-4000)}`);
   const started = Date.now();

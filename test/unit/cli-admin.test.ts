@@ -105,7 +105,7 @@ test('cli: errors are one message plus every problem, exit code 1, nothing chang
     assert.equal(r.err, [
       'bootgate: import refused, nothing was imported: 3 problems',
       '  line 3: name "PC 2" is not a valid computer name (letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters)',
-      '  line 3: profile "nope" is not in the configuration (profiles: winpe, linux)',
+      '  line 3: profile "nope" is not in the configuration (profiles: winpe, linux, menu)',
       '  line 3: MAC 52:54:00:00:00:01 is also on line 2',
       '',
     ].join('\n'));

@@ -169,7 +169,7 @@ describe('admin commands from another folder with only -c', () => {
     assert.equal(r.code, 1);
     assert.equal(r.err, [
       'bootgate: import refused, nothing was imported: 1 problem',
-      '  line 2: profile "nope" is not in the configuration (profiles: winpe, linux)',
+      '  line 2: profile "nope" is not in the configuration (profiles: winpe, linux, menu)',
       '',
     ].join('\n'));
   });

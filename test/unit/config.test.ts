@@ -134,33 +134,45 @@ test('every BOOTGATE_ name in the tree is a configuration key or in the document
   assert.deepEqual(strays.filter((p) => !examples.some((x) => p.includes(`${x}:`))), []);
 });
 
-test('zero-config: the profile comes from the files present in the root', () => {
+test('zero-config: unknown machines get the built-in menu, with iPXE from the root', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-root-'));
   try {
     for (const f of ['undionly.kpxe', 'snponly.efi', 'boot.ipxe', 'wdsnbp.com']) writeFileSync(join(dir, f), 'x');
     const c = effectiveConfig(validateConfig({ root: dir }, 'x'));
-    const p = c.profiles.default;
-    assert.ok(p);
+    assert.equal(c.policy.unknown.profile, 'menu');
+    const p = c.profiles.menu;
+    assert.ok(p?.menu);
     assert.equal(p.bootFiles.bios, 'undionly.kpxe');
     assert.equal(p.bootFiles['efi-x64'], 'snponly.efi');
-    assert.equal(p.ipxeScriptFile, 'boot.ipxe');
+    // A template lying in the tree is not a profile: nothing boots it until a profile names it.
+    assert.equal(p.ipxeScriptFile, null);
     assert.deepEqual(configProblems(c), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a Windows-only tree boots wdsnbp.com and bootmgfw.efi', () => {
+test('a Windows-only tree is not deployed to unknown machines: the menu still names iPXE (missing)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-root-'));
   try {
     for (const f of ['wdsnbp.com', 'bootmgfw.efi', 'BCD']) writeFileSync(join(dir, f), 'x');
-    const p = effectiveConfig(validateConfig({ root: dir }, 'x')).profiles.default;
-    assert.equal(p?.bootFiles.bios, 'wdsnbp.com');
-    assert.equal(p?.bootFiles['efi-x64'], 'bootmgfw.efi');
-    assert.equal(p?.ipxeScriptFile, null);
+    const c = effectiveConfig(validateConfig({ root: dir, policy: { unknown: { profile: 'default' } } }, 'x'));
+    // The name unknown machines are given, with no profile configured, is the menu too.
+    const p = c.profiles.default;
+    assert.equal(p?.menu, true);
+    assert.equal(p?.bootFiles.bios, 'undionly.kpxe');
+    assert.equal(p?.bootFiles['efi-x64'], 'ipxe.efi');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('configured profiles keep the built-in menu beside them unless one takes its name', () => {
+  const c = effectiveConfig(validateConfig({ profiles: { winpe: {} } }, 'x'));
+  assert.deepEqual(Object.keys(c.profiles).sort(), ['menu', 'winpe']);
+  assert.deepEqual(configProblems(c), []);
+  const own = effectiveConfig(validateConfig({ profiles: { menu: { ipxeScript: '#!ipxe\nexit\n' } } }, 'x'));
+  assert.equal(own.profiles.menu?.menu, undefined);
 });
 
 test('an unknown-computer profile that does not exist is a config problem', () => {

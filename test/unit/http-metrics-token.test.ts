@@ -14,7 +14,7 @@ test('/metrics behind a token: 401 without or with a wrong one, 200 with it; hea
   let token: string | null = 'scrape-token-0123456789';
   const app = await buildHttpApp({
     logger: createLogger('silent'), metrics: createMetrics(), content: {} as BootContent, root: () => '/nonexistent',
-    ready: async () => ({ root: null }), metricsToken: () => token,
+    ready: async () => ({ checks: { root: 'ok' }, missingFiles: [] }), version: '0.0.0-test', adminApi: false, metricsToken: () => token,
   });
   try {
     assert.equal((await app.inject('/metrics')).statusCode, 401);

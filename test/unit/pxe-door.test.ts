@@ -128,7 +128,19 @@ describe('DHCP doors on 127.0.0.1', () => {
     assert.equal(res.status, 200);
     const text = await res.text();
     assert.match(text, /^#!ipxe\n/);
-    assert.match(text, new RegExp(`kernel http://127.0.0.1:${daemon.ports.http}/vmlinuz mac=52:54:00:77:00:01 uuid=00112233-4455-6677-8899-aabbccddee01`));
+    // Zero config: the built-in menu, for this machine, defaulting to the local disk.
+    assert.match(text, /item --gap -- Machine +52:54:00:77:00:01\n/);
+    assert.match(text, /item --gap -- GUID +00112233-4455-6677-8899-aabbccddee01\n/);
+    assert.match(text, /item --gap -- Decision +boot menu \(unknown-boot\)\n/);
+    assert.match(text, /choose --default local --timeout 5000 target/);
+    // No vmlinuz + initrd.img in this root: no Linux entry.
+    assert.doesNotMatch(text, /item linux/);
+  });
+
+  test('a template in the root is never served raw, by HTTP', async () => {
+    const res = await fetch(`http://127.0.0.1:${daemon.ports.http}/boot.ipxe`);
+    assert.equal(res.status, 404);
+    assert.doesNotMatch(await res.text(), /\{\{http\}\}/);
   });
 
   test('a UEFI HTTP boot client gets option 60 HTTPClient and a URL', async () => {
@@ -139,10 +151,10 @@ describe('DHCP doors on 127.0.0.1', () => {
     assert.equal(offer.file, `http://127.0.0.1:${daemon.ports.http}/ipxe.efi`);
   });
 
-  test('/readyz reports sockets, boot root and store; /healthz answers', async () => {
+  test('/readyz reports sockets, boot root, store and the profile unknown machines get, each ok; /healthz answers', async () => {
     const ready = await fetch(`http://127.0.0.1:${daemon.ports.http}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { ready: true, checks: { sockets: null, root: null, store: null } });
+    assert.deepEqual(await ready.json(), { ready: true, checks: { sockets: 'ok', root: 'ok', store: 'ok', unknownProfile: 'ok' }, missingFiles: [] });
     assert.equal((await fetch(`http://127.0.0.1:${daemon.ports.http}/healthz`)).status, 200);
     assert.match(await daemon.metrics.registry.getSingleMetricAsString('bootgate_ready'), /bootgate_ready 1/);
   });
