@@ -61,8 +61,8 @@ COPY deploy/bootgate.container.yaml /config/bootgate.yaml
 ENV NODE_ENV=production
 VOLUME ["/boot", "/data", "/config"]
 USER bootgate
-# The working directory is /, so the config defaults root=boot and store.path=data/bootgate.db land on
-# the /boot and /data volumes, and a config file copied from config/bootgate.example.yaml works as is.
+# The image's config names the /boot and /data volumes by absolute path; a config file of your own
+# does the same (relative paths in a config file are taken from its folder, /config).
 WORKDIR /
 EXPOSE 67/udp 4011/udp 69/udp 8080/tcp
 # The daemon finishes transfers for up to 30 s after SIGTERM: give it that (docker stop -t 35).

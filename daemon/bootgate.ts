@@ -5,7 +5,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, coerce, configKeys, loadConfig } from './config/load.js';
+import { ConfigError, coerce, configKeys, loadConfig, movedPathProblems } from './config/load.js';
 import { startDaemon, type Daemon } from './main.js';
 import { createLogger } from './log.js';
 import { createAdminCommands } from './features/commands.js';
@@ -44,6 +44,10 @@ function overridesFrom(args: ServeArgs): Record<string, unknown> {
 
 async function serve(args: ServeArgs): Promise<void> {
   const config = loadConfig({ file: args.config, env: process.env, overrides: overridesFrom(args) });
+  if (args.config) {
+    const moved = movedPathProblems(args.config, config);
+    if (moved.length > 0) throw new ConfigError(moved);
+  }
   const logger = createLogger(config.log.level);
   let daemon: Daemon;
   try {

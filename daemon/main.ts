@@ -22,7 +22,7 @@ import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { openDhcpDoors } from './net/dhcp-doors.js';
 import { resolveEndpoints, type Endpoint, type UdpListener } from './net/udp.js';
-import { DhcpDoor } from './pxe/door.js';
+import { DhcpDoor, type DoorSettings } from './pxe/door.js';
 import { doorSettings } from './pxe/settings.js';
 import { createStoreBackend, type SnapshotParts, type StoreBackend } from './store/backend.js';
 import { Checkpointer } from './store/checkpointer.js';
@@ -138,7 +138,7 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
   });
 }
 
-async function startHttp(core: Core, metricsToken: () => string | null): Promise<FastifyInstance | null> {
+async function startHttp(core: Core): Promise<FastifyInstance | null> {
   const { cfg, logger, metrics, store } = core;
   if (!cfg.http.enabled) return null;
   const http = await buildHttpApp({
@@ -146,7 +146,7 @@ async function startHttp(core: Core, metricsToken: () => string | null): Promise
     metrics,
     content: core.content,
     root: () => core.cfg.root,
-    metricsToken,
+    metricsToken: () => core.metricsToken,
     onServed: (ev) => served(core, ev.clientIp, ev.path),
     ready: async () => {
       const checks = { sockets: core.closed ? 'closed' : null, root: await rootProblem(core.cfg), store: storeProblem(store) };
@@ -184,9 +184,11 @@ class Core {
   /** Live TFTP transfers, once the engine runs. */
   sessions: () => unknown[] = () => [];
   closed = false;
+  /** What the DHCP doors read per packet; replaced on reload and once the HTTP port is known. */
+  doors: DoorSettings;
 
   /** `cfg` follows reloads; every feature reads it through its context. */
-  constructor(public cfg: BootgateConfig, readonly logger: Logger, readonly metrics: Metrics) {
+  constructor(public cfg: BootgateConfig, public metricsToken: string | null, readonly logger: Logger, readonly metrics: Metrics) {
     this.store = openDaemonStore(cfg);
     try {
       const ctx: FeatureContext = {
@@ -212,21 +214,48 @@ class Core {
         retrySeconds: this.cfg.policy.unknown.retrySeconds,
         profile: (name: string): ProfileConfig | undefined => this.cfg.profiles[name],
       }), this.passwords.gate);
+      this.doors = this.doorSettings();
     } catch (err) {
       for (const f of this.features) f.close?.();
       this.store.close();
       throw err;
     }
   }
+
+  doorSettings(): DoorSettings {
+    return doorSettings(this.cfg, () => this.backend.settings().responseDelaySeconds, this.httpPort);
+  }
+
+  /** A new configuration without dropping transfers; throws (keeping the running one) when it is invalid. */
+  reload(next: BootgateConfig): { restartNeeded: string[] } {
+    let prepared: BootgateConfig;
+    let nextToken: string | null;
+    try {
+      prepared = prepare(next);
+      nextToken = readMetricsToken(prepared);
+    } catch (err) {
+      this.metrics.configReloads.inc({ result: 'failed' });
+      throw err;
+    }
+    const restart = RESTART_KEYS.filter(([, get]) => get(prepared) !== get(this.cfg)).map(([k]) => k);
+    this.cfg = prepared;
+    this.metricsToken = nextToken;
+    this.backend.reconfigure(prepared);
+    for (const f of this.features) f.reconfigure?.();
+    this.doors = this.doorSettings();
+    this.logger.level = prepared.log.level;
+    this.metrics.configReloads.inc({ result: 'ok' });
+    this.logger.info({ restartNeeded: restart, profiles: Object.keys(prepared.profiles) }, 'configuration reloaded');
+    return { restartNeeded: restart };
+  }
 }
 
 export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const logger = opts.logger ?? createLogger(opts.config.log.level);
-  let cfg = prepare(opts.config);
-  let metricsToken = readMetricsToken(cfg);
+  const cfg = prepare(opts.config);
   const metrics = createMetrics(undefined, VERSION);
   collectProcessMetrics(metrics.registry);
-  const core = new Core(cfg, logger, metrics);
+  const core = new Core(cfg, readMetricsToken(cfg), logger, metrics);
   const { backend, store } = core;
   // WAL checkpoints (a copy and an fsync) run on a worker thread, not on the thread answering DHCP.
   const checkpointer = cfg.store.path === ':memory:' ? null : new Checkpointer(store, { logger });
@@ -235,12 +264,11 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   // change takes effect at the next start (said in the log when it happens).
   const boundInterfaces = backend.settings().interfaces.join(',');
   backend.onSettingsChange((next) => {
-    if (next.interfaces.join(',') !== boundInterfaces && !cfg.server.bindAddress) {
+    if (next.interfaces.join(',') !== boundInterfaces && !core.cfg.server.bindAddress) {
       logger.warn({ interfaces: next.interfaces }, 'answering interfaces changed: takes effect at the next start');
     }
   });
-  let settings = doorSettings(cfg, () => backend.settings().responseDelaySeconds, null);
-  const door = new DhcpDoor(core.gate, () => settings, logger, metrics);
+  const door = new DhcpDoor(core.gate, () => core.doors, logger, metrics);
   door.onClient = (client, serverIp) => core.clients.seen(client, serverIp);
 
   // Shutdown phases: stop answering DHCP first, then let transfers finish, then close the store.
@@ -267,12 +295,11 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     });
     const tftp = await startTftp(core, endpoints);
     if (tftp) drain.push((grace) => tftp.close(grace));
-    const sessions = () => tftp?.sessions() ?? [];
-    core.sessions = sessions;
-    const http = await startHttp(core, () => metricsToken);
+    core.sessions = () => tftp?.sessions() ?? [];
+    const http = await startHttp(core);
     // fastify's close waits for responses in flight; bound it by the grace period.
     if (http) drain.push((grace) => Promise.race([http.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]));
-    settings = doorSettings(cfg, () => backend.settings().responseDelaySeconds, core.httpPort);
+    core.doors = core.doorSettings();
     dropPrivileges(cfg, logger);
     metrics.ready.set((await rootProblem(cfg)) === null ? 1 : 0);
     logger.info(
@@ -281,7 +308,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     );
     return {
       get config() {
-        return cfg;
+        return core.cfg;
       },
       logger,
       metrics,
@@ -293,29 +320,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
         tftp: tftp?.port ?? null,
         http: core.httpPort,
       },
-      sessions,
-      reload: (next) => {
-        let prepared: BootgateConfig;
-        let nextToken: string | null;
-        try {
-          prepared = prepare(next);
-          nextToken = readMetricsToken(prepared);
-        } catch (err) {
-          metrics.configReloads.inc({ result: 'failed' });
-          throw err;
-        }
-        const restart = RESTART_KEYS.filter(([, get]) => get(prepared) !== get(cfg)).map(([k]) => k);
-        cfg = prepared;
-        core.cfg = prepared;
-        metricsToken = nextToken;
-        backend.reconfigure(prepared);
-        for (const f of core.features) f.reconfigure?.();
-        settings = doorSettings(prepared, () => backend.settings().responseDelaySeconds, core.httpPort);
-        logger.level = prepared.log.level;
-        metrics.configReloads.inc({ result: 'ok' });
-        logger.info({ restartNeeded: restart, profiles: Object.keys(prepared.profiles) }, 'configuration reloaded');
-        return { restartNeeded: restart };
-      },
+      sessions: () => core.sessions(),
+      reload: (next) => core.reload(next),
       close,
     };
   } catch (err) {

@@ -12,7 +12,7 @@
  * so a command does the same thing either way (a running daemon notices direct database changes).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { effectiveConfig } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
@@ -162,24 +162,20 @@ function storeConnection(path: string, cfg: BootgateConfig): Connection {
 
 const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
 
-/** Relative paths in a config file mean relative to that file's folder. */
-function withPathsFrom(cfg: BootgateConfig, dir: string): BootgateConfig {
-  const at = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
-  return {
-    ...cfg,
-    root: at(cfg.root),
-    store: { ...cfg.store, path: cfg.store.path === ':memory:' ? cfg.store.path : at(cfg.store.path) },
-    admin: { ...cfg.admin, tokensFile: cfg.admin.tokensFile === null ? null : at(cfg.admin.tokensFile) },
-  };
-}
-
-/** The configuration a command works with: `-c FILE` (relative to the working directory), paths in it relative to it. */
+/**
+ * The configuration a command works with: `-c FILE` (relative to the working directory); loadConfig
+ * takes relative paths in the file from its folder, as the daemon does, and those in variables from
+ * the working directory.
+ */
 export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<BaseIo, 'env' | 'cwd'>): { cfg: BootgateConfig; file: string | null } {
   const cwd = io.cwd ?? process.cwd();
   const file = args.config === undefined ? null : resolve(cwd, args.config);
-  const cfg = loadConfig({ file: file ?? undefined, env: io.env });
+  const cfg = loadConfig({ file: file ?? undefined, env: io.env, cwd });
+  // Without a file the defaults stay relative: for a command, to its working directory.
+  const store = cfg.store.path === ':memory:' ? cfg.store.path : resolve(cwd, cfg.store.path);
+  const tokensFile = cfg.admin.tokensFile === null ? null : resolve(cwd, cfg.admin.tokensFile);
   // The profiles the daemon runs with, the zero-config one included.
-  return { cfg: effectiveConfig(withPathsFrom(cfg, file ? dirname(file) : cwd)), file };
+  return { cfg: effectiveConfig({ ...cfg, root: resolve(cwd, cfg.root), store: { ...cfg.store, path: store }, admin: { ...cfg.admin, tokensFile } }), file };
 }
 
 /** The admin API a daemon started with this config listens on, or why there is none. */

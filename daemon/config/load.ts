@@ -1,9 +1,12 @@
 /**
  * Loading the configuration: YAML file, then `BOOTGATE_*` environment variables, then CLI flags,
  * validated against one schema. Every failure names the file, the key path, what was expected and
- * what was found, so an admin can fix a broken config without reading code.
+ * what was found, so an admin can fix a broken config without reading code. A `BOOTGATE_*` variable
+ * that names no key is refused like an unknown YAML key: a mistyped one would otherwise be ignored
+ * and the daemon would run on the default (BOOTGATE_SERVER_INTERFACE: every interface).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import AjvModule, { type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parseDocument } from 'yaml';
@@ -147,23 +150,146 @@ export function coerce(type: string, text: string): unknown {
   }
 }
 
+/**
+ * `BOOTGATE_*` variables that are not configuration keys but that the product or its test lab reads
+ * legitimately; they are let through, every other `BOOTGATE_*` name that is not a key is refused.
+ * test/unit/config.test.ts checks that each BOOTGATE_ name in the tree is a key or listed here.
+ */
+export const NON_CONFIG_ENV: ReadonlyMap<string, string> = new Map([
+  ['BOOTGATE_ADMIN_TOKEN', 'a read-write admin API token for the daemon; the token of the admin commands'],
+  ['BOOTGATE_API', 'the admin API base URL the admin commands talk to'],
+  ['BOOTGATE_CLI', 'test lab: the bootgate executable the end-to-end tests run'],
+  ['BOOTGATE_LAB_APPLIANCE', 'test lab: run the firmware boots against dnsmasq instead'],
+  ['BOOTGATE_LAB_ASSETS', 'test lab: where the kernel and firmware assets are kept'],
+  ['BOOTGATE_LAB_CAPTURE', 'test lab: record the lab bridge to this pcap file'],
+  ['BOOTGATE_LAB_KEEP', 'test lab: keep the lab directory after the run'],
+  ['BOOTGATE_OPS_REF', 'ops tests: the git ref whose Dockerfile steps are performed'],
+]);
+
+const ENV_PREFIX = 'BOOTGATE_';
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** What a mistyped name most likely meant (a typo or two, or the section left out), else null. */
+function nearestName(name: string): string | null {
+  const candidates = [
+    ...configKeys.map((k) => ({ env: k.env, says: `${k.env}, the key ${k.path}` })),
+    ...[...NON_CONFIG_ENV.keys()].map((env) => ({ env, says: env })),
+  ];
+  const scored = candidates.map((c) => ({ c, d: editDistance(name, c.env) })).sort((x, y) => x.d - y.d);
+  const best = scored[0];
+  const tail = `_${name.slice(ENV_PREFIX.length)}`;
+  // Up to two slips, fewer in a short name (BOOTGATE_AAA is no typo of BOOTGATE_API), and one best match.
+  const slips = Math.min(2, Math.floor((tail.length - 1) / 4));
+  if (best !== undefined && best.d <= slips && scored[1]?.d !== best.d) return best.c.says;
+  const bySuffix = candidates.filter((c) => c.env.endsWith(tail));
+  return bySuffix.length === 1 ? bySuffix[0]!.says : null;
+}
+
+/** One problem per `BOOTGATE_*` variable that is neither a configuration key nor in NON_CONFIG_ENV. */
+export function unknownEnvProblems(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(configKeys.map((k) => k.env));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && !known.has(name) && !NON_CONFIG_ENV.has(name))
+    .sort()
+    .map((name) => {
+      const near = nearestName(name);
+      const hint = near ? ` (did you mean ${near}?)` : '';
+      return `environment: ${name}: not a configuration key${hint}`;
+    });
+}
+
 export interface LoadOptions {
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
   /** Already-parsed overrides from the CLI, by key path. */
   overrides?: Record<string, unknown>;
+  /** What relative paths in variables and flags are taken from (default: the working directory). */
+  cwd?: string;
 }
 
-/** The composition of file, environment and flags into one validated config. */
+/** The keys that name a file or folder. */
+export const PATH_KEYS = ['root', 'store.path', 'admin.tokensFile', 'http.metricsTokenFile'] as const;
+
+function getPath(target: Record<string, unknown>, path: string): unknown {
+  let node: unknown = target;
+  for (const k of path.split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
+  return node;
+}
+
+/** A relative path taken from `dir`; anything else as it is (`:memory:`, a test store, is not a path). */
+const anchored = (v: unknown, dir: string): unknown =>
+  typeof v === 'string' && v !== ':memory:' && v.length > 0 && !isAbsolute(v) ? resolve(dir, v) : v;
+
+function anchorPaths(target: Record<string, unknown>, dir: string): void {
+  for (const key of PATH_KEYS) {
+    const v = getPath(target, key);
+    if (v !== undefined) setPath(target, key, anchored(v, dir));
+  }
+}
+
+/**
+ * The composition of file, environment and flags into one validated config. Relative paths in the
+ * file, and the defaults of a config file that leaves them out, are taken from the file's folder (the
+ * daemon and the CLI then agree on the database whatever folder each runs in); relative paths in
+ * variables and flags from the working directory, as a shell user expects.
+ */
 export function loadConfig(opts: LoadOptions): BootgateConfig {
   const raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
+  const fileDir = opts.file ? dirname(resolve(opts.file)) : null;
+  if (fileDir) anchorPaths(raw, fileDir);
+  const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? {};
+  const envProblems = unknownEnvProblems(env);
+  const pathKeys: readonly string[] = PATH_KEYS;
+  const fromShell = (path: string, v: unknown): unknown => (pathKeys.includes(path) ? anchored(v, cwd) : v);
   for (const leaf of configKeys) {
     const v = env[leaf.env];
-    if (v !== undefined) setPath(raw, leaf.path, coerce(leaf.type, v));
+    if (v !== undefined) setPath(raw, leaf.path, fromShell(leaf.path, coerce(leaf.type, v)));
   }
   for (const [path, value] of Object.entries(opts.overrides ?? {})) {
-    if (value !== undefined) setPath(raw, path, value);
+    if (value !== undefined) setPath(raw, path, fromShell(path, value));
   }
-  return validateConfig(raw, opts.file ?? '(defaults)');
+  let config: BootgateConfig;
+  try {
+    config = validateConfig(raw, opts.file ?? '(defaults)');
+  } catch (err) {
+    // All problems in one report, as for a file with several mistakes.
+    if (err instanceof ConfigError && envProblems.length > 0) throw new ConfigError([...envProblems, ...err.problems]);
+    throw err;
+  }
+  if (envProblems.length > 0) throw new ConfigError(envProblems);
+  // Defaults the file left out (store.path: data/bootgate.db) belong to its folder too.
+  if (fileDir) anchorPaths(config as unknown as Record<string, unknown>, fileDir);
+  return config;
+}
+
+/**
+ * Until this release a relative path in a config file was taken from the working directory. Where the
+ * file's folder has nothing at such a path but the working directory has, the daemon must not start
+ * on a new, empty database (or an empty boot tree): this names both places and the fix.
+ */
+export function movedPathProblems(file: string, cfg: Pick<BootgateConfig, 'root' | 'store'>, cwd = process.cwd()): string[] {
+  const raw = readConfigFile(file);
+  const defaults = validateConfig({}, '(defaults)');
+  const problems: string[] = [];
+  for (const [key, now] of [['root', cfg.root], ['store.path', cfg.store.path]] as const) {
+    const written = getPath(raw, key) ?? getPath(defaults as unknown as Record<string, unknown>, key);
+    if (typeof written !== 'string' || written === ':memory:' || isAbsolute(written)) continue;
+    const before = resolve(cwd, written);
+    if (before !== now && !existsSync(now) && existsSync(before)) {
+      problems.push(`${file}: ${key}: ${written} is taken from the config file's folder (${now}, which does not exist), no longer from the working directory (${before}, which does); set ${key}: ${before}`);
+    }
+  }
+  return problems;
 }

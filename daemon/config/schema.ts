@@ -2,6 +2,8 @@
  * The configuration's shape: one JSON schema (validated by ajv, defaults filled in) and the
  * TypeScript type it guarantees. `config/bootgate.example.yaml` documents every key.
  */
+import { DhcpPort } from '../protocol/dhcp/constants.js';
+import { TFTP_LIMITS, TFTP_PORT } from '../protocol/tftp/codec.js';
 import type { ArchKey } from '../policy/types.js';
 
 export type UnknownAction = 'ignore' | 'boot' | 'pending';
@@ -254,9 +256,9 @@ export const configSchema = {
         interfaces: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 15 }, default: [] },
         bindAddress: { type: ['string', 'null'], format: 'ipv4', default: null },
         advertiseAddress: { type: ['string', 'null'], format: 'ipv4', default: null },
-        dhcpPort: { ...port, default: 67 },
-        pxePort: { ...port, default: 4011 },
-        clientPort: { ...port, default: 68 },
+        dhcpPort: { ...port, default: DhcpPort.SERVER },
+        pxePort: { ...port, default: DhcpPort.PXE },
+        clientPort: { ...port, default: DhcpPort.CLIENT },
         broadcastAddress: { type: 'string', format: 'ipv4', default: '255.255.255.255' },
         responseDelaySeconds: { type: 'integer', minimum: 0, maximum: 60, default: 0 },
         answering: { type: 'boolean', default: true },
@@ -269,9 +271,9 @@ export const configSchema = {
       default: {},
       properties: {
         enabled: { type: 'boolean', default: true },
-        port: { ...port, default: 69 },
-        blockSizeMax: { type: 'integer', minimum: 8, maximum: 65464, default: 1468 },
-        windowSizeMax: { type: 'integer', minimum: 1, maximum: 65535, default: 64 },
+        port: { ...port, default: TFTP_PORT },
+        blockSizeMax: { type: 'integer', minimum: TFTP_LIMITS.BLKSIZE_MIN, maximum: TFTP_LIMITS.BLKSIZE_MAX, default: 1468 },
+        windowSizeMax: { type: 'integer', minimum: TFTP_LIMITS.WINDOWSIZE_MIN, maximum: TFTP_LIMITS.WINDOWSIZE_MAX, default: 64 },
         inflightBytesMax: { type: 'integer', minimum: 512, maximum: 67108864, default: 98304 },
         sessionsMax: { type: 'integer', minimum: 1, maximum: 10000, default: 200 },
         sessionsPerClientMax: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },

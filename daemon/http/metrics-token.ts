@@ -9,7 +9,7 @@ export function readMetricsToken(cfg: BootgateConfig): string | null {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`http.metricsTokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`http.metricsTokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   const token = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
   if (!token) throw new Error(`http.metricsTokenFile: ${file} holds no token`);

@@ -3,6 +3,7 @@
  */
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { DhcpPort } from '../protocol/dhcp/constants.js';
 import type { DhcpDoor } from '../pxe/door.js';
 import { openUdp, type Endpoint, type UdpListener } from './udp.js';
 
@@ -18,7 +19,8 @@ export async function openDhcpDoors(door: DhcpDoor, endpoints: Endpoint[], ports
   try {
     for (const endpoint of endpoints) {
       for (const [kind, port] of pairs) {
-        const label = kind === 'dhcp' ? '67' : '4011';
+        // The metric label names the door by its standard port, whatever port a test binds.
+        const label = String(kind === 'dhcp' ? DhcpPort.SERVER : DhcpPort.PXE);
         // One send per listener, not a closure per packet.
         const send = (b: Uint8Array, po: number, a: string) => listener.send(b, po, a);
         const listener: UdpListener = await openUdp({

@@ -3,7 +3,7 @@
  * Owns no socket: the composition root hands it packets and a `send` per endpoint.
  */
 import { DecodeError } from '../protocol/errors.js';
-import { DhcpMessageType, DhcpOption } from '../protocol/dhcp/constants.js';
+import { BootpOp, DhcpMessageType, DhcpOption, DhcpPort } from '../protocol/dhcp/constants.js';
 import { decodeDhcp, encodeDhcp, messageType, type DhcpPacket } from '../protocol/dhcp/packet.js';
 import { classify } from '../policy/classify.js';
 import type { ArchKey, BootTarget, ClientInfo } from '../policy/types.js';
@@ -38,6 +38,9 @@ export interface Packet {
 /** Replies held for a response delay are bounded so a storm cannot pile up timers. */
 const MAX_HELD = 4096;
 
+/** The `port` label of bootgate_dhcp_packets_total: the well-known port of the door, whatever port is configured. */
+const PORT_LABEL = { dhcp: String(DhcpPort.SERVER), pxe: String(DhcpPort.PXE) } as const;
+
 const TYPE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(DhcpMessageType).map(([name, code]) => [code, name.toLowerCase()]),
 );
@@ -68,7 +71,7 @@ export class DhcpDoor {
 
   handle(pkt: Packet): void {
     const started = performance.now();
-    const port = pkt.door === 'dhcp' ? '67' : '4011';
+    const port = pkt.door === 'dhcp' ? PORT_LABEL.dhcp : PORT_LABEL.pxe;
     let req: DhcpPacket;
     try {
       req = decodeDhcp(pkt.msg);
@@ -78,7 +81,7 @@ export class DhcpDoor {
     }
     const type = messageType(req);
     const typeName = (type !== null && TYPE_NAMES[type]) || 'other';
-    if (req.op !== 1 || !isAnswerable(pkt.door, type)) {
+    if (req.op !== BootpOp.REQUEST || !isAnswerable(pkt.door, type)) {
       this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
       return;
     }

@@ -3,7 +3,7 @@
  * request, the client's classification and the policy decision to a reply and where it goes.
  * Never an address: yiaddr stays 0.0.0.0 (proxy mode, PXE 2.1 section 2.2.5).
  */
-import { BROADCAST_FLAG, BootpOp, DhcpMessageType, DhcpOption, PxeVendorOption } from '../protocol/dhcp/constants.js';
+import { BROADCAST_FLAG, BootpLayout, BootpOp, DhcpMessageType, DhcpOption, PxeDiscoveryControl, PxeVendorOption } from '../protocol/dhcp/constants.js';
 import type { DhcpPacket } from '../protocol/dhcp/packet.js';
 import { decodeVendorOptions, encodeVendorOptions } from '../protocol/dhcp/vendor-options.js';
 import { ipv4Bytes } from '../protocol/dhcp/ipv4.js';
@@ -41,6 +41,8 @@ export interface Reply {
 }
 
 const ZERO = '0.0.0.0';
+/** The BOOTP `file` field holds the boot file name and its terminating NUL (RFC 2131 section 2). */
+const BOOT_FILE_MAX = BootpLayout.FILE_LENGTH - 1;
 
 // Option values that are the same in every reply: built once. encodeDhcp only reads them.
 const OFFER_TYPE = Buffer.from([DhcpMessageType.OFFER]);
@@ -48,7 +50,7 @@ const ACK_TYPE = Buffer.from([DhcpMessageType.ACK]);
 const PXE_CLIENT = Buffer.from('PXEClient');
 const HTTP_CLIENT = Buffer.from('HTTPClient');
 /** BIOS option 43: discovery control 8, "download the boot file in the offer at once". */
-const DISCOVERY_CONTROL_8 = encodeVendorOptions(new Map([[PxeVendorOption.DISCOVERY_CONTROL, Buffer.from([0x08])]]));
+const DISCOVERY_CONTROL_8 = encodeVendorOptions(new Map([[PxeVendorOption.DISCOVERY_CONTROL, Buffer.from([PxeDiscoveryControl.USE_BOOT_FILE])]]));
 
 /** Option 54 for the last server address seen (one per interface in practice). */
 let serverIdFor: { ip: string; bytes: Buffer } = { ip: '', bytes: Buffer.alloc(4) };
@@ -124,7 +126,7 @@ export function buildReply(req: DhcpPacket, client: ClientInfo, decision: Decisi
   const target = replyTarget(client, decision, ctx);
   if (!target) return null;
   const file = bootFileField(target, ctx);
-  if (file === null || Buffer.byteLength(file) > 127) return null;
+  if (file === null || Buffer.byteLength(file) > BOOT_FILE_MAX) return null;
 
   const options = new Map<number, Buffer>();
   options.set(DhcpOption.MESSAGE_TYPE, ctx.door === 'dhcp' ? OFFER_TYPE : ACK_TYPE);

@@ -11,9 +11,13 @@ export interface CheckpointWorkerData {
   busyTimeoutMs: number;
 }
 
-/** What the worker reports after each checkpoint that had work to do, or when one failed. */
+/**
+ * What the worker reports after each checkpoint that had work to do, or when one failed. `startedAt`
+ * (Date.now() as the checkpoint began, the same clock on every thread) tells a checkpoint that began
+ * after a given commit from one that ran before it and was still in the message queue.
+ */
 export type CheckpointReport =
-  | { type: 'checkpoint'; busy: boolean; walFrames: number; checkpointed: number; ms: number }
+  | { type: 'checkpoint'; busy: boolean; walFrames: number; checkpointed: number; ms: number; startedAt: number }
   | { type: 'error'; message: string };
 
 const data = workerData as CheckpointWorkerData;
@@ -26,12 +30,13 @@ db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
 db.pragma('wal_autocheckpoint = 0');
 
 function checkpoint(): void {
+  const startedAt = Date.now();
   const t = performance.now();
   try {
     // PASSIVE: copies what it can without waiting for readers or blocking the daemon's writes.
     const row = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
     const r = row[0];
-    if (r && r.log > 0) port?.postMessage({ type: 'checkpoint', busy: r.busy === 1, walFrames: r.log, checkpointed: r.checkpointed, ms: performance.now() - t } satisfies CheckpointReport);
+    if (r && r.log > 0) port?.postMessage({ type: 'checkpoint', busy: r.busy === 1, walFrames: r.log, checkpointed: r.checkpointed, ms: performance.now() - t, startedAt } satisfies CheckpointReport);
   } catch (err) {
     port?.postMessage({ type: 'error', message: (err as Error).message } satisfies CheckpointReport);
   }

@@ -20,6 +20,7 @@ import { createLab, type Lab } from '../lab/netns.js';
 import { bootClient, type BootResult, type Firmware } from '../lab/qemu.js';
 import { LAB_HTTP_PORT, applianceEvidence, startLabAppliance, type Appliance, type ApplianceKind } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
+import { HANG_MS, pollUntil } from '../lab/procs.js';
 import { statSync } from 'node:fs';
 
 /** Sum of the samples of `name` whose labels include every pair in `labels`, from Prometheus text. */
@@ -38,8 +39,26 @@ async function scrape(lab: Lab): Promise<string> {
   return (await lab.run(['curl', '-sf', `http://${lab.appAddress}:${LAB_HTTP_PORT}/metrics`], lab.appNs)).stdout;
 }
 
-/** One VM, start to marker; TCG boots take ~7 s (BIOS) and ~20 s (UEFI) on an idle machine. */
-const VM_TIMEOUT_MS = 120_000;
+/**
+ * One VM, start to marker: the safety net for a hung VM (HANG_MS), not an expected duration. TCG boots
+ * take ~7 s (BIOS) and ~20 s (UEFI) on an idle machine and several times that on a busy one.
+ */
+const VM_TIMEOUT_MS = HANG_MS;
+
+/**
+ * Waits until Bootgate has no TFTP session open (bootgate_tftp_active_sessions 0): every transfer
+ * started so far has ended and been counted with its result. Taken before a boot, a session left over
+ * from the previous test cannot end inside this test's deltas; after it, a session of this boot that
+ * is still winding down (its last ACK, or a timeout) is counted here rather than missed.
+ */
+async function tftpSettled(lab: Lab): Promise<string> {
+  const text = await pollUntil(async () => {
+    const t = await scrape(lab);
+    return sample(t, 'bootgate_tftp_active_sessions') === 0 ? t : undefined;
+  }, HANG_MS, 250);
+  assert.ok(text !== undefined, `TFTP sessions still open after ${HANG_MS} ms`);
+  return text;
+}
 
 /**
  * The appliance under test: Bootgate. BOOTGATE_LAB_APPLIANCE=dnsmasq runs the same boots against
@@ -58,7 +77,7 @@ function failureReport(r: BootResult, app: Appliance, lab: Lab): string {
   ].join('\n');
 }
 
-describe(`real firmware network-boots Linux through ${APPLIANCE === 'bootgate' ? 'Bootgate' : 'the dnsmasq anchor'}`, { timeout: 20 * 60_000 }, () => {
+describe(`real firmware network-boots Linux through ${APPLIANCE === 'bootgate' ? 'Bootgate' : 'the dnsmasq anchor'}`, { timeout: 60 * 60_000 }, () => {
   let lab: Lab | undefined;
   let assets: LabAssets | undefined;
 
@@ -91,9 +110,9 @@ describe(`real firmware network-boots Linux through ${APPLIANCE === 'bootgate' ?
       });
 
       for (const firmware of ['bios', 'uefi'] as Firmware[]) {
-        test(`${firmware === 'bios' ? 'SeaBIOS + iPXE ROM' : 'OVMF PXE'} boots via ${transport}`, { timeout: VM_TIMEOUT_MS + 60_000 }, async (t) => {
+        test(`${firmware === 'bios' ? 'SeaBIOS + iPXE ROM' : 'OVMF PXE'} boots via ${transport}`, { timeout: 4 * HANG_MS }, async (t) => {
           assert.ok(lab && app && assets, 'the lab or the appliance did not start');
-          const before = APPLIANCE === 'bootgate' ? await scrape(lab) : '';
+          const before = APPLIANCE === 'bootgate' ? await tftpSettled(lab) : '';
           const r = await bootClient(lab, { firmware, timeoutMs: VM_TIMEOUT_MS });
           t.diagnostic(`${firmware} via ${transport}: marker after ${(r.durationMs / 1000).toFixed(1)} s`);
           assert.ok(r.marker, failureReport(r, app, lab));
@@ -105,7 +124,7 @@ describe(`real firmware network-boots Linux through ${APPLIANCE === 'bootgate' ?
           assert.ok(evidence.booted, `${app.kind} logged no boot decision for ${r.mac}`);
           if (APPLIANCE === 'bootgate') {
             // The metrics tell the same story as the boot: each relevant counter moved by what this one boot did.
-            const afterText = await scrape(lab);
+            const afterText = await tftpSettled(lab);
             const delta = (name: string, labels: Record<string, string> = {}) => sample(afterText, name, labels) - sample(before, name, labels);
             const payload = statSync(assets.kernel).size + statSync(assets.initrd).size;
             // QEMU's BIOS NIC ROM is iPXE itself (one DISCOVER); OVMF asks first, then the ipxe.efi it loaded asks again.

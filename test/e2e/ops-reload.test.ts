@@ -49,7 +49,11 @@ function startDaemon(config: string): Running {
   return { proc, log: () => out, exited };
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+/**
+ * Waits for an event the daemon shows (a log line, a metric). The bound is a safety net for a daemon
+ * that hangs, not an expected duration: a busy machine may take many seconds to start node.
+ */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5 * 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -59,7 +63,8 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 
 function atftpGet(port: number, out: string): Promise<number | null> {
   const p = spawn('atftp', ['--option', 'blksize 1428', '--option', 'windowsize 16', '-g', '-r', 'big.bin', '-l', out, '127.0.0.1', String(port)], { stdio: 'ignore' });
-  const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+  // Safety net for a hung client only: on a busy machine 256 MiB over loopback can take a minute.
+  const timer = setTimeout(() => p.kill('SIGKILL'), 10 * 60_000);
   return new Promise((resolve) => p.once('exit', (code) => {
     clearTimeout(timer);
     resolve(code);

@@ -26,14 +26,18 @@ import { startClient, type Client, type Firmware } from '../lab/qemu.js';
 import { bootgateCli, buildBootRoot, labScript, LAB_HTTP_PORT, startBootgate, type Appliance } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
 import { MARKER_RE } from '../lab/initramfs.js';
-import { pollUntil } from '../lab/procs.js';
+import { HANG_MS, pollUntil } from '../lab/procs.js';
 import { openStore } from '../../daemon/store/db.js';
 import type { AuditEvent } from '../../daemon/store/audit.js';
 
 const RIGHT = 'lab-boot-7391';
 const WRONG = ['wrong-one-1', 'wrong-two-2', 'wrong-three-3', 'wrong-four-4', 'wrong-five-5'];
-/** TCG: a BIOS boot takes ~7 s, UEFI ~20 s; typing and banners add a few seconds per attempt. */
-const STEP_MS = 120_000;
+/**
+ * The safety net for one step (a console line, a keystroke's echo): HANG_MS. Every step waits on the
+ * serial console; TCG takes ~7 s (BIOS) / ~20 s (UEFI) to boot on an idle machine, several times that
+ * on a busy one, and the bound is only there to end a VM that hangs.
+ */
+const STEP_MS = HANG_MS;
 
 /** QMP (QEMU's JSON machine protocol) just far enough to press keys. */
 class Keyboard {
@@ -56,9 +60,10 @@ class Keyboard {
     });
   }
 
-  static async open(path: string): Promise<Keyboard> {
-    const ready = await pollUntil(() => (existsSync(path) ? true : undefined), 20_000, 100);
-    if (!ready) throw new Error(`QMP socket ${path} did not appear`);
+  static async open(path: string, qemu: Client['process']): Promise<Keyboard> {
+    // QEMU creates the socket as it starts; a QEMU that exits first ends the wait too.
+    const ready = await pollUntil(() => (existsSync(path) ? true : qemu.exitInfo ? false : undefined), HANG_MS, 100);
+    if (!ready) throw new Error(`QMP socket ${path} did not appear (${qemu.exitInfo ? `QEMU exited ${JSON.stringify(qemu.exitInfo)}` : `within ${HANG_MS} ms`})`);
     const sock = createConnection(path);
     const kb = new Keyboard(sock);
     await kb.next(); // greeting
@@ -78,18 +83,9 @@ class Keyboard {
     return r;
   }
 
-  async press(qcode: string): Promise<void> {
+  /** Sends one key press and release (QMP answers once QEMU has queued it, not once the guest read it). */
+  async send(qcode: string): Promise<void> {
     await this.cmd({ execute: 'send-key', arguments: { keys: [{ type: 'qcode', data: qcode }], 'hold-time': 60 } });
-    // TCG firmware polls the keyboard slowly; keystrokes sent back to back get lost.
-    await new Promise((r) => setTimeout(r, 150));
-  }
-
-  async type(text: string): Promise<void> {
-    for (const ch of text) {
-      if (/^[a-z0-9]$/.test(ch)) await this.press(ch);
-      else if (ch === '-') await this.press('minus');
-      else throw new Error(`Keyboard.type: no key for ${JSON.stringify(ch)}`);
-    }
   }
 
   close(): void {
@@ -117,16 +113,37 @@ class Vm {
     return m;
   }
 
+  /**
+   * Presses one key and waits until the guest has taken it: iPXE answers every key in its forms on the
+   * console (a '*' per password character, a redraw on Enter), so the serial console grows. TCG
+   * firmware polls the keyboard slowly and keystrokes sent back to back get lost; sending the next key
+   * only after this one's echo keeps them apart however slowly a loaded machine runs the guest.
+   */
+  async press(qcode: string): Promise<void> {
+    const before = this.client.serial().length;
+    await this.kb.send(qcode);
+    const echoed = await pollUntil(() => (this.client.serial().length > before ? true : this.client.process.exitInfo ? false : undefined), STEP_MS, 20);
+    if (!echoed) throw new Error(`no console output after key ${qcode} on ${this.client.name} (${this.client.process.exitInfo ? 'VM exited' : `within ${STEP_MS} ms`}):\n${this.client.serial().slice(-3000)}`);
+  }
+
+  async type(text: string): Promise<void> {
+    for (const ch of text) {
+      if (/^[a-z0-9]$/.test(ch)) await this.press(ch);
+      else if (ch === '-') await this.press('minus');
+      else throw new Error(`Vm.type: no key for ${JSON.stringify(ch)}`);
+    }
+  }
+
   /** Waits for the login form, skips the username field and types `password`. */
   async login(password: string): Promise<void> {
     await this.next(/Password:/);
-    await this.kb.press('ret');
-    await this.kb.type(password);
-    await this.kb.press('ret');
+    await this.press('ret');
+    await this.type(password);
+    await this.press('ret');
   }
 }
 
-describe('password-gated network boot under real firmware', { timeout: 30 * 60_000 }, () => {
+describe('password-gated network boot under real firmware', { timeout: 90 * 60_000 }, () => {
   let lab: Lab | undefined;
   let assets: LabAssets | undefined;
   let app: Appliance | undefined;
@@ -194,7 +211,7 @@ describe('password-gated network boot under real firmware', { timeout: 30 * 60_0
     const name = `${firmware}-pw-${Math.random().toString(16).slice(2, 6)}`;
     const qmp = join(lab.dir, `${name}.qmp`);
     const client = await startClient(lab, { firmware, name, extraArgs: ['-qmp', `unix:${qmp},server=on,wait=off`] });
-    return new Vm(client, await Keyboard.open(qmp));
+    return new Vm(client, await Keyboard.open(qmp, client.process));
   }
 
   test('a direct fetch of a gated file without unlocking gets an error, by HTTP and by TFTP', async () => {
@@ -222,7 +239,7 @@ describe('password-gated network boot under real firmware', { timeout: 30 * 60_0
       const before = summary(events(mac));
       assert.ok(before.some((l) => l === 'password:http:refused:wrong-password:failure 1 of 5 for this MAC'), before.join('\n'));
       assert.ok(!before.some((l) => /vmlinuz|initrd/.test(l)), `a gated file was asked for or served before the unlock:\n${before.join('\n')}`);
-      await v.kb.press('ret'); // dismiss the banner
+      await v.press('ret'); // dismiss the banner
       await v.login(RIGHT);
       const m = await v.next(MARKER_RE);
       assert.equal(m[1], mac);
@@ -244,12 +261,12 @@ describe('password-gated network boot under real firmware', { timeout: 30 * 60_0
   test('UEFI (OVMF PXE -> ipxe.efi): five wrong passwords lock out; the right one is refused until an admin lifts it; then it boots', async (t) => {
     const v = await vm('uefi');
     try {
-      await v.next(/is about to boot profile lab\./, 180_000);
+      await v.next(/is about to boot profile lab\./);
       for (let i = 0; i < 5; i++) {
         await v.login(WRONG[i] as string);
         const left = 4 - i;
         await v.next(left > 0 ? new RegExp(`Wrong password\\. ${left} more tr(y|ies) before`) : /Wrong password\. Locked out for 15 minutes/);
-        await v.kb.press('ret');
+        await v.press('ret');
       }
       await v.login(RIGHT);
       await v.next(/locked out for 15 more minutes/);
@@ -261,9 +278,9 @@ describe('password-gated network boot under real firmware', { timeout: 30 * 60_0
       assert.ok(!summary(events(mac)).some((l) => l.includes('unlocked')), 'unlocked during the lockout');
       cli('lift', mac);
       cli('lift', ip);
-      await v.kb.press('ret');
+      await v.press('ret');
       await v.login(RIGHT);
-      const m = await v.next(MARKER_RE, 180_000);
+      const m = await v.next(MARKER_RE);
       assert.equal(m[1], mac);
       const all = summary(events(mac));
       t.diagnostic(all.filter((l) => l.startsWith('password') || l.startsWith('admin')).join('\n'));

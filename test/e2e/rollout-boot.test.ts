@@ -18,7 +18,7 @@ import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { createLab, type Lab } from '../lab/netns.js';
 import { randomMac } from '../lab/qemu.js';
 import { VM_TIMEOUT_MS, localDisk, powerOn } from '../lab/local-disk.js';
-import { pollUntil, type Tracked } from '../lab/procs.js';
+import { HANG_MS, waitForText, type Tracked } from '../lab/procs.js';
 import { applianceEvidence, bootgateCli, bootgateConfig, buildBootRoot, labScript, type Appliance } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
 import { openStore } from '../../daemon/store/db.js';
@@ -31,7 +31,7 @@ const DAY0 = '2025-03-03 10:00:00';
 const DAY1 = '2025-03-04 10:00:00';
 const PROFILE = 'lab-rollout';
 
-describe('a ramped rollout with two QEMU machines and a quota of one a day', { timeout: 15 * 60_000 }, () => {
+describe('a ramped rollout with two QEMU machines and a quota of one a day', { timeout: 60 * 60_000 }, () => {
   let lab: Lab | undefined;
   let assets: LabAssets | undefined;
   let app: Appliance | undefined;
@@ -107,8 +107,9 @@ describe('a ramped rollout with two QEMU machines and a quota of one a day', { t
     ];
     const proc: Tracked = lab.spawn(`bootgate-${when.slice(0, 10)}`, argv, lab.appNs);
     const l = lab;
-    const ready = await pollUntil(() => (proc.exitInfo ? false : /"msg":"bootgate ready"/.test(l.readLog(proc)) ? true : undefined), 20_000, 200);
-    if (ready !== true) {
+    // The daemon's own "ready" line (or its exit) ends the wait; HANG_MS only catches a hang.
+    const ready = await waitForText(proc.logPath, /"msg":"bootgate ready"/, proc, HANG_MS);
+    if (!ready) {
       await lab.stop(proc);
       throw new Error(`bootgate did not start (${JSON.stringify(proc.exitInfo)}):\n${lab.readLog(proc).slice(-4000)}`);
     }

@@ -40,6 +40,29 @@ async function stop(p: ChildProcess | null): Promise<void> {
   if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 }
 
+/** Safety net for one wait (a server's start line, the boot program's transfer): only a hang takes this long. */
+const HANG_MS = 8 * 60_000;
+
+/** Resolves when `child` writes a line matching re to `stream`; rejects when it exits first or boundMs passes. */
+function lineFrom(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, what: string, boundMs = HANG_MS): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: no ${re} within ${boundMs} ms:\n${seen.slice(-2000)}`)), boundMs);
+    timer.unref();
+    child[stream]?.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (re.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) before ${re}:\n${seen.slice(-2000)}`));
+    });
+  });
+}
+
 /** Boots OVMF once against the engine; resolves with the transfers the server logged. */
 async function bootOnce(ns: string, dir: string, loss: number): Promise<Ended[]> {
   const procs: ChildProcess[] = [];
@@ -57,13 +80,15 @@ table inet bgovmf {
 }
 EOF`);
     }
-    const dnsmasq = spawn('ip', ['netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--port=0', '--interface=br0',
+    const dnsmasq = spawn('ip', ['netns', 'exec', ns, 'dnsmasq', '--keep-in-foreground', '--log-facility=-', '--port=0', '--interface=br0',
       '--bind-interfaces', '--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,1h', '--dhcp-boot=ipxe.efi,,10.77.0.2', '--no-ping',
-      '--conf-file=/dev/null', `--dhcp-leasefile=${join(dir, 'leases')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--user=root'], { stdio: 'ignore' });
+      '--conf-file=/dev/null', `--dhcp-leasefile=${join(dir, 'leases')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--user=root'], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs.push(dnsmasq);
+    const dhcpUp = lineFrom(dnsmasq, 'stderr', /DHCP, IP range/, 'dnsmasq');
     const server = spawn('ip', ['netns', 'exec', ns, process.execPath, serverScript, '--root', dir, '--address', '10.77.0.2', '--port', '69',
       '--log-level', 'info', ...(loss > 0 ? ['--no-gso'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(server);
+    const serverUp = lineFrom(server, 'stdout', /^listening \d+$/m, 'the TFTP server');
     let sawProgram: () => void = () => undefined;
     const program = new Promise<void>((r) => (sawProgram = r));
     let buffered = '';
@@ -80,13 +105,17 @@ EOF`);
         if (j.result === 'ok' && j.file === 'ipxe.efi') sawProgram();
       }
     });
+    // The firmware starts once both servers are up: on a busy machine node takes seconds to start, and
+    // OVMF's own TFTP retries give up long before a late server would answer.
+    await Promise.all([dhcpUp, serverUp]);
     copyFileSync(OVMF_VARS, join(dir, 'vars.fd'));
     const qemu = spawn('ip', ['netns', 'exec', ns, 'qemu-system-x86_64', '-machine', 'q35', '-m', '512', '-nographic', '-no-reboot',
       '-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${join(dir, 'vars.fd')}`,
       '-netdev', 'tap,id=n0,ifname=bgovtap0,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:77:00:42,romfile=',
       '-boot', 'n', '-serial', `file:${join(dir, 'serial.log')}`, '-monitor', 'none'], { stdio: 'ignore' });
     procs.push(qemu);
-    const timeout = new Promise<void>((_r, rej) => setTimeout(() => rej(new Error(`no intact ipxe.efi transfer within 240 s; transfers: ${JSON.stringify(ended)}`)), 240_000).unref());
+    // The server's log line is the event; HANG_MS only ends a firmware that hangs.
+    const timeout = new Promise<void>((_r, rej) => setTimeout(() => rej(new Error(`no intact ipxe.efi transfer within ${HANG_MS} ms; transfers: ${JSON.stringify(ended)}`)), HANG_MS).unref());
     await Promise.race([program, timeout]);
     return ended;
   } finally {
@@ -95,7 +124,7 @@ EOF`);
   }
 }
 
-test('OVMF PXE fetches its boot program from the engine (tsize probe, windowsize 4), clean and at 5% loss', { timeout: 600_000 }, async (t) => {
+test('OVMF PXE fetches its boot program from the engine (tsize probe, windowsize 4), clean and at 5% loss', { timeout: 3 * HANG_MS }, async (t) => {
   for (const f of [OVMF_CODE, OVMF_VARS, IPXE_EFI, serverScript]) assert.ok(existsSync(f), `missing ${f}`);
   assert.equal(process.getuid?.(), 0, 'needs root (network namespaces, tap)');
   const dir = mkdtempSync(join(tmpdir(), 'bg-tftp-ovmf-'));

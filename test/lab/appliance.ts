@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { Lab } from './netns.js';
-import { pollUntil, type Tracked } from './procs.js';
+import { HANG_MS, pollUntil, waitForText, type Tracked } from './procs.js';
 import type { LabAssets } from './assets.js';
 
 export type Transport = 'tftp' | 'http';
@@ -70,18 +70,29 @@ export function buildBootRoot(lab: Pick<Lab, 'dir'>, assets: LabAssets, script: 
   return root;
 }
 
-/** Resolves when the app namespace has UDP ports and TCP ports listening (bounded), else throws with the log. */
-async function waitListening(lab: Lab, proc: Tracked, udp: number[], tcp: number[], timeoutMs: number): Promise<void> {
+/**
+ * Resolves when the app namespace has the UDP and TCP ports listening, else throws with the log. With
+ * `readyLine`, first waits for the process to log it (it logs that once its sockets are open), so the
+ * sockets are looked at when they should be there rather than polled for while the process starts.
+ * Ends on the process's exit too; boundMs is the safety net for a process that hangs.
+ */
+async function waitListening(lab: Lab, proc: Tracked, udp: number[], tcp: number[], readyLine?: RegExp, boundMs = HANG_MS): Promise<void> {
   const bound = (out: string, port: number): boolean => new RegExp(`:${port}\\s`).test(out);
+  const fail = (why: string): Error => new Error(`${proc.name} ${why}:\n${lab.readLog(proc).slice(-4000)}`);
+  const started = Date.now();
+  if (readyLine) {
+    const line = await waitForText(proc.logPath, readyLine, proc, boundMs);
+    if (line === false) throw fail(`exited (${JSON.stringify(proc.exitInfo)}) before logging ${readyLine}`);
+    if (line === undefined) throw fail(`did not log ${readyLine} within ${boundMs} ms`);
+  }
   const ok = await pollUntil(async () => {
     if (proc.exitInfo) return false;
     const u = (await lab.run(['ss', '-H', '-lun'], lab.appNs)).stdout;
     const t = (await lab.run(['ss', '-H', '-ltn'], lab.appNs)).stdout;
     return udp.every((p) => bound(u, p)) && tcp.every((p) => bound(t, p)) ? true : undefined;
-  }, timeoutMs, 200);
+  }, Math.max(0, boundMs - (Date.now() - started)), 200);
   if (ok !== true) {
-    const why = proc.exitInfo ? `exited (${JSON.stringify(proc.exitInfo)})` : `did not listen on udp ${udp.join(',')} tcp ${tcp.join(',')} within ${timeoutMs} ms`;
-    throw new Error(`${proc.name} ${why}:\n${lab.readLog(proc).slice(-4000)}`);
+    throw fail(proc.exitInfo ? `exited (${JSON.stringify(proc.exitInfo)})` : `did not listen on udp ${udp.join(',')} tcp ${tcp.join(',')} within ${boundMs} ms`);
   }
 }
 
@@ -119,8 +130,9 @@ export async function startDnsmasqProxy(lab: Lab, opts: StandInOptions): Promise
     await lab.stop(httpd);
   };
   try {
-    await waitListening(lab, dnsmasq, [67, 4011, 69], [], 10_000);
-    await waitListening(lab, httpd, [], [LAB_HTTP_PORT], 10_000);
+    // dnsmasq names its TFTP root once its DHCP and TFTP sockets are open; busybox httpd logs nothing.
+    await waitListening(lab, dnsmasq, [67, 4011, 69], [], /TFTP root is /);
+    await waitListening(lab, httpd, [], [LAB_HTTP_PORT]);
   } catch (err) {
     await stop();
     throw err;
@@ -137,7 +149,7 @@ export function bootgateCli(): string {
     if (up === dir) throw new Error('cannot find the repository root above test/lab');
     dir = up;
   }
-  return join(dir, 'dist', 'daemon', 'cli.js');
+  return join(dir, 'dist', 'daemon', 'bootgate.js');
 }
 
 export interface BootgateOptions {
@@ -180,7 +192,8 @@ export async function startBootgate(lab: Lab, opts: BootgateOptions): Promise<Ap
   writeFileSync(configPath, stringify(bootgateConfig(lab, opts)));
   const proc = lab.spawn('bootgate', [process.execPath, cli, 'serve', '--config', configPath], lab.appNs);
   try {
-    await waitListening(lab, proc, [67, 4011, 69], [LAB_HTTP_PORT], 20_000);
+    // "bootgate ready" comes after every socket is open (daemon/main.ts); the ports are then checked.
+    await waitListening(lab, proc, [67, 4011, 69], [LAB_HTTP_PORT], /"msg":"bootgate ready"/);
   } catch (err) {
     await lab.stop(proc);
     throw err;

@@ -7,11 +7,15 @@ import { join } from 'node:path';
 import { MARKER_RE } from './initramfs.js';
 import type { Lab } from './netns.js';
 import { startClient, type ClientOptions } from './qemu.js';
+import { HANG_MS } from './procs.js';
 
 /** What the local disk's boot sector prints. */
 export const LOCAL_RE = /BOOTGATE-LOCAL-DISK/;
-/** How long one power-on may take to reach either marker under TCG. */
-export const VM_TIMEOUT_MS = 120_000;
+/**
+ * The safety net for one power-on reaching either marker under TCG: a hang bound, not an expected
+ * duration (an idle machine needs ~7 s for BIOS, ~20 s for UEFI; a busy one several times that).
+ */
+export const VM_TIMEOUT_MS = HANG_MS;
 
 /**
  * Boot sector: write "\r\nBOOTGATE-LOCAL-DISK\r\n" to COM1 (0x3f8, polling LSR bit 5), then power off
@@ -51,6 +55,8 @@ export interface VmRun {
   /** Which marker came first: the network-booted Linux, the local disk, or neither. */
   reached: 'linux' | 'local' | null;
   ms: number;
+  /** Date.now() when the marker was seen on the serial console. */
+  reachedAt: number;
   serial: string;
   linux: RegExpExecArray | null;
 }
@@ -61,11 +67,12 @@ export async function powerOn(lab: Lab, opts: ClientOptions, timeoutMs = VM_TIME
   try {
     const waiting = onStart ? onStart(() => vm.serial()) : Promise.resolve();
     const hit = await vm.waitForSerial(new RegExp(`${LOCAL_RE.source}|${MARKER_RE.source}`, 'm'), timeoutMs);
+    const reachedAt = Date.now();
     await waiting;
-    const ms = Date.now() - vm.startedAt;
+    const ms = reachedAt - vm.startedAt;
     const serial = vm.serial();
     const linux = MARKER_RE.exec(serial);
-    return { reached: hit ? (LOCAL_RE.test(hit[0]) ? 'local' : 'linux') : null, ms, serial, linux };
+    return { reached: hit ? (LOCAL_RE.test(hit[0]) ? 'local' : 'linux') : null, ms, reachedAt, serial, linux };
   } finally {
     await vm.stop();
   }

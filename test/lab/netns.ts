@@ -16,12 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
+  HANG_MS,
   killTrackedSync,
   pollUntil,
   runCommand,
   runCommandSync,
   spawnTracked,
   stopTracked,
+  waitForText,
   type RunResult,
   type Tracked,
 } from './procs.js';
@@ -227,11 +229,9 @@ class NamespaceLab implements Lab {
       await pollUntil(() => (existsSync(capturePath) || cap.exitInfo ? true : undefined), 10_000);
     }
     const site = this.spawn('site-dnsmasq', siteDnsmasqArgs(this.dir, routerAdverts), this.siteNs);
-    const ready = await pollUntil(() => {
-      if (site.exitInfo) return false;
-      return /DHCP, IP range/.test(readText(site.logPath)) ? true : undefined;
-    }, 10_000);
-    if (ready !== true) throw new Error(`site dnsmasq did not start:\n${readText(site.logPath)}`);
+    // Its startup line, or its exit; HANG_MS only catches a dnsmasq that hangs.
+    const ready = await waitForText(site.logPath, /DHCP, IP range/, site);
+    if (!ready) throw new Error(`site dnsmasq did not start (${site.exitInfo ? `exited ${JSON.stringify(site.exitInfo)}` : `no "DHCP, IP range" within ${HANG_MS} ms`}):\n${readText(site.logPath)}`);
     this.site = site;
   }
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Lab } from './netns.js';
 import { readText } from './netns.js';
-import { pollUntil, type ExitInfo, type Tracked } from './procs.js';
+import { HANG_MS, exitOf, waitForText, type ExitInfo, type Tracked } from './procs.js';
 import { MARKER_RE } from './initramfs.js';
 
 export type Firmware = 'bios' | 'uefi';
@@ -60,11 +60,11 @@ export interface Client {
   serial(): string;
   /**
    * Resolves with the first serial line matching re, or null when the VM exits first or timeoutMs
-   * passes. Does not stop the VM.
+   * (a safety net for a hung VM, HANG_MS by default) passes. Does not stop the VM.
    */
-  waitForSerial(re: RegExp, timeoutMs: number): Promise<RegExpExecArray | null>;
-  /** Waits for the VM to exit by itself (bounded); resolves null on timeout. */
-  waitForExit(timeoutMs: number): Promise<ExitInfo | null>;
+  waitForSerial(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray | null>;
+  /** Waits for the VM to exit by itself (its exit event; bounded by timeoutMs, HANG_MS by default); null on timeout. */
+  waitForExit(timeoutMs?: number): Promise<ExitInfo | null>;
   /** Kills the VM (SIGTERM, then SIGKILL) and removes its tap. */
   stop(): Promise<void>;
 }
@@ -147,16 +147,10 @@ export async function startClient(lab: Lab, opts: ClientOptions): Promise<Client
     process: proc,
     startedAt,
     serial,
-    waitForSerial: async (re, timeoutMs) => {
-      const hit = await pollUntil(() => {
-        const m = re.exec(serial());
-        if (m) return m;
-        return proc.exitInfo ? null : undefined;
-      }, timeoutMs, 200);
-      // The VM may have printed the line just before it exited.
-      return hit ?? re.exec(serial());
-    },
-    waitForExit: async (timeoutMs) => (await pollUntil(() => proc.exitInfo ?? undefined, timeoutMs, 100)) ?? null,
+    // The serial console's own changes drive the wait (waitForText also reads it once more after the
+    // VM exits: it may have printed the line just before).
+    waitForSerial: async (re, timeoutMs = HANG_MS) => (await waitForText(serialPath, re, proc, timeoutMs)) || null,
+    waitForExit: (timeoutMs = HANG_MS) => exitOf(proc, timeoutMs),
     stop: async () => {
       await lab.stop(proc);
       await lab.removeTap(tap).catch(() => undefined);
@@ -165,16 +159,18 @@ export async function startClient(lab: Lab, opts: ClientOptions): Promise<Client
 }
 
 /**
- * Boots one VM until the marker appears (or timeoutMs), lets it power off (bounded), and always
- * stops it. The VM is killed on timeout.
+ * Boots one VM until the marker appears, lets it power off, and always stops it. Both waits end on
+ * the event (the marker on the serial console, QEMU's exit); timeoutMs (HANG_MS by default) only
+ * ends a VM that hangs, which is then killed.
  */
 export async function bootClient(lab: Lab, opts: ClientOptions & { timeoutMs?: number }): Promise<BootResult> {
-  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const timeoutMs = opts.timeoutMs ?? HANG_MS;
   const client = await startClient(lab, opts);
   try {
     const m = await client.waitForSerial(MARKER_RE, timeoutMs);
     const durationMs = Date.now() - client.startedAt;
-    const exit = m ? await client.waitForExit(10_000) : client.process.exitInfo;
+    // /init powers off right after the marker; under load QEMU may take a while to get there.
+    const exit = m ? await client.waitForExit(timeoutMs) : client.process.exitInfo;
     return {
       mac: client.mac,
       uuid: client.uuid,

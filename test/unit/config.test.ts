@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, configKeys, loadConfig, validateConfig } from '../../daemon/config/load.js';
+import { ConfigError, NON_CONFIG_ENV, configKeys, loadConfig, movedPathProblems, unknownEnvProblems, validateConfig } from '../../daemon/config/load.js';
 import { configProblems, effectiveConfig } from '../../daemon/config/defaults.js';
 
 function problemsOf(fn: () => unknown): string[] {
@@ -77,6 +77,63 @@ test('every scalar key has an environment variable name', () => {
   assert.equal(new Set(names).size, names.length);
 });
 
+test('a BOOTGATE_ variable that names no key is refused like an unknown YAML key, with the key it likely meant', () => {
+  // The mistake that made the daemon answer on every interface: the key is server.interfaces, plural.
+  assert.deepEqual(problemsOf(() => loadConfig({ env: { BOOTGATE_SERVER_INTERFACE: 'eth1' } })), [
+    'environment: BOOTGATE_SERVER_INTERFACE: not a configuration key (did you mean BOOTGATE_SERVER_INTERFACES, the key server.interfaces?)',
+  ]);
+  // The section left out: the one key that ends the same way.
+  assert.deepEqual(unknownEnvProblems({ BOOTGATE_BLOCK_SIZE_MAX: '1428' }), [
+    'environment: BOOTGATE_BLOCK_SIZE_MAX: not a configuration key (did you mean BOOTGATE_TFTP_BLOCK_SIZE_MAX, the key tftp.blockSizeMax?)',
+  ]);
+  // A typo of a variable the CLI reads is pointed at that variable.
+  assert.deepEqual(unknownEnvProblems({ BOOTGATE_ADMIN_TOKNE: 'x' }), [
+    'environment: BOOTGATE_ADMIN_TOKNE: not a configuration key (did you mean BOOTGATE_ADMIN_TOKEN?)',
+  ]);
+  // Nothing close: no guess.
+  assert.deepEqual(unknownEnvProblems({ BOOTGATE_FROBNICATE: '1' }), ['environment: BOOTGATE_FROBNICATE: not a configuration key']);
+});
+
+test('unknown variables are reported together with the config\'s other problems, in name order', () => {
+  const p = problemsOf(() => loadConfig({ env: { BOOTGATE_ZZZ: '1', BOOTGATE_HTTP_PORT: 'eighty', BOOTGATE_AAA: '1' } }));
+  assert.deepEqual(p, [
+    'environment: BOOTGATE_AAA: not a configuration key',
+    'environment: BOOTGATE_ZZZ: not a configuration key',
+    '(defaults): http.port: expected integer, found string "eighty"',
+  ]);
+});
+
+test('other variables, and BOOTGATE_ variables the product reads that are not keys, are let through', () => {
+  const env = { PATH: '/usr/bin', bootgate_lower: 'x', BOOTGATEX: 'y', ...Object.fromEntries([...NON_CONFIG_ENV.keys()].map((k) => [k, '1'])) };
+  assert.deepEqual(unknownEnvProblems(env), []);
+  assert.equal(loadConfig({ env: { ...env, BOOTGATE_HTTP_PORT: '9090' } }).http.port, 9090);
+});
+
+test('every BOOTGATE_ name in the tree is a configuration key or in the documented allow-list', () => {
+  // Run from dist/test/unit: the sources are three levels up. A variable the product starts to read
+  // must be added to NON_CONFIG_ENV, or the daemon would refuse to start when it is set.
+  const root = join(import.meta.dirname, '..', '..', '..');
+  const names = new Set<string>();
+  const scan = (dir: string): void => {
+    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const rel = join(dir, e.name);
+      if (e.isDirectory()) scan(rel);
+      else if (/\.(ts|sh|ya?ml|md)$/.test(e.name)) {
+        for (const m of readFileSync(join(root, rel), 'utf8').matchAll(/\bBOOTGATE_[A-Z0-9_]*[A-Z0-9]\b/g)) names.add(m[0]);
+      }
+    }
+  };
+  for (const dir of ['daemon', 'test', 'bench', 'deploy', 'config']) scan(dir);
+  for (const file of ['README.md', 'Dockerfile', 'compose.yaml']) {
+    for (const m of readFileSync(join(root, file), 'utf8').matchAll(/\bBOOTGATE_[A-Z0-9_]*[A-Z0-9]\b/g)) names.add(m[0]);
+  }
+  assert.ok(names.has('BOOTGATE_API') && names.has('BOOTGATE_SERVER_INTERFACES'), 'the scan found the sources');
+  const strays = unknownEnvProblems(Object.fromEntries([...names].map((n) => [n, '1'])));
+  // This file's own examples of mistakes are not variables anyone sets.
+  const examples = ['BOOTGATE_SERVER_INTERFACE', 'BOOTGATE_BLOCK_SIZE_MAX', 'BOOTGATE_ADMIN_TOKNE', 'BOOTGATE_FROBNICATE', 'BOOTGATE_ZZZ', 'BOOTGATE_AAA'];
+  assert.deepEqual(strays.filter((p) => !examples.some((x) => p.includes(`${x}:`))), []);
+});
+
 test('zero-config: the profile comes from the files present in the root', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bg-root-'));
   try {
@@ -109,4 +166,53 @@ test('a Windows-only tree boots wdsnbp.com and bootmgfw.efi', () => {
 test('an unknown-computer profile that does not exist is a config problem', () => {
   const c = validateConfig({ policy: { unknown: { action: 'boot', profile: 'nope' } }, profiles: { winpe: {} } }, 'x');
   assert.deepEqual(configProblems(c), ['policy.unknown.profile: expected the name of a profile (winpe), found "nope"']);
+});
+
+test('relative paths: from the config file\'s folder in the file and for its defaults, from the working directory in variables and flags', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-cfgpaths-'));
+  try {
+    const conf = join(dir, 'etc');
+    mkdirSync(conf);
+    const file = join(conf, 'bootgate.yaml');
+    writeFileSync(file, 'root: boot\nadmin:\n  tokensFile: tokens\n');
+    const c = loadConfig({ file, env: {}, cwd: '/somewhere/else' });
+    assert.equal(c.root, join(conf, 'boot'));
+    assert.equal(c.admin.tokensFile, join(conf, 'tokens'));
+    assert.equal(c.store.path, join(conf, 'data/bootgate.db'), 'a default the file leaves out belongs to its folder too');
+    const shell = loadConfig({ file, env: { BOOTGATE_STORE_PATH: 'mine.db' }, overrides: { root: 'tree' }, cwd: '/work/here' });
+    assert.equal(shell.store.path, '/work/here/mine.db');
+    assert.equal(shell.root, '/work/here/tree');
+    writeFileSync(file, 'root: /srv/boot\nstore:\n  path: ":memory:"\n');
+    const abs = loadConfig({ file, env: {}, cwd: '/x' });
+    assert.equal(abs.root, '/srv/boot');
+    assert.equal(abs.store.path, ':memory:');
+    // Without a file nothing has a folder: the defaults stay relative (to the working directory).
+    assert.equal(loadConfig({ env: {} }).store.path, 'data/bootgate.db');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a database an earlier release kept relative to the working directory is named, not replaced by an empty one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-cfgmoved-'));
+  try {
+    const conf = join(dir, 'etc');
+    const state = join(dir, 'state');
+    mkdirSync(conf);
+    mkdirSync(join(state, 'data'), { recursive: true });
+    mkdirSync(join(conf, 'boot'));
+    const file = join(conf, 'bootgate.yaml');
+    writeFileSync(file, 'root: boot\nstore:\n  path: data/bootgate.db\n');
+    writeFileSync(join(state, 'data/bootgate.db'), '');
+    const cfg = loadConfig({ file, env: {}, cwd: state });
+    const problems = movedPathProblems(file, cfg, state);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /store\.path: data\/bootgate\.db is taken from the config file's folder \(.*etc\/data\/bootgate\.db, which does not exist\), no longer from the working directory \(.*state\/data\/bootgate\.db, which does\); set store\.path: .*state\/data\/bootgate\.db/);
+    // Once the database is where the config says (moved, or the path made absolute), nothing to say.
+    mkdirSync(join(conf, 'data'));
+    writeFileSync(join(conf, 'data/bootgate.db'), '');
+    assert.deepEqual(movedPathProblems(file, cfg, state), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,7 @@
  * Typed reads of decoded options. They never throw: an absent option or one whose length does not fit
  * the type gives null, so the responder decides what a malformed option means (usually: ignore it).
  */
-import type { DhcpPacket } from './packet.js';
+import type { DhcpPacket } from './message.js';
 import { BootpLayout, DhcpOption } from './constants.js';
 import { formatIpv4 } from './ipv4.js';
 

@@ -7,6 +7,9 @@
  */
 import { DecodeError } from '../errors.js';
 
+/** The server's well-known port: a client's request goes to UDP 69 (RFC 1350 section 4). */
+export const TFTP_PORT = 69;
+
 /** RFC 1350 section 5 (opcodes 1-5) and RFC 2347 (6, option acknowledgement). */
 export const TFTP_OPCODE = {
   RRQ: 1,
