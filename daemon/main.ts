@@ -14,6 +14,7 @@ import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
 import type { AttachedFeature, FeatureContext } from './features/feature.js';
 import { STORE_FEATURES, featureConfigProblems, password, rollout } from './features/index.js';
+import { resolveProfileImages } from './features/images/profiles.js';
 import type { AttachedPasswords } from './features/password/index.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApiFrame } from './http/admin/index.js';
@@ -108,8 +109,10 @@ export interface StartOptions {
 }
 
 function prepare(config: BootgateConfig): BootgateConfig {
-  const cfg = effectiveConfig({ ...config, root: resolvePath(config.root) });
-  const problems = [...configProblems(cfg), ...featureConfigProblems(cfg).errors, ...templateProblems(cfg)];
+  // Profiles naming an image get its boot programs and BCD here: a switch of image is this one swap.
+  const resolved = resolveProfileImages(effectiveConfig({ ...config, root: resolvePath(config.root) }));
+  const cfg = resolved.cfg;
+  const problems = [...resolved.errors, ...configProblems(cfg), ...featureConfigProblems(cfg).errors, ...templateProblems(cfg)];
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return cfg;
 }

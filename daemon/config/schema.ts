@@ -31,6 +31,13 @@ export interface ProfileConfig {
   bootOnceMarker: string | null;
   /** Windows boot manager BCD path sent as option 252 (Configuration Manager style), e.g. `\Boot\BCD`. */
   bcdPath: string | null;
+  /**
+   * A Windows PE image added with `bootgate image add` (one name, or one per architecture): its boot
+   * programs fill the bootFiles the profile does not name, and its BCD is sent as option 252.
+   */
+  image?: string | Partial<Record<'x64' | 'x86' | 'arm64', string>> | null;
+  /** Filled from `image` when the configuration is prepared (not a config key): option 252 per client architecture. */
+  bcdPaths?: Partial<Record<ArchKey, string>>;
   /** Ramped rollout of this profile to its computers (daemon/features/rollout); null = everyone at once. */
   rollout?: RolloutConfig | null;
   /** Password gating (daemon/features/password); absent means `{mode: 'inherit', files: []}`. */
@@ -205,6 +212,20 @@ const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 export const CONFIG_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 const configNames = { pattern: CONFIG_NAME_PATTERN } as const;
 
+/** profiles.<name>.image: an image name, or one per architecture. */
+const imageRef = {
+  type: ['string', 'object', 'null'],
+  default: null,
+  pattern: CONFIG_NAME_PATTERN,
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    x64: { type: 'string', pattern: CONFIG_NAME_PATTERN },
+    x86: { type: 'string', pattern: CONFIG_NAME_PATTERN },
+    arm64: { type: 'string', pattern: CONFIG_NAME_PATTERN },
+  },
+} as const;
+
 /** profiles.<name>.rollout (daemon/features/rollout/plan.ts explains the schedule). */
 const rolloutSchema = {
   type: ['object', 'null'],
@@ -361,6 +382,7 @@ export const configSchema = {
           kind: { enum: ['required', 'available'], default: 'available' },
           bootOnceMarker: { type: ['string', 'null'], default: null },
           bcdPath: { type: ['string', 'null'], default: null },
+          image: imageRef,
           rollout: rolloutSchema,
           password: {
             type: 'object',

@@ -6,7 +6,7 @@ import { DecodeError } from '../protocol/errors.js';
 import { BootpOp, DhcpMessageType, DhcpOption, DhcpPort } from '../protocol/dhcp/constants.js';
 import { decodeDhcp, encodeDhcp, messageType, type DhcpPacket } from '../protocol/dhcp/packet.js';
 import { classify } from '../policy/classify.js';
-import type { BootTarget, ClientInfo } from '../policy/types.js';
+import type { ArchKey, BootTarget, ClientInfo } from '../policy/types.js';
 import type { Gatekeeper } from '../boot/gatekeeper.js';
 import { rateLimited, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -19,7 +19,8 @@ export interface DoorSettings {
   advertiseAddress: string | null;
   httpPort: number | null;
   responseDelaySeconds: number;
-  bcdPathFor(profile: string): string | null;
+  /** Option 252 for a profile's client of this architecture (an image's BCD differs per architecture). */
+  bcdPathFor(profile: string, arch: ArchKey | null): string | null;
   localTarget(client: ClientInfo): BootTarget | null;
   scriptTarget(client: ClientInfo): BootTarget;
 }
@@ -103,7 +104,7 @@ export class DhcpDoor {
       clientPort: s.clientPort,
       relayPort: s.relayPort,
       broadcastAddress: s.broadcastAddress,
-      bcdPath: 'profile' in decision ? s.bcdPathFor(decision.profile) : null,
+      bcdPath: 'profile' in decision ? s.bcdPathFor(decision.profile, client.arch) : null,
       targets: s,
     };
     const reply = buildReply(req, client, decision, ctx);

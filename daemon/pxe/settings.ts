@@ -23,7 +23,10 @@ export function doorSettings(cfg: BootgateConfig, responseDelaySeconds: () => nu
     get responseDelaySeconds() {
       return responseDelaySeconds();
     },
-    bcdPathFor: (name) => cfg.profiles[name]?.bcdPath ?? null,
+    bcdPathFor: (name, arch) => {
+      const p = cfg.profiles[name];
+      return (arch ? p?.bcdPaths?.[arch] : undefined) ?? p?.bcdPath ?? null;
+    },
     localTarget: (client: ClientInfo): BootTarget | null => {
       const file = client.arch ? fallback?.bootFiles[client.arch] : undefined;
       return file && isIpxeBinary(file) ? { transport: 'tftp', path: file } : null;
