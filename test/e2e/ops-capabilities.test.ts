@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../unit/helpers/ops-catalogue.js';
@@ -56,6 +56,8 @@ function makeLab(): Lab {
     mkdirSync(join(dir, sub));
     chownSync(join(dir, sub), 65534, 65534);
   }
+  // The embedded profile's boot programs: readiness holds back until the files it offers exist.
+  for (const file of ['undionly.kpxe', 'ipxe.efi']) writeFileSync(join(dir, 'boot', file), 'stand-in boot program\n');
   return { ns, dir, fileCapNode };
 }
 
@@ -124,6 +126,8 @@ async function waitHealthy(lab: Lab, child: ChildProcess, log: () => string): Pr
     });
     if (r.status === 0) return r.stdout.trim();
     last = `${r.stdout}${r.stderr}`.trim();
+    // Files missing from the root do not appear by waiting: say so now rather than after the safety net.
+    if (/"missingFiles":\["/.test(last)) throw new Error(`not ready, boot files missing: ${last}`);
     await new Promise((res) => setTimeout(res, 250));
   }
   throw new Error(`not healthy within ${HANG_MS} ms (last: ${last}):\n${log()}`);
