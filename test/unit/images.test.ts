@@ -202,3 +202,48 @@ test('the boot manager\'s fetches of an added image over the TFTP engine: backsl
     await server.close();
   }
 });
+
+test('a transfer already running keeps reading its image after the profile moves on and the old image is removed', async () => {
+  const root = join(base, 'root-switch');
+  const old = await svc(root).add(fx.media, 'winpe-old');
+  await svc(root).add(fx.wim, 'winpe-new', 'x64');
+  const wimSha = old.files.find((f) => f.path === 'sources/boot.wim')?.sha256;
+  assert.ok(wimSha);
+  const config = validateConfig({ tftp: { workers: 1 } }, 'test').tftp;
+  const server = await startTftpServer({
+    root, address: '127.0.0.1', port: 0, config, metrics: createMetrics(),
+    logger: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
+  });
+  const client = await WireClient.open();
+  try {
+    client.send({ op: 'rrq', filename: 'images/winpe-old/sources/boot.wim', mode: 'octet', options: { blksize: '1024' } }, { address: '127.0.0.1', port: server.port });
+    const first = await client.next(60_000);
+    assert.equal(first?.pkt.op, 'oack', 'the server accepts the transfer before the switch');
+    const tid = first.from;
+
+    // The profile now names the new image; with no user left the old one may go, mid-transfer.
+    const moved = { ...validateConfig({ profiles: { winpe: { image: 'winpe-new' } } }, 'test'), root };
+    const { cfg: resolved } = resolveProfileImages(moved);
+    assert.equal(resolved.profiles.winpe?.bootFiles['efi-x64'], 'images/winpe-new/bootmgfw.efi');
+    await new ImageService(() => moved).remove('winpe-old');
+    assert.deepEqual(readdirSync(join(root, 'images')), ['winpe-new']);
+
+    const parts: Buffer[] = [];
+    let expected = 1;
+    client.send({ op: 'ack', block: 0 }, tid);
+    for (;;) {
+      const r = await client.next(60_000);
+      assert.ok(r, `block ${expected} arrives`);
+      if (r.pkt.op === 'error') assert.fail(`the running transfer failed: ${r.pkt.message}`);
+      if (r.pkt.op !== 'data' || r.pkt.block !== (expected & 0xffff)) continue;
+      parts.push(Buffer.from(r.pkt.data));
+      client.send({ op: 'ack', block: r.pkt.block }, tid);
+      expected++;
+      if (r.pkt.data.length < 1024) break;
+    }
+    assert.equal(sha(Buffer.concat(parts)), wimSha, 'the client got the old image whole');
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
