@@ -4,7 +4,9 @@
  * Every unknown machine gets the built-in menu:
  *
  *   default (local disk): SeaBIOS + iPXE ROM falls through to the lab's local disk (its boot sector
- *   prints BOOTGATE-LOCAL-DISK); OVMF gets ipxe.efi, the menu, and iPXE leaves the network boot;
+ *   prints BOOTGATE-LOCAL-DISK); OVMF gets ipxe.efi and the menu, iPXE exits with a failure status and
+ *   OVMF goes on to its next boot option, the disk's EFI system partition (its BOOTX64.EFI prints the
+ *   same marker);
  *   menu.default=linux (BOOTGATE_MENU_DEFAULT, as an admin without a config file would set it): both
  *   reach the small Linux fetch-boot built (its /init prints "Bootgate small Linux" on ttyS0).
  *
