@@ -91,37 +91,60 @@ msg: .string16 "\\r\\nBOOTGATE-LOCAL-DISK\\r\\n"
 const ESP_START_LBA = 2048;
 const ESP_BYTES = 8 * 1024 * 1024;
 
-/**
- * A local disk both firmwares boot: an MBR whose code area is the BIOS boot sector above (SeaBIOS runs
- * it) and whose one partition, type 0xef, is an EFI system partition (FAT, made with mtools without
- * mounting anything) holding \EFI\BOOT\BOOTX64.EFI, the removable-media path OVMF boots from a disk
- * with no boot entry of its own. Both print BOOTGATE-LOCAL-DISK and power off. Needs binutils and mtools.
- */
-export async function uefiLocalDisk(dir: string): Promise<string> {
-  const src = join(dir, 'bootx64.S');
-  const obj = join(dir, 'bootx64.o');
-  const efi = join(dir, 'BOOTX64.EFI');
-  const esp = join(dir, 'esp.img');
-  writeFileSync(src, BOOTX64_S);
-  await runCommand(['as', '--64', '-o', obj, src]);
-  await runCommand(['ld', '-m', 'i386pep', '--subsystem', '10', '-e', '_start', '-s', '--no-insert-timestamp', '-o', efi, obj]);
+/** An MBR disk whose one partition, type 0xef, is an EFI system partition holding efiFile as \EFI\BOOT\BOOTX64.EFI. */
+async function espDisk(dir: string, name: string, efiFile: string, mbrCode?: Buffer): Promise<string> {
+  const esp = join(dir, `${name}-esp.img`);
   writeFileSync(esp, Buffer.alloc(ESP_BYTES));
   await runCommand(['mformat', '-i', esp, '-v', 'BOOTGATE', '::']);
   await runCommand(['mmd', '-i', esp, '::/EFI', '::/EFI/BOOT']);
-  await runCommand(['mcopy', '-i', esp, efi, '::/EFI/BOOT/BOOTX64.EFI']);
-  const mbr = readFileSync(localDisk(dir)).subarray(0, ESP_START_LBA * 512);
+  await runCommand(['mcopy', '-i', esp, efiFile, '::/EFI/BOOT/BOOTX64.EFI']);
+  const mbr = Buffer.alloc(ESP_START_LBA * 512);
+  mbrCode?.copy(mbr, 0, 0, 446);
   // Partition entry 1 (offset 446): not active; CHS fields 0xfe 0xff 0xff ("use the LBA fields");
-  // type 0xef (EFI system partition); first LBA; sector count.
+  // type 0xef (EFI system partition); first LBA; sector count. Then the 0x55 0xaa signature.
   const entry = mbr.subarray(446, 462);
-  entry.fill(0);
   Buffer.from([0xfe, 0xff, 0xff]).copy(entry, 1);
   entry[4] = 0xef;
   Buffer.from([0xfe, 0xff, 0xff]).copy(entry, 5);
   entry.writeUInt32LE(ESP_START_LBA, 8);
   entry.writeUInt32LE(statSync(esp).size / 512, 12);
-  const path = join(dir, 'uefi-local-disk.img');
+  mbr[510] = 0x55;
+  mbr[511] = 0xaa;
+  const path = join(dir, `${name}.img`);
   writeFileSync(path, Buffer.concat([mbr, readFileSync(esp)]));
   return path;
+}
+
+/**
+ * A local disk both firmwares boot: an MBR whose code area is the BIOS boot sector above (SeaBIOS runs
+ * it) and whose one partition is an EFI system partition (FAT, made with mtools without mounting
+ * anything) holding \EFI\BOOT\BOOTX64.EFI, the removable-media path OVMF boots from a disk with no
+ * boot entry of its own. Both print BOOTGATE-LOCAL-DISK and power off. Needs binutils and mtools.
+ */
+export async function uefiLocalDisk(dir: string): Promise<string> {
+  const src = join(dir, 'bootx64.S');
+  const obj = join(dir, 'bootx64.o');
+  const efi = join(dir, 'BOOTX64.EFI');
+  writeFileSync(src, BOOTX64_S);
+  await runCommand(['as', '--64', '-o', obj, src]);
+  await runCommand(['ld', '-m', 'i386pep', '--subsystem', '10', '-e', '_start', '-s', '--no-insert-timestamp', '-o', efi, obj]);
+  return espDisk(dir, 'uefi-local-disk', efi, Buffer.from(BOOT_SECTOR_CODE, 'hex'));
+}
+
+/** A disk that starts an EFI program (e.g. ipxe.efi, as an iPXE USB stick) from its EFI system partition. */
+export function efiProgramDisk(dir: string, name: string, efiFile: string): Promise<string> {
+  return espDisk(dir, name, efiFile);
+}
+
+/**
+ * QEMU arguments for UEFI disks booted in this order (bootindex 0, 1, ...) with the NIC left out of
+ * the boot order (OVMF then offers no network boot option): e.g. iPXE on a disk, then the local disk.
+ */
+export function uefiDiskBootOrder(disks: readonly string[]): string[] {
+  return disks.flatMap((file, i) => [
+    '-drive', `if=none,id=bootdisk${i},file=${file},format=raw,snapshot=on`,
+    '-device', `ide-hd,drive=bootdisk${i},bus=ide.${Math.floor(i / 2)},unit=${i % 2},bootindex=${i}`,
+  ]);
 }
 
 export interface VmRun {
