@@ -6,7 +6,8 @@
  *   default (local disk): SeaBIOS + iPXE ROM falls through to the lab's local disk (its boot sector
  *   prints BOOTGATE-LOCAL-DISK); OVMF gets ipxe.efi and the menu, and iPXE ends the network boot with
  *   the failure status that makes a UEFI firmware try its next boot option (see the OVMF test for what
- *   this iPXE build then does);
+ *   this iPXE build then does); with ipxe.efi started from a disk, OVMF goes on to the local disk's EFI
+ *   system partition (its BOOTX64.EFI prints the same marker);
  *   menu.default=linux (BOOTGATE_MENU_DEFAULT, as an admin without a config file would set it): both
  *   reach the small Linux fetch-boot built (its /init prints "Bootgate small Linux" on ttyS0).
  *
@@ -108,9 +109,11 @@ describe('first boot: fetch-boot + serve on the embedded defaults, real firmware
     // failure status the entry exits with on UEFI ("Error 0x00000001": EDK2's boot manager goes on to its
     // next boot option only after a failure, and opens its own boot menu after a success). Not verified,
     // because it does not happen with Debian's iPXE (1.0.0+git-20190125): OVMF booting the disk next.
-    // ipxe.efi, loaded by OVMF's PXE, never hands control back (no firmware output for 5 minutes; the
-    // same binary started from a disk returns, and OVMF then boots the next disk); snponly.efi hands it
-    // back, OVMF tries PXE over IPv6, then HTTP boot, which gets snponly.efi again and stalls.
+    // With ipxe.efi loaded by OVMF's PXE, control never comes back to OVMF's boot manager (no "BdsDxe:
+    // failed to start" line, no output at all for 8 minutes; the same binary started from a disk
+    // returns, and OVMF then boots the next disk: the next test). With snponly.efi it does: OVMF then
+    // tries PXE over IPv6 (no offer), then HTTP boot, which gets snponly.efi from the daemon and stalls
+    // after the URI line.
     test('OVMF: ipxe.efi, the menu times out to its local-disk entry, iPXE ends with a failure status', { timeout: VM_TIMEOUT_MS + 60_000 }, async (t) => {
       assert.ok(lab);
       const vm = await startClient(lab, { firmware: 'uefi', disk: uefiDisk });
