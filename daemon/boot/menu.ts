@@ -5,6 +5,7 @@
  * is reduced to characters iPXE cannot read as syntax (no `$`, `{`, `#`, quotes or newlines).
  */
 import type { MenuChoice } from '../config/schema.js';
+import { EXIT_TO_LOCAL_DISK } from '../policy/scripts.js';
 
 export interface MenuProfileEntry {
   name: string;
@@ -60,13 +61,13 @@ function header(m: MenuInput): string[] {
 /**
  * BIOS: `sanboot --drive 0x80` boots the first hard disk directly (some BIOSes stop when a PXE ROM
  * returns); when that fails, and on UEFI where there is no drive 0x80, `exit` hands control back to
- * the firmware, which tries its next boot option.
+ * the firmware, which tries its next boot option (with a failure status on UEFI, see EXIT_TO_LOCAL_DISK).
  */
 const LOCAL = [
   ':local',
   'echo Bootgate: booting from the local disk',
   'iseq ${platform} pcbios && sanboot --no-describe --drive 0x80 ||',
-  'exit 0',
+  ...EXIT_TO_LOCAL_DISK,
 ];
 
 export function menuScript(m: MenuInput): string {

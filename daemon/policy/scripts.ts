@@ -5,12 +5,21 @@
  */
 
 /**
- * `exit` hands control back to the firmware, which goes on to its next boot device (the local disk):
- * that is the fast fall-through Configuration Manager gets from its "boot from hard disk" answer,
- * instead of the client waiting for PXE to time out.
+ * The last lines of every "boot from the local disk": `exit` hands control back to the firmware, which
+ * goes on to its next boot device (the local disk). Under UEFI the status decides which: iPXE returns
+ * `exit N` to the firmware as its EFI status, and EDK2's boot manager (OVMF, and the firmware of most
+ * PCs and servers) goes on to the next Boot#### entry only when a boot option fails; one that returns
+ * EFI_SUCCESS ends the boot order and opens the firmware's own boot menu / setup page, where the
+ * machine then waits. So UEFI exits 1. BIOS PXE ROMs go on to the next device either way; they keep 0.
+ */
+export const EXIT_TO_LOCAL_DISK: readonly string[] = ['iseq ${platform} efi && exit 1 ||', 'exit 0'];
+
+/**
+ * The fast fall-through Configuration Manager gets from its "boot from hard disk" answer, instead of
+ * the client waiting for PXE to time out.
  */
 export function localBootIpxeScript(): string {
-  return ['#!ipxe', 'echo Bootgate: nothing to deploy on this computer, booting from the local disk', 'exit 0', ''].join('\n');
+  return ['#!ipxe', 'echo Bootgate: nothing to deploy on this computer, booting from the local disk', ...EXIT_TO_LOCAL_DISK, ''].join('\n');
 }
 
 export interface PendingScriptOptions {

@@ -30,12 +30,18 @@ function onPath(program: string): boolean {
   });
 }
 
-export function missingPrerequisites(opts: { bootgate?: boolean; capture?: boolean } = {}): string[] {
+/** What local-disk.ts uefiLocalDisk builds the UEFI local disk with. */
+const UEFI_DISK_PROGRAMS: Record<string, string> = { as: 'binutils', ld: 'binutils', mformat: 'mtools', mmd: 'mtools', mcopy: 'mtools' };
+
+export function missingPrerequisites(opts: { bootgate?: boolean; capture?: boolean; uefiDisk?: boolean } = {}): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root privileges (network namespaces, tap devices)');
   if (process.platform !== 'linux') missing.push('Linux');
   for (const [program, pkg] of Object.entries(PROGRAMS)) {
     if (!onPath(program)) missing.push(`${program} (Debian package ${pkg})`);
+  }
+  if (opts.uefiDisk) {
+    for (const [program, pkg] of Object.entries(UEFI_DISK_PROGRAMS)) if (!onPath(program)) missing.push(`${program} (Debian package ${pkg})`);
   }
   if (opts.capture && !onPath('tshark')) missing.push('tshark (Debian package tshark)');
   if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun (tap devices for QEMU)');

@@ -6,6 +6,7 @@
  *         first DISCOVER already carries user class "iPXE".
  *   uefi: OVMF with its own PXE: OVMF_CODE read-only, a fresh copy of OVMF_VARS per VM, and the NIC
  *         with an empty romfile, otherwise QEMU's iPXE EFI ROM would boot instead of the firmware.
+ *         With a disk, the NIC comes first in the boot order and the disk second.
  *
  * The VM runs inside the switch namespace on its own tap. The serial console goes to a file; the
  * lab's initramfs prints the marker there and powers the VM off, which ends QEMU.
@@ -35,8 +36,10 @@ export interface ClientOptions {
   /** More QEMU arguments, e.g. `-qmp unix:...` to type into the VM with send-key (password prompts). */
   extraArgs?: string[];
   /**
-   * A raw disk image attached as the first IDE disk (opened with snapshot=on, never written). BIOS
-   * clients then try the network first and fall back to this disk (local-disk fall-through).
+   * A raw disk image attached as the first IDE disk (opened with snapshot=on, never written). The
+   * client then tries the network first and falls back to this disk (local-disk fall-through), as a
+   * PC set to network-first does. UEFI clients need a disk with an EFI system partition
+   * (local-disk.ts uefiLocalDisk).
    */
   disk?: string;
 }
@@ -93,20 +96,24 @@ function firmwareArgs(lab: Lab, firmware: Firmware, name: string, disk?: string)
     if (disk) return { args: ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`, '-boot', 'order=nc,reboot-timeout=1000'], nicRom: [] };
     return { args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
   }
-  if (disk) throw new Error('ClientOptions.disk: only BIOS clients boot a local disk in the lab so far');
   for (const f of [OVMF_CODE, OVMF_VARS]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: install the Debian package ovmf`);
   }
   const vars = join(lab.dir, `${name}-OVMF_VARS.fd`);
   copyFileSync(OVMF_VARS, vars);
-  return {
-    args: [
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
-      '-boot', 'order=n',
-    ],
-    nicRom: ['romfile='],
-  };
+  const pflash = [
+    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+    '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+  ];
+  // OVMF orders its boot options by the bootindex properties QEMU passes in fw_cfg ("bootorder"):
+  // the NIC's PXE first, then the disk's EFI system partition (\EFI\BOOT\BOOTX64.EFI).
+  if (disk) {
+    return {
+      args: [...pflash, '-drive', `if=none,id=disk0,file=${disk},format=raw,snapshot=on`, '-device', 'ide-hd,drive=disk0,bus=ide.0,unit=0,bootindex=2'],
+      nicRom: ['romfile=', 'bootindex=1'],
+    };
+  }
+  return { args: [...pflash, '-boot', 'order=n'], nicRom: ['romfile='] };
 }
 
 /** Starts one VM on a new tap in the lab's switch namespace. */

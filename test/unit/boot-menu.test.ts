@@ -25,9 +25,10 @@ test('the menu shows MAC, GUID, computer and decision, and defaults to the local
   assert.ok(lines.includes('item --gap -- Computer  (not in the inventory)'));
   assert.ok(lines.includes('item --gap -- Decision  boot menu (unknown-boot)'));
   assert.ok(lines.includes('choose --default local --timeout 5000 target || goto local'));
-  // Local disk: BIOS boots drive 0x80, anything else (UEFI) hands back to the firmware.
+  // Local disk: BIOS boots drive 0x80, anything else hands back to the firmware; UEFI with a failure
+  // status, so the firmware goes on to its next boot option instead of its boot menu.
   const local = lines.indexOf(':local');
-  assert.deepEqual(lines.slice(local + 2, local + 4), ['iseq ${platform} pcbios && sanboot --no-describe --drive 0x80 ||', 'exit 0']);
+  assert.deepEqual(lines.slice(local + 2, local + 5), ['iseq ${platform} pcbios && sanboot --no-describe --drive 0x80 ||', 'iseq ${platform} efi && exit 1 ||', 'exit 0']);
   assert.ok(lines.includes('kernel http://10.77.0.2:8080/vmlinuz initrd=initrd.img console=ttyS0,115200 console=tty0 || goto failed'));
   assert.ok(lines.includes('initrd http://10.77.0.2:8080/initrd.img || goto failed'));
   assert.ok(lines.includes('item shell iPXE shell') && lines.includes('shell'));

@@ -51,7 +51,8 @@ test('boot-once marker: compared as the Windows boot manager spells it', () => {
 });
 
 test('iPXE scripts: exit to local disk; pending waits and chains itself again', () => {
-  assert.match(localBootIpxeScript(), /^#!ipxe\n[\s\S]*\nexit 0\n$/);
+  // UEFI exits with a failure status (the firmware then tries its next boot option), BIOS with 0.
+  assert.match(localBootIpxeScript(), /^#!ipxe\n[\s\S]*\niseq \$\{platform\} efi && exit 1 \|\|\nexit 0\n$/);
   const s = pendingIpxeScript({ mac: '52:54:00:77:00:01', retrySeconds: 30, retryUrl: 'http://10.77.0.2:8080/ipxe/52-54-00-77-00-01.ipxe' });
   assert.match(s, /^#!ipxe\n/);
   assert.match(s, /sleep 30\n/);
