@@ -13,6 +13,8 @@
  * (usr/imgmgmt.c) and sends it only after the server's 401 challenge (net/tcp/httpbasic.c), so it is never
  * shown on the console nor written into a URL the daemon could log.
  */
+import { EXIT_TO_LOCAL_DISK } from '../../policy/scripts.js';
+
 export interface PromptOptions {
   /** Canonical `52:54:00:ab:cd:ef`. */
   mac: string;
@@ -82,7 +84,7 @@ export function promptScript(o: PromptOptions): string {
     'goto prompt',
     ':cancelled',
     'echo Bootgate: cancelled, booting from the local disk.',
-    'exit 0',
+    ...EXIT_TO_LOCAL_DISK,
     '',
   );
   return lines.join('\n');
@@ -118,7 +120,7 @@ export function cannotPromptScript(mac: string, profile: string): string {
     '#!ipxe',
     `echo Bootgate: profile ${label(profile, 64)} needs a password, but this appliance serves no HTTP to check it (http.enabled).`,
     'echo Booting from the local disk.',
-    'exit 0',
+    ...EXIT_TO_LOCAL_DISK,
     '',
   ].join('\n');
 }
