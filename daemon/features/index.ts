@@ -11,13 +11,15 @@ import { password } from './password/index.js';
 import { rollout } from './rollout/index.js';
 import { settings } from './settings/index.js';
 import { status } from './status/index.js';
+import { tokens } from './tokens/index.js';
 
-export { events, images, inventory, password, rollout, settings, status };
+export { events, images, inventory, password, rollout, settings, status, tokens };
 
 /** The features that live on the store alone. Rollout and password are attached by name: the root also uses what they return (the live gate, the password gate). */
 export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images];
 
-export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password];
+/** Every feature; tokens has nothing to attach (its file is read by the admin API frame). */
+export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password, tokens];
 
 /** Config checks beyond the schema from every feature. */
 export function featureConfigProblems(cfg: BootgateConfig): ConfigProblems {
