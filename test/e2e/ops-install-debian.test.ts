@@ -108,6 +108,7 @@ test('install on a clean Debian 13 as the README says: bootgate --version on the
   copyFileSync('/etc/resolv.conf', join(root, 'etc/resolv.conf'));
   const extraCa = '/usr/local/share/ca-certificates';
   if (existsSync(extraCa)) {
+    mkdirSync(join(root, extraCa), { recursive: true });
     for (const f of readdirSync(extraCa).filter((n) => n.endsWith('.crt'))) copyFileSync(join(extraCa, f), join(root, 'usr/local/share/ca-certificates', f));
   }
   writeFileSync(join(root, 'etc/apt/sources.list'), `deb ${MIRROR} ${SUITE} main\n`);
