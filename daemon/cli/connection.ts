@@ -13,7 +13,9 @@
  * A feature's cli.ts builds its own client from the Connection: API calls, or its service on the Store,
  * so a command does the same thing either way (a running daemon notices direct database changes).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { effectiveConfig } from '../config/defaults.js';
@@ -62,6 +64,8 @@ export interface CallOptions {
 export interface ApiCaller {
   readonly base: string;
   call<T>(method: string, path: string, body?: unknown, opts?: CallOptions): Promise<T>;
+  /** A call whose answer is a file: written to `file` (under a temporary name until complete); returns its size. */
+  download(method: string, path: string, file: string): Promise<number>;
 }
 
 interface Common {
@@ -75,9 +79,41 @@ export type Connection = Common & ({ kind: 'api'; api: ApiCaller } | { kind: 'st
 
 const SOCKET_CLOSED = new Set(['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET']);
 
+/** The API's refusal as a CliError: its message and problems, or what came instead of JSON. */
+async function refusal(base: string, res: Response): Promise<CliError> {
+  const text = await res.text();
+  try {
+    const e = JSON.parse(text) as { message?: string; problems?: string[] };
+    return new CliError(e.message ?? `HTTP ${res.status}`, e.problems ?? []);
+  } catch {
+    return new CliError(`the admin API at ${base} answered ${res.status} with something that is not JSON: ${text.slice(0, 80)}`);
+  }
+}
+
 function apiCaller(base: string, token: string, doFetch: typeof fetch): ApiCaller {
   return {
     base,
+    async download(method: string, path: string, file: string): Promise<number> {
+      let res: Response;
+      try {
+        res = await doFetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(CALL_TIMEOUT_MS * 10) });
+      } catch (err) {
+        const c = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new CliError(`cannot reach the admin API at ${base}: ${c?.code ?? c?.message ?? (err as Error).message}`);
+      }
+      if (!res.ok || !res.body) throw await refusal(base, res);
+      const partial = `${file}.partial`;
+      try {
+        await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(partial, { mode: 0o600 }));
+        const size = statSync(partial).size;
+        const expected = Number(res.headers.get('content-length') ?? size);
+        if (size !== expected) throw new CliError(`the download from ${base}${path} ended after ${size} of ${expected} bytes; nothing was written to ${file}`);
+        renameSync(partial, file);
+        return size;
+      } finally {
+        rmSync(partial, { force: true });
+      }
+    },
     async call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
       const payload = body === undefined ? undefined : opts.contentType ? String(body) : JSON.stringify(body);
       const size = payload === undefined ? 0 : Buffer.byteLength(payload);
@@ -117,7 +153,7 @@ function apiCaller(base: string, token: string, doFetch: typeof fetch): ApiCalle
 }
 
 /** Is a Bootgate admin API answering at `base`? (Its OpenAPI document needs no token; its first render is slow on a loaded host.) */
-async function probe(base: string, doFetch: typeof fetch): Promise<boolean> {
+export async function probe(base: string, doFetch: typeof fetch): Promise<boolean> {
   try {
     const res = await doFetch(`${base}${OPENAPI_PATH}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     if (!res.ok) return false;
@@ -188,7 +224,7 @@ export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<Bas
 }
 
 /** The admin API a daemon started with this config listens on, or why there is none. */
-function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
+export function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
   if (!cfg.admin.enabled) return { none: 'admin.enabled is false' };
   if (!cfg.http.enabled) return { none: 'http.enabled is false' };
   const a = cfg.http.address;
