@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { setBootOnce } from '../../store/boot-once.js';
+import { giveToFolderOwner } from '../tokens/service.js';
 import { openStore, type Store } from '../../store/db.js';
 
 export interface BackupResult {
@@ -113,6 +114,7 @@ export function restoreStore(path: string, backup: string, opts: { keepConsumed:
   const tmp = tempBeside(path, 'restore');
   try {
     copyFileSync(backup, tmp);
+    giveToFolderOwner(tmp);
     renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });

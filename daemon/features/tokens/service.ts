@@ -82,8 +82,16 @@ export function addToken(file: string, opts: { readOnly: boolean; name: string |
     // One write with O_APPEND: a reader sees the line whole or not at all.
     if (!created) appendFileSync(file, `${before === '' || before.endsWith('\n') ? '' : '\n'}${text}`, { mode: 0o600 });
   }
+  if (created) giveToFolderOwner(file);
   const actor = [...parseTokens(token, 'new').tokens.values()][0]?.actor ?? 'api';
   return { token, readOnly: opts.readOnly, name: opts.name, actor, file, created };
+}
+
+/** Root creating a file in the daemon's folder (`sudo bootgate token new`) makes it the daemon's: it must read it. */
+export function giveToFolderOwner(file: string): void {
+  if (process.getuid?.() !== 0) return;
+  const dir = statSync(dirname(file));
+  chownSync(file, dir.uid, dir.gid);
 }
 
 /** Group or others may read the file: worth a warning wherever a token is added. */
