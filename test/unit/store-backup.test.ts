@@ -145,6 +145,11 @@ describe('bootgate store backup / restore, with and without a daemon', () => {
     assert.deepEqual(readdirSync(join(conf, 'data')).filter((f) => f.startsWith('.')), [], 'the daemon removed its temporary copy');
     assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.partial')), []);
 
+    const base = `http://127.0.0.1:${daemon?.ports.http}/api/v1`;
+    assert.equal((await fetch(`${base}/store/backup`, { method: 'POST' })).status, 401, 'a backup needs a token');
+    const doc = await (await fetch(`${base}/openapi.json`)).json() as { paths: Record<string, { post?: { responses: Record<string, { content?: object }> } }> };
+    assert.deepEqual(Object.keys(doc.paths['/api/v1/store/backup']?.post?.responses['200']?.content ?? {}), ['application/vnd.sqlite3']);
+
     const refused = await at(['store', 'restore', '../backup-1.db']);
     assert.equal(refused.code, 1);
     assert.match(refused.err, /the daemon answers at .*: stop it first/);
