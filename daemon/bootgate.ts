@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `bootgate` command. `serve` runs the daemon; the admin commands (computers, pending, clear,
- * settings, events, rollout, password, init) come from every feature's cli.ts (features/commands.ts). Flags override `BOOTGATE_*` variables, which override the YAML file.
+ * settings, events, rollout, password, token, store, init) come from every feature's cli.ts (features/commands.ts). Flags override `BOOTGATE_*` variables, which override the YAML file.
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -120,7 +120,7 @@ export function buildCli(argv: string[]): Argv {
       },
     )
     .command(createAdminCommands())
-    .demandCommand(1, 'name a command: serve, init, computers, pending, clear, settings, events, rollout, password')
+    .demandCommand(1, 'name a command: serve, init, computers, pending, clear, settings, events, rollout, password, token, store')
     .strict()
     .help();
 }

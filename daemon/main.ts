@@ -14,6 +14,7 @@ import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
 import type { AttachedFeature, FeatureContext } from './features/feature.js';
 import { STORE_FEATURES, featureConfigProblems, password, rollout } from './features/index.js';
+import { bootstrapAdminToken } from './features/tokens/index.js';
 import { resolveProfileImages } from './features/images/profiles.js';
 import type { AttachedPasswords } from './features/password/index.js';
 import { buildHttpApp } from './http/app.js';
@@ -178,7 +179,9 @@ async function startHttp(core: Core): Promise<FastifyInstance | null> {
     },
   });
   if (cfg.admin.enabled) {
-    await http.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, plugins: core.features.flatMap((f) => f.routes ?? []) });
+    // The first start writes a token for the CLI on this host when none is configured.
+    const tokensFile = bootstrapAdminToken(cfg, process.env, logger);
+    await http.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, tokensFile, plugins: core.features.flatMap((f) => f.routes ?? []) });
   }
   // iPXE sends the typed password here (no admin token: the password is the credential).
   await http.register(core.passwords.unlockRoutes, {

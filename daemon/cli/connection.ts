@@ -5,19 +5,23 @@
  *   3. else the database file: `--db FILE`, or the config's store.path taken relative to the config
  *      file's folder (never the working directory, unless there is no config file).
  * A command never creates a database (only `bootgate init` and the daemon do); with none it refuses and
- * names every place it looked. The API token: `--token`, BOOTGATE_ADMIN_TOKEN, or the config's
- * admin.tokensFile. `--verbose` says on stderr which way was taken.
+ * names every place it looked. The API token: `--token`, BOOTGATE_ADMIN_TOKEN, or the tokens file
+ * (admin.tokensFile, else `admin-tokens` beside the store, which the daemon writes at its first start).
+ * Without `-c`, the config is /etc/bootgate/bootgate.yaml when it exists (the systemd unit's), else the
+ * defaults. `--verbose` says on stderr which way was taken.
  *
  * A feature's cli.ts builds its own client from the Connection: API calls, or its service on the Store,
  * so a command does the same thing either way (a running daemon notices direct database changes).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { effectiveConfig } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { BootgateConfig } from '../config/schema.js';
-import { parseTokens } from '../http/admin/auth.js';
+import { adminTokensFile, parseTokens } from '../http/admin/auth.js';
 import { bodyTooLargeMessage } from '../http/admin/errors.js';
 import { ADMIN_API_TITLE, OPENAPI_PATH } from '../http/admin/index.js';
 import { openStore, type Store } from '../store/db.js';
@@ -60,6 +64,8 @@ export interface CallOptions {
 export interface ApiCaller {
   readonly base: string;
   call<T>(method: string, path: string, body?: unknown, opts?: CallOptions): Promise<T>;
+  /** A call whose answer is a file: written to `file` (under a temporary name until complete); returns its size. */
+  download(method: string, path: string, file: string): Promise<number>;
 }
 
 interface Common {
@@ -73,9 +79,41 @@ export type Connection = Common & ({ kind: 'api'; api: ApiCaller } | { kind: 'st
 
 const SOCKET_CLOSED = new Set(['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET']);
 
+/** The API's refusal as a CliError: its message and problems, or what came instead of JSON. */
+async function refusal(base: string, res: Response): Promise<CliError> {
+  const text = await res.text();
+  try {
+    const e = JSON.parse(text) as { message?: string; problems?: string[] };
+    return new CliError(e.message ?? `HTTP ${res.status}`, e.problems ?? []);
+  } catch {
+    return new CliError(`the admin API at ${base} answered ${res.status} with something that is not JSON: ${text.slice(0, 80)}`);
+  }
+}
+
 function apiCaller(base: string, token: string, doFetch: typeof fetch): ApiCaller {
   return {
     base,
+    async download(method: string, path: string, file: string): Promise<number> {
+      let res: Response;
+      try {
+        res = await doFetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(CALL_TIMEOUT_MS * 10) });
+      } catch (err) {
+        const c = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new CliError(`cannot reach the admin API at ${base}: ${c?.code ?? c?.message ?? (err as Error).message}`);
+      }
+      if (!res.ok || !res.body) throw await refusal(base, res);
+      const partial = `${file}.partial`;
+      try {
+        await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(partial, { mode: 0o600 }));
+        const size = statSync(partial).size;
+        const expected = Number(res.headers.get('content-length') ?? size);
+        if (size !== expected) throw new CliError(`the download from ${base}${path} ended after ${size} of ${expected} bytes; nothing was written to ${file}`);
+        renameSync(partial, file);
+        return size;
+      } finally {
+        rmSync(partial, { force: true });
+      }
+    },
     async call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
       const payload = body === undefined ? undefined : opts.contentType ? String(body) : JSON.stringify(body);
       const size = payload === undefined ? 0 : Buffer.byteLength(payload);
@@ -115,7 +153,7 @@ function apiCaller(base: string, token: string, doFetch: typeof fetch): ApiCalle
 }
 
 /** Is a Bootgate admin API answering at `base`? (Its OpenAPI document needs no token; its first render is slow on a loaded host.) */
-async function probe(base: string, doFetch: typeof fetch): Promise<boolean> {
+export async function probe(base: string, doFetch: typeof fetch): Promise<boolean> {
   try {
     const res = await doFetch(`${base}${OPENAPI_PATH}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     if (!res.ok) return false;
@@ -132,23 +170,26 @@ function tokenFromFile(file: string): { token?: string; problem?: string } {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return { problem: `cannot read admin.tokensFile ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { problem: `no tokens file ${file} (the daemon writes one at its first start when no token is configured; \`bootgate token new\` adds one)` };
+    return { problem: `cannot read the tokens file ${file}: ${code ?? String(err)}${code === 'EACCES' ? ' (run as root or as the daemon\'s user)' : ''}` };
   }
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   const valid = lines.filter((l) => parseTokens(l, file).tokens.size === 1);
   const line = valid.find((l) => !l.endsWith(':ro')) ?? valid[0];
-  return line ? { token: line.replace(/:(ro|rw)$/, '') } : { problem: `admin.tokensFile ${file} holds no usable token` };
+  return line ? { token: line.replace(/:(ro|rw)$/, '') } : { problem: `the tokens file ${file} holds no usable token` };
 }
 
 function apiConnection(base: string, cfg: BootgateConfig, args: ConnectionArgs, io: BaseIo, say: (m: string) => void): Connection {
   const root = base.replace(/\/+$/, '');
   let token = args.token ?? io.env.BOOTGATE_ADMIN_TOKEN;
   let from = args.token ? '--token' : 'BOOTGATE_ADMIN_TOKEN';
-  if (!token && cfg.admin.tokensFile) {
-    const t = tokenFromFile(cfg.admin.tokensFile);
+  const file = adminTokensFile(cfg);
+  if (!token && file) {
+    const t = tokenFromFile(file.path);
     if (!t.token) throw new CliError(`no admin token for ${root}: ${t.problem ?? 'none found'}; pass --token or set BOOTGATE_ADMIN_TOKEN`);
     token = t.token;
-    from = `admin.tokensFile ${cfg.admin.tokensFile}`;
+    from = `${file.configured ? 'admin.tokensFile' : 'the tokens file beside the store'} ${file.path}`;
   }
   if (!token) throw new CliError(`no admin token for ${root}: pass --token, set BOOTGATE_ADMIN_TOKEN, or name admin.tokensFile in the config`);
   say(`token from ${from}`);
@@ -162,14 +203,18 @@ function storeConnection(path: string, cfg: BootgateConfig): Connection {
 
 const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
 
+/** The config a command reads without `-c` when it exists: the systemd unit's (deploy/bootgate.service). */
+export const DEFAULT_CONFIG_FILE = '/etc/bootgate/bootgate.yaml';
+
 /**
  * The configuration a command works with: `-c FILE` (relative to the working directory); loadConfig
  * takes relative paths in the file from its folder, as the daemon does, and those in variables from
  * the working directory.
  */
-export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<BaseIo, 'env' | 'cwd'>): { cfg: BootgateConfig; file: string | null } {
+export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<BaseIo, 'env' | 'cwd' | 'defaultConfig'>): { cfg: BootgateConfig; file: string | null } {
   const cwd = io.cwd ?? process.cwd();
-  const file = args.config === undefined ? null : resolve(cwd, args.config);
+  const fallback = io.defaultConfig === undefined ? DEFAULT_CONFIG_FILE : io.defaultConfig;
+  const file = args.config !== undefined ? resolve(cwd, args.config) : fallback !== null && isFile(fallback) ? fallback : null;
   const cfg = loadConfig({ file: file ?? undefined, env: io.env, cwd });
   // Without a file the defaults stay relative: for a command, to its working directory.
   const store = cfg.store.path === ':memory:' ? cfg.store.path : resolve(cwd, cfg.store.path);
@@ -179,7 +224,7 @@ export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<Bas
 }
 
 /** The admin API a daemon started with this config listens on, or why there is none. */
-function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
+export function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
   if (!cfg.admin.enabled) return { none: 'admin.enabled is false' };
   if (!cfg.http.enabled) return { none: 'http.enabled is false' };
   const a = cfg.http.address;

@@ -16,6 +16,8 @@ export interface BaseIo {
   setExitCode: (code: number) => void;
   /** The folder relative command-line paths are taken from (default: the process's). */
   cwd?: string;
+  /** The config read without `-c` when it exists (default /etc/bootgate/bootgate.yaml; null: none). */
+  defaultConfig?: string | null;
 }
 
 export interface CliIo extends BaseIo {

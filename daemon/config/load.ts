@@ -163,7 +163,9 @@ export const NON_CONFIG_ENV: ReadonlyMap<string, string> = new Map([
   ['BOOTGATE_LAB_ASSETS', 'test lab: where the kernel and firmware assets are kept'],
   ['BOOTGATE_LAB_CAPTURE', 'test lab: record the lab bridge to this pcap file'],
   ['BOOTGATE_LAB_KEEP', 'test lab: keep the lab directory after the run'],
-  ['BOOTGATE_OPS_REF', 'ops tests: the git ref whose Dockerfile steps are performed'],
+  ['BOOTGATE_OPS_REF', 'ops tests: the git ref whose Dockerfile steps (and install steps) are performed'],
+  ['BOOTGATE_DEBIAN_MIRROR', 'ops tests: the Debian mirror the clean install root is made from'],
+  ['BOOTGATE_E2E_CACHE', 'ops tests: where downloads for the clean install root are kept between runs'],
 ]);
 
 const ENV_PREFIX = 'BOOTGATE_';

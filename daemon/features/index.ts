@@ -3,6 +3,7 @@
  * registers their commands, the admin API serves their routes.
  */
 import type { BootgateConfig } from '../config/schema.js';
+import { backup } from './backup/index.js';
 import { events } from './events/index.js';
 import type { ConfigProblems, Feature } from './feature.js';
 import { images } from './images/index.js';
@@ -11,13 +12,15 @@ import { password } from './password/index.js';
 import { rollout } from './rollout/index.js';
 import { settings } from './settings/index.js';
 import { status } from './status/index.js';
+import { tokens } from './tokens/index.js';
 
-export { events, images, inventory, password, rollout, settings, status };
+export { backup, events, images, inventory, password, rollout, settings, status, tokens };
 
 /** The features that live on the store alone. Rollout and password are attached by name: the root also uses what they return (the live gate, the password gate). */
-export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images];
+export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images, backup];
 
-export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password];
+/** Every feature; tokens has nothing to attach (its file is read by the admin API frame). */
+export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password, tokens];
 
 /** Config checks beyond the schema from every feature. */
 export function featureConfigProblems(cfg: BootgateConfig): ConfigProblems {

@@ -7,12 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './helpers/ops-catalogue.js';
 
 const UNIT = join(REPO, 'deploy/bootgate.service');
+/** Where `npm install -g --prefix /usr/local` puts the command (README, test/e2e/ops-install-debian.test.ts). */
+const INSTALLED = '/usr/local/bin/bootgate';
 /** The daemon's shutdown grace (daemon/cli.ts: daemon.close(30_000)). */
 const GRACE_SECONDS = 30;
 
@@ -46,14 +48,14 @@ function get(section: string, key: string): string {
 }
 
 test('systemd: systemd-analyze verify reports nothing', () => {
-  // verify checks that ExecStart's program exists: where node lives elsewhere on this machine, verify a
-  // copy that names this machine's node (everything else byte for byte).
+  // verify checks that ExecStart's program exists: where bootgate is not installed on this machine,
+  // verify a copy that runs this checkout's build with this machine's node (everything else byte for byte).
   let file = UNIT;
   const dir = mkdtempSync(join(tmpdir(), 'bgops-unit-'));
   try {
-    if (process.execPath !== '/usr/bin/node') {
+    if (!existsSync(INSTALLED)) {
       file = join(dir, 'bootgate.service');
-      writeFileSync(file, readFileSync(UNIT, 'utf8').replace('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `));
+      writeFileSync(file, readFileSync(UNIT, 'utf8').replace(`ExecStart=${INSTALLED} `, `ExecStart=${process.execPath} ${join(REPO, 'dist/daemon/bootgate.js')} `));
     }
     verify(file);
   } finally {
@@ -71,7 +73,7 @@ function verify(file: string): void {
 test('systemd: dedicated user, the serve command with the config file, SIGHUP reload, SIGTERM with 30 s grace', () => {
   assert.equal(get('Service', 'User'), 'bootgate');
   assert.equal(get('Service', 'Group'), 'bootgate');
-  assert.match(get('Service', 'ExecStart'), /^\/\S*node \/opt\/bootgate\/dist\/daemon\/bootgate\.js serve --config \/etc\/bootgate\/bootgate\.yaml$/);
+  assert.equal(get('Service', 'ExecStart'), `${INSTALLED} serve --config /etc/bootgate/bootgate.yaml`);
   assert.equal(get('Service', 'ExecReload'), '/bin/kill -HUP $MAINPID');
   assert.equal(get('Service', 'KillSignal'), 'SIGTERM');
   const stop = Number(get('Service', 'TimeoutStopSec'));

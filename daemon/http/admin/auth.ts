@@ -1,12 +1,34 @@
 /**
- * Bearer tokens for the admin API: lines `token` (read-write) or `token:ro` in cfg.admin.tokensFile,
- * plus BOOTGATE_ADMIN_TOKEN (read-write). Tokens are kept only as SHA-256 digests, compared by digest
+ * Bearer tokens for the admin API: lines `token` (read-write) or `token:ro` in the tokens file
+ * (admin.tokensFile, else `admin-tokens` beside the store), plus BOOTGATE_ADMIN_TOKEN (read-write). Tokens are kept only as SHA-256 digests, compared by digest
  * (a map lookup on a hash leaks nothing about the token), never logged; the audit trail names a token
  * by the first hex digits of its digest. Repeated failures from one address are refused for a while.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { BootgateConfig } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
+
+/** The tokens file's name beside the store when admin.tokensFile is not set. */
+export const DEFAULT_TOKENS_FILE_NAME = 'admin-tokens';
+
+export interface TokensFile {
+  path: string;
+  /** Named by admin.tokensFile (else the default beside the store, which may not exist yet). */
+  configured: boolean;
+}
+
+/**
+ * Where the admin tokens live: admin.tokensFile, else `admin-tokens` in the store's folder (relative
+ * store paths from the working directory, as the store itself is opened); none for an in-memory store.
+ * The daemon and the CLI on the same host find the same file through the same config.
+ */
+export function adminTokensFile(cfg: Pick<BootgateConfig, 'admin' | 'store'>): TokensFile | null {
+  if (cfg.admin.tokensFile !== null) return { path: resolve(cfg.admin.tokensFile), configured: true };
+  if (cfg.store.path === ':memory:') return null;
+  return { path: join(dirname(resolve(cfg.store.path)), DEFAULT_TOKENS_FILE_NAME), configured: false };
+}
 
 export interface TokenInfo {
   readOnly: boolean;
@@ -49,6 +71,8 @@ export class TokenStore {
     private readonly envToken: string | undefined,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** A missing file means no tokens yet, not an error (the default file, which `bootgate token new` may create later). */
+    private readonly missingOk = false,
   ) {
     this.reload(true);
   }
@@ -70,7 +94,8 @@ export class TokenStore {
         this.fileMtime = mtime;
         text = readFileSync(this.file, 'utf8');
       } catch (err) {
-        if (force || this.fileMtime !== -2) this.logger.error({ file: this.file, code: (err as NodeJS.ErrnoException).code }, 'admin tokens file unreadable');
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!(this.missingOk && code === 'ENOENT') && (force || this.fileMtime !== -2)) this.logger.error({ file: this.file, code }, 'admin tokens file unreadable');
         this.fileMtime = -2;
       }
     }
@@ -82,7 +107,7 @@ export class TokenStore {
       for (const [d, info] of env.tokens) tokens.set(d, info);
     }
     this.tokens = tokens;
-    if (tokens.size === 0) this.logger.warn('no admin API tokens configured (admin.tokensFile or BOOTGATE_ADMIN_TOKEN): every admin request is refused');
+    if (tokens.size === 0) this.logger.warn('no admin API tokens configured (admin.tokensFile or BOOTGATE_ADMIN_TOKEN; `bootgate token new` adds one): every admin request is refused');
   }
 
   lookup(token: string): TokenInfo | undefined {

@@ -10,7 +10,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { BootgateConfig } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
-import { FailureLimiter, TokenStore, type TokenInfo } from './auth.js';
+import { FailureLimiter, TokenStore, type TokenInfo, type TokensFile } from './auth.js';
 import { adminErrorHandler, errorBody, makeAjv } from './errors.js';
 
 /** A feature's admin routes; the frame passes who is calling (for audit events). */
@@ -20,6 +20,8 @@ export interface AdminApiOptions {
   /** The config the tokens file is read from. */
   cfg: BootgateConfig;
   logger: Logger;
+  /** The tokens file (the daemon: adminTokensFile(cfg)); default: admin.tokensFile as configured. */
+  tokensFile?: TokensFile | null;
   /** Where BOOTGATE_ADMIN_TOKEN is read from (tests pass their own). */
   env?: NodeJS.ProcessEnv;
   now?: () => number;
@@ -39,7 +41,8 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export async function adminApiFrame(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
   const now = opts.now ?? Date.now;
   const logger = opts.logger;
-  const tokens = new TokenStore(opts.cfg.admin.tokensFile, (opts.env ?? process.env).BOOTGATE_ADMIN_TOKEN, logger, now);
+  const file = opts.tokensFile === undefined ? (opts.cfg.admin.tokensFile === null ? null : { path: opts.cfg.admin.tokensFile, configured: true }) : opts.tokensFile;
+  const tokens = new TokenStore(file?.path ?? null, (opts.env ?? process.env).BOOTGATE_ADMIN_TOKEN, logger, now, file?.configured === false);
   const limiter = new FailureLimiter(opts.authFailuresMax ?? 10, opts.authFailureWindowMs ?? 60_000, now);
   const callers = new WeakMap<FastifyRequest, TokenInfo>();
   const actor = (req: FastifyRequest) => callers.get(req)?.actor ?? 'api';
