@@ -12,8 +12,9 @@ import { countMissing, describeMissing, profileReadiness, templateProblems } fro
 import { Gatekeeper } from './boot/gatekeeper.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
-import type { AttachedFeature, FeatureContext } from './features/feature.js';
-import { STORE_FEATURES, featureConfigProblems, password, rollout } from './features/index.js';
+import type { AttachedConsole } from './features/console/index.js';
+import type { AttachedFeature, FeatureContext, TransferEnd } from './features/feature.js';
+import { STORE_FEATURES, consoleFeature, featureConfigProblems, password, rollout } from './features/index.js';
 import { resolveProfileImages } from './features/images/profiles.js';
 import type { AttachedPasswords } from './features/password/index.js';
 import { buildHttpApp } from './http/app.js';
@@ -132,6 +133,17 @@ function openDaemonStore(cfg: BootgateConfig): Store {
   return openStore(cfg.store.path);
 }
 
+/** Every feature that follows transfers (the console's live feed) sees each end. */
+function transferred(core: Core, ev: TransferEnd): void {
+  for (const f of core.features) {
+    try {
+      f.transferred?.(ev);
+    } catch (err) {
+      core.logger.error({ err: (err as Error).message }, 'transfer observer failed');
+    }
+  }
+}
+
 /** A file served in full may be the completion marker that consumes a required deployment. */
 function served(core: Core, clientIp: string, path: string): void {
   const mac = core.clients.macOfIp(clientIp);
@@ -155,6 +167,7 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
     onRequest: (req) => core.content.forTftp(req.path, req.client.address, defaultServer),
     onComplete: (ev) => {
       if (ev.result === 'ok') served(core, ev.client.address, ev.path);
+      transferred(core, { door: 'tftp', clientIp: ev.client.address, path: ev.path, bytes: ev.bytes, result: ev.result, seconds: ev.seconds });
     },
   });
 }
@@ -168,7 +181,10 @@ async function startHttp(core: Core): Promise<FastifyInstance | null> {
     content: core.content,
     root: () => core.cfg.root,
     metricsToken: () => core.metricsToken,
-    onServed: (ev) => served(core, ev.clientIp, ev.path),
+    onServed: (ev) => {
+      served(core, ev.clientIp, ev.path);
+      transferred(core, { door: 'http', clientIp: ev.clientIp, path: ev.path, bytes: ev.bytes, result: 'ok' });
+    },
     version: VERSION,
     adminApi: cfg.admin.enabled,
     ready: async () => {
@@ -179,6 +195,8 @@ async function startHttp(core: Core): Promise<FastifyInstance | null> {
   });
   if (cfg.admin.enabled) {
     await http.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, plugins: core.features.flatMap((f) => f.routes ?? []) });
+    // The console (/console/) sits beside the admin API it shares tokens with.
+    await core.console.mount(http);
   }
   // iPXE sends the typed password here (no admin token: the password is the credential).
   await http.register(core.passwords.unlockRoutes, {
@@ -199,6 +217,7 @@ class Core {
   readonly clients = new ClientDirectory();
   readonly features: AttachedFeature[] = [];
   readonly passwords: AttachedPasswords;
+  readonly console: AttachedConsole;
   readonly backend: StoreBackend;
   readonly gate: Gatekeeper;
   readonly content: BootContent;
@@ -222,6 +241,8 @@ class Core {
       this.features.push(rollout.attach(ctx));
       this.passwords = password.attach(ctx);
       this.features.push(this.passwords);
+      this.console = consoleFeature.attach(ctx);
+      this.features.push(this.console);
       for (const w of featureConfigProblems(cfg).warnings) logger.warn(w);
       const parts: SnapshotParts = Object.assign({}, ...this.features.map((f) => f.snapshot ?? {}));
       this.backend = createStoreBackend(cfg, this.store, { logger, metrics, parts });

@@ -3,6 +3,7 @@
  * registers their commands, the admin API serves their routes.
  */
 import type { BootgateConfig } from '../config/schema.js';
+import { consoleFeature } from './console/index.js';
 import { events } from './events/index.js';
 import type { ConfigProblems, Feature } from './feature.js';
 import { images } from './images/index.js';
@@ -12,12 +13,15 @@ import { rollout } from './rollout/index.js';
 import { settings } from './settings/index.js';
 import { status } from './status/index.js';
 
-export { events, images, inventory, password, rollout, settings, status };
+export { consoleFeature, events, images, inventory, password, rollout, settings, status };
 
-/** The features that live on the store alone. Rollout and password are attached by name: the root also uses what they return (the live gate, the password gate). */
+/**
+ * The features that live on the store alone. Rollout, password and the console are attached by name: the
+ * root also uses what they return (the live gate, the password gate, the console's mount).
+ */
 export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images];
 
-export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password];
+export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password, consoleFeature];
 
 /** Config checks beyond the schema from every feature. */
 export function featureConfigProblems(cfg: BootgateConfig): ConfigProblems {
