@@ -215,7 +215,8 @@ async function openStream() {
     if (e.id <= snap.lastId) return;
     remember(e);
     queueRender();
-    if (e.kind === 'decision' && e.decision === 'pending' && !$('page-pending').hidden) void loadPending();
+    // A new knock is written to the store within a quarter second: look again just after that.
+    if (e.kind === 'decision' && e.decision === 'pending' && !$('page-pending').hidden) setTimeout(loadPending, 400);
   });
   // Stuck machines are a matter of time passing, not only of events arriving.
   setInterval(queueRender, 5000);
@@ -225,8 +226,8 @@ $('boots-filters').addEventListener('submit', (ev) => ev.preventDefault());
 
 // ---- Pending
 
-function profileSelect(id, label) {
-  return h('select', { id, 'aria-label': label }, profiles.map((p) => h('option', { value: p.name }, p.name)));
+function profileSelect(id) {
+  return h('select', { id }, profiles.map((p) => h('option', { value: p.name }, p.name)));
 }
 
 async function loadPending() {
@@ -273,10 +274,11 @@ function pendingRow(d) {
     h('td', { class: 'last-seen' }, fmtDate(d.lastSeen)),
     h('td', { class: 'tries' }, String(d.attempts)),
     h('td', {}, d.appliance),
-    rw ? h('td', {},
-      h('label', {}, 'Name', h('input', { id: `name-${key}`, placeholder: `pc-${key}`, maxlength: 63 })),
-      h('label', {}, 'Profile', profileSelect(`profile-${key}`, 'profile')),
-      h('label', {}, 'Kind', h('select', { id: `kind-${key}` }, h('option', { value: '' }, "profile's"), h('option', {}, 'required'), h('option', {}, 'available'))),
+    rw ? h('td', { class: 'approve-as' },
+      h('label', { for: `name-${key}` }, 'Name'), h('input', { id: `name-${key}`, placeholder: `pc-${key}`, maxlength: 63 }),
+      h('label', { for: `profile-${key}` }, 'Profile'), profileSelect(`profile-${key}`),
+      h('label', { for: `kind-${key}` }, 'Kind'),
+      h('select', { id: `kind-${key}` }, h('option', { value: '' }, "profile's"), h('option', {}, 'required'), h('option', {}, 'available')),
       err) : null,
     rw ? h('td', {},
       h('button', { type: 'button', class: 'primary', onclick: approve }, 'Approve'), ' ',
