@@ -20,6 +20,7 @@ import type { AttachedPasswords } from './features/password/index.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApiFrame } from './http/admin/index.js';
 import { readMetricsToken } from './http/metrics-token.js';
+import { adminTls, selfSignedPaths, type TlsMaterial } from './http/tls.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { openDhcpDoors } from './net/dhcp-doors.js';
@@ -172,6 +173,25 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
   });
 }
 
+/**
+ * The admin listener's certificate, made or read once at start so its fingerprint is in the log from
+ * the first start on. The admin's own pair must be valid (the start fails, naming the file); a
+ * self-signed pair that cannot be written (read-only disk) is kept in memory for this run.
+ */
+async function prepareAdminTls(cfg: BootgateConfig, logger: Logger): Promise<TlsMaterial | null> {
+  if (!cfg.admin.enabled) return null;
+  let tls: TlsMaterial;
+  try {
+    tls = await adminTls(cfg.admin.tls, selfSignedPaths(cfg.store.path));
+  } catch (err) {
+    if (cfg.admin.tls.cert !== null) throw err;
+    logger.warn({ err: (err as Error).message }, 'admin TLS: cannot keep a self-signed certificate next to the store; using one for this run only');
+    tls = await adminTls(cfg.admin.tls, null);
+  }
+  logger.info({ file: tls.certFile || undefined, source: tls.source, sha256: tls.fingerprint256 }, 'admin TLS certificate');
+  return tls;
+}
+
 async function startHttp(core: Core): Promise<FastifyInstance | null> {
   const { cfg, logger, metrics } = core;
   if (!cfg.http.enabled) return null;
@@ -225,6 +245,8 @@ class Core {
   httpPort: number | null = null;
   /** Live TFTP transfers, once the engine runs. */
   sessions: () => unknown[] = () => [];
+  /** The certificate the admin listener serves (made on first start when the config names none). */
+  adminTls: TlsMaterial | null = null;
   closed = false;
   /** What the DHCP doors read per packet; replaced on reload and once the HTTP port is known. */
   doors: DoorSettings;
@@ -344,6 +366,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     const tftp = await startTftp(core, endpoints);
     if (tftp) drain.push((grace) => tftp.close(grace));
     core.sessions = () => tftp?.sessions() ?? [];
+    core.adminTls = await prepareAdminTls(cfg, logger);
     const http = await startHttp(core);
     // fastify's close waits for responses in flight; bound it by the grace period.
     if (http) drain.push((grace) => Promise.race([http.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]));

@@ -23,9 +23,10 @@ export interface TlsMaterial {
   keyFile: string;
 }
 
-/** The self-signed pair's files next to the store (a store in memory keeps them in `fallbackDir`). */
-export function selfSignedPaths(storePath: string, fallbackDir = process.cwd()): { cert: string; key: string } {
-  const dir = storePath === ':memory:' ? fallbackDir : dirname(resolve(storePath));
+/** The self-signed pair's files, next to the store; null for a store in memory (the pair is then made per start). */
+export function selfSignedPaths(storePath: string): { cert: string; key: string } | null {
+  if (storePath === ':memory:') return null;
+  const dir = dirname(resolve(storePath));
   return { cert: join(dir, 'admin-tls.crt'), key: join(dir, 'admin-tls.key') };
 }
 
@@ -66,12 +67,12 @@ function writeAtomic(file: string, text: string, mode: number): void {
  * self-signed pair in `paths`, made (EC P-256, ten years, the host name, localhost and the loopback
  * addresses as names) when it is not there yet.
  */
-export async function adminTls(cfg: { cert: string | null; key: string | null }, paths: { cert: string; key: string }, now = new Date()): Promise<TlsMaterial> {
+export async function adminTls(cfg: { cert: string | null; key: string | null }, paths: { cert: string; key: string } | null, now = new Date()): Promise<TlsMaterial> {
   if (cfg.cert !== null || cfg.key !== null) {
     if (cfg.cert === null || cfg.key === null) throw new Error('admin.tls.cert and admin.tls.key go together: set both or neither');
     return { ...readPair(cfg.cert, cfg.key), source: 'config', certFile: cfg.cert, keyFile: cfg.key };
   }
-  if (existsSync(paths.cert) && existsSync(paths.key)) {
+  if (paths !== null && existsSync(paths.cert) && existsSync(paths.key)) {
     return { ...readPair(paths.cert, paths.key), source: 'self-signed', certFile: paths.cert, keyFile: paths.key };
   }
   const host = hostname() || 'bootgate';
@@ -85,6 +86,7 @@ export async function adminTls(cfg: { cert: string | null; key: string | null },
       { name: 'subjectAltName', altNames: [{ type: 2, value: host }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
     ],
   } as Parameters<typeof generate>[1]);
+  if (paths === null) return { cert: pems.cert, key: pems.private, fingerprint256: fingerprint256(pems.cert), source: 'generated', certFile: '', keyFile: '' };
   mkdirSync(dirname(paths.key), { recursive: true });
   writeAtomic(paths.key, pems.private, 0o600);
   writeAtomic(paths.cert, pems.cert, 0o644);
@@ -92,8 +94,9 @@ export async function adminTls(cfg: { cert: string | null; key: string | null },
 }
 
 /** The fingerprint of whatever pair the listener would serve, without making one (for `bootgate status`). */
-export function adminTlsFingerprint(cfg: { cert: string | null; key: string | null }, paths: { cert: string; key: string }): string | null {
-  const file = cfg.cert ?? paths.cert;
+export function adminTlsFingerprint(cfg: { cert: string | null; key: string | null }, paths: { cert: string; key: string } | null): string | null {
+  const file = cfg.cert ?? paths?.cert;
+  if (file === undefined) return null;
   try {
     return fingerprint256(readFileSync(file, 'utf8'));
   } catch {

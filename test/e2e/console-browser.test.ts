@@ -161,11 +161,14 @@ describe('the console in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CH
     client.send(request4011, daemon.ports.pxe[0] as number);
     await client.reply(request4011.xid, WAIT_MS);
     const card = page.locator(`article.machine[data-mac="${MAC}"]`);
-    await card.locator('li[data-kind="decision"][data-door="dhcp"][data-decision="boot"]').waitFor({ timeout: WAIT_MS });
+    const step = (selector: string) => card.locator(selector).waitFor({ timeout: WAIT_MS }).catch(async (err: Error) => {
+      throw new Error(`${err.message}\nthe card says: ${await card.textContent().catch(() => '(no card)')}`);
+    });
+    await step('li[data-kind="decision"][data-door="dhcp"][data-decision="boot"]');
     await run('curl', ['-sS', '-o', '/dev/null', '--tftp-blksize', '1428', `tftp://127.0.0.1:${tftpPort}/ipxe.efi`], { timeout: WAIT_MS });
-    await card.locator('li[data-kind="transfer"][data-door="tftp"][data-file="ipxe.efi"]').waitFor({ timeout: WAIT_MS });
+    await step('li[data-kind="transfer"][data-door="tftp"][data-file="ipxe.efi"]');
     await run('curl', ['-fsS', '-o', '/dev/null', `${base}/vmlinuz`], { timeout: WAIT_MS });
-    await card.locator('li[data-kind="transfer"][data-door="http"][data-file="vmlinuz"]').waitFor({ timeout: WAIT_MS });
+    await step('li[data-kind="transfer"][data-door="http"][data-file="vmlinuz"]');
     const steps = await card.locator('li').evaluateAll((lis) => lis.map((li) => {
       const d = (li as unknown as { dataset: Record<string, string | undefined> }).dataset;
       return `${d.kind}/${d.door}/${d.decision ?? ''}/${d.file ?? ''}/${d.bytes ?? ''}`;

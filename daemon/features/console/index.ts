@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { FailureLimiter, TokenStore } from '../../http/admin/auth.js';
 import type { AttachedFeature, Feature, TransferEnd } from '../feature.js';
 import { consoleRoutes } from './api.js';
+import { createConsoleCommand } from './cli.js';
 import { BootFeed, decisionEvent, liveTransfers, ProgressTracker } from './live.js';
 import { createConsoleMetrics } from './metrics.js';
 import { ConsoleService } from './service.js';
@@ -31,7 +32,7 @@ export const consoleFeature: Feature<AttachedConsole> = {
     const { cert, key } = cfg.admin.tls;
     return { errors: (cert === null) !== (key === null) ? ['admin.tls.cert and admin.tls.key go together: set both or neither'] : [], warnings: [] };
   },
-  commands: () => [],
+  commands: (io) => [createConsoleCommand(io)],
   attach: (ctx) => {
     const now = ctx.now ?? Date.now;
     const feed = new BootFeed(now);

@@ -37,7 +37,9 @@ export function streamBoots(req: FastifyRequest, reply: FastifyReply, opts: Stre
     if (res.writableLength > MAX_BUFFERED) return;
     res.write(formatEvent(e));
   };
-  const lastId = Number(req.headers['last-event-id']);
+  // A reconnect says where it was (Last-Event-ID); a first connect says which snapshot it holds (?after=).
+  const after = (req.query as { after?: unknown }).after;
+  const lastId = Number(req.headers['last-event-id'] ?? (typeof after === 'string' ? after : undefined));
   if (Number.isSafeInteger(lastId) && lastId > 0) for (const e of opts.feed.since(lastId)) send(e);
   const unsubscribe = opts.feed.subscribe(send);
   const signedOut = () => res.end('event: signed-out\ndata: {}\n\n');

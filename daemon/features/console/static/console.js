@@ -199,14 +199,16 @@ let renderQueued = false;
 function queueRender() {
   if (renderQueued) return;
   renderQueued = true;
-  requestAnimationFrame(() => { renderQueued = false; if (!$('page-boots').hidden) renderMachines(); });
+  // A timer, not requestAnimationFrame: a page in a background tab still keeps its timeline current.
+  setTimeout(() => { renderQueued = false; if (!$('page-boots').hidden) renderMachines(); }, 100);
 }
 
 async function openStream() {
   const snap = await api('GET', 'boots');
   machines.clear();
   for (const m of snap.machines) machines.set(m.mac, m);
-  stream = new EventSource(`${API}/boots/stream`);
+  // ?after= replays what happened between the snapshot and the stream's start.
+  stream = new EventSource(`${API}/boots/stream?after=${snap.lastId}`);
   stream.addEventListener('open', () => { $('stream-state').textContent = 'live'; });
   stream.addEventListener('error', () => { $('stream-state').textContent = 'reconnecting…'; });
   stream.addEventListener('signed-out', () => { stream.close(); showSignIn('Your session ended: sign in again.'); });
