@@ -203,6 +203,10 @@ describe('console sessions', () => {
       const page = await s.app.inject({ method: 'GET', url: '/console/api/computers?q=pc&sort=name&order=desc&limit=2', headers: { cookie } });
       assert.deepEqual(page.json().computers.map((c: { name: string }) => c.name), ['pc4', 'pc3']);
       assert.equal(page.json().total, 4);
+      const byMac = await s.app.inject({ method: 'GET', url: '/console/api/computers?q=00:01:03', headers: { cookie } });
+      assert.deepEqual(byMac.json().computers.map((c: { name: string }) => c.name), ['pc3'], 'a MAC fragment finds its computer');
+      const wildcard = await s.app.inject({ method: 'GET', url: '/console/api/computers?q=pc_', headers: { cookie } });
+      assert.equal(wildcard.json().total, 0, 'LIKE wildcards in the search are taken literally');
       const csv = await s.app.inject({ method: 'GET', url: '/console/api/computers.csv', headers: { cookie } });
       assert.match(csv.body, /^Name,MAC,SMBIOS GUID,Profile/);
       assert.match(csv.body, /pc2,52:54:00:00:01:02,,winpe/);

@@ -11,12 +11,13 @@ import type { FailureLimiter, TokenStore } from '../../http/admin/auth.js';
 import { swapGuid } from '../../policy/identity.js';
 import type { Store } from '../../store/db.js';
 import { auditAdmin, EventsService, type EventDto, type EventFilter } from '../events/service.js';
-import type { ComputerDto, DeviceDto } from '../inventory/dto.js';
+import { computerDto, type ComputerDto, type DeviceDto } from '../inventory/dto.js';
 import { capProblems, planImport } from '../inventory/import.js';
 import { parseComputers } from '../inventory/parse.js';
 import { InventoryService } from '../inventory/service.js';
 import type { BootFeed, MachineView } from './live.js';
 import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
+import { ConsoleStore } from './store.js';
 
 export interface PendingRow extends DeviceDto {
   /** The GUID as the machine's firmware setup and SMBIOS tools print it (first three fields little-endian). */
@@ -47,6 +48,7 @@ export interface ApproveInput {
 export class ConsoleService {
   readonly inventory: InventoryService;
   private readonly events: EventsService;
+  private readonly queries: ConsoleStore;
   readonly appliance = hostname() || 'bootgate';
 
   constructor(
@@ -60,6 +62,7 @@ export class ConsoleService {
   ) {
     this.inventory = new InventoryService(store, cfg, now);
     this.events = new EventsService(store);
+    this.queries = new ConsoleStore(store);
   }
 
   /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
@@ -115,15 +118,10 @@ export class ConsoleService {
   }
 
   computers(q: ComputersQuery): { total: number; computers: ComputerDto[] } {
-    const needle = q.q?.trim().toLowerCase() ?? '';
-    let list = this.inventory.listComputers();
-    if (needle !== '') {
-      list = list.filter((c) => c.name.toLowerCase().includes(needle) || c.profile.toLowerCase().includes(needle)
-        || c.macs.some((m) => m.includes(needle)) || (c.guid ?? '').includes(needle) || c.notes.toLowerCase().includes(needle));
-    }
-    const key = (c: ComputerDto): string => (q.sort === 'profile' ? `${c.profile}\u0000${c.name}` : q.sort === 'updated' ? c.updatedAt : c.name.toLowerCase());
-    list.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (q.order === 'desc' ? -1 : 1));
-    return { total: list.length, computers: list.slice(q.offset, q.offset + q.limit) };
+    const { ids, total } = this.queries.computerPage({ text: q.q?.trim() ?? '', sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
+    const cfg = this.cfg();
+    const computers = ids.map((id) => this.store.computers.byId(id)).filter((c) => c !== undefined).map((c) => computerDto(c, cfg));
+    return { total, computers };
   }
 
   /** Every row's problem, nothing written. */
