@@ -210,6 +210,19 @@ describe('the console in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CH
     assert.match(audit ?? '', /console:[0-9a-f]{8}/);
     await shot(page, 'audit');
 
+    // Settings: a delay out of range is refused next to the field and changes nothing; a good one is saved.
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByText('set in the configuration (policy.unknown)').waitFor({ timeout: WAIT_MS });
+    await page.getByLabel('Response delay (seconds, 0–60)').fill('99');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#s-delay-error').getByText(/responseDelaySeconds/).waitFor({ timeout: WAIT_MS });
+    await page.getByLabel('Response delay (seconds, 0–60)').fill('2');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('saved').waitFor({ timeout: WAIT_MS });
+    assert.equal((await page.evaluate(async () => (await (await fetch('api/settings')).json()) as { effective: { responseDelaySeconds: number } })).effective.responseDelaySeconds, 2);
+    await shot(page, 'settings');
+    await page.getByRole('button', { name: 'Back to the configuration\'s values' }).click();
+
     // Sign out: the page returns to sign-in and the old cookie is refused by the server.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin token').waitFor({ state: 'visible', timeout: WAIT_MS });

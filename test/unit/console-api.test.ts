@@ -149,6 +149,7 @@ describe('console sessions', () => {
         { method: 'POST' as const, url: '/console/api/pending/bulk', payload: { action: 'approve', macs: ['52:54:00:00:00:02'] } },
         { method: 'POST' as const, url: '/console/api/import', payload: 'Name,MAC\npc1,52:54:00:00:00:09\n', ct: 'text/csv' },
         { method: 'DELETE' as const, url: '/console/api/computers/pc1' },
+        { method: 'PATCH' as const, url: '/console/api/settings', payload: { answering: false } },
       ];
       for (const c of changes) {
         const res = await s.app.inject({ method: c.method, url: c.url, headers: { cookie, 'x-csrf-token': csrf, ...(c.ct ? { 'content-type': c.ct } : {}) }, payload: c.payload });
@@ -157,6 +158,7 @@ describe('console sessions', () => {
       }
       assert.equal(s.store.devices.count('pending'), 1);
       assert.equal(s.store.computers.all().length, 0);
+      assert.deepEqual(s.store.settings.overrides(), {});
       // Signing out is allowed.
       assert.equal((await s.app.inject({ method: 'DELETE', url: '/console/api/session', headers: { cookie, 'x-csrf-token': csrf } })).statusCode, 204);
     } finally {

@@ -11,8 +11,9 @@ import type { Logger } from '../../log.js';
 import { IMPORT_BODY_LIMIT } from '../inventory/service.js';
 import type { ConsoleMetrics } from './metrics.js';
 import {
-  approveBody, auditQuery, bulkBody, computersQuery, macParams, pendingQuery, refParams, signInBody,
+  approveBody, auditQuery, bulkBody, computersQuery, macParams, pendingQuery, refParams, settingsBody, signInBody,
 } from './schemas.js';
+import type { SettingsPatch } from '../settings/service.js';
 import type { ApproveInput, ComputersQuery, ConsoleService } from './service.js';
 import { ConsoleRefusal, CSRF_HEADER, csrfMatches, sessionCookie, sessionIdFrom, type Session, type SessionStore } from './sessions.js';
 import { serveStatic } from './static.js';
@@ -138,6 +139,10 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.get<{ Querystring: { mac?: string; type?: 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password'; before?: number; limit: number } }>(
     `${API}/audit`, { schema: { querystring: auditQuery } },
     async (req) => ({ events: service.audit({ mac: req.query.mac, type: req.query.type, beforeId: req.query.before, limit: req.query.limit }) }));
+
+  app.get(`${API}/settings`, async () => service.settings());
+  app.patch<{ Body: SettingsPatch }>(`${API}/settings`, { schema: { body: settingsBody } },
+    async (req) => service.updateSettings(req.body, session(req).actor));
 
   app.get(`${API}/boots`, async () => ({ machines: service.machines(), lastId: service.feed.lastId, now: new Date().toISOString() }));
   app.get(`${API}/boots/stream`, async (req, reply) => streamBoots(req, reply, {

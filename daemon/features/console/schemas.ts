@@ -4,10 +4,12 @@
  */
 import { approveBody as apiApproveBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
 import { eventsQuery } from '../events/schemas.js';
+import { settingsBody as apiSettingsBody } from '../settings/schemas.js';
 
 export const approveBody = apiApproveBody;
 export const macParams = apiMacParams;
 export const refParams = apiRefParams;
+export const settingsBody = apiSettingsBody;
 
 export const signInBody = {
   type: 'object',

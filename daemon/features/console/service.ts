@@ -15,6 +15,7 @@ import { computerDto, type ComputerDto, type DeviceDto } from '../inventory/dto.
 import { capProblems, planImport } from '../inventory/import.js';
 import { parseComputers } from '../inventory/parse.js';
 import { InventoryService } from '../inventory/service.js';
+import { SettingsService, type SettingsDto, type SettingsPatch } from '../settings/service.js';
 import type { BootFeed, MachineView } from './live.js';
 import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
 import { ConsoleStore } from './store.js';
@@ -49,6 +50,7 @@ export class ConsoleService {
   readonly inventory: InventoryService;
   private readonly events: EventsService;
   private readonly queries: ConsoleStore;
+  private readonly switches: SettingsService;
   readonly appliance = hostname() || 'bootgate';
 
   constructor(
@@ -63,6 +65,7 @@ export class ConsoleService {
     this.inventory = new InventoryService(store, cfg, now);
     this.events = new EventsService(store);
     this.queries = new ConsoleStore(store);
+    this.switches = new SettingsService(store, cfg, now);
   }
 
   /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
@@ -136,6 +139,17 @@ export class ConsoleService {
 
   importCsv(text: string, defaultProfile: string | null, actor: string) {
     return this.inventory.importComputers(text, 'csv', { defaultProfile }, actor);
+  }
+
+  /** The run-time switches, and what unknown machines get (from the configuration, shown, not changed here). */
+  settings(): SettingsDto & { unknown: { action: string; profile: string | null } } {
+    const u = this.cfg().policy.unknown;
+    return { ...this.switches.settings(), unknown: { action: u.action, profile: u.profile ?? null } };
+  }
+
+  updateSettings(patch: SettingsPatch, actor: string) {
+    this.switches.updateSettings(patch, actor);
+    return this.settings();
   }
 
   audit(f: EventFilter): EventDto[] {

@@ -108,7 +108,7 @@ $('sign-out').addEventListener('click', async () => {
 function route() {
   if (!session) return;
   const page = (location.hash || '#boots').slice(1);
-  const known = ['boots', 'pending', 'computers', 'import', 'audit'];
+  const known = ['boots', 'pending', 'computers', 'import', 'audit', 'settings'];
   const current = known.includes(page) && $(`page-${page}`) ? page : 'boots';
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.id !== `page-${current}`;
   for (const a of document.querySelectorAll('nav a')) {
@@ -119,6 +119,7 @@ function route() {
   if (current === 'pending') { void loadPending(); pageTimers.push(setInterval(loadPending, 2000)); }
   if (current === 'computers') void loadComputers();
   if (current === 'audit') void loadAudit();
+  if (current === 'settings') void loadSettings();
 }
 window.addEventListener('hashchange', route);
 
@@ -396,6 +397,40 @@ async function loadAudit() {
   }
 }
 $('audit-filters').addEventListener('submit', (ev) => { ev.preventDefault(); void loadAudit(); });
+
+// ---- Settings
+
+function showSettings(st) {
+  $('s-answering').checked = st.effective.answering;
+  $('s-delay').value = String(st.effective.responseDelaySeconds);
+  const from = (k) => (st.overrides[k] === undefined ? 'from the configuration' : `set here (the configuration says ${JSON.stringify(st.config[k])})`);
+  $('s-answering-from').textContent = from('answering');
+  $('s-delay-from').textContent = from('responseDelaySeconds');
+  $('s-unknown').textContent = st.unknown.action === 'ignore' ? 'ignored (another server may answer them), set in the configuration'
+    : `${st.unknown.action}${st.unknown.profile ? ` with profile ${st.unknown.profile}` : ''}, set in the configuration (policy.unknown)`;
+  for (const el of document.querySelectorAll('.rw-input')) el.disabled = session.readOnly;
+}
+
+async function loadSettings() {
+  showSettings(await api('GET', 'settings'));
+}
+
+async function saveSettings(patch) {
+  $('s-delay-error').textContent = '';
+  $('s-status').textContent = '';
+  try {
+    showSettings(await api('PATCH', 'settings', patch));
+    $('s-status').textContent = 'saved';
+  } catch (e) {
+    $('s-delay-error').textContent = [e.message, ...e.problems.filter((p) => p !== e.message)].join('; ');
+  }
+}
+$('settings-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const delay = $('s-delay').value.trim();
+  void saveSettings({ answering: $('s-answering').checked, responseDelaySeconds: delay === '' ? null : Number(delay) });
+});
+if ($('s-reset')) $('s-reset').addEventListener('click', () => saveSettings({ answering: null, responseDelaySeconds: null }));
 
 // ---- start
 
