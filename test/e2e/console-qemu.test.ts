@@ -4,8 +4,8 @@
  * that MAC shows, in order and live: the offer on 67, the boot program (ipxe.efi) sent by TFTP with
  * its size, the iPXE script, and the kernel and initramfs sent by HTTP with their sizes.
  *
- * The browser (Debian's chromium, driven by playwright-core) runs inside the appliance's namespace,
- * so it reaches the daemon at its lab address and nothing listens outside the lab.
+ * The browser (Debian's chromium, driven by playwright-core) runs inside the appliance's namespace and
+ * reaches the daemon on that namespace's loopback, so nothing listens outside the lab.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,7 +61,10 @@ describe('the Boots-now page while a real machine boots', { timeout: 30 * 60_000
     assert.ok(lab && browser);
     const mac = randomMac();
     const page = await (await browser.newContext()).newPage();
-    const base = `http://${lab.appAddress}:${LAB_HTTP_PORT}`;
+    // From the appliance's own loopback: the session cookie is Secure, which a browser honours over plain
+    // HTTP only for the machine itself; across the network the console is for the HTTPS admin listener.
+    await lab.run(['ip', 'link', 'set', 'lo', 'up'], lab.appNs);
+    const base = `http://127.0.0.1:${LAB_HTTP_PORT}`;
     await page.goto(`${base}/console/`);
     await page.getByLabel('Admin token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();

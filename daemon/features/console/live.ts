@@ -118,6 +118,9 @@ export class BootFeed {
     const last = m.events[m.events.length - 1];
     if (e.kind === 'progress' && last?.kind === 'progress' && last.file === e.file) m.events.pop();
     m.events.push(e);
+    // Audit events (approvals, boot-once) are read a moment after they happen: keep the timeline in time order.
+    const prev = m.events[m.events.length - 2];
+    if (prev && prev.at > e.at) m.events.sort((a, b) => a.at - b.at || a.id - b.id);
     if (m.events.length > this.limits.perMachine) m.events.splice(0, m.events.length - this.limits.perMachine);
   }
 

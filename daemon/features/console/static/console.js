@@ -95,6 +95,12 @@ $('signin-form').addEventListener('submit', async (ev) => {
   try {
     const s = await api('POST', 'session', { token: $('token').value });
     $('token').value = '';
+    // The session cookie is Secure: a browser keeps it only over HTTPS (or from this machine itself).
+    const kept = await fetch(`${API}/session`, { credentials: 'same-origin' });
+    if (kept.status === 401) {
+      $('signin-error').textContent = 'Signed in, but the browser did not keep the session cookie: open the console over HTTPS.';
+      return;
+    }
     await signedIn(s);
   } catch (err) {
     $('signin-error').textContent = err.message;
@@ -193,6 +199,9 @@ function remember(e) {
   const last = m.events[m.events.length - 1];
   if (e.kind === 'progress' && last && last.kind === 'progress' && last.file === e.file) m.events.pop();
   m.events.push(e);
+  // Audit events (approvals, boot-once) are read a moment after they happen: keep the timeline in time order.
+  const prev = m.events[m.events.length - 2];
+  if (prev && prev.at > e.at) m.events.sort((a, b) => a.at - b.at || a.id - b.id);
   if (m.events.length > 60) m.events.shift();
 }
 
