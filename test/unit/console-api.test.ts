@@ -292,4 +292,32 @@ describe('live boot feed over server-sent events', () => {
       await s.close();
     }
   });
+
+  test('a stream started with ?after= replays what happened since that snapshot', async () => {
+    const s = await setup();
+    const { cookie } = await signIn(s.app, RW);
+    await s.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (s.app.server.address() as { port: number }).port;
+    try {
+      const snap = (await s.app.inject({ method: 'GET', url: '/console/api/boots', headers: { cookie } })).json() as { lastId: number };
+      // Between the snapshot and the stream's start: a transfer ends.
+      s.attached.transferred?.({ door: 'http', clientIp: '10.1.2.3', path: 'vmlinuz', bytes: 8_000_000, result: 'ok' });
+      const text = await new Promise<string>((res, rej) => {
+        const req = request({ host: '127.0.0.1', port, path: `/console/api/boots/stream?after=${snap.lastId}`, headers: { cookie } }, (r) => {
+          let got = '';
+          r.setEncoding('utf8');
+          r.on('data', (d: string) => {
+            got += d;
+            if (got.includes('event: boot')) { req.destroy(); res(got); }
+          });
+        });
+        req.on('error', rej);
+        req.end();
+      });
+      const e = JSON.parse(/data: (.*)\n/.exec(text.slice(text.indexOf('event: boot')))?.[1] ?? '{}') as { kind: string; file: string; bytes: number };
+      assert.deepEqual([e.kind, e.file, e.bytes], ['transfer', 'vmlinuz', 8_000_000]);
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -40,7 +40,7 @@ export function streamBoots(req: FastifyRequest, reply: FastifyReply, opts: Stre
   // A reconnect says where it was (Last-Event-ID); a first connect says which snapshot it holds (?after=).
   const after = (req.query as { after?: unknown }).after;
   const lastId = Number(req.headers['last-event-id'] ?? (typeof after === 'string' ? after : undefined));
-  if (Number.isSafeInteger(lastId) && lastId > 0) for (const e of opts.feed.since(lastId)) send(e);
+  if (Number.isSafeInteger(lastId) && lastId >= 0) for (const e of opts.feed.since(lastId)) send(e);
   const unsubscribe = opts.feed.subscribe(send);
   const signedOut = () => res.end('event: signed-out\ndata: {}\n\n');
   const unwatch = opts.onRevoke(signedOut);
