@@ -53,6 +53,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/daemon ./dist/daemon
+# The console's page files (HTML, CSS, script) are served from beside its source, not compiled.
+COPY --from=build /app/daemon/features/console/static ./daemon/features/console/static
 # package.json says "type": "module": node needs it to load dist/ as ES modules.
 COPY package.json ./
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs

@@ -209,4 +209,9 @@ export default defineConfig(
     ignores: ['daemon/protocol/**', ...BARE_NUMBER_EXCEPTIONS],
     rules: { 'no-restricted-syntax': ['error', ...BARE_PROTOCOL_NUMBERS] },
   },
+  {
+    // The console page's script runs in the browser, as a classic script.
+    files: ['daemon/features/console/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+  },
 );

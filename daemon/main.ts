@@ -12,14 +12,16 @@ import { countMissing, describeMissing, profileReadiness, templateProblems } fro
 import { Gatekeeper } from './boot/gatekeeper.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
-import type { AttachedFeature, FeatureContext } from './features/feature.js';
-import { STORE_FEATURES, featureConfigProblems, password, rollout } from './features/index.js';
+import type { AttachedConsole } from './features/console/index.js';
+import type { AttachedFeature, FeatureContext, TransferEnd } from './features/feature.js';
+import { STORE_FEATURES, consoleFeature, featureConfigProblems, password, rollout } from './features/index.js';
 import { bootstrapAdminToken } from './features/tokens/index.js';
 import { resolveProfileImages } from './features/images/profiles.js';
 import type { AttachedPasswords } from './features/password/index.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApiFrame } from './http/admin/index.js';
 import { readMetricsToken } from './http/metrics-token.js';
+import { adminTls, selfSignedPaths, type TlsMaterial } from './http/tls.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { openDhcpDoors } from './net/dhcp-doors.js';
@@ -133,6 +135,17 @@ function openDaemonStore(cfg: BootgateConfig): Store {
   return openStore(cfg.store.path);
 }
 
+/** Every feature that follows transfers (the console's live feed) sees each end. */
+function transferred(core: Core, ev: TransferEnd): void {
+  for (const f of core.features) {
+    try {
+      f.transferred?.(ev);
+    } catch (err) {
+      core.logger.error({ err: (err as Error).message }, 'transfer observer failed');
+    }
+  }
+}
+
 /** A file served in full may be the completion marker that consumes a required deployment. */
 function served(core: Core, clientIp: string, path: string): void {
   const mac = core.clients.macOfIp(clientIp);
@@ -156,8 +169,28 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
     onRequest: (req) => core.content.forTftp(req.path, req.client.address, defaultServer),
     onComplete: (ev) => {
       if (ev.result === 'ok') served(core, ev.client.address, ev.path);
+      transferred(core, { door: 'tftp', clientIp: ev.client.address, path: ev.path, bytes: ev.bytes, result: ev.result, seconds: ev.seconds });
     },
   });
+}
+
+/**
+ * The admin listener's certificate, made or read once at start so its fingerprint is in the log from
+ * the first start on. The admin's own pair must be valid (the start fails, naming the file); a
+ * self-signed pair that cannot be written (read-only disk) is kept in memory for this run.
+ */
+async function prepareAdminTls(cfg: BootgateConfig, logger: Logger): Promise<TlsMaterial | null> {
+  if (!cfg.admin.enabled) return null;
+  let tls: TlsMaterial;
+  try {
+    tls = await adminTls(cfg.admin.tls, selfSignedPaths(cfg.store.path));
+  } catch (err) {
+    if (cfg.admin.tls.cert !== null) throw err;
+    logger.warn({ err: (err as Error).message }, 'admin TLS: cannot keep a self-signed certificate next to the store; using one for this run only');
+    tls = await adminTls(cfg.admin.tls, null);
+  }
+  logger.info({ file: tls.certFile || undefined, source: tls.source, sha256: tls.fingerprint256 }, 'admin TLS certificate');
+  return tls;
 }
 
 async function startHttp(core: Core): Promise<FastifyInstance | null> {
@@ -169,7 +202,10 @@ async function startHttp(core: Core): Promise<FastifyInstance | null> {
     content: core.content,
     root: () => core.cfg.root,
     metricsToken: () => core.metricsToken,
-    onServed: (ev) => served(core, ev.clientIp, ev.path),
+    onServed: (ev) => {
+      served(core, ev.clientIp, ev.path);
+      transferred(core, { door: 'http', clientIp: ev.clientIp, path: ev.path, bytes: ev.bytes, result: 'ok' });
+    },
     version: VERSION,
     adminApi: cfg.admin.enabled,
     ready: async () => {
@@ -182,6 +218,8 @@ async function startHttp(core: Core): Promise<FastifyInstance | null> {
     // The first start writes a token for the CLI on this host when none is configured.
     const tokensFile = bootstrapAdminToken(cfg, process.env, logger);
     await http.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, tokensFile, plugins: core.features.flatMap((f) => f.routes ?? []) });
+    // The console (/console/) sits beside the admin API it shares tokens with.
+    await core.console.mount(http);
   }
   // iPXE sends the typed password here (no admin token: the password is the credential).
   await http.register(core.passwords.unlockRoutes, {
@@ -202,6 +240,7 @@ class Core {
   readonly clients = new ClientDirectory();
   readonly features: AttachedFeature[] = [];
   readonly passwords: AttachedPasswords;
+  readonly console: AttachedConsole;
   readonly backend: StoreBackend;
   readonly gate: Gatekeeper;
   readonly content: BootContent;
@@ -209,6 +248,8 @@ class Core {
   httpPort: number | null = null;
   /** Live TFTP transfers, once the engine runs. */
   sessions: () => unknown[] = () => [];
+  /** The certificate the admin listener serves (made on first start when the config names none). */
+  adminTls: TlsMaterial | null = null;
   closed = false;
   /** What the DHCP doors read per packet; replaced on reload and once the HTTP port is known. */
   doors: DoorSettings;
@@ -225,6 +266,8 @@ class Core {
       this.features.push(rollout.attach(ctx));
       this.passwords = password.attach(ctx);
       this.features.push(this.passwords);
+      this.console = consoleFeature.attach(ctx);
+      this.features.push(this.console);
       for (const w of featureConfigProblems(cfg).warnings) logger.warn(w);
       const parts: SnapshotParts = Object.assign({}, ...this.features.map((f) => f.snapshot ?? {}));
       this.backend = createStoreBackend(cfg, this.store, { logger, metrics, parts });
@@ -326,6 +369,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     const tftp = await startTftp(core, endpoints);
     if (tftp) drain.push((grace) => tftp.close(grace));
     core.sessions = () => tftp?.sessions() ?? [];
+    core.adminTls = await prepareAdminTls(cfg, logger);
     const http = await startHttp(core);
     // fastify's close waits for responses in flight; bound it by the grace period.
     if (http) drain.push((grace) => Promise.race([http.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]));

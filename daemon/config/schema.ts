@@ -136,6 +136,8 @@ export interface BootgateConfig {
     enabled: boolean;
     /** File holding `token[:ro]` lines; BOOTGATE_ADMIN_TOKEN adds one read-write token. */
     tokensFile: string | null;
+    /** The console's certificate and key (PEM files); both null: a self-signed pair made on first start, next to the store. */
+    tls: { cert: string | null; key: string | null };
   };
   store: {
     path: string;
@@ -311,6 +313,15 @@ export const configSchema = {
       properties: {
         enabled: { type: 'boolean', default: true },
         tokensFile: { type: ['string', 'null'], default: null },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            cert: { type: ['string', 'null'], minLength: 1, default: null },
+            key: { type: ['string', 'null'], minLength: 1, default: null },
+          },
+        },
       },
     },
     store: {

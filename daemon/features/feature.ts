@@ -5,6 +5,7 @@
  * the policy snapshot, its admin routes, its decision observer and its life-cycle hooks. Tables come
  * from the store's one migration sequence (daemon/store/migrations.ts); metrics go on ctx.registry.
  */
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { CommandModule } from 'yargs';
 import type { CliIo } from '../cli/index.js';
@@ -36,6 +37,17 @@ export interface FeatureIo extends CliIo {
   interactive: boolean;
 }
 
+/** A TFTP transfer that ended (any result) or an HTTP boot file sent in full. */
+export interface TransferEnd {
+  door: 'tftp' | 'http';
+  clientIp: string;
+  path: string;
+  bytes: number;
+  /** ok, error, timeout, aborted, probe (TFTP); ok (HTTP). */
+  result: string;
+  seconds?: number;
+}
+
 export interface AttachedFeature {
   /** This feature's part of every policy snapshot. */
   snapshot?: SnapshotParts;
@@ -43,6 +55,10 @@ export interface AttachedFeature {
   routes?: AdminRoutes;
   /** Sees every decision after it is recorded. */
   observe?: (client: ClientInfo, decision: Decision) => void;
+  /** Sees every TFTP transfer end and every HTTP boot file sent. */
+  transferred?: (ev: TransferEnd) => void;
+  /** Pages of its own (not admin API routes, which have their own auth): mounted on the admin listener. */
+  mount?: (app: FastifyInstance) => Promise<void>;
   /** A reloaded configuration. */
   reconfigure?: () => void;
   /** Stops timers; runs before the store closes. */

@@ -4,6 +4,7 @@
  */
 import type { BootgateConfig } from '../config/schema.js';
 import { backup } from './backup/index.js';
+import { consoleFeature } from './console/index.js';
 import { events } from './events/index.js';
 import type { ConfigProblems, Feature } from './feature.js';
 import { images } from './images/index.js';
@@ -14,13 +15,16 @@ import { settings } from './settings/index.js';
 import { status } from './status/index.js';
 import { tokens } from './tokens/index.js';
 
-export { backup, events, images, inventory, password, rollout, settings, status, tokens };
+export { backup, consoleFeature, events, images, inventory, password, rollout, settings, status, tokens };
 
-/** The features that live on the store alone. Rollout and password are attached by name: the root also uses what they return (the live gate, the password gate). */
+/**
+ * The features that live on the store alone. Rollout, password and the console are attached by name: the
+ * root also uses what they return (the live gate, the password gate, the console's mount).
+ */
 export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images, backup];
 
 /** Every feature; tokens has nothing to attach (its file is read by the admin API frame). */
-export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password, tokens];
+export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password, consoleFeature, tokens];
 
 /** Config checks beyond the schema from every feature. */
 export function featureConfigProblems(cfg: BootgateConfig): ConfigProblems {

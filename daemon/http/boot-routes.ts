@@ -55,16 +55,25 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
     stream.on('data', (chunk) => {
       sent += chunk.length;
     });
+    let settled = false;
     const finish = (result: 'ok' | 'error') => {
+      if (settled) return;
+      settled = true;
       metrics.httpActive.dec();
       metrics.httpTransfers.inc({ kind: 'file', result });
       metrics.httpBytes.inc(sent);
       metrics.httpDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (result === 'ok') opts.onServed?.({ clientIp, path: resolved.rel, bytes: sent });
     };
+    // 'close' can come before 'finish' (and before the response is ended): a client that has every byte
+    // the Content-Length promised hangs up at once (curl does, under load often), while the file stream's
+    // end is still on its way to res.end(). Every byte handed to the socket and a clean hang-up (FIN; a
+    // client that quits with bytes unread resets the connection) is a whole transfer; a boot-once marker
+    // served over HTTP depends on it.
     reply.raw.once('finish', () => finish(sent === st.size ? 'ok' : 'error'));
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) finish('error');
+      const clean = !req.raw.socket.errored && sent === st.size && reply.raw.writableLength === 0;
+      finish(clean ? 'ok' : 'error');
     });
     return reply.send(stream);
   };

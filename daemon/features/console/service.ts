@@ -1,0 +1,162 @@
+/**
+ * What the console does, on the same services the admin API and the CLI use (inventory, events), so a
+ * change made in the page is the same change, validated the same way and audited the same way, as
+ * one made with `curl` or `bootgate`: sign-in with an admin token, the pending queue, the computers
+ * page (search, sort, page on the server), the CSV import with a preview, the audit list and the live
+ * boot feed.
+ */
+import { hostname } from 'node:os';
+import type { BootgateConfig, DeploymentKind } from '../../config/schema.js';
+import type { FailureLimiter, TokenStore } from '../../http/admin/auth.js';
+import { swapGuid } from '../../policy/identity.js';
+import type { Store } from '../../store/db.js';
+import { auditAdmin, EventsService, type EventDto, type EventFilter } from '../events/service.js';
+import { computerDto, type ComputerDto, type DeviceDto } from '../inventory/dto.js';
+import { capProblems, planImport } from '../inventory/import.js';
+import { parseComputers } from '../inventory/parse.js';
+import { InventoryService } from '../inventory/service.js';
+import { SettingsService, type SettingsDto, type SettingsPatch } from '../settings/service.js';
+import type { BootFeed, MachineView } from './live.js';
+import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
+import { ConsoleStore } from './store.js';
+
+export interface PendingRow extends DeviceDto {
+  /** The GUID as the machine's firmware setup and SMBIOS tools print it (first three fields little-endian). */
+  guidFirmware: string | null;
+  appliance: string;
+}
+
+export interface ComputersQuery {
+  q?: string;
+  sort: 'name' | 'profile' | 'updated';
+  order: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+export interface ImportPreview {
+  rows: number;
+  problems: string[];
+  ignoredColumns: string[];
+}
+
+export interface ApproveInput {
+  name?: string;
+  profile?: string;
+  kind?: DeploymentKind;
+}
+
+export class ConsoleService {
+  readonly inventory: InventoryService;
+  private readonly events: EventsService;
+  private readonly queries: ConsoleStore;
+  private readonly switches: SettingsService;
+  readonly appliance = hostname() || 'bootgate';
+
+  constructor(
+    private readonly store: Store,
+    private readonly cfg: () => BootgateConfig,
+    private readonly tokens: TokenStore,
+    private readonly limiter: FailureLimiter,
+    private readonly sessions: SessionStore,
+    readonly feed: BootFeed,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.inventory = new InventoryService(store, cfg, now);
+    this.events = new EventsService(store);
+    this.queries = new ConsoleStore(store);
+    this.switches = new SettingsService(store, cfg, now);
+  }
+
+  /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
+  signIn(token: string, ip: string): Session {
+    const wait = this.limiter.blockedFor(ip);
+    if (wait > 0) {
+      const secs = Math.ceil(wait / 1000);
+      throw new ConsoleRefusal(429, 'ERR_AUTH_LIMIT', `too many failed sign-ins from ${ip}; try again in ${secs} s`, secs);
+    }
+    const info = this.tokens.lookup(token.trim());
+    if (!info) {
+      this.limiter.fail(ip);
+      throw new ConsoleRefusal(401, 'ERR_AUTH', 'this token is not an admin token of this appliance');
+    }
+    const session = this.sessions.create(info.actor.replace(/^api:/, 'console:'), info.readOnly);
+    auditAdmin(this.store, this.now(), session.actor, `console sign-in from ${ip}${info.readOnly ? ' (read-only)' : ''}`);
+    return session;
+  }
+
+  signOut(session: Session): void {
+    if (this.sessions.revoke(session.id)) auditAdmin(this.store, this.now(), session.actor, 'console sign-out');
+  }
+
+  profiles(): Array<{ name: string; description: string; kind: DeploymentKind }> {
+    return Object.entries(this.cfg().profiles).map(([name, p]) => ({ name, description: p.description, kind: p.kind }));
+  }
+
+  pending(status: 'pending' | 'rejected' | 'all' = 'pending'): PendingRow[] {
+    return this.inventory.listDevices(status === 'all' ? undefined : status).map((d) => ({
+      ...d, guidFirmware: d.guid === null ? null : swapGuid(d.guid), appliance: this.appliance,
+    }));
+  }
+
+  approve(mac: string, input: ApproveInput, actor: string): ComputerDto {
+    return this.inventory.approve(mac, input, actor);
+  }
+
+  reject(mac: string, actor: string): DeviceDto {
+    return this.inventory.reject(mac, actor);
+  }
+
+  /** Approves or rejects several devices; each one's outcome is reported, one failure does not stop the rest. */
+  bulk(action: 'approve' | 'reject', macs: string[], input: ApproveInput, actor: string): Array<{ mac: string; ok: boolean; error?: string }> {
+    return macs.map((mac) => {
+      try {
+        if (action === 'approve') this.inventory.approve(mac, { profile: input.profile, kind: input.kind }, actor);
+        else this.inventory.reject(mac, actor);
+        return { mac, ok: true };
+      } catch (err) {
+        return { mac, ok: false, error: (err as Error).message };
+      }
+    });
+  }
+
+  computers(q: ComputersQuery): { total: number; computers: ComputerDto[] } {
+    const { ids, total } = this.queries.computerPage({ text: q.q?.trim() ?? '', sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
+    const cfg = this.cfg();
+    const computers = ids.map((id) => this.store.computers.byId(id)).filter((c) => c !== undefined).map((c) => computerDto(c, cfg));
+    return { total, computers };
+  }
+
+  /** Every row's problem, nothing written. */
+  previewImport(text: string, defaultProfile: string | null): ImportPreview {
+    if (defaultProfile && !Object.hasOwn(this.cfg().profiles, defaultProfile)) {
+      return { rows: 0, problems: [`default profile ${JSON.stringify(defaultProfile)} is not in the configuration`], ignoredColumns: [] };
+    }
+    const parsed = parseComputers(text, 'csv');
+    const { plan, problems } = planImport(this.store, this.cfg(), parsed, { defaultProfile });
+    return { rows: plan.length, problems: capProblems(problems), ignoredColumns: parsed.ignoredColumns };
+  }
+
+  importCsv(text: string, defaultProfile: string | null, actor: string) {
+    return this.inventory.importComputers(text, 'csv', { defaultProfile }, actor);
+  }
+
+  /** The run-time switches, and what unknown machines get (from the configuration, shown, not changed here). */
+  settings(): SettingsDto & { unknown: { action: string; profile: string | null } } {
+    const u = this.cfg().policy.unknown;
+    return { ...this.switches.settings(), unknown: { action: u.action, profile: u.profile ?? null } };
+  }
+
+  updateSettings(patch: SettingsPatch, actor: string) {
+    this.switches.updateSettings(patch, actor);
+    return this.settings();
+  }
+
+  audit(f: EventFilter): EventDto[] {
+    return this.events.events(f);
+  }
+
+  machines(): MachineView[] {
+    return this.feed.machinesView();
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The console's server side without a browser: sign-in exchanges a token for a cookie with the right
+ * attributes, sign-out revokes it on the server, changes need the CSRF header, a read-only session
+ * changes nothing, the lockout after repeated failures, every change audited with who, the CSV
+ * preview writes nothing, and the live boot feed over server-sent events.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { validateConfig } from '../../daemon/config/load.js';
+import { consoleFeature, type AttachedConsole } from '../../daemon/features/console/index.js';
+import { SessionStore, csrfMatches, sessionIdFrom } from '../../daemon/features/console/sessions.js';
+import { createLogger } from '../../daemon/log.js';
+import type { ClientInfo } from '../../daemon/policy/types.js';
+import { openStore, type Store } from '../../daemon/store/db.js';
+
+const RW = 'rw-token-0123456789abcdef';
+const RO = 'ro-token-0123456789abcdef';
+const dir = mkdtempSync(join(tmpdir(), 'bg-console-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Setup { app: FastifyInstance; store: Store; attached: AttachedConsole; registry: Registry; close: () => Promise<void> }
+
+async function setup(): Promise<Setup> {
+  const tokensFile = join(dir, `tokens-${Math.random().toString(16).slice(2)}`);
+  writeFileSync(tokensFile, `${RW}\n${RO}:ro\n`);
+  const cfg = validateConfig({ admin: { tokensFile }, profiles: { winpe: {} }, policy: { unknown: { action: 'pending', profile: 'winpe' } } }, 'test');
+  const store = openStore(':memory:');
+  const registry = new Registry();
+  const attached = consoleFeature.attach({
+    store, config: () => cfg, logger: createLogger('silent'), registry, macOfIp: () => undefined, sessions: () => [],
+  });
+  const app = Fastify();
+  await attached.mount(app);
+  return {
+    app, store, attached, registry,
+    close: async () => { attached.close?.(); await app.close(); store.close(); },
+  };
+}
+
+async function signIn(app: FastifyInstance, token: string, ip = '127.0.0.1') {
+  const res = await app.inject({ method: 'POST', url: '/console/api/session', payload: { token }, remoteAddress: ip });
+  const cookie = String(res.headers['set-cookie'] ?? '');
+  const body = res.json() as { csrf: string; readOnly: boolean; actor: string };
+  return { res, cookie: cookie.split(';')[0] ?? '', csrf: body.csrf, body };
+}
+
+function addPending(store: Store, mac: string): void {
+  store.devices.seen({ mac, guid: '33221100-5544-7766-8899-aabbccddee01', arch: 'bios', archCode: 0, vendorClass: 'PXEClient', ip: null, firstSeen: 1, lastSeen: 2, attempts: 1 }, true);
+}
+
+describe('console sessions', () => {
+  test('sign-in sets an HttpOnly, Secure, SameSite=Strict, expiring cookie; the session reads; sign-out revokes it on the server', async () => {
+    const s = await setup();
+    try {
+      const { res, cookie, csrf, body } = await signIn(s.app, RW);
+      assert.equal(res.statusCode, 201);
+      const setCookie = String(res.headers['set-cookie']);
+      for (const attr of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/console/']) assert.ok(setCookie.includes(attr), `${attr} in ${setCookie}`);
+      assert.match(setCookie, /Max-Age=\d+/);
+      assert.equal(body.readOnly, false);
+      assert.match(body.actor, /^console:[0-9a-f]{8}$/);
+      assert.ok(!setCookie.includes(RW), 'the token is not the cookie');
+
+      const who = await s.app.inject({ method: 'GET', url: '/console/api/session', headers: { cookie } });
+      assert.equal(who.statusCode, 200);
+      const out = await s.app.inject({ method: 'DELETE', url: '/console/api/session', headers: { cookie, 'x-csrf-token': csrf } });
+      assert.equal(out.statusCode, 204);
+      assert.match(String(out.headers['set-cookie']), /Max-Age=0/);
+      // The old cookie, replayed, is worth nothing: revocation is on the server.
+      const again = await s.app.inject({ method: 'GET', url: '/console/api/pending', headers: { cookie } });
+      assert.equal(again.statusCode, 401);
+      const audit = s.store.audit.query({ type: 'admin', limit: 10 }).map((e) => `${e.actor} ${e.detail}`);
+      assert.ok(audit.some((a) => a === `${body.actor} console sign-out`), audit.join('\n'));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a wrong token is refused, and after 10 failures from one address even the right one is, with Retry-After', async () => {
+    const s = await setup();
+    try {
+      for (let i = 0; i < 10; i++) assert.equal((await signIn(s.app, 'wrong-token-0123456789', '10.0.0.9')).res.statusCode, 401);
+      const locked = await signIn(s.app, RW, '10.0.0.9');
+      assert.equal(locked.res.statusCode, 429);
+      assert.ok(Number(locked.res.headers['retry-after']) > 0);
+      assert.equal((await signIn(s.app, RW, '10.0.0.10')).res.statusCode, 201, 'another address is not locked out');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('without a session every API route is refused; the page itself is served with a strict CSP', async () => {
+    const s = await setup();
+    try {
+      for (const url of ['/console/api/pending', '/console/api/boots', '/console/api/computers', '/console/api/audit']) {
+        assert.equal((await s.app.inject({ method: 'GET', url })).statusCode, 401, url);
+      }
+      const forged = await s.app.inject({ method: 'POST', url: '/console/api/pending/52:54:00:00:00:01/approve', headers: { cookie: 'bootgate_console=made-up' }, payload: {} });
+      assert.equal(forged.statusCode, 401);
+      const page = await s.app.inject({ method: 'GET', url: '/console/' });
+      assert.equal(page.statusCode, 200);
+      assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
+      assert.match(page.body, /<script src="console.js"/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a change without the CSRF header, or with a wrong one, is refused and changes nothing', async () => {
+    const s = await setup();
+    try {
+      addPending(s.store, '52:54:00:00:00:01');
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const url = '/console/api/pending/52:54:00:00:00:01/approve';
+      const none = await s.app.inject({ method: 'POST', url, headers: { cookie }, payload: { profile: 'winpe' } });
+      assert.equal(none.statusCode, 403);
+      assert.equal(none.json().code, 'ERR_CSRF');
+      const wrong = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': `${csrf.slice(0, -1)}x` }, payload: { profile: 'winpe' } });
+      assert.equal(wrong.statusCode, 403);
+      assert.equal(s.store.devices.count('pending'), 1);
+      const ok = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: { name: 'lab-pc-1', profile: 'winpe' } });
+      assert.equal(ok.statusCode, 201, ok.body);
+      assert.equal(s.store.devices.count('pending'), 0);
+      const who = s.store.audit.query({ type: 'admin', mac: '52:54:00:00:00:01', limit: 5 });
+      assert.ok(who.some((e) => e.detail === 'approved as lab-pc-1' && /^console:/.test(e.actor ?? '')), JSON.stringify(who));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a read-only session reads everything and the server refuses every change, even with its CSRF token', async () => {
+    const s = await setup();
+    try {
+      addPending(s.store, '52:54:00:00:00:02');
+      const { cookie, csrf, body } = await signIn(s.app, RO);
+      assert.equal(body.readOnly, true);
+      const list = await s.app.inject({ method: 'GET', url: '/console/api/pending', headers: { cookie } });
+      assert.equal(list.statusCode, 200);
+      assert.equal(list.json().devices[0].guidFirmware, '00112233-4455-6677-8899-aabbccddee01');
+      const changes = [
+        { method: 'POST' as const, url: '/console/api/pending/52:54:00:00:00:02/approve', payload: { profile: 'winpe' } },
+        { method: 'POST' as const, url: '/console/api/pending/52:54:00:00:00:02/reject', payload: {} },
+        { method: 'POST' as const, url: '/console/api/pending/bulk', payload: { action: 'approve', macs: ['52:54:00:00:00:02'] } },
+        { method: 'POST' as const, url: '/console/api/import', payload: 'Name,MAC\npc1,52:54:00:00:00:09\n', ct: 'text/csv' },
+        { method: 'DELETE' as const, url: '/console/api/computers/pc1' },
+        { method: 'PATCH' as const, url: '/console/api/settings', payload: { answering: false } },
+      ];
+      for (const c of changes) {
+        const res = await s.app.inject({ method: c.method, url: c.url, headers: { cookie, 'x-csrf-token': csrf, ...(c.ct ? { 'content-type': c.ct } : {}) }, payload: c.payload });
+        assert.equal(res.statusCode, 403, `${c.method} ${c.url}`);
+        assert.equal(res.json().code, 'ERR_READ_ONLY');
+      }
+      assert.equal(s.store.devices.count('pending'), 1);
+      assert.equal(s.store.computers.all().length, 0);
+      assert.deepEqual(s.store.settings.overrides(), {});
+      // Signing out is allowed.
+      assert.equal((await s.app.inject({ method: 'DELETE', url: '/console/api/session', headers: { cookie, 'x-csrf-token': csrf } })).statusCode, 204);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('bad input gets the API\'s exact problem: an unknown profile, a bad name', async () => {
+    const s = await setup();
+    try {
+      addPending(s.store, '52:54:00:00:00:03');
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const url = '/console/api/pending/52:54:00:00:00:03/approve';
+      const bad = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: { profile: 'nope' } });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json().message, /nope/);
+      const badName = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: { name: 'a b', profile: 'winpe' } });
+      assert.equal(badName.statusCode, 400);
+      assert.equal(s.store.devices.count('pending'), 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('the CSV preview lists every bad row and writes nothing; the fixed file imports in one go', async () => {
+    const s = await setup();
+    try {
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf, 'content-type': 'text/csv' };
+      const bad = 'Name,MAC,Profile\npc1,52:54:00:00:01:01,winpe\npc2,not-a-mac,winpe\npc3,52:54:00:00:01:03,nope\npc4,52:54:00:00:01:04,winpe\n';
+      const preview = await s.app.inject({ method: 'POST', url: '/console/api/import/preview', headers, payload: bad });
+      assert.equal(preview.statusCode, 200, preview.body);
+      const p = preview.json() as { problems: string[] };
+      assert.equal(p.problems.length, 2, p.problems.join('\n'));
+      assert.ok(p.problems.some((x) => /line 3/.test(x)) && p.problems.some((x) => /line 4/.test(x)), p.problems.join('\n'));
+      assert.equal(s.store.computers.all().length, 0);
+      const refused = await s.app.inject({ method: 'POST', url: '/console/api/import', headers, payload: bad });
+      assert.equal(refused.statusCode, 400);
+      assert.equal(s.store.computers.all().length, 0);
+      const good = bad.replace('not-a-mac', '52:54:00:00:01:02').replace(',nope', ',winpe');
+      const done = await s.app.inject({ method: 'POST', url: '/console/api/import', headers, payload: good });
+      assert.equal(done.statusCode, 200, done.body);
+      assert.equal(done.json().created, 4);
+      const page = await s.app.inject({ method: 'GET', url: '/console/api/computers?q=pc&sort=name&order=desc&limit=2', headers: { cookie } });
+      assert.deepEqual(page.json().computers.map((c: { name: string }) => c.name), ['pc4', 'pc3']);
+      assert.equal(page.json().total, 4);
+      const byMac = await s.app.inject({ method: 'GET', url: '/console/api/computers?q=00:01:03', headers: { cookie } });
+      assert.deepEqual(byMac.json().computers.map((c: { name: string }) => c.name), ['pc3'], 'a MAC fragment finds its computer');
+      const wildcard = await s.app.inject({ method: 'GET', url: '/console/api/computers?q=pc_', headers: { cookie } });
+      assert.equal(wildcard.json().total, 0, 'LIKE wildcards in the search are taken literally');
+      const csv = await s.app.inject({ method: 'GET', url: '/console/api/computers.csv', headers: { cookie } });
+      assert.match(csv.body, /^Name,MAC,SMBIOS GUID,Profile/);
+      assert.match(csv.body, /pc2,52:54:00:00:01:02,,winpe/);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('session store', () => {
+  test('a session ends after its idle time and its maximum age; CSRF compares exactly', () => {
+    let t = 0;
+    const store = new SessionStore(() => t, { maxAgeMs: 10_000, idleMs: 3000, maxSessions: 2 });
+    const a = store.create('console:a', false);
+    t = 2000;
+    assert.ok(store.get(a.id));
+    t = 4000;
+    assert.ok(store.get(a.id), 'used 2 s ago: still alive');
+    t = 7001;
+    assert.equal(store.get(a.id), undefined, 'idle for 3 s: gone');
+    const b = store.create('console:b', false);
+    for (let i = 1; i <= 4; i++) { t += 2000; assert.ok(store.get(b.id), `at ${t}`); }
+    t += 2000;
+    assert.equal(store.get(b.id), undefined, 'past its maximum age');
+    const c = store.create('console:c', false);
+    store.create('console:d', false);
+    store.create('console:e', false);
+    assert.equal(store.get(c.id), undefined, 'the oldest goes beyond maxSessions');
+    assert.equal(csrfMatches(c, c.csrf), true);
+    assert.equal(csrfMatches(c, undefined), false);
+    assert.equal(csrfMatches(c, [c.csrf]), false);
+    assert.equal(sessionIdFrom(`a=b; bootgate_console=${c.id}; x=y`), c.id);
+  });
+});
+
+describe('live boot feed over server-sent events', () => {
+  test('a decision reaches a connected stream as an event; the stream ends when its session is revoked', async () => {
+    const s = await setup();
+    const { cookie, csrf } = await signIn(s.app, RW);
+    await s.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (s.app.server.address() as { port: number }).port;
+    try {
+      const chunks: string[] = [];
+      let ended!: () => void;
+      const endedP = new Promise<void>((r) => { ended = r; });
+      let got!: () => void;
+      const gotP = new Promise<void>((r) => { got = r; });
+      const req = request({ host: '127.0.0.1', port, path: '/console/api/boots/stream', headers: { cookie } }, (res) => {
+        assert.equal(res.statusCode, 200);
+        assert.match(String(res.headers['content-type']), /text\/event-stream/);
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          chunks.push(d);
+          if (chunks.join('').includes('event: boot')) got();
+          if (d.includes('retry:')) {
+            const client: ClientInfo = {
+              mac: '52:54:00:aa:bb:cc', archCode: 7, arch: 'efi-x64', httpBoot: false, ipxe: false, guid: null, guidSwapped: null,
+              vendorClass: 'PXEClient', ip: '10.1.2.3', door: 'dhcp',
+            };
+            s.attached.observe?.(client, { kind: 'pending', reason: 'unknown-pending' });
+          }
+        });
+        res.on('end', () => ended());
+      });
+      req.end();
+      await gotP;
+      const text = chunks.join('');
+      const data = /event: boot\ndata: (.*)\n/.exec(text)?.[1];
+      assert.ok(data, text);
+      const e = JSON.parse(data) as { mac: string; door: string; decision: string; reason: string };
+      assert.deepEqual([e.mac, e.door, e.decision, e.reason], ['52:54:00:aa:bb:cc', 'dhcp', 'pending', 'unknown-pending']);
+      const snap = await s.app.inject({ method: 'GET', url: '/console/api/boots', headers: { cookie } });
+      assert.equal(snap.json().machines[0].mac, '52:54:00:aa:bb:cc');
+      assert.equal(s.attached.feed.subscribers, 1);
+      await s.app.inject({ method: 'DELETE', url: '/console/api/session', headers: { cookie, 'x-csrf-token': csrf } });
+      // Signing out ends the session's streams at once, not at the next heartbeat.
+      await endedP;
+      assert.match(chunks.join(''), /event: signed-out/);
+      assert.equal(s.attached.feed.subscribers, 0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a stream started with ?after= replays what happened since that snapshot', async () => {
+    const s = await setup();
+    const { cookie } = await signIn(s.app, RW);
+    await s.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (s.app.server.address() as { port: number }).port;
+    try {
+      const snap = (await s.app.inject({ method: 'GET', url: '/console/api/boots', headers: { cookie } })).json() as { lastId: number };
+      // Between the snapshot and the stream's start: a transfer ends.
+      s.attached.transferred?.({ door: 'http', clientIp: '10.1.2.3', path: 'vmlinuz', bytes: 8_000_000, result: 'ok' });
+      const text = await new Promise<string>((res, rej) => {
+        const req = request({ host: '127.0.0.1', port, path: `/console/api/boots/stream?after=${snap.lastId}`, headers: { cookie } }, (r) => {
+          let got = '';
+          r.setEncoding('utf8');
+          r.on('data', (d: string) => {
+            got += d;
+            if (got.includes('event: boot')) { req.destroy(); res(got); }
+          });
+        });
+        req.on('error', rej);
+        req.end();
+      });
+      const e = JSON.parse(/data: (.*)\n/.exec(text.slice(text.indexOf('event: boot')))?.[1] ?? '{}') as { kind: string; file: string; bytes: number };
+      assert.deepEqual([e.kind, e.file, e.bytes], ['transfer', 'vmlinuz', 8_000_000]);
+    } finally {
+      await s.close();
+    }
+  });
+});
