@@ -84,5 +84,11 @@ export function configProblems(cfg: BootgateConfig): string[] {
   if (cfg.policy.unknown.action === 'boot' && !cfg.profiles[cfg.policy.unknown.profile]) {
     problems.push(`policy.unknown.profile: expected the name of a profile (${Object.keys(cfg.profiles).join(', ') || 'none defined'}), found "${cfg.policy.unknown.profile}"`);
   }
+  if (cfg.admin.address !== null && cfg.admin.port === null) {
+    problems.push(`admin.address: ${cfg.admin.address} needs admin.port (without it the admin API and /metrics are served by the boot HTTP listener)`);
+  }
+  if (cfg.admin.port !== null && cfg.admin.port !== 0 && cfg.http.enabled && cfg.admin.port === cfg.http.port) {
+    problems.push(`admin.port: ${cfg.admin.port} is http.port too; give the admin listener its own port, or leave admin.port null to serve the admin API from the boot HTTP listener`);
+  }
   return problems;
 }
