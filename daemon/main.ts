@@ -223,7 +223,7 @@ async function startHttp(core: Core, devices: Array<{ device: string; address: s
     onServed: (ev) => served(core, ev.clientIp, ev.path),
     version: VERSION,
     adminApi: cfg.admin.enabled,
-    adminElsewhere: separateAdmin ? `${adminAddress(cfg)}:${String(cfg.admin.port)}` : undefined,
+    adminElsewhere: separateAdmin ? `${adminAddress(cfg)}:${String(core.adminPort ?? cfg.admin.port)}` : undefined,
     ready: readyFor(core),
   });
   if (!separateAdmin) await registerAdminRoutes(core, http);
@@ -391,10 +391,11 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     const tftp = await startTftp(core, endpoints, devices);
     if (tftp) drain.push((grace) => tftp.close(grace));
     core.sessions = () => tftp?.sessions() ?? [];
-    const http = await startHttp(core, devices);
-    if (http) drain.push(http.close);
+    // The admin listener first: the boot listener's `/` page names its port.
     const admin = await startAdmin(core);
     if (admin) drain.push(admin.close);
+    const http = await startHttp(core, devices);
+    if (http) drain.push(http.close);
     core.doors = core.doorSettings();
     dropPrivileges(cfg, logger);
     metrics.ready.set((await warnMissing(core)) ? 1 : 0);
