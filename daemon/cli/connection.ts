@@ -13,6 +13,7 @@
  * so a command does the same thing either way (a running daemon notices direct database changes).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { effectiveConfig } from '../config/defaults.js';
@@ -184,11 +185,14 @@ function configuredApi(cfg: BootgateConfig): { base: string } | { none: string }
   if (!cfg.admin.enabled) return { none: 'admin.enabled is false' };
   const own = cfg.admin.port !== null;
   if (!own && !cfg.http.enabled) return { none: 'http.enabled is false' };
-  // The boot listener bound to server.interfaces' devices does not answer this host's own connections.
+  let a = own ? cfg.admin.address ?? cfg.http.address : cfg.http.address;
+  // The boot listener bound to server.interfaces listens on their addresses only, not on 127.0.0.1.
   if (!own && cfg.server.interfaces.length > 0 && cfg.server.bindAddress === null) {
-    return { none: 'the boot HTTP listener is bound to server.interfaces; set admin.port to reach the admin API from this host' };
+    const name = cfg.server.interfaces[0] as string;
+    const v4 = networkInterfaces()[name]?.find((x) => x.family === 'IPv4');
+    if (!v4) return { none: `interface ${name} (server.interfaces) has no IPv4 address on this host` };
+    a = v4.address;
   }
-  const a = own ? cfg.admin.address ?? cfg.http.address : cfg.http.address;
   const host = a === '0.0.0.0' || a === '::' ? '127.0.0.1' : a;
   return { base: `http://${host.includes(':') ? `[${host}]` : host}:${own ? String(cfg.admin.port) : cfg.http.port}/api/v1` };
 }

@@ -133,8 +133,14 @@ describe('two appliances, two subnets, one host', { timeout: 20 * 60_000 }, () =
       assert.equal(ready.ready, true);
       assert.ok((await metric(s.adminPort, /^bootgate_build_info/)) === 1);
     }
-    // The boot listeners are bound to their subnets' devices: nothing on the host's loopback.
+    // The boot listeners are bound to their subnets' devices and addresses: nothing on the host's
+    // loopback, while the host itself reaches each at its interface's address (where the CLI looks).
     assert.equal(await exitCode(NS.host, ['curl', '-sS', '--max-time', '60', '-o', '/dev/null', 'http://127.0.0.1:8080/']), 7);
+    for (const s of SUBNETS) {
+      assert.equal(await run(NS.host, ['curl', '-sS', '--max-time', '60', `http://${s.server}:8080/healthz`]), '{"status":"ok"}');
+      // /metrics lives on the admin listener only.
+      assert.equal(await run(NS.host, ['curl', '-sS', '--max-time', '60', '-o', '/dev/null', '-w', '%{http_code}', `http://${s.server}:8080/metrics`]), '404');
+    }
   });
 
   for (const [i, s] of SUBNETS.entries()) {
