@@ -13,10 +13,9 @@
  * so a command does the same thing either way (a running daemon notices direct database changes).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { effectiveConfig } from '../config/defaults.js';
+import { adminListenerUrl, effectiveConfig } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { BootgateConfig } from '../config/schema.js';
 import { parseTokens } from '../http/admin/auth.js';
@@ -183,18 +182,8 @@ export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<Bas
 /** The admin API a daemon started with this config listens on, or why there is none. */
 function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
   if (!cfg.admin.enabled) return { none: 'admin.enabled is false' };
-  const own = cfg.admin.port !== null;
-  if (!own && !cfg.http.enabled) return { none: 'http.enabled is false' };
-  let a = own ? cfg.admin.address ?? cfg.http.address : cfg.http.address;
-  // The boot listener bound to server.interfaces listens on their addresses only, not on 127.0.0.1.
-  if (!own && cfg.server.interfaces.length > 0 && cfg.server.bindAddress === null) {
-    const name = cfg.server.interfaces[0] as string;
-    const v4 = networkInterfaces()[name]?.find((x) => x.family === 'IPv4');
-    if (!v4) return { none: `interface ${name} (server.interfaces) has no IPv4 address on this host` };
-    a = v4.address;
-  }
-  const host = a === '0.0.0.0' || a === '::' ? '127.0.0.1' : a;
-  return { base: `http://${host.includes(':') ? `[${host}]` : host}:${own ? String(cfg.admin.port) : cfg.http.port}/api/v1` };
+  const at = adminListenerUrl(cfg);
+  return 'base' in at ? { base: `${at.base}/api/v1` } : at;
 }
 
 export async function connect(args: ConnectionArgs, io: BaseIo): Promise<Connection> {

@@ -8,6 +8,7 @@
  * admin's decision to deploy.
  */
 import { readdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { ArchKey } from '../policy/types.js';
 import type { BootgateConfig, ProfileConfig } from './schema.js';
 
@@ -91,4 +92,28 @@ export function configProblems(cfg: BootgateConfig): string[] {
     problems.push(`admin.port: ${cfg.admin.port} is http.port too; give the admin listener its own port, or leave admin.port null to serve the admin API from the boot HTTP listener`);
   }
   return problems;
+}
+
+/** A listen address as a host to connect to from this machine (a wildcard is reached on loopback). */
+function hostFor(address: string): string {
+  if (address === '' || address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/**
+ * Where this host reaches the daemon's /readyz and admin API: the admin listener (admin.port), else the
+ * boot HTTP listener, which with server.interfaces named listens on those interfaces' addresses only
+ * (not on 127.0.0.1). The CLI and the container health check ask here.
+ */
+export function adminListenerUrl(cfg: BootgateConfig, interfaces = networkInterfaces()): { base: string } | { none: string } {
+  if (cfg.admin.port !== null) return { base: `http://${hostFor(cfg.admin.address ?? cfg.http.address)}:${cfg.admin.port}` };
+  if (!cfg.http.enabled) return { none: 'http.enabled is false' };
+  if (cfg.server.interfaces.length > 0 && cfg.server.bindAddress === null) {
+    const name = cfg.server.interfaces[0] as string;
+    const v4 = interfaces[name]?.find((x) => x.family === 'IPv4');
+    if (!v4) return { none: `interface ${name} (server.interfaces) has no IPv4 address on this host` };
+    return { base: `http://${v4.address}:${cfg.http.port}` };
+  }
+  return { base: `http://${hostFor(cfg.http.address)}:${cfg.http.port}` };
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configProblems, effectiveConfig } from '../../daemon/config/defaults.js';
+import { adminListenerUrl, configProblems, effectiveConfig } from '../../daemon/config/defaults.js';
 import { validateConfig } from '../../daemon/config/load.js';
 import { createLogger } from '../../daemon/log.js';
 import { startDaemon, type Daemon } from '../../daemon/main.js';
@@ -99,6 +99,20 @@ describe('admin listener configuration', () => {
     const c = loadConfig({ env: { BOOTGATE_ADMIN_ADDRESS: '10.0.0.5', BOOTGATE_ADMIN_PORT: '9090' } });
     assert.equal(c.admin.address, '10.0.0.5');
     assert.equal(c.admin.port, 9090);
+  });
+});
+
+describe('where this host reaches the admin API and /readyz (CLI, container health check)', () => {
+  const ifaces = { eth1: [{ address: '10.0.1.5', netmask: '255.255.255.0', family: 'IPv4' as const, mac: '52:54:00:00:00:01', internal: false, cidr: '10.0.1.5/24' }] };
+  const url = (raw: Record<string, unknown>) => adminListenerUrl(validateConfig(raw, 't'), ifaces);
+  test('defaults: the boot listener on loopback', () => assert.deepEqual(url({}), { base: 'http://127.0.0.1:8080' }));
+  test('server.interfaces: the boot listener at the interface address (it does not listen on 127.0.0.1)', () =>
+    assert.deepEqual(url({ server: { interfaces: ['eth1'] } }), { base: 'http://10.0.1.5:8080' }));
+  test('an interface without an address is said', () =>
+    assert.deepEqual(url({ server: { interfaces: ['eth9'] } }), { none: 'interface eth9 (server.interfaces) has no IPv4 address on this host' }));
+  test('admin.port: the admin listener, its address or http.address', () => {
+    assert.deepEqual(url({ server: { interfaces: ['eth1'] }, admin: { port: 9090 } }), { base: 'http://127.0.0.1:9090' });
+    assert.deepEqual(url({ admin: { address: '10.9.0.2', port: 9090 } }), { base: 'http://10.9.0.2:9090' });
   });
 });
 
