@@ -18,6 +18,7 @@ import { STORE_FEATURES, consoleFeature, featureConfigProblems, password, rollou
 import { bootstrapAdminToken } from './features/tokens/index.js';
 import { resolveProfileImages } from './features/images/profiles.js';
 import type { AttachedPasswords } from './features/password/index.js';
+import { buildAdminApp } from './http/admin-app.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApiFrame } from './http/admin/index.js';
 import { readMetricsToken } from './http/metrics-token.js';
@@ -25,6 +26,7 @@ import { adminTls, selfSignedPaths, type TlsMaterial } from './http/tls.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { openDhcpDoors } from './net/dhcp-doors.js';
+import { deviceBoundFd, listenOnDevices } from './net/device-socket.js';
 import { resolveEndpoints, type Endpoint, type UdpListener } from './net/udp.js';
 import { DhcpDoor, type DoorSettings } from './pxe/door.js';
 import { doorSettings } from './pxe/settings.js';
@@ -42,8 +44,10 @@ export interface Daemon {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly endpoints: Endpoint[];
-  readonly ports: { dhcp: number[]; pxe: number[]; tftp: number | null; http: number | null };
+  readonly ports: { dhcp: number[]; pxe: number[]; tftp: number | null; http: number | null; admin: number | null };
   readonly http: FastifyInstance | null;
+  /** The admin listener (admin API, /metrics): its own app with admin.port, else the boot HTTP app. */
+  readonly admin: FastifyInstance | null;
   /** Live TFTP transfers (admin API). */
   sessions(): unknown[];
   /**
@@ -103,6 +107,8 @@ const RESTART_KEYS: Array<[string, (c: BootgateConfig) => unknown]> = [
   ['server.pxePort', (c) => c.server.pxePort],
   ['tftp', (c) => JSON.stringify(c.tftp)],
   ['http', (c) => JSON.stringify(c.http)],
+  ['admin.address', (c) => c.admin.address],
+  ['admin.port', (c) => c.admin.port],
   ['store.path', (c) => c.store.path],
 ];
 
@@ -153,7 +159,17 @@ function served(core: Core, clientIp: string, path: string): void {
   if (mac && profile) core.backend.markServed(mac, profile, path);
 }
 
-async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer | null> {
+/**
+ * With server.interfaces named, TFTP and the boot HTTP listener are bound to those interfaces' devices and
+ * addresses, as the DHCP sockets are: a request from another subnet never reaches them, and another
+ * instance on another interface of the same host holds the same ports. Null: every address, as before.
+ */
+function deviceEndpoints(endpoints: Endpoint[], interfacesNamed: boolean): Array<{ device: string; address: string }> | null {
+  if (!interfacesNamed || endpoints.some((e) => e.iface === null)) return null;
+  return endpoints.map((e) => ({ device: e.iface as string, address: e.address }));
+}
+
+async function startTftp(core: Core, endpoints: Endpoint[], devices: Array<{ device: string; address: string }> | null): Promise<TftpServer | null> {
   const { cfg } = core;
   if (!cfg.tftp.enabled) return null;
   const defaultServer = cfg.server.advertiseAddress ?? endpoints[0]?.address ?? '0.0.0.0';
@@ -162,6 +178,7 @@ async function startTftp(core: Core, endpoints: Endpoint[]): Promise<TftpServer 
   return startTftpServer({
     root: cfg.root,
     address: cfg.server.bindAddress ?? '0.0.0.0',
+    devices: devices ? { endpoints: devices, boundFd: (device, address, port) => deviceBoundFd('udp', { device, address, port }) } : undefined,
     port: cfg.tftp.port,
     config: cfg.tftp,
     logger: core.logger.child({ door: 'tftp' }),
@@ -193,9 +210,48 @@ async function prepareAdminTls(cfg: BootgateConfig, logger: Logger): Promise<Tls
   return tls;
 }
 
-async function startHttp(core: Core): Promise<FastifyInstance | null> {
+/** Where the admin listener is when it is its own (admin.port), as the `/` page and the log say it. */
+function adminAddress(cfg: BootgateConfig): string {
+  return cfg.admin.address ?? cfg.http.address;
+}
+
+function readyFor(core: Core): () => Promise<{ checks: Record<string, string>; missingFiles: string[] }> {
+  return async () => {
+    const r = await readiness(core);
+    core.metrics.ready.set(Object.values(r.checks).every((v) => v === 'ok') ? 1 : 0);
+    return r;
+  };
+}
+
+/** Everything an admin reaches on the admin listener, whichever app that is. */
+async function registerAdminRoutes(core: Core, app: FastifyInstance): Promise<void> {
+  const { cfg, logger } = core;
+  if (cfg.admin.enabled) {
+    // The first start writes a token for the CLI on this host when none is configured.
+    const tokensFile = bootstrapAdminToken(cfg, process.env, logger);
+    await app.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, tokensFile, plugins: core.features.flatMap((f) => f.routes ?? []) });
+    // The console (/console/) sits beside the admin API it shares tokens with.
+    await core.console.mount(app);
+  }
+}
+
+interface Listening {
+  app: FastifyInstance;
+  close: (graceMs: number) => Promise<void>;
+}
+
+/** fastify's close waits for responses in flight; bound it by the grace period. */
+function closeWithin(app: FastifyInstance, extra: () => Promise<void> = async () => undefined): (graceMs: number) => Promise<void> {
+  return async (grace) => {
+    await extra();
+    await Promise.race([app.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]);
+  };
+}
+
+async function startHttp(core: Core, devices: Array<{ device: string; address: string }> | null): Promise<Listening | null> {
   const { cfg, logger, metrics } = core;
   if (!cfg.http.enabled) return null;
+  const separateAdmin = cfg.admin.port !== null;
   const http = await buildHttpApp({
     logger,
     metrics,
@@ -208,27 +264,36 @@ async function startHttp(core: Core): Promise<FastifyInstance | null> {
     },
     version: VERSION,
     adminApi: cfg.admin.enabled,
-    ready: async () => {
-      const r = await readiness(core);
-      metrics.ready.set(Object.values(r.checks).every((v) => v === 'ok') ? 1 : 0);
-      return r;
-    },
+    adminElsewhere: separateAdmin ? `${adminAddress(cfg)}:${String(core.adminPort ?? cfg.admin.port)}` : undefined,
+    ready: readyFor(core),
   });
-  if (cfg.admin.enabled) {
-    // The first start writes a token for the CLI on this host when none is configured.
-    const tokensFile = bootstrapAdminToken(cfg, process.env, logger);
-    await http.register(adminApiFrame, { prefix: '/api/v1', cfg, logger, tokensFile, plugins: core.features.flatMap((f) => f.routes ?? []) });
-    // The console (/console/) sits beside the admin API it shares tokens with.
-    await core.console.mount(http);
-  }
+  if (!separateAdmin) await registerAdminRoutes(core, http);
   // iPXE sends the typed password here (no admin token: the password is the credential).
   await http.register(core.passwords.unlockRoutes, {
     decide: (mac: string, ip: string) => core.content.decideForScript(mac, ip),
     script: (mac: string, ip: string, serverIp: string) => core.content.scriptFor(mac, ip, serverIp),
   });
-  await http.listen({ port: cfg.http.port, host: cfg.http.address });
-  core.httpPort = (http.server.address() as { port: number }).port;
-  return http;
+  if (devices === null) {
+    await http.listen({ port: cfg.http.port, host: cfg.http.address });
+    core.httpPort = (http.server.address() as { port: number }).port;
+    return { app: http, close: closeWithin(http) };
+  }
+  // One app, served on a device-bound socket per interface: each accepted connection is handed to its server.
+  await http.ready();
+  const listeners = await listenOnDevices(devices.map((d) => ({ ...d, port: cfg.http.port })), (sock) => http.server.emit('connection', sock));
+  core.httpPort = listeners.port;
+  return { app: http, close: closeWithin(http, () => listeners.close()) };
+}
+
+/** The admin listener of its own (admin.port), or null when the boot HTTP app serves the admin API. */
+async function startAdmin(core: Core): Promise<Listening | null> {
+  const { cfg, logger, metrics } = core;
+  if (cfg.admin.port === null) return null;
+  const admin = await buildAdminApp({ logger, metrics, metricsToken: () => core.metricsToken, ready: readyFor(core) });
+  await registerAdminRoutes(core, admin);
+  await admin.listen({ port: cfg.admin.port, host: adminAddress(cfg) });
+  core.adminPort = (admin.server.address() as { port: number }).port;
+  return { app: admin, close: closeWithin(admin) };
 }
 
 /**
@@ -246,6 +311,8 @@ class Core {
   readonly content: BootContent;
   /** Port 0 (tests) means the kernel chose: URLs in offers and scripts carry the real one. */
   httpPort: number | null = null;
+  /** The admin listener's port when it is its own (admin.port). */
+  adminPort: number | null = null;
   /** Live TFTP transfers, once the engine runs. */
   sessions: () => unknown[] = () => [];
   /** The certificate the admin listener serves (made on first start when the config names none). */
@@ -366,18 +433,21 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       door.cancelHeld();
       await Promise.all(dhcp.map((l) => l.close()));
     });
-    const tftp = await startTftp(core, endpoints);
+    const devices = deviceEndpoints(endpoints, backend.settings().interfaces.length > 0);
+    const tftp = await startTftp(core, endpoints, devices);
     if (tftp) drain.push((grace) => tftp.close(grace));
     core.sessions = () => tftp?.sessions() ?? [];
     core.adminTls = await prepareAdminTls(cfg, logger);
-    const http = await startHttp(core);
-    // fastify's close waits for responses in flight; bound it by the grace period.
-    if (http) drain.push((grace) => Promise.race([http.close(), new Promise<void>((r) => setTimeout(r, grace).unref())]));
+    // The admin listener first: the boot listener's `/` page names its port.
+    const admin = await startAdmin(core);
+    if (admin) drain.push(admin.close);
+    const http = await startHttp(core, devices);
+    if (http) drain.push(http.close);
     core.doors = core.doorSettings();
     dropPrivileges(cfg, logger);
     metrics.ready.set((await warnMissing(core)) ? 1 : 0);
     logger.info(
-      { endpoints, dhcp: dhcp.map((l) => `${l.endpoint.iface ?? l.endpoint.address}:${l.port}`), tftp: tftp?.port ?? null, http: core.httpPort, root: cfg.root, profiles: Object.keys(cfg.profiles) },
+      { endpoints, dhcp: dhcp.map((l) => `${l.endpoint.iface ?? l.endpoint.address}:${l.port}`), tftp: tftp?.port ?? null, http: core.httpPort, admin: core.adminPort ?? (http && cfg.admin.enabled ? core.httpPort : null), boundToDevices: devices !== null, root: cfg.root, profiles: Object.keys(cfg.profiles) },
       'bootgate ready',
     );
     return {
@@ -387,12 +457,14 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       logger,
       metrics,
       endpoints,
-      http,
+      http: http?.app ?? null,
+      admin: admin?.app ?? http?.app ?? null,
       ports: {
         dhcp: dhcp.filter((_, i) => i % 2 === 0).map((l) => l.port),
         pxe: dhcp.filter((_, i) => i % 2 === 1).map((l) => l.port),
         tftp: tftp?.port ?? null,
         http: core.httpPort,
+        admin: core.adminPort ?? (http ? core.httpPort : null),
       },
       sessions: () => core.sessions(),
       reload: (next) => core.reload(next),

@@ -21,6 +21,12 @@ export function createMetrics(registry: Registry = new Registry(), version = '0.
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
       registers: [registry],
     }),
+    dhcpOffersHeld: new Counter({
+      name: 'bootgate_dhcp_offers_held_total',
+      help: 'Proxy offers held before sending, by reason (response-delay: server.responseDelaySeconds; coexist-delay: an unknown client under server.coexist delay)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     decisions: new Counter({
       name: 'bootgate_decisions_total',
       help: 'Policy decisions, by door, decision kind, reason and client architecture',

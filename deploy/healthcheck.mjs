@@ -2,13 +2,15 @@
 /**
  * Container HEALTHCHECK: exits 0 when the daemon's /readyz answers 200 (every check ok: sockets bound, boot root
  * readable, store open, the files of the profile unknown machines get present), 1 otherwise with the reason on stderr. Node's own fetch, so the image needs
- * no curl. The HTTP address and port come from the config file and the BOOTGATE_* variables, loaded by
- * the daemon's own loader, so the check follows `http.port` wherever it was set. Ports given as flags
+ * no curl. The address and port come from the config file and the BOOTGATE_* variables, loaded by the
+ * daemon's own loader, so the check follows `admin.port`, `http.port` and `server.interfaces` wherever
+ * they were set. Ports given as flags
  * (`serve --http-port`) are invisible here: in a container, set BOOTGATE_HTTP_PORT instead.
  *
  * Usage: node deploy/healthcheck.mjs [CONFIG_FILE]   (a missing file means defaults + variables)
  */
 import { existsSync } from 'node:fs';
+import { adminListenerUrl } from '../dist/daemon/config/defaults.js';
 import { loadConfig } from '../dist/daemon/config/load.js';
 
 const TIMEOUT_MS = 4000;
@@ -16,13 +18,6 @@ const TIMEOUT_MS = 4000;
 function fail(message) {
   process.stderr.write(`bootgate healthcheck: ${message}\n`);
   process.exit(1);
-}
-
-/** A wildcard listen address is reached on loopback; a specific one (IPv6 in brackets) as it is. */
-function hostFor(address) {
-  if (address === '' || address === '0.0.0.0') return '127.0.0.1';
-  if (address === '::') return '[::1]';
-  return address.includes(':') ? `[${address}]` : address;
 }
 
 async function main() {
@@ -33,8 +28,10 @@ async function main() {
   } catch (err) {
     fail(`configuration: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!cfg.http.enabled) fail('http.enabled is false: there is no /readyz to ask');
-  const url = `http://${hostFor(cfg.http.address)}:${cfg.http.port}/readyz`;
+  // The admin listener (admin.port), else the boot listener: on server.interfaces' addresses when named.
+  const at = adminListenerUrl(cfg);
+  if (!('base' in at)) fail(`there is no /readyz to ask: ${at.none}`);
+  const url = `${at.base}/readyz`;
   let res;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });

@@ -1,7 +1,8 @@
 /**
  * The one way an admin command reaches Bootgate, for every command group:
  *   1. `--api URL` or BOOTGATE_API: that admin API;
- *   2. else the daemon the config names (`-c FILE`: http.address and http.port), if its admin API answers;
+ *   2. else the daemon the config names (`-c FILE`: admin.address and admin.port, or http.address and
+ *      http.port when the admin API is served by the boot listener), if its admin API answers;
  *   3. else the database file: `--db FILE`, or the config's store.path taken relative to the config
  *      file's folder (never the working directory, unless there is no config file).
  * A command never creates a database (only `bootgate init` and the daemon do); with none it refuses and
@@ -18,7 +19,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { effectiveConfig } from '../config/defaults.js';
+import { adminListenerUrl, effectiveConfig } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { BootgateConfig } from '../config/schema.js';
 import { adminTokensFile, parseTokens } from '../http/admin/auth.js';
@@ -226,10 +227,8 @@ export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<Bas
 /** The admin API a daemon started with this config listens on, or why there is none. */
 export function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
   if (!cfg.admin.enabled) return { none: 'admin.enabled is false' };
-  if (!cfg.http.enabled) return { none: 'http.enabled is false' };
-  const a = cfg.http.address;
-  const host = a === '0.0.0.0' || a === '::' ? '127.0.0.1' : a;
-  return { base: `http://${host.includes(':') ? `[${host}]` : host}:${cfg.http.port}/api/v1` };
+  const at = adminListenerUrl(cfg);
+  return 'base' in at ? { base: `${at.base}/api/v1` } : at;
 }
 
 export async function connect(args: ConnectionArgs, io: BaseIo): Promise<Connection> {
@@ -250,10 +249,10 @@ export async function connect(args: ConnectionArgs, io: BaseIo): Promise<Connect
   const daemon = configuredApi(cfg);
   if ('base' in daemon) {
     if (await probe(daemon.base, io.fetch)) {
-      say(`using the admin API at ${daemon.base} (http.address and http.port of ${file ?? 'the default configuration'})`);
+      say(`using the admin API at ${daemon.base} (${cfg.admin.port !== null ? 'admin.address and admin.port' : 'http.address and http.port'} of ${file ?? 'the default configuration'})`);
       return apiConnection(daemon.base, cfg, args, io, say);
     }
-    looked.push(`no Bootgate admin API at ${daemon.base} (http.address and http.port)`);
+    looked.push(`no Bootgate admin API at ${daemon.base} (${cfg.admin.port !== null ? 'admin.address and admin.port' : 'http.address and http.port'})`);
     say(looked[0] ?? '');
   } else {
     looked.push(`no admin API to look for (${daemon.none})`);

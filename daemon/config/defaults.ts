@@ -8,6 +8,7 @@
  * admin's decision to deploy.
  */
 import { readdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { ArchKey } from '../policy/types.js';
 import type { BootgateConfig, ProfileConfig } from './schema.js';
 
@@ -84,5 +85,35 @@ export function configProblems(cfg: BootgateConfig): string[] {
   if (cfg.policy.unknown.action === 'boot' && !cfg.profiles[cfg.policy.unknown.profile]) {
     problems.push(`policy.unknown.profile: expected the name of a profile (${Object.keys(cfg.profiles).join(', ') || 'none defined'}), found "${cfg.policy.unknown.profile}"`);
   }
+  if (cfg.admin.address !== null && cfg.admin.port === null) {
+    problems.push(`admin.address: ${cfg.admin.address} needs admin.port (without it the admin API and /metrics are served by the boot HTTP listener)`);
+  }
+  if (cfg.admin.port !== null && cfg.admin.port !== 0 && cfg.http.enabled && cfg.admin.port === cfg.http.port) {
+    problems.push(`admin.port: ${cfg.admin.port} is http.port too; give the admin listener its own port, or leave admin.port null to serve the admin API from the boot HTTP listener`);
+  }
   return problems;
+}
+
+/** A listen address as a host to connect to from this machine (a wildcard is reached on loopback). */
+function hostFor(address: string): string {
+  if (address === '' || address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/**
+ * Where this host reaches the daemon's /readyz and admin API: the admin listener (admin.port), else the
+ * boot HTTP listener, which with server.interfaces named listens on those interfaces' addresses only
+ * (not on 127.0.0.1). The CLI and the container health check ask here.
+ */
+export function adminListenerUrl(cfg: BootgateConfig, interfaces = networkInterfaces()): { base: string } | { none: string } {
+  if (cfg.admin.port !== null) return { base: `http://${hostFor(cfg.admin.address ?? cfg.http.address)}:${cfg.admin.port}` };
+  if (!cfg.http.enabled) return { none: 'http.enabled is false' };
+  if (cfg.server.interfaces.length > 0 && cfg.server.bindAddress === null) {
+    const name = cfg.server.interfaces[0] as string;
+    const v4 = interfaces[name]?.find((x) => x.family === 'IPv4');
+    if (!v4) return { none: `interface ${name} (server.interfaces) has no IPv4 address on this host` };
+    return { base: `http://${v4.address}:${cfg.http.port}` };
+  }
+  return { base: `http://${hostFor(cfg.http.address)}:${cfg.http.port}` };
 }

@@ -4,6 +4,7 @@
  */
 import { DhcpPort } from '../protocol/dhcp/constants.js';
 import { TFTP_LIMITS, TFTP_PORT } from '../protocol/tftp/codec.js';
+import { COEXIST_MODES, type CoexistMode } from '../policy/coexist.js';
 import type { ArchKey } from '../policy/types.js';
 
 export type UnknownAction = 'ignore' | 'boot' | 'pending';
@@ -107,7 +108,14 @@ export interface BootgateConfig {
     pxePort: number;
     clientPort: number;
     broadcastAddress: string;
+    /** Seconds every proxy offer waits, judged against the client's `secs` (Configuration Manager's rule). */
     responseDelaySeconds: number;
+    /**
+     * Beside another PXE server (WDS, Configuration Manager): `known-only` answers inventory computers
+     * only, `delay` holds offers to unknown computers for coexistDelaySeconds (daemon/policy/coexist.ts).
+     */
+    coexist: CoexistMode;
+    coexistDelaySeconds: number;
     answering: boolean;
     /** When started as root, switch to this user once the privileged ports are bound. */
     user: string | null;
@@ -134,6 +142,12 @@ export interface BootgateConfig {
   };
   admin: {
     enabled: boolean;
+    /**
+     * The admin listener (admin API, /metrics, /healthz, /readyz) on its own address and port, e.g. on a
+     * management network; null port = served by the boot HTTP listener. Null address = http.address.
+     */
+    address: string | null;
+    port: number | null;
     /** File holding `token[:ro]` lines; BOOTGATE_ADMIN_TOKEN adds one read-write token. */
     tokensFile: string | null;
     /** The console's certificate and key (PEM files); both null: a self-signed pair made on first start, next to the store. */
@@ -273,6 +287,8 @@ export const configSchema = {
         clientPort: { ...port, default: DhcpPort.CLIENT },
         broadcastAddress: { type: 'string', format: 'ipv4', default: '255.255.255.255' },
         responseDelaySeconds: { type: 'integer', minimum: 0, maximum: 60, default: 0 },
+        coexist: { enum: COEXIST_MODES, default: 'none' },
+        coexistDelaySeconds: { type: 'integer', minimum: 1, maximum: 60, default: 5 },
         answering: { type: 'boolean', default: true },
         user: { type: ['string', 'null'], minLength: 1, default: null },
       },
@@ -312,6 +328,8 @@ export const configSchema = {
       default: {},
       properties: {
         enabled: { type: 'boolean', default: true },
+        address: { type: ['string', 'null'], format: 'ipv4', default: null },
+        port: { type: ['integer', 'null'], minimum: 0, maximum: 65535, default: null },
         tokensFile: { type: ['string', 'null'], default: null },
         tls: {
           type: 'object',

@@ -1,13 +1,14 @@
 /**
  * The HTTP server: boot files and scripts, liveness and readiness, metrics, and the admin API
- * (registered by the composition root). Built without listening, so tests use `app.inject()`.
+ * (registered by the composition root) unless they have a listener of their own (admin-app.ts).
+ * Built without listening, so tests use `app.inject()`.
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { bootRoutes, type BootRoutesOptions } from './boot-routes.js';
-import { homePage, isReady, type Readiness } from './home.js';
+import { healthRoutes, metricsRoute } from './admin-app.js';
+import { homePage, type Readiness } from './home.js';
 
 export interface AppOptions extends BootRoutesOptions {
   logger: Logger;
@@ -18,15 +19,13 @@ export interface AppOptions extends BootRoutesOptions {
   version: string;
   /** Whether `/api/v1` is registered (the `/` page links its OpenAPI document). */
   adminApi: boolean;
+  /**
+   * Where the admin listener is when it is not this one (`admin.port`): /metrics is then served there,
+   * not here, and the `/` page says so. Absent: /metrics is served here.
+   */
+  adminElsewhere?: string;
   /** When it returns a token, /metrics requires `Authorization: Bearer <token>` (read per scrape: reloads apply). */
   metricsToken?: () => string | null;
-}
-
-/** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function buildHttpApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -39,23 +38,12 @@ export async function buildHttpApp(opts: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: 30_000,
     bodyLimit: 4 * 1024 * 1024,
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const r = await opts.ready();
-    const ready = isReady(r);
-    return reply.code(ready ? 200 : 503).send({ ready, checks: r.checks, missingFiles: r.missingFiles });
-  });
+  await app.register(healthRoutes, opts);
   app.get('/', async (_req, reply) => {
     const r = await opts.ready();
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(homePage(r, { version: opts.version, adminApi: opts.adminApi }));
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(homePage(r, { version: opts.version, adminApi: opts.adminApi, adminElsewhere: opts.adminElsewhere }));
   });
-  app.get('/metrics', async (req, reply) => {
-    const token = opts.metricsToken?.() ?? null;
-    if (token !== null && !sameToken(req.headers.authorization ?? '', `Bearer ${token}`)) {
-      return reply.code(401).send({ error: 'unauthorized' });
-    }
-    return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
-  });
+  if (opts.adminElsewhere === undefined) await app.register(metricsRoute, opts);
   await app.register(bootRoutes, opts);
   return app;
 }

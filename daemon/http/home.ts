@@ -19,14 +19,18 @@ function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function homePage(r: Readiness, opts: { version: string; adminApi: boolean }): string {
+/** `adminElsewhere`: the admin listener's address when it is not this listener (admin.port). */
+export function homePage(r: Readiness, opts: { version: string; adminApi: boolean; adminElsewhere?: string | undefined }): string {
   const ready = isReady(r);
   const rows = Object.entries(r.checks)
     .map(([k, v]) => `<tr><td>${esc(k)}</td><td class="${v === 'ok' ? 'ok' : 'bad'}">${esc(v)}</td></tr>`)
     .join('\n');
   const missing = r.missingFiles.length === 0 ? '<p>Every file the profiles name is in the boot root.</p>'
     : `<p>Missing from the boot root:</p>\n<ul>\n${r.missingFiles.map((m) => `<li>${esc(m)}</li>`).join('\n')}\n</ul>`;
-  const api = opts.adminApi ? '<li><a href="/api/v1/openapi.json">/api/v1/openapi.json</a>: the admin API (bearer token)</li>'
+  const elsewhere = opts.adminElsewhere;
+  const api = elsewhere !== undefined
+    ? `<li>The admin API${opts.adminApi ? ' (/api/v1/openapi.json)' : ''} and Prometheus metrics (/metrics) are on the admin listener, ${esc(elsewhere)}.</li>`
+    : opts.adminApi ? '<li><a href="/api/v1/openapi.json">/api/v1/openapi.json</a>: the admin API (bearer token)</li>'
     : '<li>The admin API is disabled (admin.enabled: false).</li>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Bootgate ${esc(opts.version)}</title>
@@ -43,8 +47,7 @@ ${missing}
 <h2>Endpoints</h2>
 <ul>
 ${api}
-<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
-<li><a href="/readyz">/readyz</a> (the checks above, as JSON) and <a href="/healthz">/healthz</a></li>
+${elsewhere === undefined ? '<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>\n' : ''}<li><a href="/readyz">/readyz</a> (the checks above, as JSON) and <a href="/healthz">/healthz</a></li>
 </ul>
 </body></html>
 `;

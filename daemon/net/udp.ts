@@ -9,7 +9,8 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { batchReceiver, directSender } from './fast-io.js';
-import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_BINDTODEVICE, SO_BROADCAST, SO_RCVBUFFORCE, SO_REUSEADDR, loadLibc, sockaddrIn } from './libc.js';
+import { deviceBoundFd } from './device-socket.js';
+import { SOL_SOCKET, SO_RCVBUFFORCE, loadLibc } from './libc.js';
 import { socketFd } from './socket-fd.js';
 
 export interface Endpoint {
@@ -32,30 +33,6 @@ export type UdpHandler = (msg: Buffer, rinfo: dgram.RemoteInfo, endpoint: Endpoi
 const RECV_QUEUE_BYTES = 4 * 1024 * 1024;
 
 const ANY_ADDRESS = '0.0.0.0';
-
-/** A UDP socket bound to `iface` and 0.0.0.0:port, as a file descriptor dgram can adopt. */
-function deviceSocketFd(iface: string, port: number): number {
-  const c = loadLibc();
-  const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new Error(`socket(): ${c.strerror(c.errno())}`);
-  const one = Buffer.alloc(4);
-  one.writeInt32LE(1, 0);
-  const dev = Buffer.from(`${iface}\0`);
-  const steps: Array<[string, () => number]> = [
-    ['SO_REUSEADDR', () => c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4)],
-    ['SO_BROADCAST', () => c.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, one, 4)],
-    [`SO_BINDTODEVICE ${iface}`, () => c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, dev.length)],
-    [`bind 0.0.0.0:${port}`, () => c.bind(fd, sockaddrIn(ANY_ADDRESS, port) as Buffer, 16)],
-  ];
-  for (const [what, step] of steps) {
-    if (step() !== 0) {
-      const err = c.strerror(c.errno());
-      c.close(fd);
-      throw new Error(`${what}: ${err}`);
-    }
-  }
-  return fd;
-}
 
 /**
  * Node caps recvBufferSize at net.core.rmem_max (about 208 KB by default: ~100 DISCOVERs). Where we
@@ -112,7 +89,8 @@ export async function openUdp(opts: OpenOptions): Promise<UdpListener> {
       resolve();
     };
     if (endpoint.iface) {
-      fd = deviceSocketFd(endpoint.iface, opts.port);
+      // 0.0.0.0: a DHCP socket must receive the device's broadcasts.
+      fd = deviceBoundFd('udp', { device: endpoint.iface, address: ANY_ADDRESS, port: opts.port });
       socket.bind({ fd }, done);
     } else socket.bind({ port: opts.port, address: endpoint.address, exclusive: true }, done);
   });

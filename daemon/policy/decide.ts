@@ -7,11 +7,12 @@
  *   answering switch -> not a PXE/HTTP boot client -> deny list (wins over everything) -> allow list ->
  *   known computer (boot-once consumed -> local disk; not admitted by its profile's rollout -> previous
  *   profile or local disk; required deployment outside its maintenance window -> local disk) ->
- *   rejected device -> unknown-computer action.
+ *   coexistence with another PXE server (known-only) -> rejected device -> unknown-computer action.
  */
 import type { BootgateConfig } from '../config/schema.js';
 import { gatePassword, passwordFacts, type PasswordFacts } from './password.js';
 import { isRequired } from './boot-once.js';
+import { coexistWithholds, type CoexistRule } from './coexist.js';
 import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
 import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
 import { chooseTarget, ipxeScriptPath, menuProfileNames } from './target.js';
@@ -38,6 +39,8 @@ export interface PolicySnapshot {
   rollout?: RolloutGate;
   /** Password gating (daemon/policy/password.ts): the global switch and a live view of unlocks. */
   password?: PasswordFacts;
+  /** Sharing the subnet with another PXE server (daemon/policy/coexist.ts); absent = answer everyone. */
+  coexist?: CoexistRule;
 }
 
 /** What a rollout or a maintenance window lets a known computer be offered now. */
@@ -68,6 +71,7 @@ export function snapshotFromConfig(cfg: BootgateConfig): PolicySnapshot {
     pending: NO_MACS,
     pendingMax: cfg.store.pendingMax,
     password: passwordFacts(cfg),
+    coexist: { mode: cfg.server.coexist, delaySeconds: cfg.server.coexistDelaySeconds },
   };
 }
 
@@ -152,6 +156,8 @@ function decideOffer(client: ClientInfo, snap: PolicySnapshot): Decision {
   }
   const computer = findComputer(snap.inventory, client);
   if (computer) return decideKnown(client, snap, computer);
+  // Left to the site's own PXE point: not answered, not recorded as pending.
+  if (snap.coexist && coexistWithholds(snap.coexist)) return { kind: 'ignore', reason: 'coexist-known-only' };
   if (snap.rejected.has(client.mac)) return { kind: 'ignore', reason: 'rejected' };
   return decideUnknown(client, snap);
 }

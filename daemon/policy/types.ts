@@ -88,4 +88,6 @@ export type DecisionReason =
   | 'unlocked'
   /** A person picked a profile from the built-in boot menu (daemon/boot/menu.ts). */
   | 'menu-choice'
+  /** An unknown computer while `server.coexist` is `known-only`: left to the site's other PXE server. */
+  | 'coexist-known-only'
   | 'delay';

@@ -6,6 +6,7 @@ import { DecodeError } from '../protocol/errors.js';
 import { BootpOp, DhcpMessageType, DhcpOption, DhcpPort } from '../protocol/dhcp/constants.js';
 import { decodeDhcp, encodeDhcp, messageType, type DhcpPacket } from '../protocol/dhcp/packet.js';
 import { classify } from '../policy/classify.js';
+import { offerWaitSeconds, type CoexistRule } from '../policy/coexist.js';
 import type { ArchKey, BootTarget, ClientInfo } from '../policy/types.js';
 import type { Gatekeeper } from '../boot/gatekeeper.js';
 import { rateLimited, type Logger } from '../log.js';
@@ -19,6 +20,8 @@ export interface DoorSettings {
   advertiseAddress: string | null;
   httpPort: number | null;
   responseDelaySeconds: number;
+  /** Sharing the subnet with another PXE server: unknown clients' offers may wait longer. */
+  coexist: CoexistRule;
   /** Option 252 for a profile's client of this architecture (an image's BCD differs per architecture). */
   bcdPathFor(profile: string, arch: ArchKey | null): string | null;
   localTarget(client: ClientInfo): BootTarget | null;
@@ -115,13 +118,18 @@ export class DhcpDoor {
     const bytes = encodeDhcp(reply.packet);
     // Configuration Manager's response delay is judged against the client's `secs` (seconds since it
     // began): a backup server answers only clients the primary has left waiting. A client whose
-    // firmware keeps secs at 0 still gets the answer once the remaining delay has passed.
-    const waitMs = pkt.door === 'dhcp' ? Math.max(0, s.responseDelaySeconds - req.secs) * 1000 : 0;
-    if (waitMs === 0) {
+    // firmware keeps secs at 0 still gets the answer once the remaining delay has passed. Beside another
+    // PXE server, unknown clients may wait longer (policy/coexist.ts). Only offers on 67 wait: on 4011
+    // the client has already chosen this server.
+    const wait = pkt.door === 'dhcp' ? offerWaitSeconds(s.coexist, s.responseDelaySeconds, decision, req.secs) : null;
+    if (wait === null || wait.reason === null) {
       this.answer(pkt, bytes, reply, port, typeName);
       this.metrics.dhcpReplySeconds.observe({ port }, (performance.now() - started) / 1000);
       return;
     }
+    const waitMs = wait.seconds * 1000;
+    this.metrics.dhcpOffersHeld.inc({ reason: wait.reason });
+    if (this.logger.isLevelEnabled('info')) this.logger.info({ mac: client.mac, xid: req.xid, iface: pkt.iface, reason: wait.reason, seconds: wait.seconds }, 'offer held');
     this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'delayed' });
     if (this.held >= MAX_HELD) return;
     this.held += 1;

@@ -23,6 +23,7 @@ export function doorSettings(cfg: BootgateConfig, responseDelaySeconds: () => nu
     get responseDelaySeconds() {
       return responseDelaySeconds();
     },
+    coexist: { mode: cfg.server.coexist, delaySeconds: cfg.server.coexistDelaySeconds },
     bcdPathFor: (name, arch) => {
       const p = cfg.profiles[name];
       return (arch ? p?.bcdPaths?.[arch] : undefined) ?? p?.bcdPath ?? null;

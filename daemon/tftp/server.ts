@@ -45,9 +45,23 @@ export interface TftpCompletion {
   seconds: number;
 }
 
+/** A request socket per interface: bound to its device and address (see TftpServerOptions.devices). */
+export interface TftpDevices {
+  endpoints: Array<{ device: string; address: string }>;
+  /** A bound UDP socket's fd for the device, address and port (made by the composition root, net/). */
+  boundFd: (device: string, address: string, port: number) => number;
+}
+
 export interface TftpServerOptions {
   root: string;
+  /** The request socket's address when `devices` is absent. */
   address: string;
+  /**
+   * One request socket per interface, each bound to its device and address: a request that arrived on
+   * another interface (another subnet routed by the host) never reaches it, and another instance on
+   * another interface can hold the same port. A transfer is served from the address its request reached.
+   */
+  devices?: TftpDevices;
   /** 0 picks a free port (tests). */
   port: number;
   config: BootgateConfig['tftp'];
@@ -101,6 +115,13 @@ interface Slot {
   running: boolean;
   /** The served file's fd, closed here once the transfer has ended (workers only read it). */
   fd: number | null;
+  /** The request socket the request arrived on: errors leave by it, the transfer binds its address. */
+  via: RequestSocket;
+}
+
+interface RequestSocket {
+  sock: dgram.Socket;
+  local: string;
 }
 
 type Source = { size: number; path: string; source: TransferJob['source'] };
@@ -120,7 +141,7 @@ function refusalFor(r: Extract<Resolved, { ok: false }>): Refusal {
 
 class Server implements TftpServer {
   port = 0;
-  private readonly sock = dgram.createSocket('udp4');
+  private readonly socks: RequestSocket[] = [];
   private readonly slots = new Map<number, Slot>();
   private readonly byKey = new Map<string, number>();
   private readonly perIp = new Map<string, number>();
@@ -143,16 +164,34 @@ class Server implements TftpServer {
   }
 
   async listen(): Promise<void> {
+    const devices = this.opts.devices;
+    if (!devices) {
+      await this.openRequestSocket(this.opts.address, (sock, done) => sock.bind(this.opts.port, this.opts.address, done));
+      return;
+    }
+    // Port 0 (tests): the first socket picks a free port, the others take the same one.
+    let port = this.opts.port;
+    for (const ep of devices.endpoints) {
+      const fd = devices.boundFd(ep.device, ep.address, port);
+      await this.openRequestSocket(ep.address, (sock, done) => sock.bind({ fd }, done));
+      port = this.port;
+    }
+  }
+
+  private async openRequestSocket(local: string, bind: (sock: dgram.Socket, done: () => void) => void): Promise<void> {
+    const sock = dgram.createSocket('udp4');
+    const via: RequestSocket = { sock, local };
+    this.socks.push(via);
     await new Promise<void>((resolve, reject) => {
-      this.sock.once('error', reject);
-      this.sock.bind(this.opts.port, this.opts.address, () => {
-        this.sock.off('error', reject);
+      sock.once('error', reject);
+      bind(sock, () => {
+        sock.off('error', reject);
         resolve();
       });
     });
-    this.port = this.sock.address().port;
-    this.sock.on('error', (err) => this.opts.logger.error({ err }, 'tftp request socket error'));
-    this.sock.on('message', (msg, rinfo) => this.onRequestPacket(msg, { address: rinfo.address, port: rinfo.port }));
+    this.port = sock.address().port;
+    sock.on('error', (err) => this.opts.logger.error({ err, local }, 'tftp request socket error'));
+    sock.on('message', (msg, rinfo) => this.onRequestPacket(msg, { address: rinfo.address, port: rinfo.port }, via));
   }
 
   sessions(): TftpSessionInfo[] {
@@ -165,9 +204,9 @@ class Server implements TftpServer {
     this.opts.metrics.tftpRefused.inc({ reason });
   }
 
-  private sendError(to: { address: string; port: number }, code: number, message: string): void {
+  private sendError(via: RequestSocket, to: { address: string; port: number }, code: number, message: string): void {
     if (this.closing) return;
-    this.sock.send(encodeTftp({ op: 'error', code, message }), to.port, to.address);
+    via.sock.send(encodeTftp({ op: 'error', code, message }), to.port, to.address);
   }
 
   private logRefusal(client: string, file: string, reason: string, detail: string): void {
@@ -176,7 +215,7 @@ class Server implements TftpServer {
     );
   }
 
-  private onRequestPacket(msg: Buffer, from: { address: string; port: number }): void {
+  private onRequestPacket(msg: Buffer, from: { address: string; port: number }, via: RequestSocket): void {
     if (this.closing) return;
     let pkt;
     try {
@@ -192,16 +231,16 @@ class Server implements TftpServer {
     if (pkt.op === 'wrq') {
       this.refuseMetric('write');
       this.logRefusal(`${from.address}:${from.port}`, pkt.filename, 'write', 'read-only server');
-      this.sendError(from, TFTP_ERROR.ACCESS_VIOLATION, 'read-only server: uploads are refused');
+      this.sendError(via, from, TFTP_ERROR.ACCESS_VIOLATION, 'read-only server: uploads are refused');
       return;
     }
     // ACK/DATA/ERROR on the request port belong to no transfer (RFC 1350 section 4): ignore them.
     if (pkt.op !== 'rrq') return;
-    this.admit(pkt, from);
+    this.admit(pkt, from, via);
   }
 
   /** Reserves a slot or drops the request; the same client port asking again is a retransmitted RRQ. */
-  private admit(req: TftpRequest, from: { address: string; port: number }): void {
+  private admit(req: TftpRequest, from: { address: string; port: number }, via: RequestSocket): void {
     const key = `${from.address}:${from.port}`;
     if (this.byKey.has(key)) return;
     const cfg = this.opts.config;
@@ -213,7 +252,7 @@ class Server implements TftpServer {
       return;
     }
     const slot: Slot = {
-      id: this.nextId++, key, ip: from.address, client: from, path: req.filename, size: 0, bytesSent: 0, startedAt: Date.now(), running: false, fd: null,
+      id: this.nextId++, key, ip: from.address, client: from, path: req.filename, size: 0, bytesSent: 0, startedAt: Date.now(), running: false, fd: null, via,
     };
     this.slots.set(slot.id, slot);
     this.byKey.set(key, slot.id);
@@ -241,7 +280,7 @@ class Server implements TftpServer {
   private refuse(slot: Slot, r: Refusal): void {
     this.refuseMetric(r.reason);
     this.logRefusal(slot.key, slot.path, r.reason, r.detail);
-    this.sendError(slot.client, r.code, r.message);
+    this.sendError(slot.via, slot.client, r.code, r.message);
     this.release(slot);
   }
 
@@ -312,7 +351,7 @@ class Server implements TftpServer {
     if (src.source.kind === 'fd') slot.fd = src.source.fd;
     this.opts.metrics.tftpActive.inc();
     this.pool.start({
-      id: slot.id, client: slot.client, local: this.opts.address, params: neg.params, size: src.size,
+      id: slot.id, client: slot.client, local: slot.via.local, params: neg.params, size: src.size,
       source: src.source, retries: cfg.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS, segmentation: this.opts.segmentation ?? true,
     });
   }
@@ -354,7 +393,7 @@ class Server implements TftpServer {
   async close(graceMs = 0): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await new Promise<void>((r) => this.sock.close(() => r()));
+    await Promise.all(this.socks.map((s) => new Promise<void>((r) => s.sock.close(() => r()))));
     const idle = () => new Promise<void>((r) => (this.slots.size === 0 ? r() : this.idleWaiters.push(r)));
     const within = (ms: number) => Promise.race([idle(), new Promise<void>((r) => setTimeout(r, ms).unref())]);
     await within(graceMs);

@@ -120,7 +120,8 @@ async function waitHealthy(lab: Lab, child: ChildProcess, log: () => string): Pr
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`daemon exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
     const r = spawnSync('ip', ['netns', 'exec', lab.ns, process.execPath, join(REPO, 'deploy/healthcheck.mjs')], {
-      env: { PATH: process.env.PATH ?? '', BOOTGATE_HTTP_PORT: String(HTTP_PORT) },
+      // Docker runs HEALTHCHECK in the container's environment: the daemon's variables, interfaces included.
+      env: daemonEnv(lab),
       encoding: 'utf8',
       timeout: 10_000,
     });

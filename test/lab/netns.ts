@@ -114,7 +114,8 @@ export async function sweepStaleLabs(): Promise<string[]> {
   const removed: string[] = [];
   for (const line of stdout.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const m = /^bgl(\d+)x[0-9a-f]+-(site|app|sw)$/.exec(name);
+    // site/app/sw: this lab; host/c1/c2: the two-subnet host of test/e2e/subnets-host.test.ts.
+    const m = /^bgl(\d+)x[0-9a-f]+-(site|app|sw|host|c1|c2)$/.exec(name);
     if (!m || pidAlive(Number(m[1]))) continue;
     // Processes still inside were started by that dead lab (QEMU, dnsmasq, the appliance): end them
     // by PID, or a stale VM or DHCP server would live on in an unnamed namespace.

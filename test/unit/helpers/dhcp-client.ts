@@ -58,6 +58,8 @@ export class TestClient {
     const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     s.bind(port, address);
     await once(s, 'listening');
+    // A client without an address broadcasts its DISCOVER (the namespace tests send to 255.255.255.255).
+    s.setBroadcast(true);
     return new TestClient(s);
   }
 
