@@ -2,7 +2,7 @@
  * Known computers: name, MACs (one row each in computer_macs), SMBIOS GUID, profile, deployment kind,
  * notes, boot-once state. SQL only; validation lives in daemon/features/inventory.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb } from './sql.js';
 import type { DeploymentKind } from '../config/schema.js';
 
 export interface ComputerInput {
@@ -60,7 +60,7 @@ function fromRow(r: Row, macs: string[]): ComputerRecord {
 export class ComputersRepo {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: SqlDb) {
     this.s = {
       all: db.prepare('SELECT * FROM computers ORDER BY name'),
       allMacs: db.prepare('SELECT computer_id, mac FROM computer_macs ORDER BY computer_id, position'),

@@ -1,0 +1,53 @@
+/**
+ * How the shared PostgreSQL store is reached: the `store.url` connection string (libpq style,
+ * including `sslmode`, `sslrootcert`, several hosts with `target_session_attrs`), the password from
+ * `store.passwordFile` or else from PGPASSFILE / ~/.pgpass (node-postgres reads those itself), never
+ * from a command line. Integers come back as numbers (times are milliseconds, well inside 2^53).
+ */
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+
+pg.types.setTypeParser(20, (v: string) => Number(v));
+pg.types.setTypeParser(1700, (v: string) => Number(v));
+
+export interface PgTarget {
+  url: string;
+  /** A file holding the password (its first line), instead of a password in the URL. */
+  passwordFile?: string | null;
+  /** Application name shown in pg_stat_activity (the appliance's name). */
+  applicationName?: string;
+  connectTimeoutMs?: number;
+  /** Server-side limit on one statement (0: none). */
+  statementTimeoutMs?: number;
+}
+
+export function isPostgresUrl(s: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(s);
+}
+
+/** The URL with any password replaced, for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+):[^@]*@/i, '$1:***@');
+}
+
+export function clientConfig(t: PgTarget): pg.ClientConfig {
+  const cfg: pg.ClientConfig = {
+    connectionString: t.url,
+    application_name: (t.applicationName ?? 'bootgate').slice(0, 60),
+    connectionTimeoutMillis: t.connectTimeoutMs ?? 5000,
+    keepAlive: true,
+  };
+  if (t.statementTimeoutMs) cfg.statement_timeout = t.statementTimeoutMs;
+  if (t.passwordFile) {
+    let text: string;
+    try {
+      text = readFileSync(t.passwordFile, 'utf8');
+    } catch (err) {
+      throw new Error(`store.passwordFile ${t.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    cfg.password = text.split(/\r?\n/)[0] ?? '';
+  }
+  return cfg;
+}
+
+export { pg };
