@@ -38,6 +38,11 @@ export interface PolicySnapshot {
   rollout?: RolloutGate;
   /** Password gating (daemon/policy/password.ts): the global switch and a live view of unlocks. */
   password?: PasswordFacts;
+  /**
+   * The shared store is unreachable and this is its last known state: known computers are still
+   * answered, but a required (destructive) deployment or a rollout admission is never decided on it.
+   */
+  stale?: boolean;
 }
 
 /** What a rollout or a maintenance window lets a known computer be offered now. */
@@ -103,6 +108,8 @@ function decideKnown(client: ClientInfo, snap: PolicySnapshot, computer: KnownCo
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
   const required = isRequired(computer.kind, profile);
   if (computer.bootOnceConsumed && required) return local(client, snap, computer.name, 'boot-once-consumed');
+  // On stale data: no required deployment (it may have been consumed meanwhile) and no rollout admission.
+  if (snap.stale && (required || profile.rollout)) return local(client, snap, computer.name, 'store-stale');
   const gate = snap.rollout?.check(computer, required);
   if (gate?.kind === 'not-admitted') {
     return gate.fallback === null ? local(client, snap, computer.name, 'rollout-not-admitted')

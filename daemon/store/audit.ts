@@ -3,7 +3,7 @@
  * Retention is bounded in age (store.auditRetentionDays) and in rows, pruned in small chunks so a
  * prune never holds the write lock (or the event loop) for long.
  */
-import type { SqlDb } from './sql.js';
+import type { SqlDb, SqlStatement } from './sql.js';
 
 /** `password`: attempts, lockouts and refused gated files (daemon/features/password). */
 export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password';
@@ -54,8 +54,6 @@ export class AuditRepo {
 
   constructor(private readonly db: SqlDb, private readonly serverName: string | null = null) {
     this.s = {
-      insert: db.prepare(`INSERT INTO audit_events (at, type, mac, door, decision, reason, profile, computer, ip, arch, actor, detail, server)
-        VALUES (@at, @type, @mac, @door, @decision, @reason, @profile, @computer, @ip, @arch, @actor, @detail, @server)`),
       deleteOld: db.prepare('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? LIMIT ?)'),
       nthNewest: db.prepare('SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET ?'),
       deleteUpTo: db.prepare('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE id <= ? ORDER BY id LIMIT ?)'),
@@ -64,8 +62,13 @@ export class AuditRepo {
   }
 
   /** Call inside a transaction when inserting many (one commit per batch). */
+  /** Prepared on first use: a store opened on an older schema (upgrade tests) has no `server` column yet. */
+  private insertStmt: SqlStatement | null = null;
+
   insert(e: AuditEventInput): void {
-    this.s.insert.run({ ...e, server: e.server ?? this.serverName });
+    this.insertStmt ??= this.db.prepare(`INSERT INTO audit_events (at, type, mac, door, decision, reason, profile, computer, ip, arch, actor, detail, server)
+        VALUES (@at, @type, @mac, @door, @decision, @reason, @profile, @computer, @ip, @arch, @actor, @detail, @server)`);
+    this.insertStmt.run({ ...e, server: e.server ?? this.serverName });
   }
 
   query(q: AuditQuery): AuditEvent[] {

@@ -2,7 +2,7 @@
  * Devices seen under the `pending` unknown-computer policy: waiting for approval, or rejected.
  * Sightings are written in batches by the backend (one upsert per device per flush).
  */
-import type { SqlDb } from './sql.js';
+import type { SqlDb, SqlStatement } from './sql.js';
 
 export type DeviceStatus = 'pending' | 'rejected';
 
@@ -63,18 +63,11 @@ function fromRow(r: Row): DeviceRecord {
 export class DevicesRepo {
   private readonly s;
 
-  constructor(db: SqlDb, private readonly serverName: string | null = null) {
+  /** Prepared on first use: a store opened on an older schema (upgrade tests) has no seen_by yet. */
+  private writes: { seen: SqlStatement; touchOnly: SqlStatement } | null = null;
+
+  constructor(private readonly db: SqlDb, private readonly serverName: string | null = null) {
     this.s = {
-      // A new device starts pending; a known one (pending or rejected) keeps its status and gains attempts.
-      seen: db.prepare(`INSERT INTO devices (mac, status, guid, arch, arch_code, vendor_class, ip, first_seen, last_seen, attempts, seen_by)
-        VALUES (@mac, 'pending', @guid, @arch, @archCode, @vendorClass, @ip, @firstSeen, @lastSeen, @attempts, @seenBy)
-        ON CONFLICT(mac) DO UPDATE SET last_seen = MAX(devices.last_seen, excluded.last_seen), attempts = devices.attempts + excluded.attempts,
-          seen_by = COALESCE(excluded.seen_by, devices.seen_by),
-          guid = COALESCE(excluded.guid, devices.guid), arch = COALESCE(excluded.arch, devices.arch),
-          arch_code = COALESCE(excluded.arch_code, devices.arch_code),
-          vendor_class = COALESCE(excluded.vendor_class, devices.vendor_class), ip = COALESCE(excluded.ip, devices.ip)`),
-      touchOnly: db.prepare(`UPDATE devices SET last_seen = MAX(last_seen, @lastSeen), attempts = attempts + @attempts,
-          ip = COALESCE(@ip, ip), seen_by = COALESCE(@seenBy, seen_by) WHERE mac = @mac`),
       get: db.prepare('SELECT * FROM devices WHERE mac = ?'),
       list: db.prepare('SELECT * FROM devices ORDER BY first_seen, mac'),
       listBy: db.prepare('SELECT * FROM devices WHERE status = ? ORDER BY first_seen, mac'),
@@ -87,11 +80,28 @@ export class DevicesRepo {
     };
   }
 
+  private get w(): { seen: SqlStatement; touchOnly: SqlStatement } {
+    const db = this.db;
+    this.writes ??= {
+      // A new device starts pending; a known one (pending or rejected) keeps its status and gains attempts.
+      seen: db.prepare(`INSERT INTO devices (mac, status, guid, arch, arch_code, vendor_class, ip, first_seen, last_seen, attempts, seen_by)
+        VALUES (@mac, 'pending', @guid, @arch, @archCode, @vendorClass, @ip, @firstSeen, @lastSeen, @attempts, @seenBy)
+        ON CONFLICT(mac) DO UPDATE SET last_seen = MAX(devices.last_seen, excluded.last_seen), attempts = devices.attempts + excluded.attempts,
+          seen_by = COALESCE(excluded.seen_by, devices.seen_by),
+          guid = COALESCE(excluded.guid, devices.guid), arch = COALESCE(excluded.arch, devices.arch),
+          arch_code = COALESCE(excluded.arch_code, devices.arch_code),
+          vendor_class = COALESCE(excluded.vendor_class, devices.vendor_class), ip = COALESCE(excluded.ip, devices.ip)`),
+      touchOnly: db.prepare(`UPDATE devices SET last_seen = MAX(last_seen, @lastSeen), attempts = attempts + @attempts,
+          ip = COALESCE(@ip, ip), seen_by = COALESCE(@seenBy, seen_by) WHERE mac = @mac`),
+    };
+    return this.writes;
+  }
+
   /** Records sightings; `insert` false only updates devices already recorded (e.g. rejected ones). */
   seen(s: DeviceSighting, insert: boolean): void {
     const seenBy = this.serverName;
-    if (insert) this.s.seen.run({ ...s, seenBy });
-    else this.s.touchOnly.run({ mac: s.mac, lastSeen: s.lastSeen, attempts: s.attempts, ip: s.ip, seenBy });
+    if (insert) this.w.seen.run({ ...s, seenBy });
+    else this.w.touchOnly.run({ mac: s.mac, lastSeen: s.lastSeen, attempts: s.attempts, ip: s.ip, seenBy });
   }
 
   get(mac: string): DeviceRecord | undefined {

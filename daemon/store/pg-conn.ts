@@ -43,7 +43,7 @@ export function clientConfig(t: PgTarget): pg.ClientConfig {
     try {
       text = readFileSync(t.passwordFile, 'utf8');
     } catch (err) {
-      throw new Error(`store.passwordFile ${t.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`store.passwordFile ${t.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     cfg.password = text.split(/\r?\n/)[0] ?? '';
   }
