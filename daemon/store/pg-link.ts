@@ -53,6 +53,9 @@ export class PgLink {
     this.pool = new pg.Pool({ ...clientConfig(store.target), max: opts.poolMax ?? 4, idleTimeoutMillis: 30_000 });
     // A pooled connection that breaks while idle is dropped by the pool; the listener says "down".
     this.pool.on('error', () => undefined);
+    // A checked-out connection whose server went away reports it through the query that fails; the
+    // socket's own error (EPIPE) must not become an uncaught exception of the appliance.
+    this.pool.on('connect', (c) => { c.on('error', () => undefined); });
     void this.connect();
   }
 
