@@ -104,6 +104,16 @@ export class Store {
     }
   }
 
+  /**
+   * Inside a transaction: waits until no other appliance holds `key` for its transaction (PostgreSQL
+   * advisory transaction lock), so a read-decide-write step (a rollout's admissions of the day) runs
+   * one appliance at a time. On SQLite the transaction's write lock does this already.
+   */
+  serialize(key: string): void {
+    if (this.dialect !== 'postgres') return;
+    (this.db as PgSyncDb).query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+  }
+
   /** Subscribes to changes made through this Store (other processes are seen through dataVersion()). */
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
