@@ -9,4 +9,5 @@ export {
   type ApiCaller, type CallOptions, type Connection, type ConnectionArgs, type Output,
 } from './connection.js';
 export { initCommand } from './init.js';
+export { storeCommand } from './store.js';
 export { shortTime, table } from './output.js';

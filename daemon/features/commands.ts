@@ -4,7 +4,7 @@
  * Each feature's cli.ts builds its commands on the one connection routine in cli/; tests pass their own io.
  */
 import type { CommandModule } from 'yargs';
-import { initCommand, processIo, type CliIo } from '../cli/index.js';
+import { initCommand, processIo, storeCommand, type CliIo } from '../cli/index.js';
 import type { FeatureIo } from './feature.js';
 import { FEATURES } from './index.js';
 import { processPasswordIo, type PasswordCliIo } from './password/cli.js';
@@ -16,5 +16,5 @@ export function createAdminCommands(io: CliIo & Partial<Pick<PasswordCliIo, 'rea
     readSecret: (prompt) => (io.readSecret ?? processPasswordIo().readSecret)(prompt),
     get interactive() { return io.readSecret ? io.interactive ?? false : processPasswordIo().interactive; },
   };
-  return [...FEATURES.flatMap((f) => f.commands(withSecrets)), initCommand(io) as unknown as CommandModule];
+  return [...FEATURES.flatMap((f) => f.commands(withSecrets)), initCommand(io) as unknown as CommandModule, storeCommand(io)];
 }
