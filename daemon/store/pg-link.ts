@@ -25,6 +25,11 @@ export interface PgLinkOptions {
   logger: Logger;
   now?: () => number;
   pingMs?: number;
+  /**
+   * How long a ping may take before the link counts as down (default 10 s): a database answering
+   * slowly is not away, and the snapshot stays current through it.
+   */
+  pingTimeoutMs?: number;
   /** Backoff between reconnection attempts: from minMs, doubling, up to maxMs. */
   backoff?: { minMs: number; maxMs: number };
   poolMax?: number;
@@ -41,6 +46,7 @@ export class PgLink {
   private timer: NodeJS.Timeout | null = null;
   private ping: NodeJS.Timeout | null = null;
   private closed = false;
+  private pinging = false;
   private readonly stateListeners = new Set<(up: boolean) => void>();
   private readonly now: () => number;
   private readonly db: PgSyncDb;
@@ -123,9 +129,15 @@ export class PgLink {
     this.attempt = 0;
     this.setState(true, null);
     this.ping = setInterval(() => {
-      const timeout = setTimeout(() => this.broken(client, 'no answer to a ping'), this.opts.pingMs ?? 2000);
-      client.query('SELECT 1').then(() => clearTimeout(timeout), (err: Error) => {
+      if (this.pinging) return;
+      this.pinging = true;
+      const timeout = setTimeout(() => this.broken(client, 'no answer to a ping'), this.opts.pingTimeoutMs ?? 10_000);
+      client.query('SELECT 1').then(() => {
         clearTimeout(timeout);
+        this.pinging = false;
+      }, (err: Error) => {
+        clearTimeout(timeout);
+        this.pinging = false;
         this.broken(client, err.message);
       });
     }, this.opts.pingMs ?? 2000);
@@ -137,6 +149,7 @@ export class PgLink {
     this.listener = null;
     if (this.ping) clearInterval(this.ping);
     this.ping = null;
+    this.pinging = false;
     client.end().catch(() => undefined);
     this.retry(why);
   }
