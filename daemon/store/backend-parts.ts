@@ -142,7 +142,9 @@ export class AuditPruner {
       })();
       return this.running;
     }
-    this.running = new Promise<number>((resolve) => {
+    // The promise is cleared when it settles (not inside step(): a first step that finds nothing runs
+    // before the promise is even assigned, and would leave a settled promise that every later prune returned).
+    const running = new Promise<number>((resolve) => {
       const step = (): void => {
         try {
           const s = this.store;
@@ -153,11 +155,12 @@ export class AuditPruner {
         } catch (err) {
           this.log.error({ err: (err as Error).message }, 'audit prune failed');
         }
-        this.running = null;
         resolve(removed);
       };
       step();
     });
+    this.running = running;
+    void running.then(() => { if (this.running === running) this.running = null; });
     return this.running;
   }
 }

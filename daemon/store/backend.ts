@@ -126,9 +126,7 @@ class SnapshotCache {
   currentAt = 0;
   /** The oldest pending device's first sighting, as of the last load (shared store). */
   oldestPending: number | null = null;
-  onLoaded: (() => void) | null = null;
-  /** The settings overrides read with the last load (shared store). */
-  lastOverrides: SettingOverrides | null = null;
+  onLoaded: ((data: BaseData) => void) | null = null;
 
   markDirty(): void {
     this.dirty = true;
@@ -154,6 +152,11 @@ class SnapshotCache {
     }
   }
 
+  /** Resolves once no reload is under way or due (shared store). */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 5 && (this.loading || (this.loadAsync && this.dirty)); i++) await (this.loading ?? this.reload());
+  }
+
   /** Starts a reload unless one is under way; one that finds the cache dirty again when it ends runs once more. */
   reload(): Promise<void> {
     const load = this.loadAsync;
@@ -165,9 +168,10 @@ class SnapshotCache {
         this.dirty = false;
         try {
           const data = await load();
+          // The settings first: the snapshot carries the answering switch they give.
+          this.onLoaded?.(data);
           this.assemble(data);
           this.currentAt = Date.now();
-          this.onLoaded?.();
         } catch (err) {
           this.dirty = true;
           this.rebuildErrors(() => this.log.warn({ err: (err as Error).message }, 'policy snapshot reload failed; answering from the last one'));
@@ -197,7 +201,6 @@ class SnapshotCache {
     })));
     const rejected = new Set(data.rejected);
     if (data.oldestPending !== undefined) this.oldestPending = data.oldestPending;
-    if (data.overrides !== undefined) this.lastOverrides = data.overrides;
     this.pending.clear();
     for (const mac of data.pending) this.pending.add(mac);
     // Seen but not yet written: they count against the bound already.
@@ -319,7 +322,8 @@ function markServed(p: Parts, mac: string, profile: string, path: string): boole
     // Shared store: decided from the snapshot, written by the journal with a conditional UPDATE (so
     // two appliances seeing the same machine consume it once); the TFTP/HTTP door never waits for it.
     const inv = p.cache.get().inventory;
-    const known = inv.byMac.get(mac) ?? [...inv.byMac.values()].find((c) => c.name === name);
+    const named = (c: { name: string }) => c.name === name;
+    const known = inv.byMac.get(mac) ?? (name === undefined ? undefined : [...inv.byMac.values()].find(named) ?? [...inv.byGuid.values()].find(named));
     if (!known || known.profile !== profile || known.bootOnceConsumed || !isRequired(known.kind, profileCfg)) return false;
     p.journal.consumed({ computer: known.name, profile, mac, by: `marker:${path}`, at: p.now() });
     p.log.info({ mac, computer: known.name, profile, file: path }, 'required deployment consumed (completion marker served); written to the shared store');
@@ -414,14 +418,14 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
     journal = new PgJournal(link, {
       flushIntervalMs: opt.flushIntervalMs, max: opt.journalMax, now, logger: log, serverName: store.serverName, isKnown,
       onDropped: (n) => m?.dropped.inc(n),
+      onWritten: () => snapCache.markDirty(),
     });
     writer = journal;
     snapCache.get();
     snapCache.loadAsync = () => loadShared(link);
-    snapCache.onLoaded = () => {
+    snapCache.onLoaded = (data) => {
       // Settings come with the snapshot: the answering switch and delays follow another appliance's change.
-      const next = snapCache.lastOverrides;
-      if (next) { overrides = next; settings.refresh(); }
+      if (data.overrides) { overrides = data.overrides; settings.refresh(); }
     };
   } else {
     recorder = new Recorder(store, {
@@ -494,7 +498,7 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
     prune: () => pruner.prune(),
     drain: async () => {
       await journal?.drain();
-      if (link?.up && snapCache.isDirty) await snapCache.reload();
+      if (link?.up) await snapCache.settled();
     },
     health,
     close(): void {

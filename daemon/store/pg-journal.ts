@@ -35,6 +35,8 @@ export interface JournalOptions {
   onDropped?: (n: number) => void;
   /** A consumption was written (true) or found already done by another appliance (false). */
   onConsumed?: (c: Consumption, first: boolean) => void;
+  /** A batch that changed what the snapshot holds (devices, consumed markers) was committed. */
+  onWritten?: () => void;
 }
 
 interface Sighting extends DeviceSighting {
@@ -149,8 +151,10 @@ export class PgJournal {
       for (const s of kept) {
         const args = [s.mac, s.guid, s.arch, s.archCode, s.vendorClass, s.ip, s.firstSeen, s.lastSeen, s.attempts, this.opts.serverName];
         if (s.insert) {
+          // A MAC that became a known computer meanwhile (approved on any appliance) is not pending again.
           await client.query(`INSERT INTO devices (mac, status, guid, arch, arch_code, vendor_class, ip, first_seen, last_seen, attempts, seen_by)
-            VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            SELECT $1, 'pending', $2, $3, $4::integer, $5, $6, $7::bigint, $8::bigint, $9::integer, $10
+            WHERE NOT EXISTS (SELECT 1 FROM computer_macs WHERE mac = $1)
             ON CONFLICT (mac) DO UPDATE SET last_seen = GREATEST(devices.last_seen, excluded.last_seen), attempts = devices.attempts + excluded.attempts,
               guid = COALESCE(excluded.guid, devices.guid), arch = COALESCE(excluded.arch, devices.arch), arch_code = COALESCE(excluded.arch_code, devices.arch_code),
               vendor_class = COALESCE(excluded.vendor_class, devices.vendor_class), ip = COALESCE(excluded.ip, devices.ip), seen_by = excluded.seen_by`, args);
@@ -183,6 +187,8 @@ export class PgJournal {
     if (all) this.dropped -= dropped;
     this.consumptions.splice(0, consumptions.length);
     for (const d of done) this.opts.onConsumed?.(d.c, d.first);
+    // Our own change is known now; the change feed will say so too, a moment later.
+    if (consumptions.length > 0 || kept.length > 0) this.opts.onWritten?.();
   }
 
   close(): void {
