@@ -30,6 +30,21 @@ export function redactUrl(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+):[^@]*@/i, '$1:***@');
 }
 
+/**
+ * Why node-postgres cannot use this URL, or null. It connects to one host: a libpq host list
+ * (`db1,db2`) with target_session_attrs would be misread, so it is refused with the way to do it.
+ */
+export function urlProblem(url: string): string | null {
+  const authority = /^postgres(?:ql)?:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+  const hosts = authority.slice(authority.lastIndexOf('@') + 1);
+  if (hosts.includes(',')) {
+    return 'several hosts in one URL are not supported: name the endpoint that always leads to the primary '
+      + '(the failover manager\'s, e.g. Patroni behind HAProxy, a managed service\'s writer endpoint, or a DNS name it moves)';
+  }
+  if (/[?&]target_session_attrs=/i.test(url)) return 'target_session_attrs is not supported: name the primary\'s endpoint instead';
+  return null;
+}
+
 export function clientConfig(t: PgTarget): pg.ClientConfig {
   const cfg: pg.ClientConfig = {
     connectionString: t.url,
