@@ -99,12 +99,18 @@ export class PgJournal {
     void this.write();
   }
 
-  /** Writes what is queued now (one batch after another) and resolves when the journal is empty or the store away. */
+  /**
+   * Writes what is queued now (one batch after another) and resolves when the journal is empty or the
+   * store away. A batch that fails (a slow or busy database) is tried again a few times, 100 ms apart.
+   */
   async drain(): Promise<void> {
-    for (let i = 0; i < 10_000 && this.queued + this.dropped > 0 && this.link.up; i++) {
+    let stuck = 0;
+    for (let i = 0; i < 10_000 && this.queued + this.dropped > 0 && this.link.up && stuck < 20; i++) {
       const before = this.queued + this.dropped;
       await this.write();
-      if (this.queued + this.dropped >= before) break;
+      if (this.queued + this.dropped < before) { stuck = 0; continue; }
+      stuck += 1;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
