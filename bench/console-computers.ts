@@ -24,14 +24,14 @@ writeFileSync(join(dir, 'tokens'), `${token}\n`);
 const cfg = validateConfig({ admin: { tokensFile: join(dir, 'tokens') }, profiles: { win11: {}, ubuntu: {} } }, 'bench');
 const store = openStore(join(dir, 'bench.db'));
 const hex = (i: number, w: number) => i.toString(16).padStart(w, '0');
-store.db.transaction(() => {
+store.tx(() => {
   for (let i = 0; i < n; i++) {
     store.computers.insert({
       name: `pc-${String(i).padStart(5, '0')}`, macs: [`52:54:${hex(i >> 24 & 0xff, 2)}:${hex(i >> 16 & 0xff, 2)}:${hex(i >> 8 & 0xff, 2)}:${hex(i & 0xff, 2)}`],
       guid: `${hex(i, 8)}-0000-4000-8000-000000000000`, profile: i % 3 === 0 ? 'ubuntu' : 'win11', kind: null, notes: `row ${i}`, sourceComputer: null,
     }, Date.now());
   }
-})();
+});
 const attached = consoleFeature.attach({ store, config: () => cfg, logger: createLogger('silent'), registry: new Registry(), macOfIp: () => undefined, sessions: () => [] });
 const app = Fastify();
 await attached.mount(app);

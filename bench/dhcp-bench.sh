@@ -18,6 +18,8 @@
 #     shared machine only ever makes a run worse) and shows the others next to it
 #   BENCH_WARMUP=1 (0 measures each freshly started server cold: no 1 s, 2,000/s perfdhcp warm-up first)
 #   BENCH_CPU_PROF=1 runs Bootgate under node --cpu-prof and prints where its time goes.
+#   BENCH_STORE=postgres adds a row `bootgate-pg`: the same Bootgate on the shared PostgreSQL store (a
+#     throwaway cluster from test/lab/postgres.ts on a unix socket, removed on exit) instead of SQLite.
 #   BENCH_PIN=1 (the default where there are 2+ CPUs): perfdhcp and the storm generator run on CPU 0, the
 #     server (dnsmasq or Bootgate, with all its threads) on CPU 1, as if each had its own machine. Unpinned
 #     (BENCH_PIN=0), a generator that needs more than one CPU (perfdhcp at 25,000/s uses about 1.3: a send
@@ -28,7 +30,10 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SERVERS=${BENCH_SERVERS:-"dnsmasq bootgate"}
+STORE=${BENCH_STORE:-sqlite}
+[[ $STORE == sqlite || $STORE == postgres ]] || { echo "dhcp-bench: BENCH_STORE must be sqlite or postgres" >&2; exit 1; }
+if [[ $STORE == postgres ]]; then DEFAULT_SERVERS="dnsmasq bootgate bootgate-pg"; else DEFAULT_SERVERS="dnsmasq bootgate"; fi
+SERVERS=${BENCH_SERVERS:-$DEFAULT_SERVERS}
 RATES=${BENCH_RATES:-"1000 5000 10000 20000 30000 40000"}
 SECS=${BENCH_SECONDS:-3}
 STORM_CLIENTS=${BENCH_STORM_CLIENTS:-1000}
@@ -51,7 +56,7 @@ is_int "$REPEAT" 1 5 || die "BENCH_REPEAT must be 1..5"
 is_int "$PERF_CLIENTS" 1 100000 || die "BENCH_PERFDHCP_CLIENTS must be 1..100000"
 for r in $RATES; do is_int "$r" 1 100000 || die "BENCH_RATES: each rate must be 1..100000 (found $r)"; done
 (( $(wc -w <<<"$RATES") <= 10 )) || die "BENCH_RATES: at most 10 rates"
-for s in $SERVERS; do [[ $s == dnsmasq || $s == bootgate ]] || die "BENCH_SERVERS: unknown server $s"; done
+for s in $SERVERS; do [[ $s == dnsmasq || $s == bootgate || $s == bootgate-pg ]] || die "BENCH_SERVERS: unknown server $s"; done
 [[ $EUID -eq 0 ]] || die "needs root (it creates network namespaces)"
 for c in ip node timeout perfdhcp dnsmasq ss taskset; do command -v "$c" >/dev/null || die "missing command: $c"; done
 [[ -f dist/bench/dhcp-storm.js && -f dist/bench/dhcp-report.js ]] || die "not built: run npm run build first"
@@ -82,9 +87,14 @@ stop_server() {
   SERVER_PID=""
 }
 
+PG_DIR=""
 cleanup() {
   local rc=$?
   stop_server
+  if [[ -n $PG_DIR ]]; then
+    runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
   ip netns del "$NSC" 2>/dev/null || true
   ip netns del "$NSA" 2>/dev/null || true
   rm -rf "$TMP"
@@ -141,8 +151,37 @@ start_dnsmasq() {
   SERVER_PID=$!
 }
 
+# The shared store for bootgate-pg: one cluster for the whole run (each start gets a fresh database).
+PG_URL=""
+PG_DBS=0
+STORE_URL=""  # not exported: the daemon refuses BOOTGATE_* variables that are not config keys
+start_bootgate-pg() {
+  if [[ -z $PG_DIR ]]; then
+    [[ -f dist/test/lab/postgres.js ]] || { WHY="not built: dist/test/lab/postgres.js is missing"; return 1; }
+    local info
+    info=$(node --input-type=module -e "import { startPgCluster } from './dist/test/lab/postgres.js'; const c = startPgCluster(); process.stdout.write(JSON.stringify({ dir: c.dir, url: c.url }));") \
+      || { WHY="could not start a PostgreSQL cluster"; return 1; }
+    PG_DIR=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).dir)' "$info")
+    PG_URL=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).url)' "$info")
+  fi
+  PG_DBS=$(( PG_DBS + 1 ))
+  local db="bench$PG_DBS" port host
+  port=$(sed -E 's#.*localhost:([0-9]+)/.*#\1#' <<<"$PG_URL")
+  host=$PG_DIR
+  runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/createdb" -h "$host" -p "$port" -U postgres "$db"
+  STORE_URL="postgres://postgres@localhost:$port/$db?host=$host"
+  local rc=0
+  start_bootgate || rc=$?
+  STORE_URL=""
+  return "$rc"
+}
+
 start_bootgate() {
   [[ -f dist/daemon/bootgate.js ]] || { WHY="not built: dist/daemon/bootgate.js is missing"; return 1; }
+  local store_lines="  path: $TMP/bootgate/bootgate.db"
+  [[ -n $STORE_URL ]] && store_lines="  url: \"$STORE_URL\""
+  local name=bootgate
+  [[ -n $STORE_URL ]] && name=bootgate-pg
   mkdir -p "$TMP/bootgate/root"
   # Empty boot programs: the zero-config default picks boot programs by presence.
   : >"$TMP/bootgate/root/undionly.kpxe"
@@ -159,16 +198,16 @@ http:
 admin:
   enabled: false
 store:
-  path: $TMP/bootgate/bootgate.db
+$store_lines
 log:
   level: warn
 root: $TMP/bootgate/root
 EOF
-  cp "$TMP/bootgate.yaml" "$RAW/bootgate.yaml"
+  cp "$TMP/bootgate.yaml" "$RAW/$name.yaml"
   local prof=()
   [[ $CPU_PROF == 1 ]] && prof=(--cpu-prof --cpu-prof-dir="$RAW/cpuprof")
   ip netns exec "$NSA" "${SRV[@]}" node "${prof[@]}" dist/daemon/bootgate.js serve --config "$TMP/bootgate.yaml" \
-    >>"$RAW/bootgate.log" 2>&1 &
+    >>"$RAW/$name.log" 2>&1 &
   SERVER_PID=$!
 }
 

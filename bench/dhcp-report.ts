@@ -289,6 +289,7 @@ function main(): void {
   const titles: Record<string, string> = {
     dnsmasq: `dnsmasq ${meta.get('dnsmasq_version') ?? ''}`.trim(),
     bootgate: 'Bootgate',
+    'bootgate-pg': 'Bootgate on PostgreSQL',
   };
   const seconds = Number(meta.get('seconds'));
   const repeat = Number(meta.get('repeat') ?? '1');

@@ -4,6 +4,7 @@
  */
 import { access, constants as fsConstants } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BootContent } from './boot/content.js';
@@ -75,7 +76,7 @@ async function readiness(core: Core): Promise<{ checks: Record<string, string>; 
   const checks = {
     sockets: core.closed ? 'closed' : 'ok',
     root: (await rootProblem(core.cfg)) ?? 'ok',
-    store: storeProblem(core.store) ?? 'ok',
+    store: storeProblem(core) ?? 'ok',
     unknownProfile: profiles.unknownProfile,
   };
   return { checks, missingFiles: profiles.missing.map(describeMissing) };
@@ -88,8 +89,13 @@ async function warnMissing(core: Core): Promise<boolean> {
   return Object.values(r.checks).every((v) => v === 'ok');
 }
 
-/** The store answers a trivial query (open, not corrupted to the point of failing reads). */
-function storeProblem(store: { db: { open: boolean; prepare(sql: string): { get(): unknown } } }): string | null {
+/**
+ * SQLite: the store answers a trivial query (open, not corrupted to the point of failing reads).
+ * The shared store: the link's health (never a query on this path): degraded, with why, while away.
+ */
+function storeProblem(core: Core): string | null {
+  const { store } = core;
+  if (store.shared) return core.backend.health().problem;
   try {
     if (!store.db.open) return 'store closed';
     store.db.prepare('SELECT 1').get();
@@ -110,6 +116,8 @@ const RESTART_KEYS: Array<[string, (c: BootgateConfig) => unknown]> = [
   ['admin.address', (c) => c.admin.address],
   ['admin.port', (c) => c.admin.port],
   ['store.path', (c) => c.store.path],
+  ['store.url', (c) => c.store.url],
+  ['server.name', (c) => c.server.name],
 ];
 
 export interface StartOptions {
@@ -136,9 +144,12 @@ function dropPrivileges(cfg: BootgateConfig, logger: Logger): void {
 }
 
 
+/** The shared PostgreSQL store when store.url is set, else the SQLite file. */
 function openDaemonStore(cfg: BootgateConfig): Store {
+  const serverName = cfg.server.name ?? hostname();
+  if (cfg.store.url) return openStore(cfg.store.url, { serverName, passwordFile: cfg.store.passwordFile });
   if (cfg.store.path !== ':memory:') mkdirSync(dirname(resolvePath(cfg.store.path)), { recursive: true });
-  return openStore(cfg.store.path);
+  return openStore(cfg.store.path, { serverName });
 }
 
 /** Every feature that follows transfers (the console's live feed) sees each end. */
@@ -398,7 +409,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const core = new Core(cfg, readMetricsToken(cfg), logger, metrics);
   const { backend, store } = core;
   // WAL checkpoints (a copy and an fsync) run on a worker thread, not on the thread answering DHCP.
-  const checkpointer = cfg.store.path === ':memory:' ? null : new Checkpointer(store, { logger });
+  const checkpointer = cfg.store.path === ':memory:' || store.shared ? null : new Checkpointer(store, { logger });
 
   // The interfaces switch persisted through the API/CLI wins over the config; sockets are bound once, so a
   // change takes effect at the next start (said in the log when it happens).
@@ -420,6 +431,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     metrics.ready.set(0);
     for (const c of stopAnswering) await c();
     await Promise.all(drain.map((c) => c(graceMs)));
+    // The shared store's journal goes out before the link closes (as far as the store is reachable).
+    await backend.drain().catch(() => undefined);
     backend.close();
     for (const f of core.features) f.close?.();
     await checkpointer?.stop();

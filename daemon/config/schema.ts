@@ -119,6 +119,11 @@ export interface BootgateConfig {
     answering: boolean;
     /** When started as root, switch to this user once the privileged ports are bound. */
     user: string | null;
+    /**
+     * This appliance's name in a fleet sharing one store: on the audit events and device sightings it
+     * writes and in the admin API, so an admin sees which subnet saw a machine. null = the host name.
+     */
+    name: string | null;
   };
   tftp: {
     enabled: boolean;
@@ -155,6 +160,13 @@ export interface BootgateConfig {
   };
   store: {
     path: string;
+    /**
+     * The shared PostgreSQL store of a fleet (`postgres://user@host:5432/bootgate?sslmode=verify-full`);
+     * null = the embedded SQLite file at `path`. The password comes from `passwordFile` or PGPASSFILE.
+     */
+    url: string | null;
+    /** A file whose first line is the PostgreSQL password (never on a command line). */
+    passwordFile: string | null;
     auditRetentionDays: number;
     pendingMax: number;
   };
@@ -291,6 +303,7 @@ export const configSchema = {
         coexistDelaySeconds: { type: 'integer', minimum: 1, maximum: 60, default: 5 },
         answering: { type: 'boolean', default: true },
         user: { type: ['string', 'null'], minLength: 1, default: null },
+        name: { type: ['string', 'null'], minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', default: null },
       },
     },
     tftp: {
@@ -348,6 +361,8 @@ export const configSchema = {
       default: {},
       properties: {
         path: { type: 'string', minLength: 1, default: 'data/bootgate.db' },
+        url: { type: ['string', 'null'], pattern: '^postgres(ql)?://', default: null },
+        passwordFile: { type: ['string', 'null'], minLength: 1, default: null },
         auditRetentionDays: { type: 'integer', minimum: 1, maximum: 3650, default: 90 },
         pendingMax: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000 },
       },

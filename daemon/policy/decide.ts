@@ -41,6 +41,11 @@ export interface PolicySnapshot {
   password?: PasswordFacts;
   /** Sharing the subnet with another PXE server (daemon/policy/coexist.ts); absent = answer everyone. */
   coexist?: CoexistRule;
+  /**
+   * The shared store is unreachable and this is its last known state: known computers are still
+   * answered, but a required (destructive) deployment or a rollout admission is never decided on it.
+   */
+  stale?: boolean;
 }
 
 /** What a rollout or a maintenance window lets a known computer be offered now. */
@@ -107,6 +112,8 @@ function decideKnown(client: ClientInfo, snap: PolicySnapshot, computer: KnownCo
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
   const required = isRequired(computer.kind, profile);
   if (computer.bootOnceConsumed && required) return local(client, snap, computer.name, 'boot-once-consumed');
+  // On stale data: no required deployment (it may have been consumed meanwhile) and no rollout admission.
+  if (snap.stale && (required || profile.rollout)) return local(client, snap, computer.name, 'store-stale');
   const gate = snap.rollout?.check(computer, required);
   if (gate?.kind === 'not-admitted') {
     return gate.fallback === null ? local(client, snap, computer.name, 'rollout-not-admitted')

@@ -82,6 +82,8 @@ export type DecisionReason =
   /** The computer's (or unknown policy's) profile is not in the configuration. */
   | 'unknown-profile'
   | 'boot-once-consumed'
+  /** The shared store is unreachable: a required deployment or rollout admission waits for it (local disk). */
+  | 'store-stale'
   | 'rollout-not-admitted'
   | 'outside-window'
   | 'password-required'

@@ -3,7 +3,7 @@
  * Retention is bounded in age (store.auditRetentionDays) and in rows, pruned in small chunks so a
  * prune never holds the write lock (or the event loop) for long.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb, SqlStatement } from './sql.js';
 
 /** `password`: attempts, lockouts and refused gated files (daemon/features/password). */
 export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password';
@@ -23,6 +23,8 @@ export interface AuditEventInput {
   actor: string | null;
   /** Short free text or JSON for admin changes (what changed); never secrets. */
   detail: string | null;
+  /** The appliance (server.name) that recorded it; the store fills in its own when absent. */
+  server?: string | null;
 }
 
 export interface AuditEvent extends AuditEventInput {
@@ -50,10 +52,8 @@ export function auditEvent(e: Partial<AuditEventInput> & Pick<AuditEventInput, '
 export class AuditRepo {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: SqlDb, private readonly serverName: string | null = null) {
     this.s = {
-      insert: db.prepare(`INSERT INTO audit_events (at, type, mac, door, decision, reason, profile, computer, ip, arch, actor, detail)
-        VALUES (@at, @type, @mac, @door, @decision, @reason, @profile, @computer, @ip, @arch, @actor, @detail)`),
       deleteOld: db.prepare('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? LIMIT ?)'),
       nthNewest: db.prepare('SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET ?'),
       deleteUpTo: db.prepare('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE id <= ? ORDER BY id LIMIT ?)'),
@@ -62,8 +62,13 @@ export class AuditRepo {
   }
 
   /** Call inside a transaction when inserting many (one commit per batch). */
+  /** Prepared on first use: a store opened on an older schema (upgrade tests) has no `server` column yet. */
+  private insertStmt: SqlStatement | null = null;
+
   insert(e: AuditEventInput): void {
-    this.s.insert.run(e);
+    this.insertStmt ??= this.db.prepare(`INSERT INTO audit_events (at, type, mac, door, decision, reason, profile, computer, ip, arch, actor, detail, server)
+        VALUES (@at, @type, @mac, @door, @decision, @reason, @profile, @computer, @ip, @arch, @actor, @detail, @server)`);
+    this.insertStmt.run({ ...e, server: e.server ?? this.serverName });
   }
 
   query(q: AuditQuery): AuditEvent[] {

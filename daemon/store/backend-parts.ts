@@ -8,10 +8,12 @@ import type { BootgateConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from './db.js';
-import { effectiveSettings, type RuntimeSettings } from './settings.js';
+import { effectiveSettings, type RuntimeSettings, type SettingOverrides } from './settings.js';
 
 /** Per registry, what the oldest-pending gauge reads at scrape time (a reloaded backend replaces it). */
 const oldestPendingSource = new WeakMap<Registry, () => number>();
+/** Per registry, the store's health at scrape time. */
+const healthSource = new WeakMap<Registry, () => { up: boolean; snapshotAgeSeconds: number; journal: number }>();
 
 export interface StoreMetrics {
   pending: Gauge;
@@ -19,10 +21,30 @@ export interface StoreMetrics {
 }
 
 /** Registers (once per registry) the metrics the store backend keeps up to date. */
-export function storeMetrics(metrics: Metrics | undefined, oldestPendingAge: () => number): StoreMetrics | null {
+export function storeMetrics(
+  metrics: Metrics | undefined,
+  oldestPendingAge: () => number,
+  health?: () => { up: boolean; snapshotAgeSeconds: number; journal: number },
+): StoreMetrics | null {
   if (!metrics) return null;
   const reg = metrics.registry;
   oldestPendingSource.set(reg, oldestPendingAge);
+  if (health) healthSource.set(reg, health);
+  const gauges: Array<[string, string, (h: { up: boolean; snapshotAgeSeconds: number; journal: number }) => number]> = [
+    ['bootgate_store_up', 'Whether the store is reachable (1) or the appliance answers from its last snapshot (0)', (h) => (h.up ? 1 : 0)],
+    ['bootgate_store_snapshot_age_seconds', 'How old the policy snapshot is: 0 while it matches the store, else seconds since it last did', (h) => h.snapshotAgeSeconds],
+    ['bootgate_store_journal_events', 'Writes (audit events, device sightings, consumed markers) waiting for the store', (h) => h.journal],
+  ];
+  for (const [name, help, read] of gauges) {
+    if (reg.getSingleMetric(name)) continue;
+    new Gauge({
+      name, help, registers: [reg],
+      collect() {
+        const h = healthSource.get(reg)?.();
+        if (h) this.set(read(h));
+      },
+    });
+  }
   if (!reg.getSingleMetric('bootgate_pending_oldest_age_seconds')) {
     new Gauge({
       name: 'bootgate_pending_oldest_age_seconds',
@@ -45,7 +67,13 @@ export class SettingsView {
   private value: RuntimeSettings;
   private readonly listeners = new Set<(s: RuntimeSettings) => void>();
 
-  constructor(private readonly store: Store, private readonly cfg: () => BootgateConfig, private readonly log: Logger) {
+  /** `overrides`: where the stored overrides come from (default: read from the store each refresh). */
+  constructor(
+    private readonly store: Store,
+    private readonly cfg: () => BootgateConfig,
+    private readonly log: Logger,
+    private readonly overrides?: () => SettingOverrides,
+  ) {
     this.value = this.read();
   }
 
@@ -55,7 +83,7 @@ export class SettingsView {
 
   private read(): RuntimeSettings {
     const s = this.cfg().server;
-    return effectiveSettings({ answering: s.answering, responseDelaySeconds: s.responseDelaySeconds, interfaces: s.interfaces }, this.store.settings.overrides());
+    return effectiveSettings({ answering: s.answering, responseDelaySeconds: s.responseDelaySeconds, interfaces: s.interfaces }, this.overrides?.() ?? this.store.settings.overrides());
   }
 
   /** Re-reads; tells the listeners when something changed. */
@@ -87,6 +115,8 @@ export class AuditPruner {
     private readonly maxRows: number,
     private readonly now: () => number,
     private readonly log: Logger,
+    /** Shared store: one chunk on the pool (cutoff, rows kept, chunk) instead of a local transaction. */
+    private readonly sharedStep?: (cutoff: number, keep: number, chunk: number) => Promise<number>,
   ) {}
 
   /** Resolves with how many events went. One transaction per chunk, yielding between them. */
@@ -94,7 +124,27 @@ export class AuditPruner {
     if (this.running) return this.running;
     const cutoff = this.now() - this.cfg().store.auditRetentionDays * 86_400_000;
     let removed = 0;
-    this.running = new Promise<number>((resolve) => {
+    const shared = this.sharedStep;
+    if (shared) {
+      this.running = (async () => {
+        try {
+          for (let i = 0; i < 10_000; i++) {
+            const n = await shared(cutoff, this.maxRows, PRUNE_CHUNK);
+            removed += n;
+            if (n === 0) break;
+          }
+          if (removed > 0) this.log.info({ removed }, 'audit events pruned');
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'audit prune failed (shared store)');
+        }
+        this.running = null;
+        return removed;
+      })();
+      return this.running;
+    }
+    // The promise is cleared when it settles (not inside step(): a first step that finds nothing runs
+    // before the promise is even assigned, and would leave a settled promise that every later prune returned).
+    const running = new Promise<number>((resolve) => {
       const step = (): void => {
         try {
           const s = this.store;
@@ -105,11 +155,12 @@ export class AuditPruner {
         } catch (err) {
           this.log.error({ err: (err as Error).message }, 'audit prune failed');
         }
-        this.running = null;
         resolve(removed);
       };
       step();
     });
+    this.running = running;
+    void running.then(() => { if (this.running === running) this.running = null; });
     return this.running;
   }
 }

@@ -18,7 +18,12 @@ import { setBootOnce } from './boot-once.js';
 import type { ChangeKind, Store } from './db.js';
 import { ChangeWatch } from './watch.js';
 import { Recorder } from './recorder.js';
-import type { RuntimeSettings } from './settings.js';
+import { computersFromRows } from './computers.js';
+import type { DeviceSighting } from './devices.js';
+import type { AuditEventInput } from './audit.js';
+import { PgJournal } from './pg-journal.js';
+import { PgLink } from './pg-link.js';
+import type { RuntimeSettings, SettingOverrides } from './settings.js';
 import { AuditPruner, RecentComputers, SettingsView, storeMetrics, type StoreMetrics } from './backend-parts.js';
 
 export interface StoreBackendDeps {
@@ -34,6 +39,10 @@ export interface StoreBackendDeps {
   auditMaxRows?: number;
   /** What attached features put into every snapshot. */
   parts?: SnapshotParts;
+  /** Shared store: events kept in the local journal at most while the database is away. */
+  journalMax?: number;
+  /** Shared store: the link's ping and reconnection backoff (tests shorten them). */
+  link?: { pingMs?: number; backoff?: { minMs: number; maxMs: number } };
 }
 
 /**
@@ -45,7 +54,18 @@ export interface SnapshotParts {
   password?: () => PasswordFacts;
 }
 
-const DEFAULTS = { flushIntervalMs: 250, queueMax: 5000, pollIntervalMs: 1000, pruneIntervalMs: 3_600_000, auditMaxRows: 1_000_000 };
+const DEFAULTS = { flushIntervalMs: 250, queueMax: 5000, pollIntervalMs: 1000, pruneIntervalMs: 3_600_000, auditMaxRows: 1_000_000, journalMax: 200_000 };
+
+/** The store's state as /readyz and the metrics tell it. */
+export interface StoreHealth {
+  up: boolean;
+  /** Why not up, or null. */
+  problem: string | null;
+  /** Seconds since the snapshot was last known current (0 while the store is up and nothing is being reloaded). */
+  snapshotAgeSeconds: number;
+  /** Writes waiting for the store (audit events, sightings, consumptions). */
+  journal: number;
+}
 
 export interface StoreBackend extends PolicyBackend {
   /** Effective run-time switches: the store's overrides on top of the config. */
@@ -68,6 +88,9 @@ export interface StoreBackend extends PolicyBackend {
   prune(): Promise<number>;
   /** Stops timers and flushes; the Store stays open (its owner closes it). */
   close(): void;
+  /** Shared store: waits for the journal to be written (as far as the store is reachable). */
+  drain(): Promise<void>;
+  health(): StoreHealth;
 }
 
 /**
@@ -93,19 +116,70 @@ class SnapshotCache {
     this.rebuildErrors = rateLimited(60_000, 5, now);
   }
 
+  /**
+   * Shared store: a rebuild reads the database on the link's pool, off the answer path, and swaps the
+   * new snapshot in when it arrives; until then (or while the store is away) the last one answers.
+   */
+  loadAsync: (() => Promise<BaseData>) | null = null;
+  private loading: Promise<void> | null = null;
+  /** When the snapshot was last known to match the store. */
+  currentAt = 0;
+  /** The oldest pending device's first sighting, as of the last load (shared store). */
+  oldestPending: number | null = null;
+  onLoaded: ((data: BaseData) => void) | null = null;
+
   markDirty(): void {
     this.dirty = true;
+    if (this.loadAsync) this.reload();
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
   }
 
   /** The current snapshot; never throws (the last good view is kept when a rebuild fails). */
   get(): PolicySnapshot {
     if (!this.dirty && this.snap) return this.snap;
+    if (this.loadAsync && this.snap) {
+      this.reload();
+      return this.snap;
+    }
     try {
       return this.build();
     } catch (err) {
       this.rebuildErrors(() => this.log.error({ err: (err as Error).message }, 'policy snapshot rebuild failed'));
       return this.snap ?? snapshotFromConfig(this.cfg());
     }
+  }
+
+  /** Resolves once no reload is under way or due (shared store). */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 5 && (this.loading || (this.loadAsync && this.dirty)); i++) await (this.loading ?? this.reload());
+  }
+
+  /** Starts a reload unless one is under way; one that finds the cache dirty again when it ends runs once more. */
+  reload(): Promise<void> {
+    const load = this.loadAsync;
+    if (!load) return Promise.resolve();
+    if (this.loading) return this.loading;
+    this.dirty = true;
+    this.loading = (async () => {
+      for (let i = 0; i < 5 && this.dirty; i++) {
+        this.dirty = false;
+        try {
+          const data = await load();
+          // The settings first: the snapshot carries the answering switch they give.
+          this.onLoaded?.(data);
+          this.assemble(data);
+          this.currentAt = Date.now();
+        } catch (err) {
+          this.dirty = true;
+          this.rebuildErrors(() => this.log.warn({ err: (err as Error).message }, 'policy snapshot reload failed; answering from the last one'));
+          break;
+        }
+      }
+    })().finally(() => { this.loading = null; });
+    return this.loading;
   }
 
   addPending(mac: string): void {
@@ -116,12 +190,19 @@ class SnapshotCache {
 
   private build(): PolicySnapshot {
     const { store } = this;
-    const inventory = buildInventoryIndex(store.computers.all().map((c) => ({
+    const snap = this.assemble({ computers: store.computers.all(), rejected: store.devices.macs('rejected'), pending: store.devices.macs('pending') });
+    this.currentAt = Date.now();
+    return snap;
+  }
+
+  private assemble(data: BaseData): PolicySnapshot {
+    const inventory = buildInventoryIndex(data.computers.map((c) => ({
       name: c.name, macs: c.macs, guid: c.guid, profile: c.profile, kind: c.kind, bootOnceConsumed: c.bootOnceConsumedAt !== null,
     })));
-    const rejected = new Set(store.devices.macs('rejected'));
+    const rejected = new Set(data.rejected);
+    if (data.oldestPending !== undefined) this.oldestPending = data.oldestPending;
     this.pending.clear();
-    for (const mac of store.devices.macs('pending')) this.pending.add(mac);
+    for (const mac of data.pending) this.pending.add(mac);
     // Seen but not yet written: they count against the bound already.
     for (const mac of this.unflushedPending()) if (!inventory.byMac.has(mac) && !rejected.has(mac)) this.pending.add(mac);
     this.m?.pending.set(this.pending.size);
@@ -132,13 +213,30 @@ class SnapshotCache {
   }
 }
 
+/** What the base snapshot is built from. */
+export interface BaseData {
+  computers: ReturnType<Store['computers']['all']>;
+  rejected: string[];
+  pending: string[];
+  oldestPending?: number | null;
+  overrides?: SettingOverrides;
+}
+
+/** The decision path's writer: the batched Recorder (SQLite) or the journal (shared store). */
+interface Writer {
+  event(e: AuditEventInput): void;
+  sighting(s: DeviceSighting, insert: boolean): void;
+  unflushedPending(): string[];
+}
+
 interface Parts {
   store: Store;
   cfg: () => BootgateConfig;
   now: () => number;
   log: Logger;
   cache: SnapshotCache;
-  recorder: Recorder;
+  recorder: Writer;
+  journal: PgJournal | null;
   recent: RecentComputers;
   repeats: RepeatFilter;
 }
@@ -220,6 +318,17 @@ function markServed(p: Parts, mac: string, profile: string, path: string): boole
   const profileCfg = p.cfg().profiles[profile];
   if (!profileCfg || !isCompletionMarker(profileCfg, path)) return false;
   const name = p.recent.get(mac);
+  if (p.journal) {
+    // Shared store: decided from the snapshot, written by the journal with a conditional UPDATE (so
+    // two appliances seeing the same machine consume it once); the TFTP/HTTP door never waits for it.
+    const inv = p.cache.get().inventory;
+    const named = (c: { name: string }) => c.name === name;
+    const known = inv.byMac.get(mac) ?? (name === undefined ? undefined : [...inv.byMac.values()].find(named) ?? [...inv.byGuid.values()].find(named));
+    if (!known || known.profile !== profile || known.bootOnceConsumed || !isRequired(known.kind, profileCfg)) return false;
+    p.journal.consumed({ computer: known.name, profile, mac, by: `marker:${path}`, at: p.now() });
+    p.log.info({ mac, computer: known.name, profile, file: path }, 'required deployment consumed (completion marker served); written to the shared store');
+    return true;
+  }
   const computer = p.store.computers.byMac(mac) ?? (name === undefined ? undefined : p.store.computers.byName(name));
   if (!computer || computer.profile !== profile || computer.bootOnceConsumedAt !== null) return false;
   if (!isRequired(computer.kind, profileCfg)) return false;
@@ -228,21 +337,49 @@ function markServed(p: Parts, mac: string, profile: string, path: string): boole
   return done;
 }
 
-/** The base snapshot with the features' parts put in; the same object while none of them changed. */
-function withParts(parts: SnapshotParts): (base: PolicySnapshot) => PolicySnapshot {
+/**
+ * The base snapshot with the features' parts put in, and marked stale while the shared store is away;
+ * the same object while none of them changed.
+ */
+function withParts(parts: SnapshotParts, stale: () => boolean): (base: PolicySnapshot) => PolicySnapshot {
   const { rollout, password } = parts;
-  if (!rollout && !password) return (base) => base;
-  let last: { base: PolicySnapshot; r: RolloutGate | undefined; p: PasswordFacts | undefined; merged: PolicySnapshot } | null = null;
+  let last: { base: PolicySnapshot; r: RolloutGate | undefined; p: PasswordFacts | undefined; st: boolean; merged: PolicySnapshot } | null = null;
   return (base) => {
     const r = rollout?.();
     const p = password?.();
-    if (last === null || last.base !== base || last.r !== r || last.p !== p) {
+    const st = stale();
+    if (!r && !p && !st) return base;
+    if (last === null || last.base !== base || last.r !== r || last.p !== p || last.st !== st) {
       const merged: PolicySnapshot = { ...base };
       if (r) merged.rollout = r;
       if (p) merged.password = p;
-      last = { base, r, p, merged };
+      if (st) merged.stale = true;
+      last = { base, r, p, st, merged };
     }
     return last.merged;
+  };
+}
+
+/** The base snapshot's data, read on the shared store's pool (off the answer path). */
+async function loadShared(link: PgLink): Promise<BaseData> {
+  const [computers, macs, devices, settings] = await Promise.all([
+    link.pool.query('SELECT * FROM computers ORDER BY name'),
+    link.pool.query('SELECT computer_id, mac FROM computer_macs ORDER BY computer_id, position'),
+    link.pool.query('SELECT mac, status, first_seen FROM devices'),
+    link.pool.query('SELECT key, value FROM settings'),
+  ]);
+  const rows = devices.rows as Array<{ mac: string; status: string; first_seen: number }>;
+  const pending = rows.filter((d) => d.status === 'pending');
+  const overrides: Record<string, unknown> = {};
+  for (const r of settings.rows as Array<{ key: string; value: string }>) {
+    try { overrides[r.key] = JSON.parse(r.value); } catch { /* unreadable: ignored, as SettingsRepo does */ }
+  }
+  return {
+    computers: computersFromRows(computers.rows, macs.rows as Array<{ computer_id: number; mac: string }>),
+    rejected: rows.filter((d) => d.status === 'rejected').map((d) => d.mac),
+    pending: pending.map((d) => d.mac),
+    oldestPending: pending.length === 0 ? null : Math.min(...pending.map((d) => d.first_seen)),
+    overrides: overrides as SettingOverrides,
   };
 }
 
@@ -264,35 +401,71 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
   const log = deps.logger;
   let current = initialCfg;
   const cfg = () => current;
-  const m = storeMetrics(deps.metrics, () => oldestPendingAge(store, now));
-  const settings = new SettingsView(store, cfg, log);
-  // The recorder asks the cache (is this MAC known now?) and the cache asks the recorder (what is unwritten?).
-  let recorder: Recorder | undefined;
-  const cache = new SnapshotCache(store, cfg, () => settings.current.answering, () => recorder?.unflushedPending() ?? [], m, log, now);
-  recorder = new Recorder(store, {
-    flushIntervalMs: opt.flushIntervalMs, batchSize: Math.max(1, Math.floor(opt.queueMax / 4)), queueMax: opt.queueMax, now, logger: log,
-    isKnown: (mac) => cache.get().inventory.byMac.has(mac),
-    onDropped: (n) => m?.dropped.inc(n),
-  });
-  const parts: Parts = { store, cfg, now, log, cache, recorder, recent: new RecentComputers(), repeats: new RepeatFilter() };
-  const pruner = new AuditPruner(store, cfg, opt.auditMaxRows, now, log);
+  // The shared store: a live link (change feed, health, pool) and the journal instead of the recorder.
+  const link = store.shared ? new PgLink(store, { logger: log, now, ...deps.link }) : null;
+  let overrides: SettingOverrides = store.settings.overrides();
+  const settings = new SettingsView(store, cfg, log, link ? () => overrides : undefined);
+  // The writer asks the cache (is this MAC known now?) and the cache asks the writer (what is unwritten?).
+  let writer: Writer | undefined;
+  let cache: SnapshotCache | undefined;
+  const m = storeMetrics(deps.metrics, () => (link ? ageOf(cache?.oldestPending ?? null, now) : oldestPendingAge(store, now)), () => health());
+  cache = new SnapshotCache(store, cfg, () => settings.current.answering, () => writer?.unflushedPending() ?? [], m, log, now);
+  const snapCache = cache;
+  const isKnown = (mac: string) => snapCache.get().inventory.byMac.has(mac);
+  let recorder: Recorder | null = null;
+  let journal: PgJournal | null = null;
+  if (link) {
+    journal = new PgJournal(link, {
+      flushIntervalMs: opt.flushIntervalMs, max: opt.journalMax, now, logger: log, serverName: store.serverName, isKnown,
+      onDropped: (n) => m?.dropped.inc(n),
+      onWritten: () => snapCache.markDirty(),
+    });
+    writer = journal;
+    snapCache.get();
+    snapCache.loadAsync = () => loadShared(link);
+    snapCache.onLoaded = (data) => {
+      // Settings come with the snapshot: the answering switch and delays follow another appliance's change.
+      if (data.overrides) { overrides = data.overrides; settings.refresh(); }
+    };
+  } else {
+    recorder = new Recorder(store, {
+      flushIntervalMs: opt.flushIntervalMs, batchSize: Math.max(1, Math.floor(opt.queueMax / 4)), queueMax: opt.queueMax, now, logger: log,
+      isKnown, onDropped: (n) => m?.dropped.inc(n),
+    });
+    writer = recorder;
+  }
+  const parts: Parts = { store, cfg, now, log, cache: snapCache, recorder: writer, journal, recent: new RecentComputers(), repeats: new RepeatFilter() };
+  const pruner = new AuditPruner(store, cfg, opt.auditMaxRows, now, log, link ? (cutoff, keep, chunk) => pruneShared(link, cutoff, keep, chunk) : undefined);
 
   const unsubscribe = store.onChange((kind: ChangeKind) => {
     // A feature's own tables (rollout, password) are its part's business, not the base snapshot's.
     if (kind === 'rollout' || kind === 'password') return;
-    cache.markDirty();
-    if (kind === 'settings' || kind === 'external') settings.refresh();
+    snapCache.markDirty();
+    if (!link && (kind === 'settings' || kind === 'external')) settings.refresh();
   });
-  const watch = new ChangeWatch(store, { logger: log, now, intervalMs: opt.pollIntervalMs });
-  const compose = withParts(deps.parts ?? {});
+  // SQLite: another process on the same file shows as a new data_version. The shared store pushes.
+  const watch = link ? null : new ChangeWatch(store, { logger: log, now, intervalMs: opt.pollIntervalMs });
+  const compose = withParts(deps.parts ?? {}, () => link !== null && !link.up);
   const timers = [setInterval(() => void pruner.prune(), opt.pruneIntervalMs)];
   for (const t of timers) t.unref();
   const firstPrune = setImmediate(() => void pruner.prune());
 
+  function health(): StoreHealth {
+    if (!link) {
+      return { up: store.isOpen, problem: store.isOpen ? null : 'store closed', snapshotAgeSeconds: 0, journal: recorder?.queued ?? 0 };
+    }
+    const current = link.up && !snapCache.isDirty;
+    const age = current ? 0 : Math.max(0, (now() - (link.up ? snapCache.currentAt : Math.min(snapCache.currentAt, link.since))) / 1000);
+    const problem = link.up ? null
+      : `degraded: shared store ${store.path} unreachable (${link.reason ?? 'unknown'}); answering known computers from a snapshot ${Math.round(age)} s old, `
+        + `${journal?.queued ?? 0} writes journaled`;
+    return { up: link.up, problem, snapshotAgeSeconds: age, journal: journal?.queued ?? 0 };
+  }
+
   return {
     snapshot: () => {
-      watch.poll();
-      return compose(cache.get());
+      watch?.poll();
+      return compose(snapCache.get());
     },
     record(client, decision, context): void {
       try {
@@ -306,7 +479,7 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
     config: cfg,
     reconfigure(next: BootgateConfig): void {
       current = next;
-      cache.markDirty();
+      snapCache.markDirty();
       settings.refresh();
     },
     markServed(mac, profile, path): boolean {
@@ -317,15 +490,40 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
         return false;
       }
     },
-    flush: () => parts.recorder.flush(),
-    checkExternalChanges: () => watch.check(),
+    flush: () => {
+      recorder?.flush();
+      void journal?.write();
+    },
+    checkExternalChanges: () => watch?.check() ?? false,
     prune: () => pruner.prune(),
+    drain: async () => {
+      await journal?.drain();
+      if (link?.up) await snapCache.settled();
+    },
+    health,
     close(): void {
       for (const t of timers) clearInterval(t);
-      watch.close();
+      watch?.close();
       clearImmediate(firstPrune);
       unsubscribe();
-      parts.recorder.close();
+      recorder?.close();
+      journal?.close();
+      void link?.close();
     },
   };
+}
+
+function ageOf(first: number | null, now: () => number): number {
+  return first === null ? 0 : Math.max(0, (now() - first) / 1000);
+}
+
+/** One chunk of audit retention on the shared store (by age, then by rows), on the pool. */
+async function pruneShared(link: PgLink, cutoff: number, keep: number, chunk: number): Promise<number> {
+  const old = await link.pool.query('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)', [cutoff, chunk]);
+  if ((old.rowCount ?? 0) > 0) return old.rowCount ?? 0;
+  const edge = await link.pool.query('SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET $1', [keep]);
+  const id = (edge.rows[0] as { id: number } | undefined)?.id;
+  if (id === undefined) return 0;
+  const r = await link.pool.query('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE id <= $1 ORDER BY id LIMIT $2)', [id, chunk]);
+  return r.rowCount ?? 0;
 }

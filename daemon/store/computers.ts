@@ -2,7 +2,7 @@
  * Known computers: name, MACs (one row each in computer_macs), SMBIOS GUID, profile, deployment kind,
  * notes, boot-once state. SQL only; validation lives in daemon/features/inventory.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb } from './sql.js';
 import type { DeploymentKind } from '../config/schema.js';
 
 export interface ComputerInput {
@@ -57,10 +57,21 @@ function fromRow(r: Row, macs: string[]): ComputerRecord {
   };
 }
 
+/** Every computer from the rows of `SELECT * FROM computers ORDER BY name` and of computer_macs by position. */
+export function computersFromRows(rows: readonly unknown[], macRows: ReadonlyArray<{ computer_id: number; mac: string }>): ComputerRecord[] {
+  const macs = new Map<number, string[]>();
+  for (const r of macRows) {
+    const list = macs.get(r.computer_id);
+    if (list) list.push(r.mac);
+    else macs.set(r.computer_id, [r.mac]);
+  }
+  return (rows as Row[]).map((r) => fromRow(r, macs.get(r.id) ?? []));
+}
+
 export class ComputersRepo {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: SqlDb) {
     this.s = {
       all: db.prepare('SELECT * FROM computers ORDER BY name'),
       allMacs: db.prepare('SELECT computer_id, mac FROM computer_macs ORDER BY computer_id, position'),
@@ -82,13 +93,7 @@ export class ComputersRepo {
   }
 
   all(): ComputerRecord[] {
-    const macs = new Map<number, string[]>();
-    for (const r of this.s.allMacs.all() as Array<{ computer_id: number; mac: string }>) {
-      const list = macs.get(r.computer_id);
-      if (list) list.push(r.mac);
-      else macs.set(r.computer_id, [r.mac]);
-    }
-    return (this.s.all.all() as Row[]).map((r) => fromRow(r, macs.get(r.id) ?? []));
+    return computersFromRows(this.s.all.all(), this.s.allMacs.all() as Array<{ computer_id: number; mac: string }>);
   }
 
   private withMacs(r: Row | undefined): ComputerRecord | undefined {

@@ -8,11 +8,19 @@
  * fsync per batch, so a DHCP burst never waits on the disk. Admin changes (imports, approvals,
  * boot-once, settings) go through `durable()`, which commits at synchronous=FULL: they survive a
  * power cut as well, and they are rare enough that one fsync each costs nothing.
+ *
+ * The shared store: `openStore('postgres://...')` gives the same Store on PostgreSQL (pg-sync.ts), so
+ * every appliance of a fleet works on one inventory. The repositories are the same; the boot path
+ * reads only the in-memory snapshot, fed by the change feed (pg-link.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { isPostgresUrl, redactUrl, urlProblem, type PgTarget } from './pg-conn.js';
+import { PgSyncDb } from './pg-sync.js';
+import type { Dialect, SqlDb } from './sql.js';
 import { ComputersRepo } from './computers.js';
 import { DevicesRepo } from './devices.js';
 import { AuditRepo } from './audit.js';
@@ -39,11 +47,22 @@ export interface OpenOptions {
   migrations?: readonly Migration[];
   /** Open only an existing file (admin commands): never create a database, or its folder. */
   mustExist?: boolean;
+  /** This appliance's name (server.name), put on the audit events and device sightings it writes. */
+  serverName?: string;
+  /** PostgreSQL: the password file (store.passwordFile). */
+  passwordFile?: string | null;
+  /** PostgreSQL: how long a statement of admin work may take before it fails. */
+  statementTimeoutMs?: number;
 }
 
 export class Store {
-  readonly db: Database.Database;
+  readonly db: SqlDb;
+  /** The file, or the connection string with any password hidden. */
   readonly path: string;
+  readonly dialect: Dialect;
+  readonly serverName: string;
+  /** The PostgreSQL connection target (null on SQLite). */
+  readonly target: PgTarget | null;
   readonly computers: ComputersRepo;
   readonly devices: DevicesRepo;
   readonly audit: AuditRepo;
@@ -51,13 +70,21 @@ export class Store {
   private readonly listeners = new Set<ChangeListener>();
   private closed = false;
 
-  constructor(db: Database.Database, path: string) {
+  constructor(db: SqlDb, path: string, opts: { dialect?: Dialect; serverName?: string; target?: PgTarget | null } = {}) {
     this.db = db;
     this.path = path;
+    this.dialect = opts.dialect ?? 'sqlite';
+    this.serverName = opts.serverName ?? hostname();
+    this.target = opts.target ?? null;
     this.computers = new ComputersRepo(db);
-    this.devices = new DevicesRepo(db);
-    this.audit = new AuditRepo(db);
+    this.devices = new DevicesRepo(db, this.serverName);
+    this.audit = new AuditRepo(db, this.serverName);
     this.settings = new SettingsRepo(db);
+  }
+
+  /** True when this is the shared PostgreSQL store. */
+  get shared(): boolean {
+    return this.dialect === 'postgres';
   }
 
   /** Runs `fn` in one transaction (BEGIN IMMEDIATE: take the write lock up front, no upgrade deadlock). */
@@ -67,12 +94,24 @@ export class Store {
 
   /** Like tx(), committed with an fsync (synchronous=FULL) for changes an admin was told are saved. */
   durable<T>(fn: () => T): T {
+    // PostgreSQL commits durably (synchronous_commit) already.
+    if (this.dialect !== 'sqlite') return this.tx(fn);
     this.db.pragma('synchronous = FULL');
     try {
       return this.tx(fn);
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
+  }
+
+  /**
+   * Inside a transaction: waits until no other appliance holds `key` for its transaction (PostgreSQL
+   * advisory transaction lock), so a read-decide-write step (a rollout's admissions of the day) runs
+   * one appliance at a time. On SQLite the transaction's write lock does this already.
+   */
+  serialize(key: string): void {
+    if (this.dialect !== 'postgres') return;
+    (this.db as PgSyncDb).query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
   }
 
   /** Subscribes to changes made through this Store (other processes are seen through dataVersion()). */
@@ -90,6 +129,7 @@ export class Store {
    * default). The daemon turns it off while a Checkpointer does that work on another thread.
    */
   setCommitCheckpoints(on: boolean): void {
+    if (this.dialect !== 'sqlite') return;
     this.db.pragma(`wal_autocheckpoint = ${on ? 1000 : 0}`);
   }
 
@@ -116,9 +156,10 @@ export class Store {
   }
 }
 
-function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+/** The same steps on either backend; on PostgreSQL the caller holds the migration lock. */
+function migrate(db: SqlDb, migrations: readonly Migration[], dialect: Dialect): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${dialect === 'postgres' ? 'BIGINT' : 'INTEGER'} NOT NULL)`);
   const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
   const known = Math.max(0, ...migrations.map((m) => m.version));
   const newest = Math.max(0, ...applied);
@@ -129,14 +170,53 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
-      db.exec(m.sql);
+      db.exec(dialect === 'postgres' ? m.postgres ?? m.sql : m.sql);
       record.run(m.version, m.name, Date.now());
     }).immediate();
   }
 }
 
-/** Opens (creating if needed) and migrates the database at `path` (`:memory:` for tests). */
+/**
+ * Two appliances starting together must not both migrate: the steps run under a session advisory lock
+ * (one fixed key), and the second one finds them applied when it gets the lock.
+ */
+const MIGRATION_LOCK = 0x6267_7374; // 'bgst'
+
+function openShared(url: string, opts: OpenOptions): Store {
+  const shown = redactUrl(url);
+  const problem = urlProblem(url);
+  if (problem) throw new StoreError(`store.url ${shown}: ${problem}`);
+  const target: PgTarget = {
+    url, passwordFile: opts.passwordFile ?? null, applicationName: `bootgate ${opts.serverName ?? hostname()}`,
+    statementTimeoutMs: opts.statementTimeoutMs ?? 10_000,
+  };
+  let db: PgSyncDb;
+  try {
+    db = new PgSyncDb(target);
+  } catch (err) {
+    throw new StoreError(`store.url ${shown}: ${(err as Error).message}`);
+  }
+  try {
+    db.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      migrate(db, opts.migrations ?? MIGRATIONS, 'postgres');
+    } finally {
+      db.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`store.url ${shown}: ${(err as Error).message}`);
+  }
+  return new Store(db, shown, { dialect: 'postgres', serverName: opts.serverName, target });
+}
+
+/**
+ * Opens (creating if needed) and migrates the store: an SQLite file at `path` (`:memory:` for tests),
+ * or the shared PostgreSQL database when `path` is a `postgres://` connection string.
+ */
 export function openStore(path: string, opts: OpenOptions = {}): Store {
+  if (isPostgresUrl(path)) return openShared(path, opts);
   if (path !== ':memory:' && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
@@ -149,11 +229,11 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 2000))}`);
-    migrate(db, opts.migrations ?? MIGRATIONS);
+    migrate(db, opts.migrations ?? MIGRATIONS, 'sqlite');
   } catch (err) {
     db.close();
     if (err instanceof StoreError) throw err;
     throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`);
   }
-  return new Store(db, path);
+  return new Store(db, path, { serverName: opts.serverName });
 }

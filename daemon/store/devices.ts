@@ -2,7 +2,7 @@
  * Devices seen under the `pending` unknown-computer policy: waiting for approval, or rejected.
  * Sightings are written in batches by the backend (one upsert per device per flush).
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb, SqlStatement } from './sql.js';
 
 export type DeviceStatus = 'pending' | 'rejected';
 
@@ -19,6 +19,8 @@ export interface DeviceRecord {
   attempts: number;
   decidedAt: number | null;
   decidedBy: string | null;
+  /** The appliance (server.name) that saw it last. */
+  seenBy: string | null;
 }
 
 /** One device's sightings since the last flush, merged in memory. */
@@ -47,28 +49,25 @@ interface Row {
   attempts: number;
   decided_at: number | null;
   decided_by: string | null;
+  seen_by: string | null;
 }
 
 function fromRow(r: Row): DeviceRecord {
   return {
     mac: r.mac, status: r.status, guid: r.guid, arch: r.arch, archCode: r.arch_code, vendorClass: r.vendor_class, ip: r.ip,
     firstSeen: r.first_seen, lastSeen: r.last_seen, attempts: r.attempts, decidedAt: r.decided_at, decidedBy: r.decided_by,
+    seenBy: r.seen_by ?? null,
   };
 }
 
 export class DevicesRepo {
   private readonly s;
 
-  constructor(db: Database.Database) {
+  /** Prepared on first use: a store opened on an older schema (upgrade tests) has no seen_by yet. */
+  private writes: { seen: SqlStatement; touchOnly: SqlStatement } | null = null;
+
+  constructor(private readonly db: SqlDb, private readonly serverName: string | null = null) {
     this.s = {
-      // A new device starts pending; a known one (pending or rejected) keeps its status and gains attempts.
-      seen: db.prepare(`INSERT INTO devices (mac, status, guid, arch, arch_code, vendor_class, ip, first_seen, last_seen, attempts)
-        VALUES (@mac, 'pending', @guid, @arch, @archCode, @vendorClass, @ip, @firstSeen, @lastSeen, @attempts)
-        ON CONFLICT(mac) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen), attempts = attempts + excluded.attempts,
-          guid = COALESCE(excluded.guid, guid), arch = COALESCE(excluded.arch, arch), arch_code = COALESCE(excluded.arch_code, arch_code),
-          vendor_class = COALESCE(excluded.vendor_class, vendor_class), ip = COALESCE(excluded.ip, ip)`),
-      touchOnly: db.prepare(`UPDATE devices SET last_seen = MAX(last_seen, @lastSeen), attempts = attempts + @attempts,
-          ip = COALESCE(@ip, ip) WHERE mac = @mac`),
       get: db.prepare('SELECT * FROM devices WHERE mac = ?'),
       list: db.prepare('SELECT * FROM devices ORDER BY first_seen, mac'),
       listBy: db.prepare('SELECT * FROM devices WHERE status = ? ORDER BY first_seen, mac'),
@@ -81,10 +80,28 @@ export class DevicesRepo {
     };
   }
 
+  private get w(): { seen: SqlStatement; touchOnly: SqlStatement } {
+    const db = this.db;
+    this.writes ??= {
+      // A new device starts pending; a known one (pending or rejected) keeps its status and gains attempts.
+      seen: db.prepare(`INSERT INTO devices (mac, status, guid, arch, arch_code, vendor_class, ip, first_seen, last_seen, attempts, seen_by)
+        VALUES (@mac, 'pending', @guid, @arch, @archCode, @vendorClass, @ip, @firstSeen, @lastSeen, @attempts, @seenBy)
+        ON CONFLICT(mac) DO UPDATE SET last_seen = MAX(devices.last_seen, excluded.last_seen), attempts = devices.attempts + excluded.attempts,
+          seen_by = COALESCE(excluded.seen_by, devices.seen_by),
+          guid = COALESCE(excluded.guid, devices.guid), arch = COALESCE(excluded.arch, devices.arch),
+          arch_code = COALESCE(excluded.arch_code, devices.arch_code),
+          vendor_class = COALESCE(excluded.vendor_class, devices.vendor_class), ip = COALESCE(excluded.ip, devices.ip)`),
+      touchOnly: db.prepare(`UPDATE devices SET last_seen = MAX(last_seen, @lastSeen), attempts = attempts + @attempts,
+          ip = COALESCE(@ip, ip), seen_by = COALESCE(@seenBy, seen_by) WHERE mac = @mac`),
+    };
+    return this.writes;
+  }
+
   /** Records sightings; `insert` false only updates devices already recorded (e.g. rejected ones). */
   seen(s: DeviceSighting, insert: boolean): void {
-    if (insert) this.s.seen.run(s);
-    else this.s.touchOnly.run({ mac: s.mac, lastSeen: s.lastSeen, attempts: s.attempts, ip: s.ip });
+    const seenBy = this.serverName;
+    if (insert) this.w.seen.run({ ...s, seenBy });
+    else this.w.touchOnly.run({ mac: s.mac, lastSeen: s.lastSeen, attempts: s.attempts, ip: s.ip, seenBy });
   }
 
   get(mac: string): DeviceRecord | undefined {

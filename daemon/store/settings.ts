@@ -2,7 +2,7 @@
  * Run-time switches persisted across restarts; each overrides its config key while set.
  * Values are validated by the caller (inventory/settings.ts) and stored as JSON.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb } from './sql.js';
 
 export const SETTING_KEYS = ['answering', 'responseDelaySeconds', 'interfaces'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
@@ -18,7 +18,7 @@ export type SettingOverrides = Partial<RuntimeSettings>;
 export class SettingsRepo {
   private readonly s;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlDb) {
     this.s = {
       all: db.prepare('SELECT key, value FROM settings'),
       set: db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)

@@ -12,6 +12,7 @@ import type { ClientInfo } from '../../daemon/policy/types.js';
 import { auditEvent } from '../../daemon/store/audit.js';
 import { createStoreBackend, type StoreBackendDeps } from '../../daemon/store/backend.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
+import { STORE_BACKENDS } from './helpers/store-backends.js';
 
 const logger = createLogger('silent');
 
@@ -290,3 +291,137 @@ test('backend: audit retention by age and by row cap', async () => {
     s.done();
   }
 });
+
+// The same behaviours on both backends. On the shared store the snapshot reloads off the answer path
+// and writes go through the journal, so each step that changes something is followed by settle():
+// everything queued written and the snapshot reloaded (on SQLite: the batched writer flushed).
+for (const b of STORE_BACKENDS) {
+  function shared(cfgOver: Record<string, unknown> = {}, deps: Partial<StoreBackendDeps> = {}) {
+    const s = setup({ link: { pingMs: 500, backoff: { minMs: 100, maxMs: 1000 } }, ...deps }, cfgOver, b.open());
+    return {
+      ...s,
+      settle: async () => { s.backend.flush(); await s.backend.drain(); },
+    };
+  }
+
+  test(`${b.name}: backend: an inventory change reaches the snapshot; each decision is an audit event with its reason`, async () => {
+    const s = shared();
+    try {
+      addComputer(s.store, 'PC-01', '52:54:00:77:00:01');
+      await s.settle();
+      assert.equal(s.backend.snapshot().inventory.byMac.get('52:54:00:77:00:01')?.name, 'PC-01');
+      s.gate.decide(client('52:54:00:77:00:01', { ip: '10.77.0.50' }), { file: 'boot/x64/wdsmgfw.efi' });
+      s.gate.decide(client('52:54:00:77:00:02', { vendorClass: 'MSFT 5.0' }));
+      await s.settle();
+      const events = s.store.audit.query({ type: 'decision', limit: 10 });
+      assert.deepEqual(
+        events.map((e) => [e.mac, e.decision, e.reason, e.computer, e.profile, e.ip, e.arch, e.detail, e.server]),
+        [['52:54:00:77:00:01', 'boot', 'known', 'PC-01', 'winpe', '10.77.0.50', 'efi-x64', 'boot/x64/wdsmgfw.efi', s.store.serverName]],
+      );
+    } finally {
+      s.done();
+    }
+  });
+
+  test(`${b.name}: backend: pending devices recorded with attempts and bounded; a rejected one ignored, its attempts counted`, async () => {
+    const s = shared();
+    try {
+      const macs = Array.from({ length: 10 }, (_, i) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`);
+      const first = macs.map((m) => s.gate.decide(client(m)).reason);
+      assert.deepEqual(first, ['unknown-pending', 'unknown-pending', 'unknown-pending', ...Array(7).fill('pending-full')]);
+      assert.equal(s.gate.decide(client(macs[0]!)).reason, 'pending');
+      await s.settle();
+      assert.deepEqual(s.store.devices.list('pending').map((d) => [d.mac, d.attempts, d.seenBy]),
+        [[macs[0], 2, s.store.serverName], [macs[1], 1, s.store.serverName], [macs[2], 1, s.store.serverName]]);
+      s.store.devices.setStatus(macs[0]!, 'rejected', 5, 'test');
+      s.store.notify('devices');
+      await s.settle();
+      assert.equal(s.gate.decide(client(macs[0]!)).reason, 'rejected');
+      await s.settle();
+      assert.deepEqual([s.store.devices.get(macs[0]!)?.status, s.store.devices.get(macs[0]!)?.attempts], ['rejected', 3]);
+      assert.equal(s.backend.snapshot().pending.size, 2);
+    } finally {
+      s.done();
+    }
+  });
+
+  test(`${b.name}: backend: retransmissions within 5 s are one audit event; a device approved before its sightings were written is not re-added`, async () => {
+    let t = Date.parse('2026-11-21T10:00:00Z');
+    const s = shared({}, { now: () => t });
+    try {
+      const c = client('52:54:00:77:00:06');
+      for (let i = 0; i < 4; i++) s.backend.record(c, { kind: 'ignore', reason: 'unknown-ignore' }, {});
+      s.backend.record(c, { kind: 'ignore', reason: 'denied-mac' }, {});
+      t += 5000;
+      s.backend.record(c, { kind: 'ignore', reason: 'unknown-ignore' }, {});
+      s.gate.decide(client('02:00:00:00:00:bb'));
+      addComputer(s.store, 'PC-BB', '02:00:00:00:00:bb');
+      await s.settle();
+      assert.deepEqual(s.store.audit.query({ type: 'decision', mac: c.mac, limit: 100 }).map((e) => e.reason).sort(), ['denied-mac', 'unknown-ignore', 'unknown-ignore']);
+      assert.equal(s.store.devices.get('02:00:00:00:00:bb'), undefined);
+      assert.equal(s.backend.snapshot().pending.has('02:00:00:00:00:bb'), false);
+    } finally {
+      s.done();
+    }
+  });
+
+  test(`${b.name}: backend: boot once — the completion marker consumes a required deployment (also for a machine known by GUID), then local disk`, async () => {
+    const s = shared();
+    try {
+      addComputer(s.store, 'PC-W', '52:54:00:77:00:01', 'wipe');
+      addComputer(s.store, 'PC-A', '52:54:00:77:00:02', 'winpe');
+      addComputer(s.store, 'PC-G', '', 'wipe', '00112233-4455-6677-8899-aabbccddee01');
+      await s.settle();
+      assert.equal(s.gate.decide(client('52:54:00:77:00:01')).kind, 'boot');
+      assert.equal(s.backend.markServed('52:54:00:77:00:01', 'wipe', 'wipe/wipe.efi'), false, 'not the marker');
+      assert.equal(s.backend.markServed('52:54:00:77:00:02', 'winpe', 'sources/boot.wim'), false, 'available profile has no marker');
+      assert.equal(s.backend.markServed('52:54:00:77:00:01', 'wipe', '\\Sources\\BOOT.WIM'), true);
+      const g = client('52:54:00:77:00:09', { guid: '33221100-5544-7766-8899-aabbccddee01', guidSwapped: '00112233-4455-6677-8899-aabbccddee01' });
+      assert.equal(s.gate.decide(g).reason, 'known');
+      assert.equal(s.backend.markServed('52:54:00:77:00:09', 'wipe', 'sources/boot.wim'), true);
+      await s.settle();
+      assert.equal(s.backend.markServed('52:54:00:77:00:01', 'wipe', 'sources/boot.wim'), false, 'already consumed');
+      assert.deepEqual(s.gate.decide(client('52:54:00:77:00:01')), { kind: 'local', computer: 'PC-W', reason: 'boot-once-consumed' });
+      assert.equal(s.gate.decide(g).reason, 'boot-once-consumed');
+      assert.equal(s.store.computers.byName('PC-W')?.bootOnceConsumedBy, 'marker:\\Sources\\BOOT.WIM');
+      const ev = s.store.audit.query({ type: 'boot-once', limit: 5 }).filter((e) => e.computer === 'PC-W');
+      assert.deepEqual(ev.map((e) => [e.computer, e.mac, e.actor]), [['PC-W', '52:54:00:77:00:01', 'marker']]);
+    } finally {
+      s.done();
+    }
+  });
+
+  test(`${b.name}: backend: run-time settings from the store override the config and notify listeners`, async () => {
+    const s = shared({ server: { interfaces: ['eth0'] } });
+    try {
+      const seen: unknown[] = [];
+      s.backend.onSettingsChange((x) => seen.push(x));
+      s.store.settings.set('answering', false, 1);
+      s.store.notify('settings');
+      await s.settle();
+      assert.equal(s.backend.settings().answering, false);
+      assert.equal(s.gate.decide(client('52:54:00:77:00:01')).reason, 'disabled');
+      assert.equal(seen.length, 1);
+    } finally {
+      s.done();
+    }
+  });
+
+  test(`${b.name}: backend: audit retention by age and by row cap`, async () => {
+    const s = shared({}, { auditMaxRows: 100 });
+    try {
+      const day = 86_400_000;
+      const now = 1_700_000_000_000;
+      await s.backend.prune();
+      s.store.tx(() => {
+        for (let i = 0; i < 3000; i++) s.store.audit.insert(auditEvent({ at: now - 8 * day, type: 'decision' }));
+        for (let i = 0; i < 150; i++) s.store.audit.insert(auditEvent({ at: now - day, type: 'decision', mac: `m${i}` }));
+      });
+      assert.equal(await s.backend.prune(), 3050);
+      assert.equal(s.store.audit.count(), 100);
+      assert.equal(s.store.audit.query({ limit: 200 }).at(-1)?.mac, 'm50', 'the newest 100 are kept');
+    } finally {
+      s.done();
+    }
+  });
+}

@@ -28,10 +28,10 @@ const macOf = (i: number) => `52:54:00:${((i >> 16) & 0xff).toString(16).padStar
 
 /** One write as the daemon makes them: a computer and its audit event in one transaction. */
 function writePair(store: Store, i: number): void {
-  store.db.transaction(() => {
+  store.tx(() => {
     store.computers.insert(pc(`W-${i}`, macOf(i)), i);
     store.audit.insert(auditEvent({ at: i, type: 'admin', computer: `W-${i}`, actor: 'test', detail: 'pair' }));
-  })();
+  });
 }
 
 async function cli(cwd: string, argv: string[]) {
@@ -54,10 +54,9 @@ test('an online backup while writes keep coming: one consistent state that opens
   const store = openStore(join(dir, 'bootgate.db'));
   t.after(() => store.close());
   // Enough pages that the copy takes many turns of the event loop (100 pages a turn).
-  const filler = store.db.transaction(() => {
+  store.tx(() => {
     for (let i = 0; i < 20_000; i++) store.audit.insert(auditEvent({ at: i, type: 'admin', actor: 'fill', detail: 'x'.repeat(200) }));
   });
-  filler();
   let written = 0;
   let done = false;
   const writer = (async () => {

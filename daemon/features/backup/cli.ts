@@ -12,6 +12,7 @@ import {
   CliError, commandConfig, configuredApi, connectionOptions, probe, report, runCommand,
   type BaseIo, type Connection, type ConnectionArgs,
 } from '../../cli/index.js';
+import { storeMigrateCommand } from './migrate-cli.js';
 import { backupStore, restoreStore, type RestoreResult } from './service.js';
 
 type BackupArgs = ConnectionArgs & { file: string };
@@ -32,8 +33,9 @@ function restoreText(r: RestoreResult): string {
 export function createStoreCommand(io: BaseIo): CommandModule {
   return {
     command: 'store',
-    describe: 'the database: back it up (while the daemon runs), restore a backup (daemon stopped)',
+    describe: 'the database: back it up (while the daemon runs), restore a backup (daemon stopped), move it into a fleet\'s shared PostgreSQL',
     builder: (y) => y
+      .command(storeMigrateCommand(io))
       .command<BackupArgs>('backup <file>', 'write a consistent copy of the store to FILE (through the daemon when it runs)',
         (b) => connectionOptions(b).positional('file', { type: 'string', demandOption: true, describe: 'where the backup goes (replaced once the copy is complete)' }),
         runCommand<Connection, BackupArgs>(io, (conn) => conn, async (conn, a) => {
@@ -70,7 +72,7 @@ export function createStoreCommand(io: BaseIo): CommandModule {
             report(io, err);
           }
         })
-      .demandCommand(1),
+      .demandCommand(1, 'name a store command: backup, restore or migrate'),
     handler: () => undefined,
   };
 }

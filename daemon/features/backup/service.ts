@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { setBootOnce } from '../../store/boot-once.js';
 import { giveToFolderOwner } from '../tokens/service.js';
 import { openStore, type Store } from '../../store/db.js';
+import type { SqlDb } from '../../store/sql.js';
 
 export interface BackupResult {
   /** Where the backup is (the file named, or a temporary one the API streams and removes). */
@@ -46,9 +47,12 @@ export function backupProblem(file: string): string | null {
 
 /** Backs the open store up to `dest` (replacing a file there only once the copy is complete and checked). */
 export async function backupStore(store: Store, dest: string): Promise<BackupResult> {
+  if (store.dialect !== 'sqlite') throw new Error('the store is PostgreSQL: back it up with pg_dump -Fc (the appliances keep no data of their own)');
+  // A SQLite store's handle is better-sqlite3's own, with its online backup.
+  const sqlite = store.db as unknown as Database.Database;
   const tmp = tempBeside(dest, 'partial');
   try {
-    const r = await store.db.backup(tmp);
+    const r = await sqlite.backup(tmp);
     const copy = new Database(tmp);
     try {
       copy.pragma('journal_mode = DELETE');
@@ -83,7 +87,7 @@ export interface RestoreResult {
 
 interface ConsumedRow { name: string; at: number; by: string | null }
 
-function consumedIn(db: Database.Database): Map<string, ConsumedRow> {
+function consumedIn(db: Pick<SqlDb, 'prepare'>): Map<string, ConsumedRow> {
   const rows = db.prepare('SELECT name, boot_once_consumed_at AS at, boot_once_consumed_by AS by FROM computers WHERE boot_once_consumed_at IS NOT NULL').all() as ConsumedRow[];
   return new Map(rows.map((r) => [r.name, r]));
 }

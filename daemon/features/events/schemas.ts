@@ -21,6 +21,8 @@ export const eventSchema = {
     arch: strOrNull,
     actor: strOrNull,
     detail: strOrNull,
+    /** The appliance (server.name) that recorded it. */
+    server: strOrNull,
   },
 } as const;
 

@@ -23,7 +23,7 @@ export interface EventDto extends Omit<AuditEvent, 'at'> {
 }
 
 export function eventDto(e: AuditEvent): EventDto {
-  return { ...e, at: new Date(e.at).toISOString() };
+  return { ...e, at: new Date(e.at).toISOString(), server: e.server ?? null };
 }
 
 /** Who and what an admin audit event names besides its actor and detail. */

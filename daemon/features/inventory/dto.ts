@@ -35,6 +35,8 @@ export interface DeviceDto {
   attempts: number;
   decidedAt: string | null;
   decidedBy: string | null;
+  /** The appliance (server.name) that saw it last. */
+  seenBy: string | null;
 }
 
 export interface ImportResult {
@@ -67,5 +69,6 @@ export function deviceDto(d: DeviceRecord): DeviceDto {
   return {
     mac: d.mac, status: d.status, guid: d.guid, arch: d.arch, archCode: d.archCode, vendorClass: d.vendorClass, ip: d.ip,
     firstSeen: iso(d.firstSeen), lastSeen: iso(d.lastSeen), attempts: d.attempts, decidedAt: isoOrNull(d.decidedAt), decidedBy: d.decidedBy,
+    seenBy: d.seenBy,
   };
 }

@@ -57,6 +57,7 @@ export const deviceSchema = {
     attempts: { type: 'integer' },
     decidedAt: isoOrNull,
     decidedBy: strOrNull,
+    seenBy: strOrNull,
   },
 } as const;
 

@@ -3,7 +3,7 @@
  * key. The database is the only copy, read on every check: a password set or a lockout lifted with the
  * CLI on the database file takes effect in a running daemon at once.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../../store/sql.js';
 import type { FailureState } from './lockout.js';
 
 /** `global`, or one profile's own password. */
@@ -40,7 +40,7 @@ const FAILURES_MAX = 20_000;
 export class PasswordRepo {
   private readonly s;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlDb) {
     this.s = {
       hash: db.prepare('SELECT scope, hash, updated_at, updated_by FROM password_hashes WHERE scope = ?'),
       hashes: db.prepare('SELECT scope, hash, updated_at, updated_by FROM password_hashes ORDER BY scope'),

@@ -175,15 +175,21 @@ export class RolloutService {
         const m = membership.get(c.name.toLowerCase());
         return { name: c.name, group: m?.group ?? UNGROUPED, criticality: m?.criticality ?? null };
       });
-      const halts = this.repo.halts(profile);
-      const spans: HaltSpan[] = halts.map((h) => ({
-        group: h.group, fromDay: rolloutDay(settings, h.haltedAt), toDay: h.resumedAt === null ? null : rolloutDay(settings, h.resumedAt),
-      }));
-      // Admissions are stored as local dates; the plan counts in day indexes from the start date.
-      const day0 = parseLocalDate(settings.startDate) ?? 0;
-      const admittedOn = new Map(this.repo.admissions(profile).map((a) => [a.computer.toLowerCase(), (parseLocalDate(a.date) ?? day0) - day0]));
-      const plan = planRollout({ settings, members, admittedOn, halts: spans, today: rolloutDay(settings, t) });
-      this.repo.admit(profile, plan.newlyAdmitted.map((a) => ({ ...a, date: formatDayNumber(day0 + a.day) })), t);
+      // Read, plan and admit as one step per rollout: appliances sharing a store admit one at a time, so
+      // two of them deciding at the same moment cannot both fill the day's quota.
+      const { halts, plan } = this.store.tx(() => {
+        this.store.serialize(`rollout:${profile}`);
+        const halts = this.repo.halts(profile);
+        const spans: HaltSpan[] = halts.map((h) => ({
+          group: h.group, fromDay: rolloutDay(settings, h.haltedAt), toDay: h.resumedAt === null ? null : rolloutDay(settings, h.resumedAt),
+        }));
+        // Admissions are stored as local dates; the plan counts in day indexes from the start date.
+        const day0 = parseLocalDate(settings.startDate) ?? 0;
+        const admittedOn = new Map(this.repo.admissions(profile).map((a) => [a.computer.toLowerCase(), (parseLocalDate(a.date) ?? day0) - day0]));
+        const plan = planRollout({ settings, members, admittedOn, halts: spans, today: rolloutDay(settings, t) });
+        this.repo.admit(profile, plan.newlyAdmitted.map((a) => ({ ...a, date: formatDayNumber(day0 + a.day) })), t);
+        return { halts, plan };
+      });
       out.push({ profile, rollout: p.rollout, settings, plan, halts, results: this.repo.results(profile) });
     }
     return out;

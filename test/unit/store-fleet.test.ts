@@ -1,0 +1,322 @@
+/**
+ * A fleet on one shared PostgreSQL store, in process: two appliances' store backends on the same
+ * database (each with its own connection, change feed and journal), as two daemons on two subnets
+ * would have. A change on one reaches the other's snapshot through LISTEN/NOTIFY; with the database
+ * stopped both keep answering known computers from their snapshot, refuse required deployments with
+ * `store-stale`, journal their writes and write them when it is back; a completion marker served
+ * through both at once is consumed once.
+ */
+import { after, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import pg from 'pg';
+import { validateConfig } from '../../daemon/config/load.js';
+import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
+import { createLogger } from '../../daemon/log.js';
+import { createMetrics } from '../../daemon/metrics.js';
+import type { ClientInfo } from '../../daemon/policy/types.js';
+import { createStoreBackend, type StoreBackend } from '../../daemon/store/backend.js';
+import { openStore, type Store } from '../../daemon/store/db.js';
+import { freshPgUrl, pgCluster } from './helpers/store-backends.js';
+
+const logger = createLogger('silent');
+const BOUND_MS = 120_000;
+
+function config() {
+  return validateConfig({
+    policy: { unknown: { action: 'pending', profile: 'winpe' } },
+    profiles: {
+      winpe: { bootFiles: { 'efi-x64': 'boot/x64/wdsmgfw.efi' } },
+      wipe: { kind: 'required', bootOnceMarker: 'sources/boot.wim', bootFiles: { 'efi-x64': 'wipe/wipe.efi' } },
+    },
+  }, 'test');
+}
+
+function client(mac: string): ClientInfo {
+  return {
+    mac, archCode: 7, arch: 'efi-x64', httpBoot: false, ipxe: false, guid: null, guidSwapped: null,
+    vendorClass: 'PXEClient:Arch:00007:UNDI:003000', ip: null, door: 'dhcp',
+  };
+}
+
+interface Appliance {
+  name: string;
+  store: Store;
+  backend: StoreBackend;
+  gate: Gatekeeper;
+  metrics: ReturnType<typeof createMetrics>;
+}
+
+const open: Appliance[] = [];
+after(async () => {
+  for (const a of open) {
+    a.backend.close();
+    a.store.close();
+  }
+});
+
+function appliance(url: string, name: string): Appliance {
+  const store = openStore(url, { serverName: name });
+  const metrics = createMetrics(new Registry());
+  const backend = createStoreBackend(config(), store, { logger, metrics, flushIntervalMs: 100, link: { pingMs: 500, backoff: { minMs: 100, maxMs: 1000 } } });
+  const a = { name, store, backend, gate: new Gatekeeper(backend, logger, metrics), metrics };
+  open.push(a);
+  return a;
+}
+
+/** Resolves once `cond()` holds, checking on every store change and every 20 ms; rejects after `ms`. */
+function until(cond: () => boolean, ms = BOUND_MS, what = 'condition'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + ms;
+    const tick = setInterval(() => {
+      if (cond()) { clearInterval(tick); resolve(); return; }
+      if (Date.now() > deadline) { clearInterval(tick); reject(new Error(`timed out waiting for ${what}`)); }
+    }, 20);
+  });
+}
+
+function addComputer(store: Store, name: string, mac: string, profile = 'winpe'): void {
+  store.durable(() => store.computers.insert({ name, macs: [mac], guid: null, profile, kind: null, notes: '', sourceComputer: null }, Date.now()));
+  store.notify('inventory');
+}
+
+async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, values)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+test('fleet: a computer added on A boots on B within 2 s; a device pending on B and approved on A boots on B', async () => {
+  const url = freshPgUrl();
+  const a = appliance(url, 'appliance-a');
+  const b = appliance(url, 'appliance-b');
+  assert.equal(b.gate.decide(client('52:54:00:aa:00:01')).reason, 'unknown-pending');
+  const t0 = Date.now();
+  addComputer(a.store, 'PC-01', '52:54:00:aa:00:02');
+  await until(() => b.gate.decide(client('52:54:00:aa:00:02')).reason === 'known', 10_000, 'B to know PC-01');
+  const took = Date.now() - t0;
+  assert.ok(took < 2000, `reached B in ${took} ms`);
+
+  // The pending device B saw shows on A with B's name ("seen by"), once B's journal has written it.
+  await b.backend.drain();
+  const seen = a.store.devices.get('52:54:00:aa:00:01');
+  assert.equal(seen?.status, 'pending');
+  assert.equal(seen?.seenBy, 'appliance-b');
+  // Approved through A (the inventory service does this: the device becomes a computer).
+  a.store.durable(() => {
+    a.store.devices.delete('52:54:00:aa:00:01');
+    a.store.computers.insert({ name: 'PC-NEW', macs: ['52:54:00:aa:00:01'], guid: null, profile: 'winpe', kind: null, notes: '', sourceComputer: null }, Date.now());
+  });
+  a.store.notify('inventory');
+  const t1 = Date.now();
+  await until(() => b.gate.decide(client('52:54:00:aa:00:01')).kind === 'boot', 10_000, 'B to boot the approved machine');
+  assert.ok(Date.now() - t1 < 2000, `approval reached B in ${Date.now() - t1} ms`);
+  const events = await sql<{ server: string }>(url, "SELECT DISTINCT server FROM audit_events WHERE type = 'decision' ORDER BY server");
+  await b.backend.drain();
+  assert.ok(events.length >= 1);
+  const servers = (await sql<{ server: string }>(url, "SELECT DISTINCT server FROM audit_events WHERE type = 'decision'")).map((r) => r.server);
+  assert.deepEqual(servers, ['appliance-b'], 'every decision event names the appliance that made it');
+});
+
+test('fleet: a completion marker served through two appliances at once is consumed once per machine', async () => {
+  const url = freshPgUrl();
+  const a = appliance(url, 'primary');
+  const b = appliance(url, 'backup');
+  const n = 200;
+  const macs = Array.from({ length: n }, (_, i) => `52:54:00:bb:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
+  a.store.durable(() => {
+    macs.forEach((mac, i) => a.store.computers.insert({ name: `WIPE-${i}`, macs: [mac], guid: null, profile: 'wipe', kind: null, notes: '', sourceComputer: null }, 1));
+  });
+  a.store.notify('inventory');
+  await until(() => macs.every((m) => b.gate.decide(client(m)).kind === 'boot'), 10_000, 'B to know all of them');
+  for (const m of macs) {
+    assert.equal(a.gate.decide(client(m)).kind, 'boot');
+    assert.ok(a.backend.markServed(m, 'wipe', 'sources/boot.wim'));
+    assert.ok(b.backend.markServed(m, 'wipe', 'sources/boot.wim'));
+  }
+  await Promise.all([a.backend.drain(), b.backend.drain()]);
+  const rows = await sql<{ computer: string; n: number }>(url, "SELECT computer, COUNT(*)::int AS n FROM audit_events WHERE type = 'boot-once' GROUP BY computer");
+  assert.equal(rows.length, n, 'every machine consumed');
+  assert.ok(rows.every((r) => r.n === 1), 'each exactly once');
+  assert.equal((await sql(url, 'SELECT 1 FROM computers WHERE boot_once_consumed_at IS NULL')).length, 0);
+  await until(() => macs.every((m) => b.gate.decide(client(m)).reason === 'boot-once-consumed'), 10_000, 'B to see them consumed');
+});
+
+test('fleet: with the database stopped both answer known computers from the snapshot, required ones local (store-stale); restarted, the journal is written', async () => {
+  const url = freshPgUrl();
+  const a = appliance(url, 'site-a');
+  const b = appliance(url, 'site-b');
+  addComputer(a.store, 'PC-OK', '52:54:00:cc:00:01');
+  addComputer(a.store, 'PC-WIPE', '52:54:00:cc:00:02', 'wipe');
+  const fleetMacs = Array.from({ length: 1000 }, (_, i) => `52:54:00:c1:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
+  a.store.durable(() => fleetMacs.forEach((mac, i) => a.store.computers.insert(
+    { name: `FLEET-${i}`, macs: [mac], guid: null, profile: i % 2 === 0 ? 'wipe' : 'winpe', kind: null, notes: '', sourceComputer: null }, 1)));
+  a.store.notify('inventory');
+  await until(() => a.gate.decide(client(fleetMacs[999] as string)).kind === 'boot', 10_000, 'A to know the 1,000');
+  await until(() => b.gate.decide(client('52:54:00:cc:00:02')).kind === 'boot', 10_000, 'B to know both');
+  await Promise.all([a.backend.drain(), b.backend.drain()]);
+  const before = Number((await sql<{ n: number }>(url, 'SELECT COUNT(*)::int AS n FROM audit_events'))[0]?.n);
+  const beforeByServer = await sql<{ server: string; n: number }>(url, 'SELECT server, COUNT(*)::int AS n FROM audit_events GROUP BY server');
+
+  let journaledA: number;
+  pgCluster().stop();
+  try {
+    await until(() => !a.backend.health().up && !b.backend.health().up, 30_000, 'both to notice the store is away');
+    for (const x of [a, b]) {
+      assert.equal(x.gate.decide(client('52:54:00:cc:00:01')).reason, 'known', `${x.name} answers a known computer`);
+      const wipe = x.gate.decide(client('52:54:00:cc:00:02'));
+      assert.deepEqual([wipe.kind, wipe.reason], ['local', 'store-stale'], `${x.name} offers no required deployment on stale data`);
+    }
+    // 500 decisions of unknown machines on B: answered, journaled.
+    for (let i = 0; i < 500; i++) b.gate.decide(client(`52:54:00:dd:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`));
+    // 30 s at about 1,000 DISCOVERs/s of the 1,000 known machines on A, half of them required: every one
+    // answered from the snapshot, the required ones with the local disk.
+    const wrong: string[] = [];
+    let answered = 0;
+    await new Promise<void>((resolve) => {
+      const t0 = Date.now();
+      let i = 0;
+      const tick = setInterval(() => {
+        for (let k = 0; k < 10; k++, i++) {
+          const n = i % fleetMacs.length;
+          const d = a.gate.decide(client(fleetMacs[n] as string));
+          const want = n % 2 === 0 ? 'local/store-stale' : 'boot/known';
+          if (`${d.kind}/${d.reason}` !== want && wrong.length < 5) wrong.push(`${fleetMacs[n]}: ${d.kind}/${d.reason}`);
+          answered++;
+        }
+        if (Date.now() - t0 >= 30_000) { clearInterval(tick); resolve(); }
+      }, 10);
+    });
+    assert.deepEqual(wrong, [], `${answered} answered`);
+    assert.ok(answered > 20_000, `${answered} decisions in 30 s`);
+    journaledA = a.backend.health().journal;
+    assert.ok(journaledA > 0);
+    const h = b.backend.health();
+    assert.match(h.problem ?? '', /^degraded: shared store .* unreachable/);
+    assert.ok(h.journal >= 500, `journaled ${h.journal}`);
+    const metrics = await b.metrics.registry.metrics();
+    assert.match(metrics, /^bootgate_store_up 0$/m);
+    assert.match(metrics, /^bootgate_store_journal_events [1-9]\d*$/m);
+    assert.throws(() => a.store.computers.count(), /unreachable/, 'admin work fails at once, it does not hang');
+  } finally {
+    pgCluster().start();
+  }
+  await until(() => a.backend.health().up && b.backend.health().up && b.backend.health().journal === 0 && a.backend.health().journal === 0,
+    60_000, 'reconnect and journal written');
+  const after = await sql<{ server: string; n: number }>(url, 'SELECT server, COUNT(*)::int AS n FROM audit_events GROUP BY server ORDER BY server');
+  const total = after.reduce((s, r) => s + r.n, 0);
+  assert.ok(total >= before + 500, `${total - before} events written after the restart`);
+  const fromA = after.find((r) => r.server === 'site-a')?.n ?? 0;
+  const fromABefore = beforeByServer.find((r) => r.server === 'site-a')?.n ?? 0;
+  assert.equal(fromA - fromABefore, journaledA, 'what A journaled while the database was away is what arrived, nothing lost');
+  const pending = await sql<{ n: number }>(url, "SELECT COUNT(*)::int AS n FROM devices WHERE status = 'pending' AND seen_by = 'site-b'");
+  assert.ok((pending[0]?.n ?? 0) >= 500, 'the pending sightings arrived, with the appliance that saw them');
+  assert.equal(a.gate.decide(client('52:54:00:cc:00:02')).kind, 'boot', 'store back: the required deployment is offered again');
+  assert.match(await a.metrics.registry.metrics(), /^bootgate_store_up 1$/m);
+});
+
+/**
+ * A TCP stand-in for the database in front of the cluster's unix socket, on 127.0.0.1 only, that holds
+ * every chunk of the database's answers for `delayMs` (a database taking seconds per query). It runs on
+ * a worker thread: the store's start-up statements block this one while they wait for the database.
+ */
+const PROXY_SOURCE = `
+const net = require('node:net');
+const { parentPort, workerData } = require('node:worker_threads');
+let delayMs = 0;
+const sockets = new Set();
+const server = net.createServer((client) => {
+  const upstream = net.createConnection(workerData.socketPath);
+  sockets.add(client); sockets.add(upstream);
+  client.on('data', (d) => upstream.write(d));
+  upstream.on('data', (d) => {
+    const wait = delayMs;
+    if (wait === 0) client.write(d);
+    else setTimeout(() => { if (!client.destroyed) client.write(d); }, wait);
+  });
+  const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+  client.on('close', end).on('error', end);
+  upstream.on('close', end).on('error', end);
+});
+parentPort.on('message', (m) => {
+  if (m.delayMs !== undefined) { delayMs = m.delayMs; parentPort.postMessage({ delayMs }); }
+  if (m.close) { for (const s of sockets) s.destroy(); server.close(); parentPort.close(); }
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+`;
+
+function slowProxy(socketPath: string): Promise<{ port: number; setDelay: (ms: number) => Promise<void>; close: () => Promise<void> }> {
+  const w = new Worker(PROXY_SOURCE, { eval: true, workerData: { socketPath } });
+  const next = () => new Promise<Record<string, number>>((resolve) => w.once('message', resolve));
+  return next().then((m) => ({
+    port: m.port as number,
+    setDelay: async (ms) => { const ack = next(); w.postMessage({ delayMs: ms }); await ack; },
+    close: async () => { w.postMessage({ close: true }); await w.terminate(); },
+  }));
+}
+
+test('fleet: a database answering 2 s late does not slow the decisions; the change arrives when it can', async (t) => {
+  const url = freshPgUrl();
+  const u = new URL(url);
+  const socketPath = `${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`;
+  const proxy = await slowProxy(socketPath);
+  try {
+    const slowUrl = `postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`;
+    const a = appliance(slowUrl, 'slow-link');
+    const direct = openStore(url, { serverName: 'admin' });
+    try {
+      addComputer(direct, 'PC-FAST', '52:54:00:ee:00:01');
+      await until(() => a.gate.decide(client('52:54:00:ee:00:01')).reason === 'known', 10_000, 'A to know PC-FAST');
+      await proxy.setDelay(2000);
+      // About 1,000 decisions a second for 5 s (known and unknown machines: events and sightings to
+      // write), a change made meanwhile by another appliance; each decision timed.
+      const took: number[] = [];
+      const loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
+      const t0 = Date.now();
+      let changedAt = 0;
+      let wentDown = false;
+      let i = 0;
+      await new Promise<void>((resolve) => {
+        const tick = setInterval(() => {
+          for (let k = 0; k < 10; k++) {
+            const start = performance.now();
+            a.gate.decide(client(i % 2 ? '52:54:00:ee:00:01' : `52:54:00:ef:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`));
+            took.push(performance.now() - start);
+            i++;
+          }
+          if (!a.backend.health().up) wentDown = true;
+          if (changedAt === 0 && Date.now() - t0 > 500) {
+            addComputer(direct, 'PC-LATE', '52:54:00:ee:00:02');
+            changedAt = Date.now();
+          }
+          if (Date.now() - t0 > 5000) { clearInterval(tick); resolve(); }
+        }, 10);
+      });
+      loop.disable();
+      took.sort((x, y) => x - y);
+      const p99 = took[Math.floor(took.length * 0.99)] ?? Infinity;
+      const loopP99 = loop.percentile(99) / 1e6;
+      t.diagnostic(`${took.length} decisions with the database 2 s late: p99 ${p99.toFixed(3)} ms; event loop delay p99 ${loopP99.toFixed(1)} ms`);
+      assert.ok(p99 < 10, `decision p99 ${p99} ms`);
+      assert.ok(loopP99 < 100, `event loop delay p99 ${loopP99} ms: nothing waited on the database`);
+      assert.equal(wentDown, false, 'slow is not down: the snapshot stayed current, nothing answered store-stale');
+      await until(() => a.gate.decide(client('52:54:00:ee:00:02')).reason === 'known', 60_000, 'the late change to arrive');
+      t.diagnostic(`the change made on another appliance arrived ${Date.now() - changedAt} ms later (2 s per answer)`);
+      await proxy.setDelay(0);
+      await a.backend.drain();
+      const written = await sql<{ n: number }>(url, "SELECT COUNT(*)::int AS n FROM audit_events WHERE server = 'slow-link'");
+      assert.ok((written[0]?.n ?? 0) > 0, 'the journal was written');
+    } finally {
+      direct.close();
+    }
+  } finally {
+    await proxy.close();
+  }
+});
