@@ -8,6 +8,7 @@
 import type { Registry } from 'prom-client';
 import type { CommandModule } from 'yargs';
 import type { CliIo } from '../cli/index.js';
+import type { DecisionContext } from '../boot/gatekeeper.js';
 import type { BootgateConfig } from '../config/schema.js';
 import type { AdminRoutes } from '../http/admin/index.js';
 import type { Logger } from '../log.js';
@@ -41,8 +42,12 @@ export interface AttachedFeature {
   snapshot?: SnapshotParts;
   /** Admin API routes, registered behind the admin token. */
   routes?: AdminRoutes;
+  /** Sees every request just before it is decided (what it learns may change that very decision). */
+  precede?: (client: ClientInfo, context: DecisionContext) => void;
   /** Sees every decision after it is recorded. */
   observe?: (client: ClientInfo, decision: Decision) => void;
+  /** A file delivered in full (TFTP or HTTP) to the machine with this MAC. */
+  served?: (mac: string, path: string) => void;
   /** A reloaded configuration. */
   reconfigure?: () => void;
   /** Stops timers; runs before the store closes. */

@@ -9,13 +9,14 @@ import { images } from './images/index.js';
 import { inventory } from './inventory/index.js';
 import { password } from './password/index.js';
 import { rollout } from './rollout/index.js';
+import { secureboot } from './secureboot/index.js';
 import { settings } from './settings/index.js';
 import { status } from './status/index.js';
 
-export { events, images, inventory, password, rollout, settings, status };
+export { events, images, inventory, password, rollout, secureboot, settings, status };
 
 /** The features that live on the store alone. Rollout and password are attached by name: the root also uses what they return (the live gate, the password gate). */
-export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images];
+export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images, secureboot];
 
 export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password];
 

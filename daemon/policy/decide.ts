@@ -14,6 +14,7 @@ import { gatePassword, passwordFacts, type PasswordFacts } from './password.js';
 import { isRequired } from './boot-once.js';
 import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
 import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
+import type { SecureBootFacts } from './secure-boot.js';
 import { chooseTarget, ipxeScriptPath, menuProfileNames } from './target.js';
 import type { BootTarget, ClientInfo, Decision, DecisionReason } from './types.js';
 
@@ -38,6 +39,8 @@ export interface PolicySnapshot {
   rollout?: RolloutGate;
   /** Password gating (daemon/policy/password.ts): the global switch and a live view of unlocks. */
   password?: PasswordFacts;
+  /** Machines known or believed to run UEFI Secure Boot (daemon/policy/secure-boot.ts); absent = none. */
+  secureBoot?: SecureBootFacts;
 }
 
 /** What a rollout or a maintenance window lets a known computer be offered now. */
@@ -77,7 +80,7 @@ const BOOT_CLIENT = /^(PXEClient|HTTPClient)/;
 function bootProfile(client: ClientInfo, snap: PolicySnapshot, profileName: string, computer: string | null, reason: DecisionReason): Decision {
   const profile = snap.profiles[profileName];
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
-  const target = chooseTarget(client, profile, snap.scriptTransport);
+  const target = chooseTarget(client, profile, snap.scriptTransport, snap.secureBoot);
   if (!target) return { kind: 'ignore', reason: client.arch === null ? 'unknown-arch' : 'no-boot-file' };
   return gatePassword(client, snap.password, profile, { kind: 'boot', profile: profileName, target, computer, reason }, snap.scriptTransport);
 }

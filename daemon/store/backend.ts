@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics.js';
 import { isCompletionMarker, isRequired } from '../policy/boot-once.js';
 import { snapshotFromConfig, type PolicySnapshot, type RolloutGate } from '../policy/decide.js';
 import type { PasswordFacts } from '../policy/password.js';
+import type { SecureBootFacts } from '../policy/secure-boot.js';
 import { buildInventoryIndex } from '../policy/inventory.js';
 import type { ClientInfo, Decision } from '../policy/types.js';
 import { setBootOnce } from './boot-once.js';
@@ -43,6 +44,7 @@ export interface StoreBackendDeps {
 export interface SnapshotParts {
   rollout?: () => RolloutGate;
   password?: () => PasswordFacts;
+  secureBoot?: () => SecureBootFacts;
 }
 
 const DEFAULTS = { flushIntervalMs: 250, queueMax: 5000, pollIntervalMs: 1000, pruneIntervalMs: 3_600_000, auditMaxRows: 1_000_000 };
@@ -230,17 +232,19 @@ function markServed(p: Parts, mac: string, profile: string, path: string): boole
 
 /** The base snapshot with the features' parts put in; the same object while none of them changed. */
 function withParts(parts: SnapshotParts): (base: PolicySnapshot) => PolicySnapshot {
-  const { rollout, password } = parts;
-  if (!rollout && !password) return (base) => base;
-  let last: { base: PolicySnapshot; r: RolloutGate | undefined; p: PasswordFacts | undefined; merged: PolicySnapshot } | null = null;
+  const { rollout, password, secureBoot } = parts;
+  if (!rollout && !password && !secureBoot) return (base) => base;
+  let last: { base: PolicySnapshot; r: RolloutGate | undefined; p: PasswordFacts | undefined; s: SecureBootFacts | undefined; merged: PolicySnapshot } | null = null;
   return (base) => {
     const r = rollout?.();
     const p = password?.();
-    if (last === null || last.base !== base || last.r !== r || last.p !== p) {
+    const s = secureBoot?.();
+    if (last === null || last.base !== base || last.r !== r || last.p !== p || last.s !== s) {
       const merged: PolicySnapshot = { ...base };
       if (r) merged.rollout = r;
       if (p) merged.password = p;
-      last = { base, r, p, merged };
+      if (s) merged.secureBoot = s;
+      last = { base, r, p, s, merged };
     }
     return last.merged;
   };

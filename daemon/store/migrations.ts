@@ -145,4 +145,20 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE IF EXISTS rollout_schema;
     `,
   },
+  {
+    version: 4,
+    name: 'Secure Boot machines (daemon/features/secureboot)',
+    sql: `
+      -- Machines given the profiles' Secure Boot chain: marked by an admin, or noticed when their
+      -- firmware refused an unsigned program (source 'refusal', with why and which file).
+      CREATE TABLE secure_boot_clients (
+        mac TEXT PRIMARY KEY,
+        source TEXT NOT NULL CHECK (source IN ('admin', 'refusal')),
+        reason TEXT,
+        file TEXT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL
+      );
+    `,
+  },
 ];
