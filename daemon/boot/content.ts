@@ -183,7 +183,9 @@ export class BootContent {
     const mac = loader.mac ?? this.clients.macOfIp(req.clientIp);
     if (!mac) return { kind: 'refuse', reason: 'not-found', message: 'File not found' };
     const known = this.clients.byMacAddress(mac);
-    const client: ClientInfo = { ...(known ?? anonymous(mac, req.clientIp)), ipxe: false, ip: req.clientIp, door: req.door };
+    // Not seen on port 67 (a DHCP server that hands out pxelinux.0 itself): PXELINUX runs on a PC BIOS.
+    const unseen: ClientInfo = { ...anonymous(mac, req.clientIp), ...(loader.loader === 'pxelinux' ? { arch: 'bios', archCode: 0 } : {}) };
+    const client: ClientInfo = { ...(known ?? unseen), ipxe: false, ip: req.clientIp, door: req.door };
     if (loader.mac) this.clients.bind(req.clientIp, mac);
     const decision = this.gate.decide(client, { file: rel });
     if (decision.kind === 'ignore') return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
