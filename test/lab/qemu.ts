@@ -7,6 +7,10 @@
  *   uefi: OVMF with its own PXE: OVMF_CODE read-only, a fresh copy of OVMF_VARS per VM, and the NIC
  *         with an empty romfile, otherwise QEMU's iPXE EFI ROM would boot instead of the firmware.
  *
+ *   uefi-secureboot: OVMF with Secure Boot enforced and Microsoft's keys enrolled (Debian's 4 MB
+ *         secboot build with OVMF_VARS_4M.ms.fd, which trusts the CA that signs Debian's shim); it
+ *         needs q35 with SMM and the flash marked secure, and refuses unsigned programs ("Access Denied").
+ *
  * The VM runs inside the switch namespace on its own tap. The serial console goes to a file; the
  * lab's initramfs prints the marker there and powers the VM off, which ends QEMU.
  */
@@ -18,10 +22,12 @@ import { readText } from './netns.js';
 import { HANG_MS, exitOf, waitForText, type ExitInfo, type Tracked } from './procs.js';
 import { MARKER_RE } from './initramfs.js';
 
-export type Firmware = 'bios' | 'uefi';
+export type Firmware = 'bios' | 'uefi' | 'uefi-secureboot';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+export const OVMF_CODE_SECBOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+export const OVMF_VARS_MS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 
 export interface ClientOptions {
   firmware: Firmware;
@@ -87,21 +93,25 @@ export function randomMac(): string {
   return `52:54:00:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }
 
-function firmwareArgs(lab: Lab, firmware: Firmware, name: string, disk?: string): { args: string[]; nicRom: string[] } {
+function firmwareArgs(lab: Lab, firmware: Firmware, name: string, disk?: string): { machine: string; args: string[]; nicRom: string[] } {
   if (firmware === 'bios') {
     // reboot-timeout + -no-reboot: when nothing boots, SeaBIOS reboots after 1 s and QEMU exits.
-    if (disk) return { args: ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`, '-boot', 'order=nc,reboot-timeout=1000'], nicRom: [] };
-    return { args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
+    if (disk) return { machine: 'pc', args: ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`, '-boot', 'order=nc,reboot-timeout=1000'], nicRom: [] };
+    return { machine: 'pc', args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
   }
   if (disk) throw new Error('ClientOptions.disk: only BIOS clients boot a local disk in the lab so far');
-  for (const f of [OVMF_CODE, OVMF_VARS]) {
+  const secure = firmware === 'uefi-secureboot';
+  const [code, varsTemplate] = secure ? [OVMF_CODE_SECBOOT, OVMF_VARS_MS] : [OVMF_CODE, OVMF_VARS];
+  for (const f of [code, varsTemplate]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: install the Debian package ovmf`);
   }
   const vars = join(lab.dir, `${name}-OVMF_VARS.fd`);
-  copyFileSync(OVMF_VARS, vars);
+  copyFileSync(varsTemplate, vars);
   return {
+    machine: secure ? 'q35,smm=on' : 'pc',
     args: [
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      ...(secure ? ['-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${code}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
       '-boot', 'order=n',
     ],
@@ -122,7 +132,7 @@ export async function startClient(lab: Lab, opts: ClientOptions): Promise<Client
   const argv = [
     'qemu-system-x86_64',
     '-accel', 'tcg',
-    '-machine', 'pc,graphics=off',
+    '-machine', `${fw.machine},graphics=off`,
     '-m', String(opts.memoryMb ?? 512),
     '-uuid', uuid,
     '-display', 'none',
