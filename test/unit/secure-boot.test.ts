@@ -16,7 +16,7 @@ import { menuProfile } from '../../daemon/config/defaults.js';
 import { adminApi } from '../../daemon/features/admin-api.js';
 import { createSecureBootMetrics } from '../../daemon/features/secureboot/metrics.js';
 import { SecureBootAdmin } from '../../daemon/features/secureboot/service.js';
-import { RefusalWatch } from '../../daemon/features/secureboot/watch.js';
+import { GRUB_SILENCE_MS, RefusalWatch } from '../../daemon/features/secureboot/watch.js';
 import { secureboot } from '../../daemon/features/index.js';
 import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
 import { createLogger } from '../../daemon/log.js';
@@ -275,6 +275,34 @@ describe('admin API /api/v1/secure-boot', () => {
     watch.served(MAC, 'ipxe.efi');
     watch.request(client({ httpBoot: true }), {});
     assert.equal(admin.repo.get(MAC)?.reason, 'http-boot-fallback');
+    store.close();
+  });
+});
+
+describe('the hint for a GRUB that never asks', () => {
+  test('shim delivered, GRUB silent for two minutes: one hint; GRUB asking for its files: none', async () => {
+    let now = 0;
+    const store = openStore(':memory:');
+    const registry = new Registry();
+    const lines: string[] = [];
+    const logger = createLogger('warn', { write: (l: string) => { lines.push(l); } });
+    const watch = new RefusalWatch({
+      store, repo: new SecureBootAdmin(store).repo, config: () => cfg, logger, metrics: createSecureBootMetrics(registry), now: () => now,
+    });
+    const other = '52:54:00:77:00:06';
+    watch.served(MAC, 'shimx64.efi');
+    watch.served(other, 'shimx64.efi');
+    now += 5_000;
+    watch.request(client({ mac: other, door: 'tftp' }), { file: '/grub/x86_64-efi/command.lst' });
+    now += GRUB_SILENCE_MS - 5_000 - 1;
+    assert.deepEqual(watch.sweep(), []);
+    now += 1;
+    assert.deepEqual(watch.sweep(), [MAC]);
+    assert.deepEqual(watch.sweep(), []);
+    assert.equal(lines.filter((l) => l.includes('GRUB never asked')).length, 1);
+    assert.match(lines.join(''), /next-server/);
+    const metric = await registry.getSingleMetric('bootgate_secure_boot_grub_silent_total')?.get();
+    assert.equal(metric?.values[0]?.value, 1);
     store.close();
   });
 });

@@ -32,8 +32,12 @@ export const secureboot: Feature = {
         }
       },
     };
+    // The GRUB-silence hint is checked every few seconds (timer unref'd: it never keeps the process up).
+    const sweeper = setInterval(() => watch.sweep(), 10_000);
+    sweeper.unref();
     return {
       snapshot: { secureBoot: () => facts },
+      close: () => clearInterval(sweeper),
       precede: (client, context) => watch.request(client, context),
       observe: (client, decision) => watch.decided(client, decision),
       served: (mac, path) => watch.served(mac, path),

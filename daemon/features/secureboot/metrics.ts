@@ -16,6 +16,11 @@ export function createSecureBootMetrics(registry: Registry) {
       help: 'Offers of a profile\'s Secure Boot program to a machine known or believed to run Secure Boot',
       registers: [registry],
     }),
+    grubSilent: new Counter({
+      name: 'bootgate_secure_boot_grub_silent_total',
+      help: 'Machines sent shim whose GRUB then asked Bootgate for nothing within two minutes (the site DHCP server does not name this appliance as next-server)',
+      registers: [registry],
+    }),
   };
 }
 

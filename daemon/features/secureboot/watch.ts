@@ -18,8 +18,21 @@ import type { SecureBootRepo } from './store.js';
 /** Machines watched at once; a flood of random MACs evicts the oldest. */
 const WATCHED_MAX = 10_000;
 
+/**
+ * How long after shim was delivered GRUB has to ask for anything (its `.lst` files, its grub.cfg): shim
+ * loads GRUB from Bootgate within seconds; GRUB asking the wrong server is silence here.
+ */
+export const GRUB_SILENCE_MS = 120_000;
+
+/** A shim build (shimx64.efi, shimaa64.efi, ...): what loads `grub<arch>.efi` next. */
+const SHIM = /(^|[/\\])shim[a-z0-9]*\.efi$/i;
+/** What GRUB itself asks for: its modules' lists and its configuration under its prefix. */
+const GRUB_REQUEST = /^[/\\]*(boot[/\\])?grub[/\\]/i;
+
 export class RefusalWatch {
   private readonly watched = new Map<string, WatchState>();
+  /** Machines sent shim whose GRUB has not asked Bootgate for anything yet: MAC -> when shim was delivered. */
+  private readonly awaitingGrub = new Map<string, number>();
 
   constructor(
     private readonly o: {
@@ -34,6 +47,7 @@ export class RefusalWatch {
 
   /** A request about to be decided. */
   request(client: ClientInfo, context: DecisionContext): void {
+    if (context.file !== undefined && GRUB_REQUEST.test(context.file)) this.awaitingGrub.delete(client.mac);
     if (!this.watched.has(client.mac)) return;
     this.step(client.mac, { kind: 'request', door: client.door, ipxe: client.ipxe, httpBoot: client.httpBoot, file: context.file ?? null }, client);
   }
@@ -52,7 +66,36 @@ export class RefusalWatch {
 
   /** A file delivered in full to the machine (TFTP or HTTP). */
   served(mac: string, path: string): void {
+    if (SHIM.test(path)) {
+      this.awaitingGrub.delete(mac);
+      this.awaitingGrub.set(mac, this.o.now());
+      if (this.awaitingGrub.size > WATCHED_MAX) {
+        const oldest = this.awaitingGrub.keys().next();
+        if (!oldest.done) this.awaitingGrub.delete(oldest.value);
+      }
+    }
     if (this.watched.has(mac)) this.step(mac, { kind: 'served', file: path }, null);
+  }
+
+  /**
+   * Logs a hint for each machine sent shim whose GRUB never asked Bootgate for anything within
+   * GRUB_SILENCE_MS: Debian's signed network GRUB takes its server from the site DHCP server's ACK only,
+   * so it is asking that server's next-server instead. Returns the MACs hinted about.
+   */
+  sweep(): string[] {
+    const now = this.o.now();
+    const hinted: string[] = [];
+    for (const [mac, at] of this.awaitingGrub) {
+      if (now - at < GRUB_SILENCE_MS) break; // insertion order is delivery order
+      this.awaitingGrub.delete(mac);
+      hinted.push(mac);
+      this.o.metrics.grubSilent.inc();
+      this.o.logger.warn(
+        { mac, seconds: Math.round((now - at) / 1000) },
+        'sent shim to this machine but its GRUB never asked Bootgate for anything: Debian\'s signed network GRUB takes its server from the site DHCP server\'s ACK only; make that server send this appliance as next-server (siaddr) or option 66 (README, Secure Boot machines)',
+      );
+    }
+    return hinted;
   }
 
   private step(mac: string, ev: WatchEvent, client: ClientInfo | null): void {
