@@ -14,7 +14,7 @@ import { gatePassword, passwordFacts, type PasswordFacts } from './password.js';
 import { isRequired } from './boot-once.js';
 import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
 import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
-import type { SecureBootFacts } from './secure-boot.js';
+import { isShim, secureBootFile, type SecureBootFacts } from './secure-boot.js';
 import { chooseTarget, ipxeScriptPath, menuProfileNames } from './target.js';
 import type { BootTarget, ClientInfo, Decision, DecisionReason } from './types.js';
 
@@ -80,6 +80,10 @@ const BOOT_CLIENT = /^(PXEClient|HTTPClient)/;
 function bootProfile(client: ClientInfo, snap: PolicySnapshot, profileName: string, computer: string | null, reason: DecisionReason): Decision {
   const profile = snap.profiles[profileName];
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
+  if (client.httpBoot) {
+    const signed = secureBootFile(profile.secureBootFiles ?? {}, client, snap.secureBoot);
+    if (signed && isShim(signed)) return { kind: 'ignore', reason: 'secure-boot-pxe-only' };
+  }
   const target = chooseTarget(client, profile, snap.scriptTransport, snap.secureBoot);
   if (!target) return { kind: 'ignore', reason: client.arch === null ? 'unknown-arch' : 'no-boot-file' };
   return gatePassword(client, snap.password, profile, { kind: 'boot', profile: profileName, target, computer, reason }, snap.scriptTransport);

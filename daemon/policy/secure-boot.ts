@@ -24,6 +24,11 @@ export function secureBootFile(files: Partial<Record<ArchKey, string>>, client: 
   return file && facts?.has(client.mac) ? file : undefined;
 }
 
+/** A shim build (shimx64.efi, shimaa64.efi, ...). */
+export function isShim(path: string): boolean {
+  return /(^|[/\\])shim[a-z0-9]*\.efi$/i.test(path);
+}
+
 /** Why a refusal is believed (bounded: a metric label). */
 export type RefusalReason = 'http-boot-fallback' | 'pxe-restart';
 

@@ -88,4 +88,10 @@ export type DecisionReason =
   | 'unlocked'
   /** A person picked a profile from the built-in boot menu (daemon/boot/menu.ts). */
   | 'menu-choice'
-  | 'delay';
+  | 'delay'
+  /**
+   * A Secure Boot machine's UEFI HTTP boot attempt while its profile's Secure Boot program is shim: shim
+   * fetched over HTTP boot loads nothing further (measured with Debian's shim under OVMF), so the machine
+   * is left to its next boot option and gets shim by PXE at its next power-on.
+   */
+  | 'secure-boot-pxe-only';

@@ -137,9 +137,16 @@ describe('decide() with Secure Boot machines', () => {
     assert.deepEqual('target' in other && other.target, { transport: 'tftp', path: 'ipxe.efi' });
   });
 
-  test('HTTP boot gets it over HTTP; iPXE (already running) and BIOS are not concerned', () => {
-    const http = decide(client({ httpBoot: true, archCode: 16, vendorClass: 'HTTPClient:Arch:00016:UNDI:003000' }), snap([MAC]));
-    assert.deepEqual('target' in http && http.target, { transport: 'http', path: 'shimx64.efi' });
+  test('HTTP boot: shim is not offered (it loads nothing further there), a signed iPXE is; iPXE (already running) and BIOS are not concerned', () => {
+    const httpClient = client({ httpBoot: true, archCode: 16, vendorClass: 'HTTPClient:Arch:00016:UNDI:003000' });
+    assert.deepEqual(decide(httpClient, snap([MAC])), { kind: 'ignore', reason: 'secure-boot-pxe-only' });
+    assert.equal(decide(httpClient, snap([])).kind, 'boot');
+    const signedIpxe = validateConfig({
+      policy: { unknown: { action: 'boot', profile: 'lab' } },
+      profiles: { lab: { bootFiles: { 'efi-x64': 'ipxe.efi' }, secureBootFiles: { 'efi-x64': 'ipxe-signed.efi' } } },
+    }, 'test');
+    const http = decide(httpClient, { ...snapshotFromConfig(signedIpxe), secureBoot: { has: () => true } });
+    assert.deepEqual('target' in http && http.target, { transport: 'http', path: 'ipxe-signed.efi' });
     const ipxe = decide(client({ ipxe: true }), snap([MAC]));
     assert.deepEqual('target' in ipxe && ipxe.target, { transport: 'http', path: 'ipxe/52-54-00-77-00-05.ipxe' });
     const bios = decide(client({ arch: 'bios', archCode: 0 }), snap([MAC]));
@@ -213,6 +220,20 @@ describe('the refusal watch through the gatekeeper', () => {
     assert.equal(events[0]?.reason, 'pxe-restart');
     const metric = await s.registry.getSingleMetric('bootgate_secure_boot_refusals_total')?.get();
     assert.deepEqual(metric?.values.map((v) => [v.labels.reason, v.value]), [['pxe-restart', 1]]);
+    s.done();
+  });
+
+  test('refused ipxe.efi noticed at the HTTP boot attempt: left to its next option, shim at the next PXE DISCOVER', () => {
+    const s = setup();
+    s.gate.decide(client());
+    s.attached.served?.(MAC, 'ipxe.efi');
+    s.tick(72_000);
+    const http = s.gate.decide(client({ httpBoot: true, archCode: 16, vendorClass: 'HTTPClient:Arch:00016:UNDI:003000' }));
+    assert.deepEqual(http, { kind: 'ignore', reason: 'secure-boot-pxe-only' });
+    assert.equal(new SecureBootAdmin(s.store).show(MAC).reason, 'http-boot-fallback');
+    s.tick(600_000);
+    const pxe = s.gate.decide(client());
+    assert.equal('target' in pxe && pxe.target.path, 'shimx64.efi');
     s.done();
   });
 

@@ -7,7 +7,7 @@
  */
 import type { DecisionContext } from '../../boot/gatekeeper.js';
 import type { Logger } from '../../log.js';
-import { watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
+import { isShim, watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
 import type { BootgateConfig } from '../../config/schema.js';
 import type { ClientInfo, Decision } from '../../policy/types.js';
 import { auditEvent } from '../../store/audit.js';
@@ -24,8 +24,6 @@ const WATCHED_MAX = 10_000;
  */
 export const GRUB_SILENCE_MS = 120_000;
 
-/** A shim build (shimx64.efi, shimaa64.efi, ...): what loads `grub<arch>.efi` next. */
-const SHIM = /(^|[/\\])shim[a-z0-9]*\.efi$/i;
 /** What GRUB itself asks for: its modules' lists and its configuration under its prefix. */
 const GRUB_REQUEST = /^[/\\]*(boot[/\\])?grub[/\\]/i;
 
@@ -66,7 +64,7 @@ export class RefusalWatch {
 
   /** A file delivered in full to the machine (TFTP or HTTP). */
   served(mac: string, path: string): void {
-    if (SHIM.test(path)) {
+    if (isShim(path)) {
       this.awaitingGrub.delete(mac);
       this.awaitingGrub.set(mac, this.o.now());
       if (this.awaitingGrub.size > WATCHED_MAX) {
@@ -127,7 +125,7 @@ export class RefusalWatch {
     this.o.metrics.refusals.inc({ reason: r.refusal });
     this.o.logger.warn(
       { mac, reason: r.refusal, file: before.file, client: client?.ip ?? undefined },
-      'likely Secure Boot refusal: the firmware fetched the program and fell through without running it; offering the Secure Boot chain',
+      'likely Secure Boot refusal: the firmware fetched the program and fell through without running it; offering the Secure Boot chain from now on',
     );
   }
 }
