@@ -95,9 +95,17 @@ function scriptFor(client: ClientInfo, snap: PolicySnapshot): BootTarget | undef
   return { transport: snap.scriptTransport, path: ipxeScriptPath(client.mac) };
 }
 
-function local(client: ClientInfo, snap: PolicySnapshot, computer: string | null, reason: DecisionReason): Decision {
+/**
+ * `profileName`: the profile whose Secure Boot program takes a native Secure Boot machine to the local
+ * disk (its GRUB configuration says `exit`); the unknown-computer profile's when absent. Other native
+ * clients are sent to iPXE by the door (settings.ts), whose script exits.
+ */
+function local(client: ClientInfo, snap: PolicySnapshot, computer: string | null, reason: DecisionReason, profileName?: string): Decision {
   const script = scriptFor(client, snap);
-  return script ? { kind: 'local', computer, reason, script } : { kind: 'local', computer, reason };
+  if (script) return { kind: 'local', computer, reason, script };
+  const profile = snap.profiles[profileName ?? snap.policy.unknown.profile];
+  const signed = profile && !client.httpBoot ? secureBootFile(profile.secureBootFiles ?? {}, client, snap.secureBoot) : undefined;
+  return signed ? { kind: 'local', computer, reason, chain: { transport: 'tftp', path: signed } } : { kind: 'local', computer, reason };
 }
 
 function pending(client: ClientInfo, snap: PolicySnapshot, reason: DecisionReason): Decision {
@@ -109,13 +117,13 @@ function decideKnown(client: ClientInfo, snap: PolicySnapshot, computer: KnownCo
   const profile = snap.profiles[computer.profile];
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
   const required = isRequired(computer.kind, profile);
-  if (computer.bootOnceConsumed && required) return local(client, snap, computer.name, 'boot-once-consumed');
+  if (computer.bootOnceConsumed && required) return local(client, snap, computer.name, 'boot-once-consumed', computer.profile);
   const gate = snap.rollout?.check(computer, required);
   if (gate?.kind === 'not-admitted') {
-    return gate.fallback === null ? local(client, snap, computer.name, 'rollout-not-admitted')
+    return gate.fallback === null ? local(client, snap, computer.name, 'rollout-not-admitted', computer.profile)
       : bootProfile(client, snap, gate.fallback, computer.name, 'rollout-not-admitted');
   }
-  if (gate?.kind === 'outside-window') return local(client, snap, computer.name, 'outside-window');
+  if (gate?.kind === 'outside-window') return local(client, snap, computer.name, 'outside-window', computer.profile);
   return bootProfile(client, snap, computer.profile, computer.name, 'known');
 }
 

@@ -50,7 +50,11 @@ export type Decision =
    * `script`: for iPXE clients, where to fetch the script that says `exit` (back to the firmware's
    * next boot device); absent for native PXE, whose door answers with a local-boot reply instead.
    */
-  | { kind: 'local'; computer: string | null; reason: DecisionReason; script?: BootTarget }
+  | {
+    kind: 'local'; computer: string | null; reason: DecisionReason; script?: BootTarget;
+    /** For a native Secure Boot machine: the signed loader (shim) whose rendered GRUB configuration exits. */
+    chain?: BootTarget;
+  }
   /**
    * Recorded and waiting for an admin; native PXE retries on its own, iPXE gets a waiting script.
    * `script`: for iPXE clients, where to fetch that waiting script (policy/scripts.ts renders it).

@@ -22,6 +22,7 @@ import { Gatekeeper } from '../../daemon/boot/gatekeeper.js';
 import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import { decide, snapshotFromConfig } from '../../daemon/policy/decide.js';
+import { buildInventoryIndex } from '../../daemon/policy/inventory.js';
 import { REFUSAL_WINDOW_MS, watchStep, type WatchEvent, type WatchState } from '../../daemon/policy/secure-boot.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
 import { createStoreBackend } from '../../daemon/store/backend.js';
@@ -151,6 +152,18 @@ describe('decide() with Secure Boot machines', () => {
     assert.deepEqual('target' in ipxe && ipxe.target, { transport: 'http', path: 'ipxe/52-54-00-77-00-05.ipxe' });
     const bios = decide(client({ arch: 'bios', archCode: 0 }), snap([MAC]));
     assert.deepEqual('target' in bios && bios.target, { transport: 'tftp', path: 'undionly.kpxe' });
+  });
+});
+
+describe('local disk for a Secure Boot machine', () => {
+  test('a native Secure Boot machine sent to its disk gets shim (its GRUB configuration exits), others get no chain', () => {
+    const raw = { policy: { unknown: { action: 'boot', profile: 'lab' } }, profiles: cfg.profiles };
+    const base = snapshotFromConfig(validateConfig(raw, 'test'));
+    const inventory = buildInventoryIndex([{ name: 'PC-5', macs: [MAC], guid: null, profile: 'lab', kind: 'required', bootOnceConsumed: true }]);
+    const sb = decide(client(), { ...base, inventory, secureBoot: { has: () => true } });
+    assert.deepEqual(sb, { kind: 'local', computer: 'PC-5', reason: 'boot-once-consumed', chain: { transport: 'tftp', path: 'shimx64.efi' } });
+    const plain = decide(client(), { ...base, inventory });
+    assert.deepEqual(plain, { kind: 'local', computer: 'PC-5', reason: 'boot-once-consumed' });
   });
 });
 
