@@ -16,7 +16,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { APP_ADDRESS, createLab, type Lab } from '../lab/netns.js';
@@ -31,6 +31,7 @@ import { openStore } from '../../daemon/store/db.js';
 const SHIM = '/usr/lib/shim/shimx64.efi.signed';
 const GRUB = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
 const DENIED_RE = /Access Denied/;
+const TOKEN = 'lab-admin-token-5b5b5b5b5b5b5b5b';
 
 describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel through Bootgate', { timeout: 40 * 60_000 }, () => {
   let lab: Lab | undefined;
@@ -49,9 +50,11 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
     const root = buildBootRoot(lab, assets, script, 'root-secureboot');
     copyFileSync(SHIM, join(root, 'shimx64.efi'));
     copyFileSync(GRUB, join(root, 'grubx64.efi'));
+    writeFileSync(join(lab.dir, 'admin-tokens'), `${TOKEN}\n`);
     app = await startBootgate(lab, {
       root, ipxeScript: script, scriptTransport: 'http',
       extraConfig: {
+        admin: { tokensFile: join(lab.dir, 'admin-tokens') },
         profiles: {
           lab: {
             description: 'firmware lab: iPXE for machines without Secure Boot, shim and GRUB for the others',
@@ -74,6 +77,17 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
   function report(what: string, serial: string): string {
     return [`${what}; lab directory ${lab?.dir} (BOOTGATE_LAB_KEEP=1 keeps it)`, '--- serial (tail) ---', serial.slice(-4000),
       '--- bootgate log (tail) ---', app?.log().slice(-6000) ?? ''].join('\n');
+  }
+
+  /** The admin API, from inside the appliance's namespace. */
+  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    assert.ok(lab);
+    const argv = ['curl', '-sS', '-m', '10', '-X', method, '-H', `authorization: Bearer ${TOKEN}`, '-w', '\n%{http_code}'];
+    if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
+    argv.push(`http://${lab.appAddress}:${LAB_HTTP_PORT}/api/v1${path}`);
+    const out = (await lab.run(argv, lab.appNs)).stdout;
+    const at = out.lastIndexOf('\n');
+    return { status: Number(out.slice(at + 1)), json: out.slice(0, at) ? JSON.parse(out.slice(0, at)) : null };
   }
 
   async function metrics(): Promise<string> {
@@ -133,5 +147,28 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
     } finally {
       store.close();
     }
+  });
+
+  test('a machine an admin marked, whose deployment is done: shim, and its GRUB configuration exits to the next boot device', { timeout: 2 * HANG_MS }, async (t) => {
+    assert.ok(lab && app);
+    const mac = randomMac();
+    const marked = await api('PUT', `/secure-boot/${mac}`);
+    assert.equal(marked.status, 200, JSON.stringify(marked.json));
+    assert.equal((await api('POST', '/computers', { name: 'SB-LOCAL', macs: [mac], profile: 'lab', kind: 'required' })).status, 201);
+    assert.equal((await api('POST', '/computers/SB-LOCAL/done')).status, 200);
+    const list = (await api('GET', '/secure-boot')).json as Array<{ mac: string; source: string }>;
+    assert.ok(list.some((r) => r.mac === mac && r.source === 'admin'), JSON.stringify(list));
+
+    const vm = await startClient(lab, { firmware: 'uefi-secureboot', mac, name: 'sb-local' });
+    try {
+      const exited = await vm.waitForSerial(/Bootgate: back to the firmware, next boot device/, HANG_MS);
+      assert.ok(exited, report('GRUB did not run its local-disk entry', vm.serial()));
+      t.diagnostic(`GRUB exit after ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s`);
+      assert.match(vm.serial(), /SB-LOCAL [0-9a-f:]{17} local \(boot-once-consumed\)/, 'the configuration was rendered for this computer and decision');
+      assert.doesNotMatch(vm.serial(), MARKER_RE);
+    } finally {
+      await vm.stop();
+    }
+    assert.doesNotMatch(app.log(), new RegExp(`"mac":"${mac}"[^\\n]*"file":"ipxe.efi"`), 'no unsigned program was offered');
   });
 });
