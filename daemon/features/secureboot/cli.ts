@@ -33,7 +33,7 @@ export function secureBootClient(conn: Connection): SecureBootClient {
 }
 
 export function secureBootText(rows: readonly SecureBootDto[]): string {
-  if (rows.length === 0) return 'no Secure Boot machines (none marked, no refusal noticed)';
+  if (rows.length === 0) return 'no Secure Boot machines (none marked, no refusal noticed)\n';
   return table(['MAC', 'SOURCE', 'REASON', 'REFUSED FILE', 'SINCE', 'BY'],
     rows.map((r) => [r.mac, r.source, r.reason ?? '-', r.file ?? '-', shortTime(r.at), r.actor]));
 }
@@ -57,7 +57,7 @@ export function createSecureBootCommand(io: BaseIo): CommandModule {
       .command<MacArgs>('mark <mac>', 'mark a machine known to run Secure Boot (it gets the Secure Boot chain)', mac,
         run(io, async (c, a: MacArgs) => { const r = await c.mark(a.mac); return { json: r, text: secureBootText([r]) }; }))
       .command<MacArgs>('clear <mac>', 'clear a machine (it gets the profile\'s ordinary boot program again)', mac,
-        run(io, async (c, a: MacArgs) => { const r = await c.clear(a.mac); return { json: r, text: `${r.mac}: cleared` }; }))
+        run(io, async (c, a: MacArgs) => { const r = await c.clear(a.mac); return { json: r, text: `${r.mac}: cleared\n` }; }))
       .demandCommand(1),
     handler: () => undefined,
   };
