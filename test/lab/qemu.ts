@@ -10,6 +10,7 @@
  *   uefi-secureboot: OVMF with Secure Boot enforced and Microsoft's keys enrolled (Debian's 4 MB
  *         secboot build with OVMF_VARS_4M.ms.fd, which trusts the CA that signs Debian's shim); it
  *         needs q35 with SMM and the flash marked secure, and refuses unsigned programs ("Access Denied").
+ *   uefi-secureboot-snakeoil: the same with Debian's test keys instead (a test signs with sbsign).
  *
  * The VM runs inside the switch namespace on its own tap. The serial console goes to a file; the
  * lab's initramfs prints the marker there and powers the VM off, which ends QEMU.
@@ -22,12 +23,14 @@ import { readText } from './netns.js';
 import { HANG_MS, exitOf, waitForText, type ExitInfo, type Tracked } from './procs.js';
 import { MARKER_RE } from './initramfs.js';
 
-export type Firmware = 'bios' | 'uefi' | 'uefi-secureboot';
+export type Firmware = 'bios' | 'uefi' | 'uefi-secureboot' | 'uefi-secureboot-snakeoil';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
 export const OVMF_CODE_SECBOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
 export const OVMF_VARS_MS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
+/** Secure Boot on with Debian's test keys enrolled (PkKek-1-snakeoil.key/.pem sign what a test boots). */
+export const OVMF_VARS_SNAKEOIL = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd';
 
 export interface ClientOptions {
   firmware: Firmware;
@@ -100,8 +103,8 @@ function firmwareArgs(lab: Lab, firmware: Firmware, name: string, disk?: string)
     return { machine: 'pc', args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
   }
   if (disk) throw new Error('ClientOptions.disk: only BIOS clients boot a local disk in the lab so far');
-  const secure = firmware === 'uefi-secureboot';
-  const [code, varsTemplate] = secure ? [OVMF_CODE_SECBOOT, OVMF_VARS_MS] : [OVMF_CODE, OVMF_VARS];
+  const secure = firmware !== 'uefi';
+  const [code, varsTemplate] = !secure ? [OVMF_CODE, OVMF_VARS] : [OVMF_CODE_SECBOOT, firmware === 'uefi-secureboot' ? OVMF_VARS_MS : OVMF_VARS_SNAKEOIL];
   for (const f of [code, varsTemplate]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: install the Debian package ovmf`);
   }
