@@ -69,10 +69,10 @@ export function watchStep(state: WatchState | null, ev: WatchEvent, now: number)
     case 'offer':
       if (ev.signed) return NONE;
       // The 4011 ACK repeats the port 67 offer: keep a transfer already seen.
-      if (state?.file === ev.file) return { state, refusal: null };
+      if (state !== null && relative(state.file) === relative(ev.file)) return { state, refusal: null };
       return { state: { phase: 'offered', file: ev.file, at: now }, refusal: null };
     case 'served':
-      if (state?.file !== ev.file) return { state, refusal: null };
+      if (state === null || relative(state.file) !== relative(ev.file)) return { state, refusal: null };
       return { state: { phase: 'fetched', file: ev.file, at: now }, refusal: null };
     case 'request':
       return onRequest(state, ev);

@@ -117,6 +117,16 @@ describe('the refusal rule', () => {
       refusals: [],
     },
     {
+      name: 'the transfer named with a leading slash or another case is the same file',
+      events: [[0, OFFER], [900, { kind: 'served', file: '/IPXE.EFI' }], [8_000, req('dhcp')]],
+      refusals: ['pxe-restart'],
+    },
+    {
+      name: 'another file delivered is not the program',
+      events: [[0, OFFER], [900, { kind: 'served', file: 'snponly.efi' }], [8_000, req('dhcp')]],
+      refusals: [],
+    },
+    {
       name: 'the 4011 ACK repeating the offer keeps the transfer seen',
       events: [[0, OFFER], [900, SERVED], [950, OFFER], [8_000, req('dhcp')]],
       refusals: ['pxe-restart'],
