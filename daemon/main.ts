@@ -168,6 +168,7 @@ function served(core: Core, clientIp: string, path: string): void {
   const mac = core.clients.macOfIp(clientIp);
   const profile = mac && core.clients.profileFor(mac);
   if (mac && profile) core.backend.markServed(mac, profile, path);
+  if (mac) for (const f of core.features) f.served?.(mac, path);
 }
 
 /**
@@ -354,6 +355,7 @@ class Core {
         if (decision.kind === 'boot') this.clients.booting(client.mac, decision.profile);
       });
       for (const f of this.features) if (f.observe) this.gate.observe(f.observe);
+      for (const f of this.features) if (f.precede) this.gate.precede(f.precede);
       this.content = new BootContent(this.gate, this.clients, () => ({
         root: this.cfg.root,
         httpPort: this.httpPort,

@@ -4,6 +4,11 @@
 #   with --kernel, the menu's small Linux: vmlinuz from Debian's linux-image-amd64 (or the file named by
 #   FETCH_BOOT_VMLINUZ, for sites without a Debian mirror) and initrd.img, a busybox-static shell
 #   built here (scripts/make-initramfs.mjs).
+#   With --secure-boot (implies --kernel), the chain UEFI Secure Boot firmware accepts: Debian's
+#   Microsoft-signed shim (shim-signed: shimx64.efi.signed -> shimx64.efi) and Debian's signed network
+#   GRUB beside it (grub-efi-amd64-signed: grubnetx64.efi.signed -> grubx64.efi, the name shim loads),
+#   which boots the Debian-signed kernel. Always taken from the downloaded packages, never from this
+#   machine's /boot or /usr/lib: what is served must be exactly what Debian signed.
 # Nothing proprietary: the Windows files (bootmgfw.efi, wdsnbp.com, BCD, boot.sdi, boot.wim) come from
 # the Windows ADK on an admin's machine; see docs/boot-files.md. Only boot files go into the tree:
 # everything in it is served by TFTP and HTTP.
@@ -11,12 +16,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dest="$here/../boot"
 with_kernel=false
+secure_boot=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) with_kernel=true ;;
+    --secure-boot) secure_boot=true; with_kernel=true ;;
     --root) dest="${2:?--root needs a directory}"; shift ;;
     --root=*) dest="${1#--root=}" ;;
-    *) echo "usage: fetch-boot.sh [--kernel] [--root DIR]" >&2; exit 2 ;;
+    *) echo "usage: fetch-boot.sh [--kernel] [--secure-boot] [--root DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -54,4 +61,13 @@ if $with_kernel; then
   fi
   node "$here/make-initramfs.mjs" "$dest/initrd.img" "$busybox"
   echo "$dest/initrd.img  <- busybox-static shell ($busybox)"
+fi
+if $secure_boot; then
+  download shim-signed grub-efi-amd64-signed
+  dpkg -x "$work"/shim-signed_*.deb "$work/s"
+  dpkg -x "$work"/grub-efi-amd64-signed_*.deb "$work/g"
+  install -m 0644 "$work/s/usr/lib/shim/shimx64.efi.signed" "$dest/shimx64.efi"
+  echo "$dest/shimx64.efi  <- Debian shim-signed (shimx64.efi.signed, signed by Microsoft)"
+  install -m 0644 "$work/g/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed" "$dest/grubx64.efi"
+  echo "$dest/grubx64.efi  <- Debian grub-efi-amd64-signed (grubnetx64.efi.signed, signed by Debian)"
 fi

@@ -11,6 +11,7 @@ import { choiceFromScriptPath, ipxeChoicePath, ipxeScriptPath, macFromScriptPath
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
 import { menuScript } from './menu.js';
+import { grubConfig, loaderConfigPath, pxelinuxConfig } from './loader-config.js';
 import { scriptForDecision } from './scripts.js';
 import { TFTP_ERROR } from '../protocol/tftp/codec.js';
 import type { TftpAnswer } from '../tftp/server.js';
@@ -89,6 +90,9 @@ export class BootContent {
     if (mac) return this.script(mac, req);
     const choice = choiceFromScriptPath(rel);
     if (choice) return this.script(choice.mac, req, choice.profile);
+    const loader = loaderConfigPath(rel);
+    // A configuration the admin put in the root is served as it is; otherwise it is rendered per client.
+    if (loader && !(await resolveInRoot(this.settings().root, rel)).ok) return this.loaderConfig(loader, rel, req);
     if (notServedReason(rel, templateFiles(this.settings().profiles)) !== null) {
       return { kind: 'refuse', reason: 'not-found', message: 'File not found' };
     }
@@ -166,6 +170,38 @@ export class BootContent {
     const template = profile ? await this.template(profile, s.root) : null;
     const text = scriptForDecision(decision, template, gated.kind === 'vars' ? { ...vars, ...gated.vars } : vars, s.retrySeconds);
     if (text === null) return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
+    return { kind: 'content', data: Buffer.from(text), client, decision };
+  }
+
+  /**
+   * GRUB's or PXELINUX's configuration for the client asking: by the MAC its name carries, else by the
+   * address it asks from (Debian's network GRUB asks for one name whoever it runs on; the DHCP doors
+   * bound that address to the MAC when the firmware asked port 4011).
+   */
+  private loaderConfig(loader: { loader: 'grub' | 'pxelinux'; mac: string | null }, rel: string, req: ContentRequest): ContentAnswer {
+    const s = this.settings();
+    const mac = loader.mac ?? this.clients.macOfIp(req.clientIp);
+    if (!mac) return { kind: 'refuse', reason: 'not-found', message: 'File not found' };
+    const known = this.clients.byMacAddress(mac);
+    // Not seen on port 67 (a DHCP server that hands out pxelinux.0 itself): PXELINUX runs on a PC BIOS.
+    const unseen: ClientInfo = { ...anonymous(mac, req.clientIp), ...(loader.loader === 'pxelinux' ? { arch: 'bios', archCode: 0 } : {}) };
+    const client: ClientInfo = { ...(known ?? unseen), ipxe: false, ip: req.clientIp, door: req.door };
+    if (loader.mac) this.clients.bind(req.clientIp, mac);
+    const decision = this.gate.decide(client, { file: rel });
+    if (decision.kind === 'ignore') return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
+    const profile = 'profile' in decision ? s.profile(decision.profile) : undefined;
+    const input = {
+      mac,
+      computer: ('computer' in decision && decision.computer) || '',
+      decision,
+      server: req.serverIp,
+      linux: profile?.linux ?? null,
+      menu: profile?.menu ? s.menu : null,
+      retrySeconds: s.retrySeconds,
+      selfPath: rel,
+      version: s.version,
+    };
+    const text = loader.loader === 'grub' ? grubConfig(input) : pxelinuxConfig(input);
     return { kind: 'content', data: Buffer.from(text), client, decision };
   }
 

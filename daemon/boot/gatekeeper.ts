@@ -32,6 +32,15 @@ export class Gatekeeper {
   ) {}
 
   private readonly observers: Array<(client: ClientInfo, decision: Decision) => void> = [];
+  private readonly preceders: Array<(client: ClientInfo, context: DecisionContext) => void> = [];
+
+  /**
+   * Adds a hook that sees every request before it is decided (the Secure Boot refusal watch: the request
+   * that reveals a refusal is answered with the signed chain). One that throws never costs the decision.
+   */
+  precede(hook: (client: ClientInfo, context: DecisionContext) => void): void {
+    this.preceders.push(hook);
+  }
 
   /**
    * Adds an observer of every decision (which profile a client is booting, for boot-once completion; a
@@ -47,6 +56,13 @@ export class Gatekeeper {
   }
 
   decide(client: ClientInfo, context: DecisionContext = {}): Decision {
+    for (const p of this.preceders) {
+      try {
+        p(client, context);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, mac: client.mac }, 'decision hook failed');
+      }
+    }
     const decision = decide(client, this.backend.snapshot(), context.choice);
     this.metrics.decisions.inc({ door: client.door, decision: decision.kind, reason: decision.reason, arch: client.arch ?? 'unknown' });
     // One line per decision with the fixed keys; `ignore` of non-PXE DHCP traffic is routine, keep it at debug.

@@ -12,7 +12,7 @@ export interface MissingFile {
   profile: string;
   /** The architecture a boot file is for; null for a template or a boot-once marker. */
   arch: ArchKey | null;
-  what: 'boot file' | 'HTTP boot file' | 'script template' | 'boot-once marker';
+  what: 'boot file' | 'HTTP boot file' | 'Secure Boot file' | 'script template' | 'boot-once marker' | 'kernel' | 'initrd';
   path: string;
 }
 
@@ -25,6 +25,16 @@ function wanted(name: string, p: ProfileConfig): Array<Omit<MissingFile, 'profil
   const files: Array<Omit<MissingFile, 'profile'>> = [];
   for (const [arch, path] of Object.entries(p.bootFiles) as Array<[ArchKey, string]>) files.push({ arch, what: 'boot file', path });
   for (const [arch, path] of Object.entries(p.httpBootFiles) as Array<[ArchKey, string]>) files.push({ arch, what: 'HTTP boot file', path });
+  for (const [arch, path] of Object.entries(p.secureBootFiles ?? {}) as Array<[ArchKey, string]>) {
+    files.push({ arch, what: 'Secure Boot file', path });
+    // shim loads the second stage from its own folder by this fixed name.
+    const shim = /^(.*\/)?shim[a-z0-9]*\.efi$/i.exec(path);
+    if (shim) files.push({ arch, what: 'Secure Boot file', path: `${shim[1] ?? ''}grub${path.slice(path.lastIndexOf('/') + 1).slice(4)}` });
+  }
+  if (p.linux) {
+    files.push({ arch: null, what: 'kernel', path: p.linux.kernel });
+    if (p.linux.initrd !== null) files.push({ arch: null, what: 'initrd', path: p.linux.initrd });
+  }
   if (p.ipxeScript === null && p.ipxeScriptFile !== null) files.push({ arch: null, what: 'script template', path: p.ipxeScriptFile });
   if (p.bootOnceMarker !== null) files.push({ arch: null, what: 'boot-once marker', path: p.bootOnceMarker });
   return files;

@@ -25,6 +25,23 @@ const IPXE_CANDIDATES: Record<ArchKey, string[]> = {
   'efi-riscv64': ['ipxe-riscv64.efi'],
 };
 
+/**
+ * Signed first-stage loaders per architecture for Secure Boot clients (`fetch-boot` puts Debian's
+ * Microsoft-signed shim and the signed network GRUB beside it as grubx64.efi). Not expected when absent:
+ * a tree without them serves no Secure Boot client, as before.
+ */
+const SECURE_BOOT_CANDIDATES: Record<ArchKey, string[]> = {
+  bios: [],
+  'efi-x64': ['shimx64.efi'],
+  'efi-ia32': ['shimia32.efi'],
+  'efi-arm64': ['shimaa64.efi'],
+  'efi-arm32': [],
+  'efi-riscv64': [],
+};
+
+/** The menu's small Linux, for loaders that cannot show the iPXE menu (GRUB, PXELINUX). */
+const MENU_LINUX = { kernel: 'vmlinuz', initrd: 'initrd.img', cmdline: 'console=ttyS0,115200 console=tty0' };
+
 /** What `fetch-boot` provides: expected even when absent, so readiness names the missing file. */
 const MENU_EXPECTED: Partial<Record<ArchKey, string>> = { bios: 'undionly.kpxe', 'efi-x64': 'ipxe.efi' };
 
@@ -50,11 +67,15 @@ function pickFiles(pick: (cands: string[]) => string | undefined, candidates: Re
 
 /** The built-in menu: iPXE for each architecture the tree has it for (BIOS and UEFI x64 always named). */
 export function menuProfile(root: string): ProfileConfig {
-  const bootFiles = { ...MENU_EXPECTED, ...pickFiles(rootPicker(root), IPXE_CANDIDATES) };
+  const pick = rootPicker(root);
+  const bootFiles = { ...MENU_EXPECTED, ...pickFiles(pick, IPXE_CANDIDATES) };
+  const linux = pick([MENU_LINUX.kernel]) && pick([MENU_LINUX.initrd]) ? MENU_LINUX : null;
   return {
     description: 'built-in boot menu: local disk by default, a small Linux, an iPXE shell, the profiles with an iPXE script',
     bootFiles,
     httpBootFiles: {},
+    secureBootFiles: pickFiles(pick, SECURE_BOOT_CANDIDATES),
+    linux,
     ipxeScript: null,
     ipxeScriptFile: null,
     bootOnceMarker: null,

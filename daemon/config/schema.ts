@@ -16,6 +16,18 @@ export interface ProfileConfig {
   bootFiles: Partial<Record<ArchKey, string>>;
   /** Boot program per architecture for UEFI HTTP boot clients (defaults to bootFiles). */
   httpBootFiles: Partial<Record<ArchKey, string>>;
+  /**
+   * Boot program per architecture for clients known or believed to run UEFI Secure Boot (marked by an
+   * admin, or noticed refusing an unsigned program): a signed chain such as `shimx64.efi` with
+   * `grubx64.efi` beside it, or a signed iPXE. Served over TFTP to PXE clients and HTTP to HTTP boot clients.
+   */
+  secureBootFiles?: Partial<Record<ArchKey, string>>;
+  /**
+   * What GRUB and PXELINUX clients boot for this profile (their per-client configuration is rendered from
+   * the decision, daemon/boot/loader-config.ts): kernel and initrd relative to the boot root, and the
+   * kernel command line. null = these loaders are told the profile has nothing for them.
+   */
+  linux?: LinuxBoot | null;
   /** iPXE script template (inline); iPXE clients get it rendered per client instead of a boot program. */
   ipxeScript: string | null;
   /** iPXE script template file relative to the boot root (used when ipxeScript is null). */
@@ -48,6 +60,12 @@ export interface ProfileConfig {
    * (daemon/boot/menu.ts) rendered per client instead of a template. Not a config key.
    */
   menu?: true;
+}
+
+export interface LinuxBoot {
+  kernel: string;
+  initrd: string | null;
+  cmdline: string;
 }
 
 /** What the built-in boot menu does when nobody presses a key. */
@@ -421,6 +439,19 @@ export const configSchema = {
           description: { type: 'string', default: '' },
           bootFiles: archFiles,
           httpBootFiles: archFiles,
+          secureBootFiles: archFiles,
+          linux: {
+            type: ['object', 'null'],
+            default: null,
+            additionalProperties: false,
+            required: ['kernel'],
+            properties: {
+              kernel: { type: 'string', minLength: 1 },
+              initrd: { type: ['string', 'null'], minLength: 1, default: null },
+              // One line: GRUB and PXELINUX read a newline as the end of the command.
+              cmdline: { type: 'string', pattern: '^[^\\n\\r]*$', default: '' },
+            },
+          },
           ipxeScript: { type: ['string', 'null'], default: null },
           ipxeScriptFile: { type: ['string', 'null'], default: null },
           kind: { enum: ['required', 'available'], default: 'available' },

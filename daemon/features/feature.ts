@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { CommandModule } from 'yargs';
 import type { CliIo } from '../cli/index.js';
+import type { DecisionContext } from '../boot/gatekeeper.js';
 import type { BootgateConfig } from '../config/schema.js';
 import type { AdminRoutes } from '../http/admin/index.js';
 import type { Logger } from '../log.js';
@@ -53,12 +54,16 @@ export interface AttachedFeature {
   snapshot?: SnapshotParts;
   /** Admin API routes, registered behind the admin token. */
   routes?: AdminRoutes;
+  /** Sees every request just before it is decided (what it learns may change that very decision). */
+  precede?: (client: ClientInfo, context: DecisionContext) => void;
   /** Sees every decision after it is recorded. */
   observe?: (client: ClientInfo, decision: Decision) => void;
   /** Sees every TFTP transfer end and every HTTP boot file sent. */
   transferred?: (ev: TransferEnd) => void;
   /** Pages of its own (not admin API routes, which have their own auth): mounted on the admin listener. */
   mount?: (app: FastifyInstance) => Promise<void>;
+  /** A file delivered in full (TFTP or HTTP) to the machine with this MAC. */
+  served?: (mac: string, path: string) => void;
   /** A reloaded configuration. */
   reconfigure?: () => void;
   /** Stops timers; runs before the store closes. */

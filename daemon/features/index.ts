@@ -11,17 +11,18 @@ import { images } from './images/index.js';
 import { inventory } from './inventory/index.js';
 import { password } from './password/index.js';
 import { rollout } from './rollout/index.js';
+import { secureboot } from './secureboot/index.js';
 import { settings } from './settings/index.js';
 import { status } from './status/index.js';
 import { tokens } from './tokens/index.js';
 
-export { backup, consoleFeature, events, images, inventory, password, rollout, settings, status, tokens };
+export { backup, consoleFeature, events, images, inventory, password, rollout, secureboot, settings, status, tokens };
 
 /**
  * The features that live on the store alone. Rollout, password and the console are attached by name: the
  * root also uses what they return (the live gate, the password gate, the console's mount).
  */
-export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images, backup];
+export const STORE_FEATURES: readonly Feature[] = [inventory, status, events, settings, images, backup, secureboot];
 
 /** Every feature; tokens has nothing to attach (its file is read by the admin API frame). */
 export const FEATURES: readonly Feature[] = [...STORE_FEATURES, rollout, password, consoleFeature, tokens];

@@ -15,6 +15,7 @@ import { isRequired } from './boot-once.js';
 import { coexistWithholds, type CoexistRule } from './coexist.js';
 import { compileList, listHasGuid, listHasMac, type CompiledList } from './identity.js';
 import { EMPTY_INVENTORY, findComputer, type InventoryIndex, type KnownComputer } from './inventory.js';
+import { isShim, secureBootFile, type SecureBootFacts } from './secure-boot.js';
 import { chooseTarget, ipxeScriptPath, menuProfileNames } from './target.js';
 import type { BootTarget, ClientInfo, Decision, DecisionReason } from './types.js';
 
@@ -46,6 +47,8 @@ export interface PolicySnapshot {
    * answered, but a required (destructive) deployment or a rollout admission is never decided on it.
    */
   stale?: boolean;
+  /** Machines known or believed to run UEFI Secure Boot (daemon/policy/secure-boot.ts); absent = none. */
+  secureBoot?: SecureBootFacts;
 }
 
 /** What a rollout or a maintenance window lets a known computer be offered now. */
@@ -86,7 +89,11 @@ const BOOT_CLIENT = /^(PXEClient|HTTPClient)/;
 function bootProfile(client: ClientInfo, snap: PolicySnapshot, profileName: string, computer: string | null, reason: DecisionReason): Decision {
   const profile = snap.profiles[profileName];
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
-  const target = chooseTarget(client, profile, snap.scriptTransport);
+  if (client.httpBoot) {
+    const signed = secureBootFile(profile.secureBootFiles ?? {}, client, snap.secureBoot);
+    if (signed && isShim(signed)) return { kind: 'ignore', reason: 'secure-boot-pxe-only' };
+  }
+  const target = chooseTarget(client, profile, snap.scriptTransport, snap.secureBoot);
   if (!target) return { kind: 'ignore', reason: client.arch === null ? 'unknown-arch' : 'no-boot-file' };
   return gatePassword(client, snap.password, profile, { kind: 'boot', profile: profileName, target, computer, reason }, snap.scriptTransport);
 }
@@ -97,9 +104,17 @@ function scriptFor(client: ClientInfo, snap: PolicySnapshot): BootTarget | undef
   return { transport: snap.scriptTransport, path: ipxeScriptPath(client.mac) };
 }
 
-function local(client: ClientInfo, snap: PolicySnapshot, computer: string | null, reason: DecisionReason): Decision {
+/**
+ * `profileName`: the profile whose Secure Boot program takes a native Secure Boot machine to the local
+ * disk (its GRUB configuration says `exit`); the unknown-computer profile's when absent. Other native
+ * clients are sent to iPXE by the door (settings.ts), whose script exits.
+ */
+function local(client: ClientInfo, snap: PolicySnapshot, computer: string | null, reason: DecisionReason, profileName?: string): Decision {
   const script = scriptFor(client, snap);
-  return script ? { kind: 'local', computer, reason, script } : { kind: 'local', computer, reason };
+  if (script) return { kind: 'local', computer, reason, script };
+  const profile = snap.profiles[profileName ?? snap.policy.unknown.profile];
+  const signed = profile && !client.httpBoot ? secureBootFile(profile.secureBootFiles ?? {}, client, snap.secureBoot) : undefined;
+  return signed ? { kind: 'local', computer, reason, chain: { transport: 'tftp', path: signed } } : { kind: 'local', computer, reason };
 }
 
 function pending(client: ClientInfo, snap: PolicySnapshot, reason: DecisionReason): Decision {
@@ -111,15 +126,15 @@ function decideKnown(client: ClientInfo, snap: PolicySnapshot, computer: KnownCo
   const profile = snap.profiles[computer.profile];
   if (!profile) return { kind: 'ignore', reason: 'unknown-profile' };
   const required = isRequired(computer.kind, profile);
-  if (computer.bootOnceConsumed && required) return local(client, snap, computer.name, 'boot-once-consumed');
+  if (computer.bootOnceConsumed && required) return local(client, snap, computer.name, 'boot-once-consumed', computer.profile);
   // On stale data: no required deployment (it may have been consumed meanwhile) and no rollout admission.
-  if (snap.stale && (required || profile.rollout)) return local(client, snap, computer.name, 'store-stale');
+  if (snap.stale && (required || profile.rollout)) return local(client, snap, computer.name, 'store-stale', computer.profile);
   const gate = snap.rollout?.check(computer, required);
   if (gate?.kind === 'not-admitted') {
-    return gate.fallback === null ? local(client, snap, computer.name, 'rollout-not-admitted')
+    return gate.fallback === null ? local(client, snap, computer.name, 'rollout-not-admitted', computer.profile)
       : bootProfile(client, snap, gate.fallback, computer.name, 'rollout-not-admitted');
   }
-  if (gate?.kind === 'outside-window') return local(client, snap, computer.name, 'outside-window');
+  if (gate?.kind === 'outside-window') return local(client, snap, computer.name, 'outside-window', computer.profile);
   return bootProfile(client, snap, computer.profile, computer.name, 'known');
 }
 

@@ -4,6 +4,7 @@
  * binary again, or it chainloads itself forever.
  */
 import type { ProfileConfig } from '../config/schema.js';
+import { secureBootFile, type SecureBootFacts } from './secure-boot.js';
 import type { BootTarget, ClientInfo } from './types.js';
 
 /** iPXE binaries as the ipxe package names them; handing one to iPXE makes it loop. */
@@ -55,11 +56,14 @@ export function macFromScriptPath(path: string): string | null {
  * The next thing to fetch, or null when the profile has nothing for this client
  * (the caller turns that into an `ignore` with reason `no-boot-file`).
  */
-export function chooseTarget(client: ClientInfo, profile: ProfileConfig, scriptTransport: 'http' | 'tftp'): BootTarget | null {
+export function chooseTarget(client: ClientInfo, profile: ProfileConfig, scriptTransport: 'http' | 'tftp', secureBoot?: SecureBootFacts): BootTarget | null {
   if (client.ipxe && hasIpxeScript(profile)) {
     return { transport: scriptTransport, path: ipxeScriptPath(client.mac) };
   }
   if (client.arch === null) return null;
+  // Secure Boot firmware refuses an unsigned program: such a machine gets the profile's signed chain.
+  const signed = secureBootFile(profile.secureBootFiles ?? {}, client, secureBoot);
+  if (signed) return { transport: client.httpBoot ? 'http' : 'tftp', path: signed };
   if (client.httpBoot) {
     const file = profile.httpBootFiles[client.arch] ?? profile.bootFiles[client.arch];
     return file ? { transport: 'http', path: file } : null;

@@ -50,7 +50,11 @@ export type Decision =
    * `script`: for iPXE clients, where to fetch the script that says `exit` (back to the firmware's
    * next boot device); absent for native PXE, whose door answers with a local-boot reply instead.
    */
-  | { kind: 'local'; computer: string | null; reason: DecisionReason; script?: BootTarget }
+  | {
+    kind: 'local'; computer: string | null; reason: DecisionReason; script?: BootTarget;
+    /** For a native Secure Boot machine: the signed loader (shim) whose rendered GRUB configuration exits. */
+    chain?: BootTarget;
+  }
   /**
    * Recorded and waiting for an admin; native PXE retries on its own, iPXE gets a waiting script.
    * `script`: for iPXE clients, where to fetch that waiting script (policy/scripts.ts renders it).
@@ -92,4 +96,10 @@ export type DecisionReason =
   | 'menu-choice'
   /** An unknown computer while `server.coexist` is `known-only`: left to the site's other PXE server. */
   | 'coexist-known-only'
-  | 'delay';
+  | 'delay'
+  /**
+   * A Secure Boot machine's UEFI HTTP boot attempt while its profile's Secure Boot program is shim: shim
+   * fetched over HTTP boot loads nothing further (measured with Debian's shim under OVMF), so the machine
+   * is left to its next boot option and gets shim by PXE at its next power-on.
+   */
+  | 'secure-boot-pxe-only';

@@ -66,7 +66,8 @@ export function replyTarget(client: ClientInfo, decision: Decision, ctx: ReplyCo
     case 'password':
       return decision.target;
     case 'local':
-      return client.ipxe ? (decision.script ?? ctx.targets.scriptTarget(client)) : ctx.targets.localTarget(client);
+      if (client.ipxe) return decision.script ?? ctx.targets.scriptTarget(client);
+      return decision.chain ?? ctx.targets.localTarget(client);
     case 'pending':
       // Native PXE ROMs retry DISCOVER on their own (about 4, 8, 16, 32 s); iPXE gets a waiting script.
       return client.ipxe ? (decision.script ?? ctx.targets.scriptTarget(client)) : null;

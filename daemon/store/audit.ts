@@ -6,7 +6,8 @@
 import type { SqlDb, SqlStatement } from './sql.js';
 
 /** `password`: attempts, lockouts and refused gated files (daemon/features/password). */
-export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password';
+/** `secure-boot`: a firmware refusal of an unsigned program noticed (daemon/features/secureboot). */
+export type AuditType = 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password' | 'secure-boot';
 
 export interface AuditEventInput {
   at: number;

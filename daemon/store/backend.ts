@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics.js';
 import { isCompletionMarker, isRequired } from '../policy/boot-once.js';
 import { snapshotFromConfig, type PolicySnapshot, type RolloutGate } from '../policy/decide.js';
 import type { PasswordFacts } from '../policy/password.js';
+import type { SecureBootFacts } from '../policy/secure-boot.js';
 import { buildInventoryIndex } from '../policy/inventory.js';
 import type { ClientInfo, Decision } from '../policy/types.js';
 import { setBootOnce } from './boot-once.js';
@@ -52,6 +53,7 @@ export interface StoreBackendDeps {
 export interface SnapshotParts {
   rollout?: () => RolloutGate;
   password?: () => PasswordFacts;
+  secureBoot?: () => SecureBootFacts;
 }
 
 const DEFAULTS = { flushIntervalMs: 250, queueMax: 5000, pollIntervalMs: 1000, pruneIntervalMs: 3_600_000, auditMaxRows: 1_000_000, journalMax: 200_000 };
@@ -342,19 +344,21 @@ function markServed(p: Parts, mac: string, profile: string, path: string): boole
  * the same object while none of them changed.
  */
 function withParts(parts: SnapshotParts, stale: () => boolean): (base: PolicySnapshot) => PolicySnapshot {
-  const { rollout, password } = parts;
-  let last: { base: PolicySnapshot; r: RolloutGate | undefined; p: PasswordFacts | undefined; st: boolean; merged: PolicySnapshot } | null = null;
+  const { rollout, password, secureBoot } = parts;
+  let last: { base: PolicySnapshot; r: RolloutGate | undefined; p: PasswordFacts | undefined; s: SecureBootFacts | undefined; st: boolean; merged: PolicySnapshot } | null = null;
   return (base) => {
     const r = rollout?.();
     const p = password?.();
+    const s = secureBoot?.();
     const st = stale();
-    if (!r && !p && !st) return base;
-    if (last === null || last.base !== base || last.r !== r || last.p !== p || last.st !== st) {
+    if (!r && !p && !s && !st) return base;
+    if (last === null || last.base !== base || last.r !== r || last.p !== p || last.s !== s || last.st !== st) {
       const merged: PolicySnapshot = { ...base };
       if (r) merged.rollout = r;
       if (p) merged.password = p;
+      if (s) merged.secureBoot = s;
       if (st) merged.stale = true;
-      last = { base, r, p, st, merged };
+      last = { base, r, p, s, st, merged };
     }
     return last.merged;
   };

@@ -297,4 +297,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER rollout_halts_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rollout_halts FOR EACH STATEMENT EXECUTE FUNCTION bootgate_notify();
     `,
   },
+  {
+    version: 5,
+    name: 'Secure Boot machines (daemon/features/secureboot)',
+    sql: `
+      -- Machines given the profiles' Secure Boot chain: marked by an admin, or noticed when their
+      -- firmware refused an unsigned program (source 'refusal', with why and which file).
+      CREATE TABLE secure_boot_clients (
+        mac TEXT PRIMARY KEY,
+        source TEXT NOT NULL CHECK (source IN ('admin', 'refusal')),
+        reason TEXT,
+        file TEXT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE secure_boot_clients (
+        mac TEXT PRIMARY KEY,
+        source TEXT NOT NULL CHECK (source IN ('admin', 'refusal')),
+        reason TEXT,
+        file TEXT,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL
+      );
+      CREATE TRIGGER secure_boot_clients_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON secure_boot_clients FOR EACH STATEMENT EXECUTE FUNCTION bootgate_notify();
+    `,
+  },
 ];

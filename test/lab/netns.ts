@@ -47,6 +47,11 @@ export interface LabOptions {
   capturePath?: string;
   /** Keep the lab's temporary directory (logs, configs) after destroy(), for debugging. */
   keepDir?: boolean;
+  /**
+   * The next-server (siaddr) the site DHCP server puts in its ACK, as a site does for Debian's signed
+   * network GRUB, which reads only the ACK (README, Secure Boot). Default: dnsmasq's own address.
+   */
+  siteNextServer?: string;
 }
 
 export interface Lab {
@@ -139,7 +144,7 @@ export async function sweepStaleLabs(): Promise<string[]> {
   return removed;
 }
 
-function siteDnsmasqArgs(dir: string, routerAdverts: boolean): string[] {
+function siteDnsmasqArgs(dir: string, routerAdverts: boolean, nextServer?: string): string[] {
   const args = [
     'dnsmasq',
     '--conf-file=/dev/null',
@@ -156,6 +161,8 @@ function siteDnsmasqArgs(dir: string, routerAdverts: boolean): string[] {
     '--pid-file=',
     '--user=root',
   ];
+  // dnsmasq's name for the BOOTP siaddr field; no boot file, so PXE firmware still waits for the proxy.
+  if (nextServer) args.push(`--dhcp-option=option:server-ip-address,${nextServer}`);
   if (routerAdverts) {
     // Stateless RAs (no M/O flags) let iPXE finish IPv6 autoconfiguration at once instead of
     // waiting ~16 s for an advert that never comes.
@@ -229,7 +236,7 @@ class NamespaceLab implements Lab {
       // tshark needs a moment to open the interface; packets before that are lost, not harmful.
       await pollUntil(() => (existsSync(capturePath) || cap.exitInfo ? true : undefined), 10_000);
     }
-    const site = this.spawn('site-dnsmasq', siteDnsmasqArgs(this.dir, routerAdverts), this.siteNs);
+    const site = this.spawn('site-dnsmasq', siteDnsmasqArgs(this.dir, routerAdverts, this.opts.siteNextServer), this.siteNs);
     // Its startup line, or its exit; HANG_MS only catches a dnsmasq that hangs.
     const ready = await waitForText(site.logPath, /DHCP, IP range/, site);
     if (!ready) throw new Error(`site dnsmasq did not start (${site.exitInfo ? `exited ${JSON.stringify(site.exitInfo)}` : `no "DHCP, IP range" within ${HANG_MS} ms`}):\n${readText(site.logPath)}`);

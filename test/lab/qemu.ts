@@ -8,6 +8,11 @@
  *         with an empty romfile, otherwise QEMU's iPXE EFI ROM would boot instead of the firmware.
  *         With a disk, the NIC comes first in the boot order and the disk second.
  *
+ *   uefi-secureboot: OVMF with Secure Boot enforced and Microsoft's keys enrolled (Debian's 4 MB
+ *         secboot build with OVMF_VARS_4M.ms.fd, which trusts the CA that signs Debian's shim); it
+ *         needs q35 with SMM and the flash marked secure, and refuses unsigned programs ("Access Denied").
+ *   uefi-secureboot-snakeoil: the same with Debian's test keys instead (a test signs with sbsign).
+ *
  * The VM runs inside the switch namespace on its own tap. The serial console goes to a file; the
  * lab's initramfs prints the marker there and powers the VM off, which ends QEMU.
  */
@@ -19,10 +24,14 @@ import { readText } from './netns.js';
 import { HANG_MS, exitOf, waitForText, type ExitInfo, type Tracked } from './procs.js';
 import { MARKER_RE } from './initramfs.js';
 
-export type Firmware = 'bios' | 'uefi';
+export type Firmware = 'bios' | 'uefi' | 'uefi-secureboot' | 'uefi-secureboot-snakeoil';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+export const OVMF_CODE_SECBOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+export const OVMF_VARS_MS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
+/** Secure Boot on with Debian's test keys enrolled (PkKek-1-snakeoil.key/.pem sign what a test boots). */
+export const OVMF_VARS_SNAKEOIL = '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd';
 
 export interface ClientOptions {
   firmware: Firmware;
@@ -90,30 +99,35 @@ export function randomMac(): string {
   return `52:54:00:${[...b].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 }
 
-function firmwareArgs(lab: Lab, firmware: Firmware, name: string, disk?: string): { args: string[]; nicRom: string[] } {
+function firmwareArgs(lab: Lab, firmware: Firmware, name: string, disk?: string): { machine: string; args: string[]; nicRom: string[] } {
   if (firmware === 'bios') {
     // reboot-timeout + -no-reboot: when nothing boots, SeaBIOS reboots after 1 s and QEMU exits.
-    if (disk) return { args: ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`, '-boot', 'order=nc,reboot-timeout=1000'], nicRom: [] };
-    return { args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
+    if (disk) return { machine: 'pc', args: ['-drive', `file=${disk},format=raw,if=ide,snapshot=on`, '-boot', 'order=nc,reboot-timeout=1000'], nicRom: [] };
+    return { machine: 'pc', args: ['-boot', 'order=n,strict=on,reboot-timeout=1000'], nicRom: [] };
   }
-  for (const f of [OVMF_CODE, OVMF_VARS]) {
+  const secure = firmware !== 'uefi';
+  const [code, varsTemplate] = !secure ? [OVMF_CODE, OVMF_VARS] : [OVMF_CODE_SECBOOT, firmware === 'uefi-secureboot' ? OVMF_VARS_MS : OVMF_VARS_SNAKEOIL];
+  for (const f of [code, varsTemplate]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: install the Debian package ovmf`);
   }
   const vars = join(lab.dir, `${name}-OVMF_VARS.fd`);
-  copyFileSync(OVMF_VARS, vars);
+  copyFileSync(varsTemplate, vars);
+  const machine = secure ? 'q35,smm=on' : 'pc';
   const pflash = [
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+    ...(secure ? ['-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
+    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${code}`,
     '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
   ];
   // OVMF orders its boot options by the bootindex properties QEMU passes in fw_cfg ("bootorder"):
   // the NIC's PXE first, then the disk's EFI system partition (\EFI\BOOT\BOOTX64.EFI).
   if (disk) {
     return {
+      machine,
       args: [...pflash, '-drive', `if=none,id=disk0,file=${disk},format=raw,snapshot=on`, '-device', 'ide-hd,drive=disk0,bus=ide.0,unit=0,bootindex=2'],
       nicRom: ['romfile=', 'bootindex=1'],
     };
   }
-  return { args: [...pflash, '-boot', 'order=n'], nicRom: ['romfile='] };
+  return { machine, args: [...pflash, '-boot', 'order=n'], nicRom: ['romfile='] };
 }
 
 /** Starts one VM on a new tap in the lab's switch namespace. */
@@ -129,7 +143,7 @@ export async function startClient(lab: Lab, opts: ClientOptions): Promise<Client
   const argv = [
     'qemu-system-x86_64',
     '-accel', 'tcg',
-    '-machine', 'pc,graphics=off',
+    '-machine', `${fw.machine},graphics=off`,
     '-m', String(opts.memoryMb ?? 512),
     '-uuid', uuid,
     '-display', 'none',

@@ -170,7 +170,7 @@ test('api: profiles, sessions, events, settings', async () => {
     const profiles = (await s.call('GET', '/profiles')).json().profiles;
     assert.deepEqual(profiles[1], {
       name: 'wipe', description: '', kind: 'required', bootOnceMarker: 'sources/boot.wim', bootFiles: { 'efi-x64': 'wipe/wipe.efi' },
-      httpBootFiles: {}, ipxeScript: false, bcdPath: null,
+      httpBootFiles: {}, secureBootFiles: {}, ipxeScript: false, bcdPath: null,
     });
     assert.equal((await s.call('GET', '/profiles/winpe')).json().description, 'Windows PE');
     assert.equal((await s.call('GET', '/profiles/none')).statusCode, 404);

@@ -41,7 +41,7 @@ export function createEventsCommand(io: BaseIo): CommandModule {
     describe: 'audit events, newest first (decisions with reasons, admin changes, boot-once)',
     builder: (y) => connectionOptions(y)
       .option('mac', { type: 'string' })
-      .option('type', { choices: ['decision', 'admin', 'boot-once', 'suppressed', 'password'] as const })
+      .option('type', { choices: ['decision', 'admin', 'boot-once', 'suppressed', 'password', 'secure-boot'] as const })
       .option('since', { type: 'string', describe: 'ISO 8601 time' })
       .option('until', { type: 'string', describe: 'ISO 8601 time' })
       .option('limit', { type: 'number', default: 50 }),

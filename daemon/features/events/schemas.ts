@@ -3,7 +3,7 @@
  */
 
 const strOrNull = { type: ['string', 'null'] } as const;
-const auditTypes = ['decision', 'admin', 'boot-once', 'suppressed', 'password'] as const;
+const auditTypes = ['decision', 'admin', 'boot-once', 'suppressed', 'password', 'secure-boot'] as const;
 
 export const eventSchema = {
   type: 'object',

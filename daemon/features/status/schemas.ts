@@ -15,6 +15,7 @@ export const profileSchema = {
     bootOnceMarker: strOrNull,
     bootFiles: archFiles,
     httpBootFiles: archFiles,
+    secureBootFiles: archFiles,
     ipxeScript: { type: 'boolean' },
     bcdPath: strOrNull,
   },

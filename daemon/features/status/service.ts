@@ -12,6 +12,7 @@ export interface ProfileDto {
   bootOnceMarker: string | null;
   bootFiles: Record<string, string>;
   httpBootFiles: Record<string, string>;
+  secureBootFiles: Record<string, string>;
   ipxeScript: boolean;
   bcdPath: string | null;
 }
@@ -24,6 +25,7 @@ export function profileDto(name: string, p: BootgateConfig['profiles'][string]):
     bootOnceMarker: p.bootOnceMarker,
     bootFiles: { ...p.bootFiles },
     httpBootFiles: { ...p.httpBootFiles },
+    secureBootFiles: { ...p.secureBootFiles },
     ipxeScript: p.ipxeScript !== null || p.ipxeScriptFile !== null,
     bcdPath: p.bcdPath,
   };

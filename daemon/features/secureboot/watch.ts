@@ -1,0 +1,136 @@
+/**
+ * The refusal watch: feeds each machine's offers, transfers and requests through the pure rule
+ * (daemon/policy/secure-boot.ts) and, when it says the firmware refused the program, remembers the
+ * machine (it then gets the Secure Boot chain), with a log line, an audit event and a metric. It runs
+ * before the decision of each request, so the very request that reveals the refusal (the HTTP boot
+ * attempt of the same power cycle, or the PXE DISCOVER after a reset) is answered with the signed chain.
+ */
+import type { DecisionContext } from '../../boot/gatekeeper.js';
+import type { Logger } from '../../log.js';
+import { isShim, watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
+import type { BootgateConfig } from '../../config/schema.js';
+import type { ClientInfo, Decision } from '../../policy/types.js';
+import { auditEvent } from '../../store/audit.js';
+import type { Store } from '../../store/db.js';
+import type { SecureBootMetrics } from './metrics.js';
+import type { SecureBootRepo } from './store.js';
+
+/** Machines watched at once; a flood of random MACs evicts the oldest. */
+const WATCHED_MAX = 10_000;
+
+/**
+ * How long after shim was delivered GRUB has to ask for anything (its `.lst` files, its grub.cfg): shim
+ * loads GRUB from Bootgate within seconds; GRUB asking the wrong server is silence here.
+ */
+export const GRUB_SILENCE_MS = 120_000;
+
+/** What GRUB itself asks for: its modules' lists and its configuration under its prefix. */
+const GRUB_REQUEST = /^[/\\]*(boot[/\\])?grub[/\\]/i;
+
+export class RefusalWatch {
+  private readonly watched = new Map<string, WatchState>();
+  /** Machines sent shim whose GRUB has not asked Bootgate for anything yet: MAC -> when shim was delivered. */
+  private readonly awaitingGrub = new Map<string, number>();
+
+  constructor(
+    private readonly o: {
+      store: Store;
+      repo: SecureBootRepo;
+      config: () => BootgateConfig;
+      logger: Logger;
+      metrics: SecureBootMetrics;
+      now: () => number;
+    },
+  ) {}
+
+  /** A request about to be decided. */
+  request(client: ClientInfo, context: DecisionContext): void {
+    if (context.file !== undefined && GRUB_REQUEST.test(context.file)) this.awaitingGrub.delete(client.mac);
+    if (!this.watched.has(client.mac)) return;
+    this.step(client.mac, { kind: 'request', door: client.door, ipxe: client.ipxe, httpBoot: client.httpBoot, file: context.file ?? null }, client);
+  }
+
+  /** A decision made: a native UEFI client told to fetch a program is watched until that program shows it ran. */
+  decided(client: ClientInfo, decision: Decision): void {
+    if (decision.kind !== 'boot' && decision.kind !== 'password') return;
+    if (client.door !== 'dhcp' && client.door !== 'pxe') return;
+    if (client.ipxe || client.arch === null || !client.arch.startsWith('efi-')) return;
+    const signed = this.o.config().profiles[decision.profile]?.secureBootFiles?.[client.arch];
+    const isSigned = signed !== undefined && sameFile(signed, decision.target.path);
+    if (isSigned) this.o.metrics.chains.inc();
+    if (isSigned && !this.watched.has(client.mac)) return;
+    this.step(client.mac, { kind: 'offer', file: decision.target.path, signed: isSigned }, client);
+  }
+
+  /** A file delivered in full to the machine (TFTP or HTTP). */
+  served(mac: string, path: string): void {
+    if (isShim(path)) {
+      this.awaitingGrub.delete(mac);
+      this.awaitingGrub.set(mac, this.o.now());
+      if (this.awaitingGrub.size > WATCHED_MAX) {
+        const oldest = this.awaitingGrub.keys().next();
+        if (!oldest.done) this.awaitingGrub.delete(oldest.value);
+      }
+    }
+    if (this.watched.has(mac)) this.step(mac, { kind: 'served', file: path }, null);
+  }
+
+  /**
+   * Logs a hint for each machine sent shim whose GRUB never asked Bootgate for anything within
+   * GRUB_SILENCE_MS: Debian's signed network GRUB takes its server from the site DHCP server's ACK only,
+   * so it is asking that server's next-server instead. Returns the MACs hinted about.
+   */
+  sweep(): string[] {
+    const now = this.o.now();
+    const hinted: string[] = [];
+    for (const [mac, at] of this.awaitingGrub) {
+      if (now - at < GRUB_SILENCE_MS) break; // insertion order is delivery order
+      this.awaitingGrub.delete(mac);
+      hinted.push(mac);
+      this.o.metrics.grubSilent.inc();
+      this.o.logger.warn(
+        { mac, seconds: Math.round((now - at) / 1000) },
+        'sent shim to this machine but its GRUB never asked Bootgate for anything: Debian\'s signed network GRUB takes its server from the site DHCP server\'s ACK only; make that server send this appliance as next-server (siaddr) or option 66 (README, Secure Boot machines)',
+      );
+    }
+    return hinted;
+  }
+
+  private step(mac: string, ev: WatchEvent, client: ClientInfo | null): void {
+    const before = this.watched.get(mac) ?? null;
+    const r = watchStep(before, ev, this.o.now());
+    if (r.state === null) this.watched.delete(mac);
+    else if (r.state !== before) {
+      this.watched.delete(mac);
+      this.watched.set(mac, r.state);
+      if (this.watched.size > WATCHED_MAX) {
+        const oldest = this.watched.keys().next();
+        if (!oldest.done) this.watched.delete(oldest.value);
+      }
+    }
+    if (r.refusal === null || before === null) return;
+    const at = this.o.now();
+    try {
+      this.o.store.durable(() => {
+        this.o.repo.put({ mac, source: 'refusal', reason: r.refusal, file: before.file, at, actor: 'firmware' });
+        this.o.store.audit.insert(auditEvent({
+          at, type: 'secure-boot', mac, door: client?.door ?? null, reason: r.refusal, ip: client?.ip ?? null, arch: client?.arch ?? null,
+          detail: `firmware refused ${before.file} (likely Secure Boot); offering the Secure Boot chain from now on`,
+        }));
+      });
+    } catch (err) {
+      this.o.logger.error({ mac, err: (err as Error).message }, 'secure boot: could not record a noticed refusal');
+      return;
+    }
+    this.o.metrics.refusals.inc({ reason: r.refusal });
+    this.o.logger.warn(
+      { mac, reason: r.refusal, file: before.file, client: client?.ip ?? undefined },
+      'likely Secure Boot refusal: the firmware fetched the program and fell through without running it; offering the Secure Boot chain from now on',
+    );
+  }
+}
+
+function sameFile(a: string, b: string): boolean {
+  const n = (p: string) => p.replace(/^[/\\]+/, '').toLowerCase();
+  return n(a) === n(b);
+}

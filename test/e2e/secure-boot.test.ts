@@ -1,0 +1,174 @@
+/**
+ * Secure Boot under real firmware, in the namespace lab: OVMF with Secure Boot enforced and Microsoft's
+ * keys (Debian's OVMF_CODE_4M.secboot.fd + a fresh OVMF_VARS_4M.ms.fd, q35 with SMM), QEMU under TCG.
+ *
+ *   power-on 1: Bootgate offers the profile's ordinary program, Debian's unsigned ipxe.efi; the firmware
+ *               fetches it and refuses it ("Access Denied"). Nothing is recorded yet.
+ *   power-on 2 (the same machine after a power cycle): its new PXE DISCOVER is how Bootgate notices the
+ *               refusal (recorded in the table, an audit event, a metric, a log line), and that very
+ *               DISCOVER is answered with the Secure Boot chain: Debian's Microsoft-signed shim ->
+ *               Debian's signed network GRUB (as grubx64.efi) -> the per-client grub.cfg Bootgate renders
+ *               -> Debian's signed kernel -> the lab's marker, with the kernel saying Secure Boot is on.
+ *
+ * The site DHCP server names the appliance as next-server, as the README tells sites to: Debian's
+ * signed GRUB configures its network from the DHCP ACK only. Missing prerequisites fail the test with
+ * a message naming them; nothing is skipped. BOOTGATE_LAB_KEEP=1 keeps the lab directory.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureAssets, type LabAssets } from '../lab/assets.js';
+import { APP_ADDRESS, createLab, type Lab } from '../lab/netns.js';
+import { OVMF_CODE_SECBOOT, OVMF_VARS_MS, randomMac, startClient } from '../lab/qemu.js';
+import { LAB_HTTP_PORT, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
+import { missingPrerequisites } from '../lab/prereq.js';
+import { MARKER_RE } from '../lab/initramfs.js';
+import { HANG_MS } from '../lab/procs.js';
+import { openStore } from '../../daemon/store/db.js';
+
+/** The signed chain as Debian's packages install it (the same files fetch-boot --secure-boot downloads). */
+const SHIM = '/usr/lib/shim/shimx64.efi.signed';
+const GRUB = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
+const DENIED_RE = /Access Denied/;
+const TOKEN = 'lab-admin-token-5b5b5b5b5b5b5b5b';
+
+describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel through Bootgate', { timeout: 40 * 60_000 }, () => {
+  let lab: Lab | undefined;
+  let assets: LabAssets | undefined;
+  let app: Appliance | undefined;
+
+  before(async () => {
+    const missing = missingPrerequisites({ bootgate: true });
+    for (const [f, pkg] of [[SHIM, 'shim-signed'], [GRUB, 'grub-efi-amd64-signed'], [OVMF_CODE_SECBOOT, 'ovmf'], [OVMF_VARS_MS, 'ovmf']]) {
+      if (!existsSync(f as string)) missing.push(`${f} (Debian package ${pkg})`);
+    }
+    assert.deepEqual(missing, [], `the firmware lab cannot run, missing:\n  ${missing.join('\n  ')}`);
+    assets = await ensureAssets();
+    lab = await createLab({ routerAdverts: true, keepDir: process.env.BOOTGATE_LAB_KEEP === '1', siteNextServer: APP_ADDRESS });
+    const script = labScript('{{http}}');
+    const root = buildBootRoot(lab, assets, script, 'root-secureboot');
+    copyFileSync(SHIM, join(root, 'shimx64.efi'));
+    copyFileSync(GRUB, join(root, 'grubx64.efi'));
+    writeFileSync(join(lab.dir, 'admin-tokens'), `${TOKEN}\n`);
+    app = await startBootgate(lab, {
+      root, ipxeScript: script, scriptTransport: 'http',
+      extraConfig: {
+        admin: { tokensFile: join(lab.dir, 'admin-tokens') },
+        profiles: {
+          lab: {
+            description: 'firmware lab: iPXE for machines without Secure Boot, shim and GRUB for the others',
+            bootFiles: { bios: 'undionly.kpxe', 'efi-x64': 'ipxe.efi' },
+            secureBootFiles: { 'efi-x64': 'shimx64.efi' },
+            ipxeScript: script,
+            // panic=-1: a broken boot reboots at once, which -no-reboot turns into QEMU exiting.
+            linux: { kernel: 'vmlinuz', initrd: 'initrd.img', cmdline: 'console=ttyS0 panic=-1' },
+          },
+        },
+      },
+    });
+  });
+
+  after(async () => {
+    await app?.stop();
+    await lab?.destroy();
+  });
+
+  function report(what: string, serial: string): string {
+    return [`${what}; lab directory ${lab?.dir} (BOOTGATE_LAB_KEEP=1 keeps it)`, '--- serial (tail) ---', serial.slice(-4000),
+      '--- bootgate log (tail) ---', app?.log().slice(-6000) ?? ''].join('\n');
+  }
+
+  /** The admin API, from inside the appliance's namespace. */
+  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    assert.ok(lab);
+    const argv = ['curl', '-sS', '-m', '10', '-X', method, '-H', `authorization: Bearer ${TOKEN}`, '-w', '\n%{http_code}'];
+    if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
+    argv.push(`http://${lab.appAddress}:${LAB_HTTP_PORT}/api/v1${path}`);
+    const out = (await lab.run(argv, lab.appNs)).stdout;
+    const at = out.lastIndexOf('\n');
+    return { status: Number(out.slice(at + 1)), json: out.slice(0, at) ? JSON.parse(out.slice(0, at)) : null };
+  }
+
+  async function metrics(): Promise<string> {
+    assert.ok(lab);
+    return (await lab.run(['curl', '-sf', `http://${lab.appAddress}:${LAB_HTTP_PORT}/metrics`], lab.appNs)).stdout;
+  }
+
+  test('refused ipxe.efi is noticed at the next power-on, which boots the signed chain with no admin action', { timeout: 4 * HANG_MS }, async (t) => {
+    assert.ok(lab && app);
+    const mac = randomMac();
+    const uuid = '00112233-4455-6677-8899-aabbccdd5b01';
+
+    const first = await startClient(lab, { firmware: 'uefi-secureboot', mac, uuid, name: 'sb-first' });
+    try {
+      const denied = await first.waitForSerial(DENIED_RE, HANG_MS);
+      assert.ok(denied, report('the firmware did not refuse ipxe.efi', first.serial()));
+      t.diagnostic(`power-on 1: Access Denied after ${((Date.now() - first.startedAt) / 1000).toFixed(1)} s`);
+      assert.match(first.serial(), /UEFI PXEv4[^\n]*Access Denied/, 'the PXE boot option was the one refused');
+    } finally {
+      await first.stop();
+    }
+    assert.doesNotMatch(app.log(), /likely Secure Boot refusal/, 'nothing is concluded before the machine falls through');
+
+    const second = await startClient(lab, { firmware: 'uefi-secureboot', mac, uuid, name: 'sb-second' });
+    try {
+      const marker = await second.waitForSerial(MARKER_RE, HANG_MS);
+      assert.ok(marker, report('no marker through shim and GRUB', second.serial()));
+      t.diagnostic(`power-on 2: marker after ${((Date.now() - second.startedAt) / 1000).toFixed(1)} s`);
+      assert.equal(marker[1], mac);
+      assert.equal(marker[2], uuid);
+      assert.match(second.serial(), /Secure boot enabled/i, report('the kernel did not report Secure Boot on', second.serial()));
+      await second.waitForExit(HANG_MS);
+    } finally {
+      await second.stop();
+    }
+
+    const log = app.log();
+    assert.match(log, new RegExp(`"mac":"${mac}","reason":"pxe-restart","file":"ipxe.efi"[^\\n]*likely Secure Boot refusal`), 'the refusal was logged with mac and reason');
+    // What the chain fetched from Bootgate, in order: shim, GRUB, its per-client configuration, the kernel.
+    const decisions = log.split('\n').filter((l) => l.includes(`"mac":"${mac}"`) && l.includes('"msg":"decision"'))
+      .map((l) => JSON.parse(l) as { door: string; file?: string; decision: string });
+    const files = decisions.filter((d) => d.door === 'tftp').map((d) => d.file);
+    for (const want of ['shimx64.efi', 'grubx64.efi', 'grub/grub.cfg', 'vmlinuz', 'initrd.img']) {
+      assert.ok(files.some((f) => f?.replace(/^\//, '') === want), `${want} fetched over TFTP (fetched: ${files.join(', ')})`);
+    }
+    const text = await metrics();
+    assert.match(text, /^bootgate_secure_boot_refusals_total\{reason="pxe-restart"\} 1$/m);
+    assert.match(text, /^bootgate_secure_boot_offers_total [1-9]/m);
+
+    // Visible per computer: the table and the audit trail (the same rows the API and CLI show).
+    const store = openStore(join(lab.dir, 'bootgate.db'), { mustExist: true });
+    try {
+      const row = store.db.prepare('SELECT source, reason, file FROM secure_boot_clients WHERE mac = ?').get(mac);
+      assert.deepEqual(row, { source: 'refusal', reason: 'pxe-restart', file: 'ipxe.efi' });
+      const events = store.audit.query({ mac, type: 'secure-boot', limit: 10 });
+      assert.equal(events.length, 1);
+    } finally {
+      store.close();
+    }
+  });
+
+  test('a machine an admin marked, whose deployment is done: shim, and its GRUB configuration exits to the next boot device', { timeout: 2 * HANG_MS }, async (t) => {
+    assert.ok(lab && app);
+    const mac = randomMac();
+    const marked = await api('PUT', `/secure-boot/${mac}`);
+    assert.equal(marked.status, 200, JSON.stringify(marked.json));
+    assert.equal((await api('POST', '/computers', { name: 'SB-LOCAL', macs: [mac], profile: 'lab', kind: 'required' })).status, 201);
+    assert.equal((await api('POST', '/computers/SB-LOCAL/done')).status, 200);
+    const list = (await api('GET', '/secure-boot')).json as Array<{ mac: string; source: string }>;
+    assert.ok(list.some((r) => r.mac === mac && r.source === 'admin'), JSON.stringify(list));
+
+    const vm = await startClient(lab, { firmware: 'uefi-secureboot', mac, name: 'sb-local' });
+    try {
+      const exited = await vm.waitForSerial(/Bootgate: back to the firmware, next boot device/, HANG_MS);
+      assert.ok(exited, report('GRUB did not run its local-disk entry', vm.serial()));
+      t.diagnostic(`GRUB exit after ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s`);
+      assert.match(vm.serial(), /SB-LOCAL [0-9a-f:]{17} local \(boot-once-consumed\)/, 'the configuration was rendered for this computer and decision');
+      assert.doesNotMatch(vm.serial(), MARKER_RE);
+    } finally {
+      await vm.stop();
+    }
+    assert.doesNotMatch(app.log(), new RegExp(`"mac":"${mac}"[^\\n]*"file":"ipxe.efi"`), 'no unsigned program was offered');
+  });
+});
