@@ -13,7 +13,7 @@ import { isCompletionMarker, isRequired } from '../policy/boot-once.js';
 import { snapshotFromConfig, type PolicySnapshot, type RolloutGate } from '../policy/decide.js';
 import type { PasswordFacts } from '../policy/password.js';
 import type { SecureBootFacts } from '../policy/secure-boot.js';
-import { buildInventoryIndex } from '../policy/inventory.js';
+import { buildInventoryIndex, type KnownComputer } from '../policy/inventory.js';
 import type { ClientInfo, Decision } from '../policy/types.js';
 import { setBootOnce } from './boot-once.js';
 import type { ChangeKind, Store } from './db.js';
@@ -129,6 +129,19 @@ class SnapshotCache {
   /** The oldest pending device's first sighting, as of the last load (shared store). */
   oldestPending: number | null = null;
   onLoaded: ((data: BaseData) => void) | null = null;
+  /**
+   * Shared store: computers whose required deployment this appliance consumed and whose consumption a
+   * loaded snapshot does not show yet (the journal has not written it, or a reload read before it did).
+   * Each snapshot counts them consumed until one read from the store does: a machine back at F12 right
+   * after its marker must not be offered the deployment again.
+   */
+  private readonly consumedAhead = new Set<string>();
+
+  /** The computer's deployment was consumed here: the current snapshot says so at once, every later one until the store does. */
+  consumedHere(known: KnownComputer): void {
+    this.consumedAhead.add(known.name);
+    known.bootOnceConsumed = true;
+  }
 
   markDirty(): void {
     this.dirty = true;
@@ -198,8 +211,14 @@ class SnapshotCache {
   }
 
   private assemble(data: BaseData): PolicySnapshot {
+    if (this.consumedAhead.size > 0) {
+      // Shown consumed by the store now, or deleted meanwhile: nothing left to carry.
+      const unconsumed = new Set(data.computers.filter((c) => c.bootOnceConsumedAt === null).map((c) => c.name));
+      for (const name of this.consumedAhead) if (!unconsumed.has(name)) this.consumedAhead.delete(name);
+    }
     const inventory = buildInventoryIndex(data.computers.map((c) => ({
-      name: c.name, macs: c.macs, guid: c.guid, profile: c.profile, kind: c.kind, bootOnceConsumed: c.bootOnceConsumedAt !== null,
+      name: c.name, macs: c.macs, guid: c.guid, profile: c.profile, kind: c.kind,
+      bootOnceConsumed: c.bootOnceConsumedAt !== null || this.consumedAhead.has(c.name),
     })));
     const rejected = new Set(data.rejected);
     if (data.oldestPending !== undefined) this.oldestPending = data.oldestPending;
@@ -328,6 +347,7 @@ function markServed(p: Parts, mac: string, profile: string, path: string): boole
     const known = inv.byMac.get(mac) ?? (name === undefined ? undefined : [...inv.byMac.values()].find(named) ?? [...inv.byGuid.values()].find(named));
     if (!known || known.profile !== profile || known.bootOnceConsumed || !isRequired(known.kind, profileCfg)) return false;
     p.journal.consumed({ computer: known.name, profile, mac, by: `marker:${path}`, at: p.now() });
+    p.cache.consumedHere(known);
     p.log.info({ mac, computer: known.name, profile, file: path }, 'required deployment consumed (completion marker served); written to the shared store');
     return true;
   }

@@ -139,3 +139,25 @@ export class DevicesRepo {
     return (this.s.count.get(status) as { n: number }).n;
   }
 }
+
+/** A sighting waiting to be written; `insert` false: only update a device already recorded (a rejected one knocking again). */
+export interface QueuedSighting extends DeviceSighting {
+  insert: boolean;
+}
+
+/** Folds a sighting into the queue of those waiting to be written: one entry per MAC, the newest facts kept. */
+export function queueSighting(queue: Map<string, QueuedSighting>, s: DeviceSighting, insert: boolean): void {
+  const prev = queue.get(s.mac);
+  if (!prev) {
+    queue.set(s.mac, { ...s, insert });
+    return;
+  }
+  prev.lastSeen = Math.max(prev.lastSeen, s.lastSeen);
+  prev.attempts += s.attempts;
+  prev.guid = s.guid ?? prev.guid;
+  prev.arch = s.arch ?? prev.arch;
+  prev.archCode = s.archCode ?? prev.archCode;
+  prev.vendorClass = s.vendorClass ?? prev.vendorClass;
+  prev.ip = s.ip ?? prev.ip;
+  prev.insert = prev.insert || insert;
+}

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../log.js';
 import { auditEvent, type AuditEventInput } from './audit.js';
-import type { DeviceSighting } from './devices.js';
+import { queueSighting, type DeviceSighting, type QueuedSighting } from './devices.js';
 import type { PgLink } from './pg-link.js';
 
 export interface Consumption {
@@ -39,15 +39,12 @@ export interface JournalOptions {
   onWritten?: () => void;
 }
 
-interface Sighting extends DeviceSighting {
-  insert: boolean;
-}
 
 const EVENT_COLUMNS = ['at', 'type', 'mac', 'door', 'decision', 'reason', 'profile', 'computer', 'ip', 'arch', 'actor', 'detail', 'server'] as const;
 
 export class PgJournal {
   private events: AuditEventInput[] = [];
-  private sightings = new Map<string, Sighting>();
+  private sightings = new Map<string, QueuedSighting>();
   private consumptions: Consumption[] = [];
   private dropped = 0;
   private writing: Promise<void> | null = null;
@@ -79,19 +76,7 @@ export class PgJournal {
   }
 
   sighting(s: DeviceSighting, insert: boolean): void {
-    const prev = this.sightings.get(s.mac);
-    if (!prev) {
-      this.sightings.set(s.mac, { ...s, insert });
-      return;
-    }
-    prev.lastSeen = Math.max(prev.lastSeen, s.lastSeen);
-    prev.attempts += s.attempts;
-    prev.guid = s.guid ?? prev.guid;
-    prev.arch = s.arch ?? prev.arch;
-    prev.archCode = s.archCode ?? prev.archCode;
-    prev.vendorClass = s.vendorClass ?? prev.vendorClass;
-    prev.ip = s.ip ?? prev.ip;
-    prev.insert = prev.insert || insert;
+    queueSighting(this.sightings, s, insert);
   }
 
   consumed(c: Consumption): void {

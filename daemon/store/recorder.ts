@@ -13,7 +13,7 @@
 import type { Logger } from '../log.js';
 import { auditEvent, type AuditEventInput } from './audit.js';
 import type { Store } from './db.js';
-import type { DeviceSighting } from './devices.js';
+import { queueSighting, type DeviceSighting, type QueuedSighting } from './devices.js';
 
 export interface RecorderOptions {
   flushIntervalMs: number;
@@ -30,10 +30,6 @@ export interface RecorderOptions {
   onDropped?: (n: number) => void;
 }
 
-interface Sighting extends DeviceSighting {
-  /** false: only update a device already recorded (a rejected one knocking again). */
-  insert: boolean;
-}
 
 const DEFAULT_CHUNK = 256;
 /** Written events kept at the head of the queue array before it is compacted. */
@@ -43,7 +39,7 @@ export class Recorder {
   private events: AuditEventInput[] = [];
   /** Events before this index are written (the queue is consumed from the head, chunk by chunk). */
   private head = 0;
-  private sightings = new Map<string, Sighting>();
+  private sightings = new Map<string, QueuedSighting>();
   private dropped = 0;
   private failures = 0;
   private immediate: NodeJS.Immediate | null = null;
@@ -94,20 +90,8 @@ export class Recorder {
   }
 
   sighting(s: DeviceSighting, insert: boolean): void {
-    const prev = this.sightings.get(s.mac);
-    if (!prev) {
-      // The map is bounded by the pending bound (insert) or the rejected list (touch) the policy enforces.
-      this.sightings.set(s.mac, { ...s, insert });
-      return;
-    }
-    prev.lastSeen = Math.max(prev.lastSeen, s.lastSeen);
-    prev.attempts += s.attempts;
-    prev.guid = s.guid ?? prev.guid;
-    prev.arch = s.arch ?? prev.arch;
-    prev.archCode = s.archCode ?? prev.archCode;
-    prev.vendorClass = s.vendorClass ?? prev.vendorClass;
-    prev.ip = s.ip ?? prev.ip;
-    prev.insert = prev.insert || insert;
+    // The queue is bounded by the pending bound (insert) or the rejected list (touch) the policy enforces.
+    queueSighting(this.sightings, s, insert);
   }
 
   /** Writes everything queued in one transaction. Never throws: on failure the batch is kept once, then dropped. */
@@ -126,7 +110,7 @@ export class Recorder {
     const end = Math.min(this.events.length, this.head + limit);
     const events = this.events.slice(this.head, end);
     const all = end === this.events.length;
-    let sightings: Map<string, Sighting>;
+    let sightings: Map<string, QueuedSighting>;
     if (all) {
       sightings = this.sightings;
       this.sightings = new Map();

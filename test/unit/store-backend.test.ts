@@ -379,6 +379,9 @@ for (const b of STORE_BACKENDS) {
       const g = client('52:54:00:77:00:09', { guid: '33221100-5544-7766-8899-aabbccddee01', guidSwapped: '00112233-4455-6677-8899-aabbccddee01' });
       assert.equal(s.gate.decide(g).reason, 'known');
       assert.equal(s.backend.markServed('52:54:00:77:00:09', 'wipe', 'sources/boot.wim'), true);
+      // At once, before the write reaches the store: a machine back at F12 is not offered it again.
+      assert.equal(s.gate.decide(g).reason, 'boot-once-consumed');
+      assert.equal(s.gate.decide(client('52:54:00:77:00:01')).reason, 'boot-once-consumed');
       await s.settle();
       assert.equal(s.backend.markServed('52:54:00:77:00:01', 'wipe', 'sources/boot.wim'), false, 'already consumed');
       assert.deepEqual(s.gate.decide(client('52:54:00:77:00:01')), { kind: 'local', computer: 'PC-W', reason: 'boot-once-consumed' });
