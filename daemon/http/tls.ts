@@ -10,7 +10,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { generate } from 'selfsigned';
 
 export interface TlsMaterial {
@@ -23,12 +23,7 @@ export interface TlsMaterial {
   keyFile: string;
 }
 
-/** The self-signed pair's files, next to the store; null for a store in memory (the pair is then made per start). */
-export function selfSignedPaths(storePath: string): { cert: string; key: string } | null {
-  if (storePath === ':memory:') return null;
-  const dir = dirname(resolve(storePath));
-  return { cert: join(dir, 'admin-tls.crt'), key: join(dir, 'admin-tls.key') };
-}
+export { selfSignedPaths } from '../config/defaults.js';
 
 export function fingerprint256(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
