@@ -22,7 +22,8 @@ export function trustingFetch(caPem: string, plain: typeof fetch = globalThis.fe
     const headers = Object.fromEntries(new Headers(init.headers).entries());
     const body = init.body === undefined || init.body === null ? undefined : String(init.body);
     return new Promise<Response>((resolve, reject) => {
-      const req = request(url, { method: init.method ?? 'GET', headers, ca: caPem, checkServerIdentity: identity, signal: init.signal ?? undefined }, (res) => {
+      // agent: false, a connection per call: a pooled socket would carry the pin's identity rule to others' requests.
+      const req = request(url, { method: init.method ?? 'GET', headers, ca: caPem, checkServerIdentity: identity, agent: false, signal: init.signal ?? undefined }, (res) => {
         const status = res.statusCode ?? 0;
         const resHeaders = new Headers();
         for (const [k, v] of Object.entries(res.headers)) {
