@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -12,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
 import yargs from 'yargs';
 import { trustingFetch, type CliIo } from '../../daemon/cli/index.js';
@@ -22,6 +24,17 @@ import { createLogger } from '../../daemon/log.js';
 import { startDaemon, type Daemon } from '../../daemon/main.js';
 import { listenOnDevices } from '../../daemon/net/device-socket.js';
 import { adminTls, fingerprint256 } from '../../daemon/http/tls.js';
+
+const HEALTHCHECK = fileURLToPath(new URL('../../../deploy/healthcheck.mjs', import.meta.url));
+
+/** The container health check against a config, in a child (the daemon answers in this process meanwhile). */
+function healthcheck(config: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [HEALTHCHECK, config], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
 
 /** A GET on the boot listener (http), or on the admin listener (https) trusting the certificate `ca`. */
 async function get(port: number, path: string, ca?: string): Promise<{ status: number; body: string }> {
@@ -136,6 +149,10 @@ describe('admin listener', () => {
       assert.match(status.out, new RegExp(`^admin listener: https://127\\.0\\.0\\.1:${String(adminPort)}$`, 'm'));
       assert.match(status.out, /^ready: {10}yes$/m);
       assert.ok(status.out.includes(`SHA-256:        ${served} (served by the admin listener)`), status.out);
+      // The container health check asks /readyz there, trusting the same certificate.
+      const health = await healthcheck(config);
+      assert.equal(health.status, 0, health.stderr);
+      assert.match(health.stdout, new RegExp(`^https://127\\.0\\.0\\.1:${String(adminPort)}/readyz: \\{"ready":true`));
       const listed = await cli(['computers', 'list', '-c', config, '--json', '--verbose']);
       assert.equal(listed.code, 0, listed.err);
       assert.ok(listed.err.includes(`using the admin API at https://127.0.0.1:${String(adminPort)}/api/v1`), listed.err);
@@ -154,6 +171,9 @@ describe('admin listener', () => {
       const mismatch = await cli(['status', '-c', config]);
       assert.match(mismatch.out, /the admin listener did not present .*other\.crt: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_SIGNATURE_FAILURE)/);
       assert.equal(mismatch.code, 1);
+      const refused = await healthcheck(config);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /readyz: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_SIGNATURE_FAILURE)/);
     });
   });
 
