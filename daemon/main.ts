@@ -109,6 +109,8 @@ const RESTART_KEYS: Array<[string, (c: BootgateConfig) => unknown]> = [
   ['http', (c) => JSON.stringify(c.http)],
   ['admin.address', (c) => c.admin.address],
   ['admin.port', (c) => c.admin.port],
+  // The certificate is read once at start (prepareAdminTls).
+  ['admin.tls', (c) => JSON.stringify(c.admin.tls)],
   ['store.path', (c) => c.store.path],
 ];
 

@@ -187,10 +187,12 @@ describe('admin listener', () => {
     });
   });
 
-  test('a change of admin.port on reload says it needs a restart', async () => {
+  test('a change of admin.port or admin.tls on reload says it needs a restart', async () => {
     await withDaemon({}, async (d) => {
       const next = validateConfig({ ...structuredClone(d.config), profiles: {}, admin: { ...d.config.admin, port: 9999 } }, 'test');
       assert.ok(d.reload(next).restartNeeded.includes('admin.port'));
+      const tls = validateConfig({ ...structuredClone(d.config), profiles: {}, admin: { ...d.config.admin, tls: { cert: '/etc/bg/a.crt', key: '/etc/bg/a.key' } } }, 'test');
+      assert.ok(d.reload(tls).restartNeeded.includes('admin.tls'));
     });
   });
 });
