@@ -75,7 +75,12 @@ async function placePair(paths: { cert: string; key: string }, pems: { cert: str
     try {
       linkSync(tmpKey, paths.key);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        // A file system without hard links: renames, complete files still, the last start's pair kept.
+        renameSync(tmpKey, paths.key);
+        renameSync(tmpCert, paths.cert);
+        return;
+      }
       for (const deadline = Date.now() + PAIR_WAIT_MS; Date.now() < deadline && !existsSync(paths.cert);) {
         await new Promise((r) => setTimeout(r, PAIR_POLL_MS));
       }
