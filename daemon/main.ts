@@ -115,6 +115,8 @@ const RESTART_KEYS: Array<[string, (c: BootgateConfig) => unknown]> = [
   ['http', (c) => JSON.stringify(c.http)],
   ['admin.address', (c) => c.admin.address],
   ['admin.port', (c) => c.admin.port],
+  // The certificate is read once at start (prepareAdminTls).
+  ['admin.tls', (c) => JSON.stringify(c.admin.tls)],
   ['store.path', (c) => c.store.path],
   ['store.url', (c) => c.store.url],
   ['server.name', (c) => c.server.name],
@@ -209,7 +211,7 @@ async function startTftp(core: Core, endpoints: Endpoint[], devices: Array<{ dev
  * self-signed pair that cannot be written (read-only disk) is kept in memory for this run.
  */
 async function prepareAdminTls(cfg: BootgateConfig, logger: Logger): Promise<TlsMaterial | null> {
-  if (!cfg.admin.enabled) return null;
+  if (!cfg.admin.enabled && cfg.admin.port === null) return null;
   let tls: TlsMaterial;
   try {
     tls = await adminTls(cfg.admin.tls, selfSignedPaths(cfg.store.path));
@@ -276,7 +278,7 @@ async function startHttp(core: Core, devices: Array<{ device: string; address: s
     },
     version: VERSION,
     adminApi: cfg.admin.enabled,
-    adminElsewhere: separateAdmin ? `${adminAddress(cfg)}:${String(core.adminPort ?? cfg.admin.port)}` : undefined,
+    adminElsewhere: separateAdmin ? `https://${adminAddress(cfg)}:${String(core.adminPort ?? cfg.admin.port)}` : undefined,
     ready: readyFor(core),
   });
   if (!separateAdmin) await registerAdminRoutes(core, http);
@@ -297,11 +299,15 @@ async function startHttp(core: Core, devices: Array<{ device: string; address: s
   return { app: http, close: closeWithin(http, () => listeners.close()) };
 }
 
-/** The admin listener of its own (admin.port), or null when the boot HTTP app serves the admin API. */
+/**
+ * The admin listener of its own (admin.port), over HTTPS; or null when the boot HTTP app serves the
+ * admin API (plain HTTP, as iPXE needs: then the console is for this host or a trusted network only).
+ */
 async function startAdmin(core: Core): Promise<Listening | null> {
   const { cfg, logger, metrics } = core;
   if (cfg.admin.port === null) return null;
-  const admin = await buildAdminApp({ logger, metrics, metricsToken: () => core.metricsToken, ready: readyFor(core) });
+  const https = core.adminTls ?? undefined;
+  const admin = await buildAdminApp({ logger, metrics, metricsToken: () => core.metricsToken, ready: readyFor(core), https });
   await registerAdminRoutes(core, admin);
   await admin.listen({ port: cfg.admin.port, host: adminAddress(cfg) });
   core.adminPort = (admin.server.address() as { port: number }).port;

@@ -7,9 +7,13 @@
  * they were set. Ports given as flags
  * (`serve --http-port`) are invisible here: in a container, set BOOTGATE_HTTP_PORT instead.
  *
+ * The admin listener (admin.port) serves HTTPS: /readyz carries no secret, but the check still trusts
+ * exactly the admin certificate (admin.tls.cert, else the self-signed one next to the store).
+ *
  * Usage: node deploy/healthcheck.mjs [CONFIG_FILE]   (a missing file means defaults + variables)
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { trustingFetch } from '../dist/daemon/cli/tls-fetch.js';
 import { adminListenerUrl } from '../dist/daemon/config/defaults.js';
 import { loadConfig } from '../dist/daemon/config/load.js';
 
@@ -32,9 +36,17 @@ async function main() {
   const at = adminListenerUrl(cfg);
   if (!('base' in at)) fail(`there is no /readyz to ask: ${at.none}`);
   const url = `${at.base}/readyz`;
+  let doFetch = fetch;
+  if (at.ca) {
+    try {
+      doFetch = trustingFetch(readFileSync(at.ca, 'utf8'));
+    } catch (err) {
+      fail(`the admin certificate ${at.ca}: ${err instanceof Error ? (err.code ?? err.message) : String(err)}`);
+    }
+  }
   let res;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    res = await doFetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
     fail(`${url}: ${err instanceof Error ? (err.cause?.code ?? err.message) : String(err)}`);
   }

@@ -6,7 +6,8 @@
  *   3. else the database file: `--db FILE`, or the config's store.path taken relative to the config
  *      file's folder (never the working directory, unless there is no config file).
  * A command never creates a database (only `bootgate init` and the daemon do); with none it refuses and
- * names every place it looked. The API token: `--token`, BOOTGATE_ADMIN_TOKEN, or the tokens file
+ * names every place it looked. An https admin API (the admin listener of its own) is reached trusting
+ * exactly its certificate: admin.tls.cert, else the self-signed one next to the store. The API token: `--token`, BOOTGATE_ADMIN_TOKEN, or the tokens file
  * (admin.tokensFile, else `admin-tokens` beside the store, which the daemon writes at its first start).
  * Without `-c`, the config is /etc/bootgate/bootgate.yaml when it exists (the systemd unit's), else the
  * defaults. `--verbose` says on stderr which way was taken.
@@ -19,7 +20,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { adminListenerUrl, effectiveConfig } from '../config/defaults.js';
+import { adminCertFile, adminListenerUrl, effectiveConfig } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { BootgateConfig } from '../config/schema.js';
 import { adminTokensFile, parseTokens } from '../http/admin/auth.js';
@@ -27,6 +28,7 @@ import { bodyTooLargeMessage } from '../http/admin/errors.js';
 import { ADMIN_API_TITLE, OPENAPI_PATH } from '../http/admin/index.js';
 import { openStore, type Store } from '../store/db.js';
 import { CliError, report, type BaseIo } from './io.js';
+import { trustingFetch } from './tls-fetch.js';
 
 export interface ConnectionArgs {
   config?: string | undefined;
@@ -41,7 +43,7 @@ export interface ConnectionArgs {
 export function connectionOptions<T>(y: Argv<T>) {
   return y
     .option('config', { alias: 'c', type: 'string', describe: 'YAML config file: finds the daemon, the token and the database' })
-    .option('api', { type: 'string', describe: 'admin API base URL, e.g. http://10.0.0.5:8080/api/v1 (env BOOTGATE_API)' })
+    .option('api', { type: 'string', describe: 'admin API base URL, e.g. https://10.0.0.5:9090/api/v1 (env BOOTGATE_API)' })
     .option('token', { type: 'string', describe: 'admin API token (env BOOTGATE_ADMIN_TOKEN; default: the config\'s admin.tokensFile)' })
     .option('db', { type: 'string', describe: 'work on this database file directly (no daemon)' })
     .option('json', { type: 'boolean', describe: 'print JSON (as the API returns it)' })
@@ -181,7 +183,27 @@ function tokenFromFile(file: string): { token?: string; problem?: string } {
   return line ? { token: line.replace(/:(ro|rw)$/, '') } : { problem: `the tokens file ${file} holds no usable token` };
 }
 
-function apiConnection(base: string, cfg: BootgateConfig, args: ConnectionArgs, io: BaseIo, say: (m: string) => void): Connection {
+/**
+ * The fetch that reaches `base`: for an https URL, one trusting exactly the certificate in `ca` when that
+ * file is there (a certificate that cannot be read is an error, not a silent fall back); else io.fetch.
+ */
+export function fetchFor(base: string, ca: string | null | undefined, io: Pick<BaseIo, 'fetch'>): typeof fetch {
+  if (!base.startsWith('https:') || !ca || !existsSync(ca)) return io.fetch;
+  let pem: string;
+  try {
+    pem = readFileSync(ca, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new CliError(`cannot read ${ca}, the admin listener's certificate to trust at ${base}: ${code}${code === 'EACCES' ? ' (run as root or as the daemon\'s user)' : ''}`);
+  }
+  try {
+    return trustingFetch(pem, io.fetch);
+  } catch (err) {
+    throw new CliError(`${ca} is not a PEM certificate: ${(err as Error).message}`);
+  }
+}
+
+function apiConnection(base: string, cfg: BootgateConfig, args: ConnectionArgs, io: BaseIo, say: (m: string) => void, doFetch: typeof fetch): Connection {
   const root = base.replace(/\/+$/, '');
   let token = args.token ?? io.env.BOOTGATE_ADMIN_TOKEN;
   let from = args.token ? '--token' : 'BOOTGATE_ADMIN_TOKEN';
@@ -194,7 +216,7 @@ function apiConnection(base: string, cfg: BootgateConfig, args: ConnectionArgs, 
   }
   if (!token) throw new CliError(`no admin token for ${root}: pass --token, set BOOTGATE_ADMIN_TOKEN, or name admin.tokensFile in the config`);
   say(`token from ${from}`);
-  return { kind: 'api', api: apiCaller(root, token, io.fetch), cfg, target: `API ${root}`, close: () => undefined };
+  return { kind: 'api', api: apiCaller(root, token, doFetch), cfg, target: `API ${root}`, close: () => undefined };
 }
 
 function storeConnection(path: string, cfg: BootgateConfig): Connection {
@@ -224,11 +246,11 @@ export function commandConfig(args: Pick<ConnectionArgs, 'config'>, io: Pick<Bas
   return { cfg: effectiveConfig({ ...cfg, root: resolve(cwd, cfg.root), store: { ...cfg.store, path: store }, admin: { ...cfg.admin, tokensFile } }), file };
 }
 
-/** The admin API a daemon started with this config listens on, or why there is none. */
-export function configuredApi(cfg: BootgateConfig): { base: string } | { none: string } {
+/** The admin API a daemon started with this config listens on (and the certificate to trust for https), or why there is none. */
+export function configuredApi(cfg: BootgateConfig): { base: string; ca?: string | null } | { none: string } {
   if (!cfg.admin.enabled) return { none: 'admin.enabled is false' };
   const at = adminListenerUrl(cfg);
-  return 'base' in at ? { base: `${at.base}/api/v1` } : at;
+  return 'base' in at ? { ...at, base: `${at.base}/api/v1` } : at;
 }
 
 export async function connect(args: ConnectionArgs, io: BaseIo): Promise<Connection> {
@@ -237,7 +259,7 @@ export async function connect(args: ConnectionArgs, io: BaseIo): Promise<Connect
   const api = args.api ?? io.env.BOOTGATE_API;
   if (api) {
     say(`using the admin API at ${api} (${args.api ? '--api' : 'BOOTGATE_API'})`);
-    return apiConnection(api, cfg, args, io, say);
+    return apiConnection(api, cfg, args, io, say, fetchFor(api, adminCertFile(cfg), io));
   }
   if (args.db) {
     const path = resolve(io.cwd ?? process.cwd(), args.db);
@@ -248,9 +270,10 @@ export async function connect(args: ConnectionArgs, io: BaseIo): Promise<Connect
   const looked: string[] = [];
   const daemon = configuredApi(cfg);
   if ('base' in daemon) {
-    if (await probe(daemon.base, io.fetch)) {
+    const doFetch = fetchFor(daemon.base, daemon.ca, io);
+    if (await probe(daemon.base, doFetch)) {
       say(`using the admin API at ${daemon.base} (${cfg.admin.port !== null ? 'admin.address and admin.port' : 'http.address and http.port'} of ${file ?? 'the default configuration'})`);
-      return apiConnection(daemon.base, cfg, args, io, say);
+      return apiConnection(daemon.base, cfg, args, io, say, doFetch);
     }
     looked.push(`no Bootgate admin API at ${daemon.base} (${cfg.admin.port !== null ? 'admin.address and admin.port' : 'http.address and http.port'})`);
     say(looked[0] ?? '');

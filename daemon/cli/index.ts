@@ -5,8 +5,9 @@
  */
 export { CliError, processIo, report, serviceCall, type BaseIo, type CliIo } from './io.js';
 export {
-  PROBE_TIMEOUT_MS, commandConfig, configuredApi, connect, connectionOptions, probe, runCommand,
+  PROBE_TIMEOUT_MS, commandConfig, configuredApi, connect, connectionOptions, fetchFor, probe, runCommand,
   type ApiCaller, type CallOptions, type Connection, type ConnectionArgs, type Output,
 } from './connection.js';
 export { initCommand } from './init.js';
 export { shortTime, table } from './output.js';
+export { servedFingerprint, trustingFetch } from './tls-fetch.js';

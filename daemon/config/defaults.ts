@@ -9,6 +9,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { ArchKey } from '../policy/types.js';
 import type { BootgateConfig, ProfileConfig } from './schema.js';
 
@@ -122,13 +123,26 @@ function hostFor(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
 
+/** The admin listener's self-signed pair, next to the store; null for a store in memory (the pair is then made per start). */
+export function selfSignedPaths(storePath: string): { cert: string; key: string } | null {
+  if (storePath === ':memory:') return null;
+  const dir = dirname(resolve(storePath));
+  return { cert: join(dir, 'admin-tls.crt'), key: join(dir, 'admin-tls.key') };
+}
+
+/** The certificate the admin listener serves, as a file a client pins: admin.tls.cert, else the self-signed one. */
+export function adminCertFile(cfg: BootgateConfig): string | null {
+  return cfg.admin.tls.cert ?? selfSignedPaths(cfg.store.path)?.cert ?? null;
+}
+
 /**
- * Where this host reaches the daemon's /readyz and admin API: the admin listener (admin.port), else the
- * boot HTTP listener, which with server.interfaces named listens on those interfaces' addresses only
- * (not on 127.0.0.1). The CLI and the container health check ask here.
+ * Where this host reaches the daemon's /readyz and admin API: the admin listener (admin.port, HTTPS,
+ * `ca` the certificate to trust), else the boot HTTP listener (plain HTTP), which with server.interfaces
+ * named listens on those interfaces' addresses only (not on 127.0.0.1). The CLI and the container health
+ * check ask here.
  */
-export function adminListenerUrl(cfg: BootgateConfig, interfaces = networkInterfaces()): { base: string } | { none: string } {
-  if (cfg.admin.port !== null) return { base: `http://${hostFor(cfg.admin.address ?? cfg.http.address)}:${cfg.admin.port}` };
+export function adminListenerUrl(cfg: BootgateConfig, interfaces = networkInterfaces()): { base: string; ca?: string | null } | { none: string } {
+  if (cfg.admin.port !== null) return { base: `https://${hostFor(cfg.admin.address ?? cfg.http.address)}:${cfg.admin.port}`, ca: adminCertFile(cfg) };
   if (!cfg.http.enabled) return { none: 'http.enabled is false' };
   if (cfg.server.interfaces.length > 0 && cfg.server.bindAddress === null) {
     const name = cfg.server.interfaces[0] as string;

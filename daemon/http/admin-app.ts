@@ -1,9 +1,10 @@
 /**
  * The admin listener: the one fastify instance the admin API, /metrics and the health endpoints are
  * registered on when `admin.port` gives them their own address and port (a management network), apart
- * from the boot listener the machines on the boot subnet reach. The composition root creates it here
- * and registers the admin API and anything else an admin uses on it. Built without listening, so tests
- * use `app.inject()`.
+ * from the boot listener the machines on the boot subnet reach. It serves HTTPS (the certificate of
+ * http/tls.ts), so tokens, passwords and the console's session cookie never cross a network in clear
+ * text. The composition root creates it here and registers the admin API and anything else an admin
+ * uses on it. Built without listening, so tests use `app.inject()`.
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -21,6 +22,8 @@ export interface MonitoringOptions {
 
 export interface AdminAppOptions extends MonitoringOptions {
   logger: Logger;
+  /** The certificate and key the listener serves HTTPS with; absent: plain HTTP (tests with inject()). */
+  https?: { cert: string; key: string } | undefined;
 }
 
 /** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
@@ -53,12 +56,13 @@ export const healthRoutes: FastifyPluginAsync<MonitoringOptions> = async (app, o
 
 /** The admin listener's app: health, readiness and metrics; the admin API is registered on it by the caller. */
 export async function buildAdminApp(opts: AdminAppOptions): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
+  const app = Fastify({
     // pino's Logger and fastify's FastifyBaseLogger differ only in generic parameters.
     loggerInstance: opts.logger.child({ door: 'admin' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
-  });
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
+  }) as unknown as FastifyInstance;
   await app.register(healthRoutes, opts);
   await app.register(metricsRoute, opts);
   return app;

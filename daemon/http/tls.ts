@@ -7,10 +7,10 @@
  *
  * Node's crypto makes keys but cannot write an X.509 certificate, hence the `selfsigned` package.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { generate } from 'selfsigned';
 
 export interface TlsMaterial {
@@ -23,12 +23,7 @@ export interface TlsMaterial {
   keyFile: string;
 }
 
-/** The self-signed pair's files, next to the store; null for a store in memory (the pair is then made per start). */
-export function selfSignedPaths(storePath: string): { cert: string; key: string } | null {
-  if (storePath === ':memory:') return null;
-  const dir = dirname(resolve(storePath));
-  return { cert: join(dir, 'admin-tls.crt'), key: join(dir, 'admin-tls.key') };
-}
+export { selfSignedPaths } from '../config/defaults.js';
 
 export function fingerprint256(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
@@ -54,12 +49,51 @@ function readPair(certFile: string, keyFile: string): { cert: string; key: strin
   return { cert, key, fingerprint256: x509.fingerprint256 };
 }
 
-/** Writes through a temporary file and a rename, so a crash never leaves half a key. */
-function writeAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+/** Writes a temporary file beside `file` (complete, with its mode) and returns its name. */
+function writeTemporary(file: string, text: string, mode: number): string {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, text, { mode });
   chmodSync(tmp, mode);
-  renameSync(tmp, file);
+  return tmp;
+}
+
+/** How long a start that lost the race waits for the winner's certificate, and the poll interval. */
+const PAIR_WAIT_MS = 10_000;
+const PAIR_POLL_MS = 50;
+
+/**
+ * Puts a fresh pair in place, unless another start got there first (two instances whose stores share
+ * a folder, started together): the key is claimed with a hard link, which fails when the file exists,
+ * so exactly one pair wins and every instance serves that one. A complete file or none: a crash never
+ * leaves half a key. A key left without its certificate (a crash between the two steps) is removed
+ * after the wait and the claim tried again once.
+ */
+async function placePair(paths: { cert: string; key: string }, pems: { cert: string; private: string }, retry = true): Promise<void> {
+  const tmpKey = writeTemporary(paths.key, pems.private, 0o600);
+  const tmpCert = writeTemporary(paths.cert, pems.cert, 0o644);
+  try {
+    try {
+      linkSync(tmpKey, paths.key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        // A file system without hard links: renames, complete files still, the last start's pair kept.
+        renameSync(tmpKey, paths.key);
+        renameSync(tmpCert, paths.cert);
+        return;
+      }
+      for (const deadline = Date.now() + PAIR_WAIT_MS; Date.now() < deadline && !existsSync(paths.cert);) {
+        await new Promise((r) => setTimeout(r, PAIR_POLL_MS));
+      }
+      if (existsSync(paths.cert) || !retry) return;
+      rmSync(paths.key, { force: true });
+      await placePair(paths, pems, false);
+      return;
+    }
+    renameSync(tmpCert, paths.cert);
+  } finally {
+    rmSync(tmpKey, { force: true });
+    rmSync(tmpCert, { force: true });
+  }
 }
 
 /**
@@ -88,8 +122,10 @@ export async function adminTls(cfg: { cert: string | null; key: string | null },
   } as Parameters<typeof generate>[1]);
   if (paths === null) return { cert: pems.cert, key: pems.private, fingerprint256: fingerprint256(pems.cert), source: 'generated', certFile: '', keyFile: '' };
   mkdirSync(dirname(paths.key), { recursive: true });
-  writeAtomic(paths.key, pems.private, 0o600);
-  writeAtomic(paths.cert, pems.cert, 0o644);
+  // A key alone for longer than a start takes to place its certificate was left by a crash.
+  if (existsSync(paths.key) && !existsSync(paths.cert) && Date.now() - statSync(paths.key).mtimeMs > PAIR_WAIT_MS) rmSync(paths.key, { force: true });
+  await placePair(paths, pems);
+  // The pair on disk, which is another start's when it placed one first.
   return { ...readPair(paths.cert, paths.key), source: 'generated', certFile: paths.cert, keyFile: paths.key };
 }
 

@@ -5,7 +5,7 @@
  *         sub2 10.81.2.1/24  <-veth->  c2 eth0 10.81.2.10/24 (default route via 10.81.2.1)
  *
  * Two `bootgate serve` processes run in `host`, each with `server.interfaces` naming its interface, its
- * own store and its own admin port on 127.0.0.1, both on ports 67, 4011, 69 and 8080. Each answers its
+ * own store and its own admin port on 127.0.0.1 (HTTPS, its own certificate), both on ports 67, 4011, 69 and 8080. Each answers its
  * own subnet's DHCP (the lab's DHCP client helpers, subnets-probe.ts), 4011, TFTP (atftp) and HTTP
  * (curl) clients; a client of the other subnet addressing it gets nothing, although the host would
  * route it there. Instance 1 runs `coexist: known-only` (an unknown MAC is ignored), instance 2
@@ -14,7 +14,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,8 +62,13 @@ function exitCode(ns: string, argv: string[]): Promise<number | string | null> {
   });
 }
 
-async function metric(adminPort: number, pattern: RegExp): Promise<number> {
-  const text = await run(NS.host, ['curl', '-sS', '--max-time', '60', `http://127.0.0.1:${adminPort}/metrics`]);
+/** Each instance's admin listener serves HTTPS with the self-signed certificate next to its store. */
+const adminCert = (dir: string, i: number) => join(dir, `instance${i + 1}`, 'admin-tls.crt');
+const curlAdmin = (dir: string, i: number, path: string): string[] =>
+  ['curl', '-sS', '--max-time', '60', '--cacert', adminCert(dir, i), `https://127.0.0.1:${(SUBNETS[i] as Subnet).adminPort}${path}`];
+
+async function metric(dir: string, i: number, pattern: RegExp): Promise<number> {
+  const text = await run(NS.host, curlAdmin(dir, i, '/metrics'));
   return text.split('\n').filter((l) => pattern.test(l)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
 }
 
@@ -100,7 +105,9 @@ describe('two appliances, two subnets, one host', { timeout: 20 * 60_000 }, () =
     }
 
     for (const [i, s] of SUBNETS.entries()) {
-      const store = join(dir, `instance${i + 1}.db`);
+      // Its own folder: the store's folder holds the instance's admin certificate too.
+      const store = join(dir, `instance${i + 1}`, 'bootgate.db');
+      mkdirSync(dirname(store));
       const db = openStore(store);
       db.computers.insert({ name: `PC-${i + 1}`, macs: [KNOWN[i] as string], guid: null, profile: 'menu', kind: null, notes: '', sourceComputer: null }, Date.now());
       db.close();
@@ -128,11 +135,21 @@ describe('two appliances, two subnets, one host', { timeout: 20 * 60_000 }, () =
   });
 
   test('both admin ports answer, each for its own instance', async () => {
-    for (const s of SUBNETS) {
-      const ready = JSON.parse(await run(NS.host, ['curl', '-sS', '--max-time', '60', `http://127.0.0.1:${s.adminPort}/readyz`])) as { ready: boolean };
+    const seen = new Set<string>();
+    for (const [i, s] of SUBNETS.entries()) {
+      const ready = JSON.parse(await run(NS.host, curlAdmin(dir, i, '/readyz'))) as { ready: boolean };
       assert.equal(ready.ready, true);
-      assert.ok((await metric(s.adminPort, /^bootgate_build_info/)) === 1);
+      assert.ok((await metric(dir, i, /^bootgate_build_info/)) === 1);
+      // HTTPS only, with this instance's own certificate: plain HTTP and the other instance's certificate are refused.
+      assert.equal(await exitCode(NS.host, ['curl', '-sS', '--max-time', '60', '-o', '/dev/null', `http://127.0.0.1:${s.adminPort}/readyz`]), 52);
+      assert.equal(await exitCode(NS.host, ['curl', '-sS', '--max-time', '60', '-o', '/dev/null', '--cacert', adminCert(dir, 1 - i), `https://127.0.0.1:${s.adminPort}/readyz`]), 60);
+      const pem = readFileSync(adminCert(dir, i), 'utf8');
+      seen.add(pem);
+      // `bootgate status` finds the listener from the config, trusts its certificate and shows what it serves.
+      const status = await run(NS.host, [process.execPath, bootgateCli(), 'status', '-c', join(dir, `instance${i + 1}.yaml`)]);
+      assert.ok(status.includes(`SHA-256:        ${new X509Certificate(pem).fingerprint256} (served by the admin listener)`), status);
     }
+    assert.equal(seen.size, 2);
     // The boot listeners are bound to their subnets' devices and addresses: nothing on the host's
     // loopback, while the host itself reaches each at its interface's address (where the CLI looks).
     assert.equal(await exitCode(NS.host, ['curl', '-sS', '--max-time', '60', '-o', '/dev/null', 'http://127.0.0.1:8080/']), 7);
@@ -160,15 +177,15 @@ describe('two appliances, two subnets, one host', { timeout: 20 * 60_000 }, () =
       const httpOut = join(dir, `http${i + 1}.efi`);
       await run(s.ns, ['curl', '-sS', '--max-time', '120', '-o', httpOut, `http://${s.server}:8080/ipxe.efi`]);
       assert.equal(sha(readFileSync(httpOut)), ipxeSha);
-      assert.ok((await metric(s.adminPort, /^bootgate_tftp_transfers_total\{result="ok"\}/)) >= 1);
+      assert.ok((await metric(dir, i, /^bootgate_tftp_transfers_total\{result="ok"\}/)) >= 1);
     });
   }
 
   for (const [i, s] of SUBNETS.entries()) {
     const other = SUBNETS[1 - i] as Subnet;
     test(`a client of subnet ${2 - i} addressing instance ${i + 1} gets nothing from it`, async () => {
-      const dhcpBefore = await metric(s.adminPort, /^bootgate_dhcp_packets_total/);
-      const tftpBefore = await metric(s.adminPort, /^bootgate_tftp_(transfers|refused)_total/);
+      const dhcpBefore = await metric(dir, i, /^bootgate_dhcp_packets_total/);
+      const tftpBefore = await metric(dir, i, /^bootgate_tftp_(transfers|refused)_total/);
       // HTTP: no socket on the host takes the connection (the host routes it, the device binding refuses it).
       assert.equal(await exitCode(other.ns, ['curl', '-sS', '--max-time', '60', '-o', '/dev/null', `http://${s.server}:8080/ipxe.efi`]), 7, 'curl could not connect');
       // TFTP: the host answers the RRQ with ICMP port unreachable; atftp gets no file either.
@@ -177,8 +194,8 @@ describe('two appliances, two subnets, one host', { timeout: 20 * 60_000 }, () =
       // other instance listens: its own appliance answers it, as itself.
       const cross = await probe(other.ns, 'dhcp', { sends: [{ mac: KNOWN[1 - i], to: s.server, port: 67 }, { mac: KNOWN[1 - i], to: s.server, port: 4011, type: 'request', ciaddr: other.client }], waitFor: [0, 1] });
       assert.deepEqual(cross.replies.map((r) => r.serverId), [other.server, other.server], JSON.stringify(cross));
-      assert.equal(await metric(s.adminPort, /^bootgate_dhcp_packets_total/), dhcpBefore, `instance ${i + 1} saw no DHCP packet`);
-      assert.equal(await metric(s.adminPort, /^bootgate_tftp_(transfers|refused)_total/), tftpBefore, `instance ${i + 1} saw no TFTP request`);
+      assert.equal(await metric(dir, i, /^bootgate_dhcp_packets_total/), dhcpBefore, `instance ${i + 1} saw no DHCP packet`);
+      assert.equal(await metric(dir, i, /^bootgate_tftp_(transfers|refused)_total/), tftpBefore, `instance ${i + 1} saw no TFTP request`);
     });
   }
 
@@ -188,19 +205,19 @@ describe('two appliances, two subnets, one host', { timeout: 20 * 60_000 }, () =
     // the stranger's has been decided.
     const r = await probe(s.ns, 'dhcp', { sends: [{ mac: STRANGER[0], to: '255.255.255.255', port: 67 }, { mac: KNOWN[0], to: '255.255.255.255', port: 67 }], waitFor: [1] });
     assert.deepEqual(r.replies.map((x) => x.send), [1], JSON.stringify(r));
-    assert.equal(await metric(s.adminPort, /^bootgate_decisions_total\{.*reason="coexist-known-only"/), 1);
-    assert.equal(await metric(s.adminPort, /^bootgate_dhcp_offers_held_total/), 0);
+    assert.equal(await metric(dir, 0, /^bootgate_decisions_total\{.*reason="coexist-known-only"/), 1);
+    assert.equal(await metric(dir, 0, /^bootgate_dhcp_offers_held_total/), 0);
   });
 
   test(`coexist delay (instance 2): an unknown MAC is answered only after ${COEXIST_DELAY_S} s, a known one is not held`, async () => {
     const s = SUBNETS[1];
     const known = await probe(s.ns, 'dhcp', { sends: [{ mac: KNOWN[1], to: '255.255.255.255', port: 67 }], waitFor: [0] });
     assert.equal(known.replies[0]?.serverId, s.server);
-    assert.equal(await metric(s.adminPort, /^bootgate_dhcp_offers_held_total\{reason="coexist-delay"\}/), 0, 'the known computer was not held');
+    assert.equal(await metric(dir, 1, /^bootgate_dhcp_offers_held_total\{reason="coexist-delay"\}/), 0, 'the known computer was not held');
     const r = await probe(s.ns, 'dhcp', { sends: [{ mac: STRANGER[1], to: '255.255.255.255', port: 67 }], waitFor: [0] });
     const offer = r.replies.find((x) => x.send === 0);
     assert.equal(offer?.serverId, s.server, JSON.stringify(r));
     assert.ok((offer?.afterMs ?? 0) >= COEXIST_DELAY_S * 1000, `the offer came ${offer?.afterMs} ms after the DISCOVER`);
-    assert.equal(await metric(s.adminPort, /^bootgate_dhcp_offers_held_total\{reason="coexist-delay"\}/), 1);
+    assert.equal(await metric(dir, 1, /^bootgate_dhcp_offers_held_total\{reason="coexist-delay"\}/), 1);
   });
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,30 @@ test('the admin\'s own pair is used; a key of another certificate and half a pai
     await assert.rejects(adminTls({ cert: a.certFile, key: null }, null), /set both or neither/);
     writeFileSync(join(dir, 'junk.crt'), 'not a certificate');
     await assert.rejects(adminTls({ cert: join(dir, 'junk.crt'), key: a.keyFile }, null), /junk\.crt: not a PEM certificate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('two instances sharing the store folder, started together, serve the one pair on disk; a key left without its certificate is replaced', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-tls-'));
+  try {
+    const paths = selfSignedPaths(join(dir, 'a.db'));
+    assert.ok(paths);
+    const [a, b] = await Promise.all([adminTls({ cert: null, key: null }, paths), adminTls({ cert: null, key: null }, paths)]);
+    const onDisk = adminTlsFingerprint({ cert: null, key: null }, paths);
+    assert.equal(a?.fingerprint256, onDisk);
+    assert.equal(b?.fingerprint256, onDisk);
+    assert.deepEqual(readdirSync(dir).sort(), ['admin-tls.crt', 'admin-tls.key'], 'no temporary file left');
+
+    // A crash between the key and the certificate: the next start makes a pair that works.
+    rmSync(paths.cert);
+    const minuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(paths.key, minuteAgo, minuteAgo);
+    const again = await adminTls({ cert: null, key: null }, paths);
+    assert.equal(again.source, 'generated');
+    assert.equal(again.fingerprint256, adminTlsFingerprint({ cert: null, key: null }, paths));
+    assert.deepEqual(readdirSync(dir).sort(), ['admin-tls.crt', 'admin-tls.key']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

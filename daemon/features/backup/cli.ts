@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import {
-  CliError, commandConfig, configuredApi, connectionOptions, probe, report, runCommand,
+  CliError, commandConfig, configuredApi, connectionOptions, fetchFor, probe, report, runCommand,
   type BaseIo, type Connection, type ConnectionArgs,
 } from '../../cli/index.js';
 import { storeMigrateCommand } from './migrate-cli.js';
@@ -58,7 +58,7 @@ export function createStoreCommand(io: BaseIo): CommandModule {
             const path = a.db ? resolve(cwd, a.db) : cfg.store.path;
             if (path === ':memory:') throw new CliError('store.path is :memory:; there is no database file to restore to');
             const api = configuredApi(cfg);
-            if ('base' in api && await probe(api.base, io.fetch)) {
+            if ('base' in api && await probe(api.base, fetchFor(api.base, api.ca, io))) {
               throw new CliError(`the daemon answers at ${api.base}: stop it first (systemctl stop bootgate), restore, then start it`);
             }
             let r: RestoreResult;

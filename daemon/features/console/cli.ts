@@ -19,8 +19,12 @@ export function consoleInfo(cfg: BootgateConfig): ConsoleInfo {
   const paths = selfSignedPaths(cfg.store.path);
   const certificate = cfg.admin.tls.cert ?? paths?.cert ?? null;
   const fingerprint256 = adminTlsFingerprint(cfg.admin.tls, paths);
-  const host = cfg.http.address === '0.0.0.0' || cfg.http.address === '::' ? 'THIS-HOST' : cfg.http.address;
-  const url = cfg.admin.enabled && cfg.http.enabled ? `http://${host}:${cfg.http.port}/console/` : null;
+  // With admin.port the admin listener serves it over HTTPS; else the boot listener, in plain HTTP.
+  const address = cfg.admin.port !== null ? cfg.admin.address ?? cfg.http.address : cfg.http.address;
+  const host = address === '0.0.0.0' || address === '::' ? 'THIS-HOST' : address;
+  const url = !cfg.admin.enabled ? null
+    : cfg.admin.port !== null ? `https://${host}:${cfg.admin.port}/console/`
+    : cfg.http.enabled ? `http://${host}:${cfg.http.port}/console/` : null;
   const note = fingerprint256 !== null ? (cfg.admin.tls.cert !== null ? 'the certificate of admin.tls.cert' : 'the self-signed certificate made on first start')
     : cfg.admin.tls.cert !== null ? `cannot read ${cfg.admin.tls.cert}` : 'no certificate yet: a self-signed one is made on first start';
   return { url, certificate, fingerprint256, note };

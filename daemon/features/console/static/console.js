@@ -98,7 +98,7 @@ $('signin-form').addEventListener('submit', async (ev) => {
     // The session cookie is Secure: a browser keeps it only over HTTPS (or from this machine itself).
     const kept = await fetch(`${API}/session`, { credentials: 'same-origin' });
     if (kept.status === 401) {
-      $('signin-error').textContent = 'Signed in, but the browser did not keep the session cookie: open the console over HTTPS.';
+      $('signin-error').textContent = 'Signed in, but the browser did not keep the session cookie: open the console over HTTPS, on the admin listener (admin.port).';
       return;
     }
     await signedIn(s);
