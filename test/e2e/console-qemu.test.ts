@@ -16,11 +16,12 @@ import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { createLab, type Lab } from '../lab/netns.js';
 import { randomMac } from '../lab/qemu.js';
 import { VM_TIMEOUT_MS, powerOn } from '../lab/local-disk.js';
-import { LAB_HTTP_PORT, bootgateConfig, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
+import { bootgateConfig, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'lab-console-token-0123456789abcdef';
+const ADMIN_PORT = 9443;
 const ARTIFACTS = resolve('test/artifacts');
 
 describe('the Boots-now page while a real machine boots', { timeout: 30 * 60_000 }, () => {
@@ -40,9 +41,15 @@ describe('the Boots-now page while a real machine boots', { timeout: 30 * 60_000
     root = buildBootRoot(lab, assets, script, 'root-console');
     writeFileSync(join(lab.dir, 'admin-tokens'), `${TOKEN}\n`);
     const base = bootgateConfig(lab, { root, ipxeScript: script, scriptTransport: 'http' });
+    await lab.run(['ip', 'link', 'set', 'lo', 'up'], lab.appNs);
     app = await startBootgate(lab, {
       root, ipxeScript: script, scriptTransport: 'http',
-      extraConfig: { admin: { tokensFile: join(lab.dir, 'admin-tokens') }, policy: { unknown: { action: 'ignore', profile: 'lab' } }, profiles: base.profiles },
+      // The console on the admin listener (HTTPS, its self-signed certificate) at the namespace's loopback:
+      // the boot listener is bound to the lab interface and serves no console across the network.
+      extraConfig: {
+        admin: { tokensFile: join(lab.dir, 'admin-tokens'), address: '127.0.0.1', port: ADMIN_PORT },
+        policy: { unknown: { action: 'ignore', profile: 'lab' } }, profiles: base.profiles,
+      },
     });
     // Chromium in the appliance's namespace: playwright talks to it over a pipe, so the namespace is no obstacle.
     const wrapper = join(lab.dir, 'chromium-in-app-ns');
@@ -60,11 +67,10 @@ describe('the Boots-now page while a real machine boots', { timeout: 30 * 60_000
   test('offer, boot program, script, kernel: in order, with sizes, live on the page', { timeout: VM_TIMEOUT_MS + 5 * 60_000 }, async (t) => {
     assert.ok(lab && browser);
     const mac = randomMac();
-    const page = await (await browser.newContext()).newPage();
-    // From the appliance's own loopback: the session cookie is Secure, which a browser honours over plain
-    // HTTP only for the machine itself; across the network the console is for the HTTPS admin listener.
-    await lab.run(['ip', 'link', 'set', 'lo', 'up'], lab.appNs);
-    const base = `http://127.0.0.1:${LAB_HTTP_PORT}`;
+    // The self-signed certificate is the appliance's own, made on this first start: accepted as a browser
+    // accepts one an admin has checked (its fingerprint is in the log and in `bootgate status`).
+    const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    const base = `https://127.0.0.1:${ADMIN_PORT}`;
     await page.goto(`${base}/console/`);
     await page.getByLabel('Admin token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
