@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,8 @@ async function waitReady(url: string, daemon: ChildProcess, log: () => string, t
     } catch (err) {
       last = String((err as Error).cause ?? err);
     }
+    // Files missing from the root do not appear by waiting.
+    if (/"missingFiles":\["/.test(last)) throw new Error(`not ready, boot files missing: ${last}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`/readyz not 200 within ${timeoutMs} ms (last: ${last}):\n${log()}`);
@@ -115,6 +117,9 @@ test('docker image steps: clean checkout, Dockerfile steps, start as the runtime
     const addons = await runBounded(['node', '-e', probe, join(inStage(rt, '/app'), 'package.json')], { cwd: inStage(rt, '/'), env: { PATH: process.env.PATH ?? '' }, timeoutMs: 30_000, ...NOBODY });
     assert.equal(addons.code, 0, addons.output);
     assert.equal(addons.output.trim(), '42');
+
+    // The /boot volume as an admin fills it (fetch-boot): the built-in menu's boot programs, as stand-ins.
+    for (const file of ['undionly.kpxe', 'ipxe.efi']) writeFileSync(join(inStage(rt, '/boot'), file), 'stand-in boot program\n');
 
     // Start it as `docker run -e ... image` would: ENTRYPOINT + CMD, image ENV, working directory, user.
     const httpPort = await freePort();
