@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import { IMPORT_BODY_LIMIT } from '../inventory/service.js';
 import type { ConsoleMetrics } from './metrics.js';
 import {
-  approveBody, auditQuery, bulkBody, computersQuery, macParams, pendingQuery, refParams, settingsBody, signInBody,
+  approveBody, auditQuery, bulkBody, clientParams, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
 } from './schemas.js';
 import type { SettingsPatch } from '../settings/service.js';
 import type { ApproveInput, ComputersQuery, ConsoleService } from './service.js';
@@ -143,6 +143,17 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.get(`${API}/settings`, async () => service.settings());
   app.patch<{ Body: SettingsPatch }>(`${API}/settings`, { schema: { body: settingsBody } },
     async (req) => service.updateSettings(req.body, session(req).actor));
+
+  // Boot passwords: typed twice in the page, hashed by the password feature, never sent back.
+  app.get(`${API}/passwords`, async () => service.passwordStatus());
+  app.put<{ Body: { password: unknown; confirm: unknown; profile?: string | null } }>(`${API}/passwords`, { schema: { body: passwordBody } },
+    async (req) => service.setPassword(req.body.profile ?? null, req.body.password, req.body.confirm, session(req).actor));
+  app.delete<{ Querystring: { profile?: string } }>(`${API}/passwords`, { schema: { querystring: profileQuery } }, async (req, reply) => {
+    service.passwords.clear(req.query.profile ?? null, session(req).actor);
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: { client: string } }>(`${API}/passwords/lockouts/:client`, { schema: { params: clientParams } },
+    async (req) => service.passwords.lift(req.params.client, session(req).actor));
 
   app.get(`${API}/boots`, async () => ({ machines: service.machines(), lastId: service.feed.lastId, now: new Date().toISOString() }));
   app.get(`${API}/boots/stream`, async (req, reply) => streamBoots(req, reply, {

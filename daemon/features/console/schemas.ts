@@ -5,11 +5,21 @@
 import { approveBody as apiApproveBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
 import { eventsQuery } from '../events/schemas.js';
 import { settingsBody as apiSettingsBody } from '../settings/schemas.js';
+import { clientParams as apiClientParams, passwordSetBody, profileQuery as apiProfileQuery } from '../password/schemas.js';
 
 export const approveBody = apiApproveBody;
 export const macParams = apiMacParams;
 export const refParams = apiRefParams;
 export const settingsBody = apiSettingsBody;
+export const profileQuery = apiProfileQuery;
+export const clientParams = apiClientParams;
+
+/** The API's password body plus the second typing; both are checked in code, never quoted back. */
+export const passwordBody = {
+  ...passwordSetBody,
+  required: ['password', 'confirm'],
+  properties: { ...passwordSetBody.properties, confirm: { description: 'the same password typed again' } },
+} as const;
 
 export const signInBody = {
   type: 'object',

@@ -422,6 +422,7 @@ function showSettings(st) {
 
 async function loadSettings() {
   showSettings(await api('GET', 'settings'));
+  await loadPasswords();
 }
 
 async function saveSettings(patch) {
@@ -440,6 +441,82 @@ $('settings-form').addEventListener('submit', (ev) => {
   void saveSettings({ answering: $('s-answering').checked, responseDelaySeconds: delay === '' ? null : Number(delay) });
 });
 if ($('s-reset')) $('s-reset').addEventListener('click', () => saveSettings({ answering: null, responseDelaySeconds: null }));
+
+// ---- Boot passwords and lockouts (a password is typed twice, sent once, never shown or sent back)
+
+function showPasswords(st) {
+  $('pw-summary').textContent = `Gating is ${st.required ? 'on for every profile unless a profile says otherwise' : 'off unless a profile asks for it'}; `
+    + `${st.maxFailures} wrong passwords lock a machine out for ${st.lockoutMinutes} min; an unlock lasts ${st.unlockMinutes} min.`;
+  const rows = [{ name: null, label: 'global', gated: null, uses: '', own: st.global }, ...st.profiles.map((p) => ({ ...p, label: `profile ${p.name}` }))];
+  $('pw-table').querySelector('tbody').replaceChildren(...rows.map((r) => h('tr', {},
+    h('td', {}, r.label), h('td', {}, r.gated === null ? '' : r.gated ? 'yes' : 'no'), h('td', {}, r.uses),
+    h('td', {}, r.own.set ? 'set' : 'not set'), h('td', {}, r.own.set ? `${fmtDate(r.own.updatedAt)} by ${r.own.updatedBy || '?'}` : ''),
+    h('td', {}, r.own.set && !session.readOnly
+      ? h('button', { type: 'button', 'aria-label': `Clear the ${r.label} password`, onclick: () => { if (confirm(`Clear the ${r.label} password?`)) void clearPassword(r.name); } }, 'Clear')
+      : ''))));
+  const sel = $('pw-profile');
+  if (sel) {
+    const keep = sel.value;
+    sel.replaceChildren(h('option', { value: '' }, 'everything gated (the global password)'), ...st.profiles.map((p) => h('option', { value: p.name }, `profile ${p.name}`)));
+    sel.value = keep;
+  }
+  $('lock-table').querySelector('tbody').replaceChildren(...st.lockouts.map((l) => h('tr', {},
+    h('td', { class: 'mono' }, `${l.client} (${l.by})`), h('td', {}, String(l.failures)), h('td', {}, l.locked ? fmtDate(l.lockedUntil) : 'not locked'),
+    h('td', {}, fmtDate(l.lastFailureAt)),
+    h('td', {}, session.readOnly ? '' : h('button', { type: 'button', 'aria-label': `Lift the lockout of ${l.client}`, onclick: () => void liftLockout(l.client) }, l.locked ? 'Lift lockout' : 'Forget')))));
+  $('lock-none').hidden = st.lockouts.length > 0;
+}
+
+async function loadPasswords() {
+  try {
+    showPasswords(await api('GET', 'passwords'));
+  } catch (e) {
+    $('lock-error').textContent = e.message;
+  }
+}
+
+async function clearPassword(profile) {
+  $('lock-error').textContent = '';
+  try {
+    await api('DELETE', `passwords${profile ? `?profile=${encodeURIComponent(profile)}` : ''}`);
+  } catch (e) {
+    $('lock-error').textContent = e.message;
+  }
+  await loadPasswords();
+}
+
+async function liftLockout(client) {
+  $('lock-error').textContent = '';
+  try {
+    await api('DELETE', `passwords/lockouts/${encodeURIComponent(client)}`);
+  } catch (e) {
+    $('lock-error').textContent = e.message;
+  }
+  await loadPasswords();
+}
+
+if ($('pw-form')) {
+  $('pw-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('pw-error').textContent = '';
+    $('pw-status').textContent = '';
+    const password = $('pw-new').value;
+    const again = $('pw-again').value;
+    if (password !== again) { $('pw-error').textContent = 'the two passwords differ: type the same password twice'; return; }
+    const profile = $('pw-profile').value || null;
+    try {
+      await api('PUT', 'passwords', { profile, password, confirm: again });
+      $('pw-status').textContent = 'password set';
+    } catch (e) {
+      $('pw-error').textContent = [e.message, ...e.problems.filter((p) => p !== e.message)].join('; ');
+    } finally {
+      // Never left in the page once sent.
+      $('pw-new').value = '';
+      $('pw-again').value = '';
+    }
+    await loadPasswords();
+  });
+}
 
 // ---- start
 
