@@ -30,7 +30,7 @@ interface Setup { app: FastifyInstance; store: Store; attached: AttachedConsole;
 async function setup(): Promise<Setup> {
   const tokensFile = join(dir, `tokens-${Math.random().toString(16).slice(2)}`);
   writeFileSync(tokensFile, `${RW}\n${RO}:ro\n`);
-  const cfg = validateConfig({ admin: { tokensFile }, profiles: { winpe: {} }, policy: { unknown: { action: 'pending', profile: 'winpe' } } }, 'test');
+  const cfg = validateConfig({ admin: { tokensFile }, profiles: { winpe: {}, linux: {} }, policy: { unknown: { action: 'pending', profile: 'winpe' } } }, 'test');
   const store = openStore(':memory:');
   const registry = new Registry();
   const attached = consoleFeature.attach({
@@ -435,6 +435,82 @@ describe('console passwords and lockouts', () => {
       const winpe = (after.profiles as { name: string; own: { set: boolean; updatedAt: string } }[]).find((p) => p.name === 'winpe');
       assert.equal(winpe?.own.set, true);
       assert.equal(winpe?.own.updatedAt, status.json().profiles.find((p: { name: string }) => p.name === 'winpe').own.updatedAt, 'the password was not replaced');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('console computer edit', () => {
+  const base = { name: 'lab-pc-1', macs: ['52:54:00:00:10:01'], guid: null, profile: 'winpe', kind: null, notes: '', sourceComputer: null };
+  const put = (s: Setup, headers: Record<string, string>, ref: string, payload: object) =>
+    s.app.inject({ method: 'PUT', url: `/console/api/computers/${encodeURIComponent(ref)}`, headers, payload });
+
+  test('profile, kind, name, notes, MACs and GUID change through the inventory service, audited with who', async () => {
+    const s = await setup();
+    try {
+      s.store.computers.insert(base, Date.now());
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf };
+      const res = await put(s, headers, 'lab-pc-1', {
+        name: 'lab-pc-2', macs: ['52-54-00-00-10-02', '52:54:00:00:10:03'], guid: '00112233-4455-6677-8899-aabbccddee02',
+        profile: 'linux', kind: 'required', notes: 'moved to room 4', sourceComputer: null,
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const c = s.store.computers.byName('lab-pc-2');
+      assert.ok(c);
+      assert.deepEqual([c.macs, c.guid, c.profile, c.kind, c.notes], [['52:54:00:00:10:02', '52:54:00:00:10:03'], '00112233-4455-6677-8899-aabbccddee02', 'linux', 'required', 'moved to room 4']);
+      assert.equal(s.store.computers.byName('lab-pc-1'), undefined);
+      assert.equal(s.store.computers.all().length, 1, 'replaced, not added');
+      const audit = s.store.audit.query({ type: 'admin', limit: 10 });
+      assert.ok(audit.some((e) => e.actor === body.actor && e.detail === 'computer replaced (was lab-pc-1)'), JSON.stringify(audit));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('each problem comes back as the API words it and names its field; nothing changes', async () => {
+    const s = await setup();
+    try {
+      s.store.computers.insert(base, Date.now());
+      s.store.computers.insert({ ...base, name: 'other', macs: ['52:54:00:00:10:09'] }, Date.now());
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf };
+      const bad = await put(s, headers, 'lab-pc-1', { ...base, macs: ['not-a-mac'], guid: 'zz', profile: 'nope' });
+      assert.equal(bad.statusCode, 400);
+      const b = bad.json() as { problems: string[]; fields: Record<string, string[]> };
+      assert.match(b.fields.macs?.[0] ?? '', /MAC "not-a-mac" is not a MAC address/);
+      assert.match(b.fields.guid?.[0] ?? '', /SMBIOS GUID "zz" is not a GUID/);
+      assert.match(b.fields.profile?.[0] ?? '', /profile "nope" is not in the configuration/);
+      assert.equal(b.fields.general, undefined, JSON.stringify(b.fields));
+      // The API's PUT says exactly the same.
+      const schemaBad = await put(s, headers, 'lab-pc-1', { ...base, kind: 'sometimes' });
+      assert.equal(schemaBad.statusCode, 400);
+      assert.match(schemaBad.json().fields.kind[0], /^body\.kind must be one of/);
+      const taken = await put(s, headers, 'lab-pc-1', { ...base, macs: ['52:54:00:00:10:09'] });
+      assert.equal(taken.statusCode, 409);
+      assert.match(taken.json().fields.macs[0], /already belongs to computer "other"/);
+      const missing = await put(s, headers, 'no-such-pc', base);
+      assert.equal(missing.statusCode, 404);
+      const c = s.store.computers.byName('lab-pc-1');
+      assert.deepEqual([c?.macs, c?.profile], [['52:54:00:00:10:01'], 'winpe']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a read-only session or a missing CSRF header edits nothing', async () => {
+    const s = await setup();
+    try {
+      s.store.computers.insert(base, Date.now());
+      const rw = await signIn(s.app, RW);
+      const noCsrf = await put(s, { cookie: rw.cookie }, 'lab-pc-1', { ...base, profile: 'linux' });
+      assert.equal(noCsrf.statusCode, 403);
+      const ro = await signIn(s.app, RO);
+      const refused = await put(s, { cookie: ro.cookie, 'x-csrf-token': ro.csrf }, 'lab-pc-1', { ...base, profile: 'linux' });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.json().code, 'ERR_READ_ONLY');
+      assert.equal(s.store.computers.byName('lab-pc-1')?.profile, 'winpe');
     } finally {
       await s.close();
     }

@@ -2,7 +2,7 @@
  * JSON schemas of the console's API: the approve body and the MAC and computer parameters are the
  * admin API's own, so a form in the page is refused exactly as the same request to the API would be.
  */
-import { approveBody as apiApproveBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
+import { approveBody as apiApproveBody, computerBody as apiComputerBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
 import { eventsQuery } from '../events/schemas.js';
 import { settingsBody as apiSettingsBody } from '../settings/schemas.js';
 import { clientParams as apiClientParams, passwordSetBody, profileQuery as apiProfileQuery } from '../password/schemas.js';
@@ -10,6 +10,7 @@ import { clientParams as apiClientParams, passwordSetBody, profileQuery as apiPr
 export const approveBody = apiApproveBody;
 export const macParams = apiMacParams;
 export const refParams = apiRefParams;
+export const computerBody = apiComputerBody;
 export const settingsBody = apiSettingsBody;
 export const profileQuery = apiProfileQuery;
 export const clientParams = apiClientParams;

@@ -29,6 +29,7 @@ class ApiError extends Error {
     super(body && body.message ? body.message : `HTTP ${status}`);
     this.status = status;
     this.problems = (body && body.problems) || [];
+    this.body = body;
   }
 }
 
@@ -80,7 +81,7 @@ async function signedIn(s) {
   $('nav').hidden = false;
   $('who').hidden = false;
   profiles = (await api('GET', 'profiles')).profiles;
-  for (const sel of ['f-profile', 'bulk-profile', 'import-profile']) {
+  for (const sel of ['f-profile', 'bulk-profile', 'import-profile', 'e-profile']) {
     const el = $(sel);
     if (!el) continue;
     for (const p of profiles) el.append(h('option', { value: p.name }, p.name));
@@ -343,8 +344,66 @@ function computerRow(c) {
     h('td', {}, c.name), h('td', { class: 'mono' }, c.macs.join(' ')), h('td', { class: 'mono' }, c.guid || ''),
     h('td', {}, c.profile), h('td', {}, c.effectiveKind || ''), h('td', {}, c.bootOnce.consumedAt ? `consumed ${fmtDate(c.bootOnce.consumedAt)}` : ''),
     session.readOnly ? null : h('td', {},
+      h('button', { type: 'button', 'aria-label': `Edit ${c.name}`, onclick: () => openEdit(c) }, 'Edit'), ' ',
       c.bootOnce.consumedAt ? h('button', { type: 'button', onclick: () => act('POST', `computers/${encodeURIComponent(c.name)}/clear`) }, 'Clear required deployment') : null, ' ',
       h('button', { type: 'button', onclick: () => { if (confirm(`Delete ${c.name}?`)) void act('DELETE', `computers/${encodeURIComponent(c.name)}`); } }, 'Delete')));
+}
+
+// Edit: the whole computer is sent back (PUT), and each of the server's problems is shown next to its field.
+const EDIT_FIELDS = ['name', 'macs', 'guid', 'profile', 'kind', 'notes', 'general'];
+let editing = null;
+function clearEditErrors() {
+  for (const f of EDIT_FIELDS) $(`e-${f}-error`).textContent = '';
+}
+function openEdit(c) {
+  editing = c;
+  clearEditErrors();
+  $('edit-title').textContent = `Edit computer ${c.name}`;
+  $('e-name').value = c.name;
+  $('e-macs').value = c.macs.join('\n');
+  $('e-guid').value = c.guid || '';
+  $('e-profile').value = c.profile;
+  $('e-kind').value = c.kind || '';
+  $('e-notes').value = c.notes || '';
+  $('edit-form').hidden = false;
+  $('e-name').focus();
+}
+function closeEdit() {
+  editing = null;
+  $('edit-form').hidden = true;
+}
+if ($('edit-form')) {
+  $('edit-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!editing) return;
+    clearEditErrors();
+    const guid = $('e-guid').value.trim();
+    const body = {
+      name: $('e-name').value.trim(),
+      macs: $('e-macs').value.split(/[\s,;]+/).filter(Boolean),
+      guid: guid === '' ? null : guid,
+      profile: $('e-profile').value,
+      kind: $('e-kind').value || null,
+      notes: $('e-notes').value,
+      sourceComputer: editing.sourceComputer ?? null,
+    };
+    try {
+      await api('PUT', `computers/${encodeURIComponent(editing.name)}`, body);
+      closeEdit();
+      await loadComputers();
+    } catch (e) {
+      const fields = (e.body && e.body.fields) || { general: [e.message] };
+      let first = null;
+      for (const [f, list] of Object.entries(fields)) {
+        const el = $(`e-${f}-error`) || $('e-general-error');
+        el.textContent = [el.textContent, ...list].filter(Boolean).join('; ');
+        if (!first && f !== 'general') first = $(`e-${f}`);
+      }
+      if (first) first.focus();
+    }
+  });
+  $('e-cancel').addEventListener('click', closeEdit);
+  $('edit-form').addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeEdit(); });
 }
 let cTimer = 0;
 $('c-q').addEventListener('input', () => { clearTimeout(cTimer); cTimer = setTimeout(() => { cOffset = 0; void loadComputers(); }, 200); });
