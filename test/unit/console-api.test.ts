@@ -18,6 +18,7 @@ import { SessionStore, csrfMatches, sessionIdFrom } from '../../daemon/features/
 import { createLogger } from '../../daemon/log.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
+import { PasswordRepo } from '../../daemon/features/password/store.js';
 
 const RW = 'rw-token-0123456789abcdef';
 const RO = 'ro-token-0123456789abcdef';
@@ -29,7 +30,7 @@ interface Setup { app: FastifyInstance; store: Store; attached: AttachedConsole;
 async function setup(): Promise<Setup> {
   const tokensFile = join(dir, `tokens-${Math.random().toString(16).slice(2)}`);
   writeFileSync(tokensFile, `${RW}\n${RO}:ro\n`);
-  const cfg = validateConfig({ admin: { tokensFile }, profiles: { winpe: {} }, policy: { unknown: { action: 'pending', profile: 'winpe' } } }, 'test');
+  const cfg = validateConfig({ admin: { tokensFile }, profiles: { winpe: {}, linux: {} }, policy: { unknown: { action: 'pending', profile: 'winpe' } } }, 'test');
   const store = openStore(':memory:');
   const registry = new Registry();
   const attached = consoleFeature.attach({
@@ -316,6 +317,200 @@ describe('live boot feed over server-sent events', () => {
       });
       const e = JSON.parse(/data: (.*)\n/.exec(text.slice(text.indexOf('event: boot')))?.[1] ?? '{}') as { kind: string; file: string; bytes: number };
       assert.deepEqual([e.kind, e.file, e.bytes], ['transfer', 'vmlinuz', 8_000_000]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('console passwords and lockouts', () => {
+  const SECRET = 'Sesame-42';
+  const lockOut = (store: Store, mac: string) => {
+    const t = Date.now();
+    new PasswordRepo(store.db).setFailure(`mac:${mac}`, { failures: 5, firstAt: t - 1000, lastAt: t - 500, lockedUntil: t + 600_000 });
+  };
+
+  test('a profile password typed twice is set through the password service, audited with who, and never sent back', async () => {
+    const s = await setup();
+    try {
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf };
+      const set = await s.app.inject({ method: 'PUT', url: '/console/api/passwords', headers, payload: { profile: 'winpe', password: SECRET, confirm: SECRET } });
+      assert.equal(set.statusCode, 200, set.body);
+      assert.equal(set.json().set, true);
+      const status = await s.app.inject({ method: 'GET', url: '/console/api/passwords', headers: { cookie } });
+      assert.equal(status.statusCode, 200);
+      const winpe = (status.json().profiles as { name: string; own: { set: boolean; updatedBy: string } }[]).find((p) => p.name === 'winpe');
+      assert.equal(winpe?.own.set, true);
+      assert.equal(winpe?.own.updatedBy, body.actor);
+      for (const text of [set.body, status.body]) assert.ok(!text.includes(SECRET) && !/scrypt|\$/.test(text), text);
+      const audit = s.store.audit.query({ type: 'admin', limit: 10 });
+      assert.ok(audit.some((e) => e.actor === body.actor && e.profile === 'winpe' && / set$/.test(e.detail ?? '')), JSON.stringify(audit));
+      assert.ok(!JSON.stringify(audit).includes(SECRET));
+
+      const cleared = await s.app.inject({ method: 'DELETE', url: '/console/api/passwords?profile=winpe', headers });
+      assert.equal(cleared.statusCode, 204);
+      assert.ok(s.store.audit.query({ type: 'admin', limit: 10 }).some((e) => e.actor === body.actor && / cleared$/.test(e.detail ?? '')));
+      assert.equal((await s.app.inject({ method: 'DELETE', url: '/console/api/passwords?profile=winpe', headers })).statusCode, 404, 'nothing left to clear');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('two typings that differ, a too-short password or an unknown profile are refused with the problem and store nothing, never quoting the password', async () => {
+    const s = await setup();
+    try {
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf };
+      const put = (payload: object) => s.app.inject({ method: 'PUT', url: '/console/api/passwords', headers, payload });
+      const differ = await put({ profile: 'winpe', password: SECRET, confirm: `${SECRET}x` });
+      assert.equal(differ.statusCode, 400);
+      assert.match(differ.json().message, /differ/);
+      assert.ok(!differ.body.includes(SECRET));
+      const short = await put({ profile: 'winpe', password: 'abc', confirm: 'abc' });
+      assert.equal(short.statusCode, 400);
+      assert.ok(!short.body.includes('"abc"'), short.body);
+      const unknown = await put({ profile: 'nope', password: SECRET, confirm: SECRET });
+      assert.equal(unknown.statusCode, 404);
+      assert.match(unknown.json().message, /nope/);
+      const missing = await put({ profile: 'winpe', password: SECRET });
+      assert.equal(missing.statusCode, 400, 'the second typing is required');
+      const extra = await put({ profile: 'winpe', password: SECRET, confirm: SECRET, hint: 'x' });
+      assert.equal(extra.statusCode, 400, 'the API schema refuses unknown fields');
+      const status = (await s.app.inject({ method: 'GET', url: '/console/api/passwords', headers: { cookie } })).json();
+      assert.equal(status.global.set, false);
+      assert.ok((status.profiles as { own: { set: boolean } }[]).every((p) => !p.own.set));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('lockouts are listed and lifted with who in the audit; a bad client is the API\'s 400', async () => {
+    const s = await setup();
+    try {
+      lockOut(s.store, '52:54:00:77:00:01');
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf };
+      const list = (await s.app.inject({ method: 'GET', url: '/console/api/passwords', headers: { cookie } })).json();
+      assert.deepEqual(list.lockouts.map((l: { client: string; locked: boolean }) => [l.client, l.locked]), [['52:54:00:77:00:01', true]]);
+      const lifted = await s.app.inject({ method: 'DELETE', url: '/console/api/passwords/lockouts/52-54-00-77-00-01', headers });
+      assert.equal(lifted.statusCode, 200, lifted.body);
+      assert.equal((await s.app.inject({ method: 'GET', url: '/console/api/passwords', headers: { cookie } })).json().lockouts.length, 0);
+      const audit = s.store.audit.query({ type: 'admin', mac: '52:54:00:77:00:01', limit: 5 });
+      assert.ok(audit.some((e) => e.actor === body.actor && /lockout lifted/.test(e.detail ?? '')), JSON.stringify(audit));
+      assert.equal((await s.app.inject({ method: 'DELETE', url: '/console/api/passwords/lockouts/garbage', headers })).statusCode, 400);
+      assert.equal((await s.app.inject({ method: 'DELETE', url: '/console/api/passwords/lockouts/10.0.0.9', headers })).statusCode, 404);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a read-only session sees the state but cannot set, clear or lift; without CSRF nothing changes either', async () => {
+    const s = await setup();
+    try {
+      lockOut(s.store, '52:54:00:77:00:02');
+      const rw = await signIn(s.app, RW);
+      assert.equal((await s.app.inject({ method: 'PUT', url: '/console/api/passwords', headers: { cookie: rw.cookie, 'x-csrf-token': rw.csrf }, payload: { profile: 'winpe', password: SECRET, confirm: SECRET } })).statusCode, 200);
+      const noCsrf = [
+        { method: 'PUT' as const, url: '/console/api/passwords', payload: { profile: 'winpe', password: 'Other-pass-1', confirm: 'Other-pass-1' } },
+        { method: 'DELETE' as const, url: '/console/api/passwords?profile=winpe' },
+        { method: 'DELETE' as const, url: '/console/api/passwords/lockouts/52:54:00:77:00:02' },
+      ];
+      for (const c of noCsrf) {
+        const res = await s.app.inject({ method: c.method, url: c.url, headers: { cookie: rw.cookie }, payload: c.payload });
+        assert.equal(res.statusCode, 403, `${c.method} ${c.url}`);
+        assert.equal(res.json().code, 'ERR_CSRF');
+      }
+      const ro = await signIn(s.app, RO);
+      const status = await s.app.inject({ method: 'GET', url: '/console/api/passwords', headers: { cookie: ro.cookie } });
+      assert.equal(status.statusCode, 200);
+      assert.equal(status.json().lockouts.length, 1);
+      for (const c of noCsrf) {
+        const res = await s.app.inject({ method: c.method, url: c.url, headers: { cookie: ro.cookie, 'x-csrf-token': ro.csrf }, payload: c.payload });
+        assert.equal(res.statusCode, 403, `${c.method} ${c.url}`);
+        assert.equal(res.json().code, 'ERR_READ_ONLY');
+      }
+      const after = (await s.app.inject({ method: 'GET', url: '/console/api/passwords', headers: { cookie: ro.cookie } })).json();
+      assert.equal(after.lockouts.length, 1);
+      const winpe = (after.profiles as { name: string; own: { set: boolean; updatedAt: string } }[]).find((p) => p.name === 'winpe');
+      assert.equal(winpe?.own.set, true);
+      assert.equal(winpe?.own.updatedAt, status.json().profiles.find((p: { name: string }) => p.name === 'winpe').own.updatedAt, 'the password was not replaced');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('console computer edit', () => {
+  const base = { name: 'lab-pc-1', macs: ['52:54:00:00:10:01'], guid: null, profile: 'winpe', kind: null, notes: '', sourceComputer: null };
+  const put = (s: Setup, headers: Record<string, string>, ref: string, payload: object) =>
+    s.app.inject({ method: 'PUT', url: `/console/api/computers/${encodeURIComponent(ref)}`, headers, payload });
+
+  test('profile, kind, name, notes, MACs and GUID change through the inventory service, audited with who', async () => {
+    const s = await setup();
+    try {
+      s.store.computers.insert(base, Date.now());
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf };
+      const res = await put(s, headers, 'lab-pc-1', {
+        name: 'lab-pc-2', macs: ['52-54-00-00-10-02', '52:54:00:00:10:03'], guid: '00112233-4455-6677-8899-aabbccddee02',
+        profile: 'linux', kind: 'required', notes: 'moved to room 4', sourceComputer: null,
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const c = s.store.computers.byName('lab-pc-2');
+      assert.ok(c);
+      assert.deepEqual([c.macs, c.guid, c.profile, c.kind, c.notes], [['52:54:00:00:10:02', '52:54:00:00:10:03'], '00112233-4455-6677-8899-aabbccddee02', 'linux', 'required', 'moved to room 4']);
+      assert.equal(s.store.computers.byName('lab-pc-1'), undefined);
+      assert.equal(s.store.computers.all().length, 1, 'replaced, not added');
+      const audit = s.store.audit.query({ type: 'admin', limit: 10 });
+      assert.ok(audit.some((e) => e.actor === body.actor && e.detail === 'computer replaced (was lab-pc-1)'), JSON.stringify(audit));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('each problem comes back as the API words it and names its field; nothing changes', async () => {
+    const s = await setup();
+    try {
+      s.store.computers.insert(base, Date.now());
+      s.store.computers.insert({ ...base, name: 'other', macs: ['52:54:00:00:10:09'] }, Date.now());
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const headers = { cookie, 'x-csrf-token': csrf };
+      const bad = await put(s, headers, 'lab-pc-1', { ...base, macs: ['not-a-mac'], guid: 'zz', profile: 'nope' });
+      assert.equal(bad.statusCode, 400);
+      const b = bad.json() as { problems: string[]; fields: Record<string, string[]> };
+      assert.match(b.fields.macs?.[0] ?? '', /MAC "not-a-mac" is not a MAC address/);
+      assert.match(b.fields.guid?.[0] ?? '', /SMBIOS GUID "zz" is not a GUID/);
+      assert.match(b.fields.profile?.[0] ?? '', /profile "nope" is not in the configuration/);
+      assert.equal(b.fields.general, undefined, JSON.stringify(b.fields));
+      // The API's PUT says exactly the same.
+      const schemaBad = await put(s, headers, 'lab-pc-1', { ...base, kind: 'sometimes' });
+      assert.equal(schemaBad.statusCode, 400);
+      assert.match(schemaBad.json().fields.kind[0], /^body\.kind must be one of/);
+      const taken = await put(s, headers, 'lab-pc-1', { ...base, macs: ['52:54:00:00:10:09'] });
+      assert.equal(taken.statusCode, 409);
+      assert.match(taken.json().fields.macs[0], /already belongs to computer "other"/);
+      const missing = await put(s, headers, 'no-such-pc', base);
+      assert.equal(missing.statusCode, 404);
+      const c = s.store.computers.byName('lab-pc-1');
+      assert.deepEqual([c?.macs, c?.profile], [['52:54:00:00:10:01'], 'winpe']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a read-only session or a missing CSRF header edits nothing', async () => {
+    const s = await setup();
+    try {
+      s.store.computers.insert(base, Date.now());
+      const rw = await signIn(s.app, RW);
+      const noCsrf = await put(s, { cookie: rw.cookie }, 'lab-pc-1', { ...base, profile: 'linux' });
+      assert.equal(noCsrf.statusCode, 403);
+      const ro = await signIn(s.app, RO);
+      const refused = await put(s, { cookie: ro.cookie, 'x-csrf-token': ro.csrf }, 'lab-pc-1', { ...base, profile: 'linux' });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.json().code, 'ERR_READ_ONLY');
+      assert.equal(s.store.computers.byName('lab-pc-1')?.profile, 'winpe');
     } finally {
       await s.close();
     }

@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import { IMPORT_BODY_LIMIT } from '../inventory/service.js';
 import type { ConsoleMetrics } from './metrics.js';
 import {
-  approveBody, auditQuery, bulkBody, computersQuery, macParams, pendingQuery, refParams, settingsBody, signInBody,
+  approveBody, auditQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
 } from './schemas.js';
 import type { SettingsPatch } from '../settings/service.js';
 import type { ApproveInput, ComputersQuery, ConsoleService } from './service.js';
@@ -19,6 +19,8 @@ import { ConsoleRefusal, CSRF_HEADER, csrfMatches, sessionCookie, sessionIdFrom,
 import { serveStatic } from './static.js';
 import { streamBoots } from './stream.js';
 import { computersCsv } from './csv.js';
+import { problemFields } from './fields.js';
+import type { RawComputer } from '../inventory/validate.js';
 
 export interface ConsoleRouteOptions {
   service: ConsoleService;
@@ -62,6 +64,15 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.addContentTypeParser(['text/csv', 'application/csv', 'text/plain'], { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
   app.addHook('onSend', async (_req, reply, payload) => {
     void reply.header('cache-control', 'no-store');
+    // A refused form: the API's error body plus which field each problem is about.
+    if ((reply.statusCode === 400 || reply.statusCode === 409) && typeof payload === 'string') {
+      try {
+        const body = JSON.parse(payload) as { message?: string; problems?: string[] };
+        return JSON.stringify({ ...body, fields: problemFields(body.problems ?? (body.message ? [body.message] : [])) });
+      } catch {
+        return payload;
+      }
+    }
     return payload;
   });
 
@@ -120,6 +131,9 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.get<{ Querystring: ComputersQuery }>(`${API}/computers`, { schema: { querystring: computersQuery } }, async (req) => service.computers(req.query));
   app.get(`${API}/computers.csv`, async (_req, reply) => reply.type('text/csv; charset=utf-8')
     .header('content-disposition', 'attachment; filename="computers.csv"').send(computersCsv(service.inventory.listComputers())));
+  // Edit: the API's PUT /computers/:ref (same schema, same checks, boot-once state kept, audited).
+  app.put<{ Params: { ref: string }; Body: RawComputer }>(`${API}/computers/:ref`, { schema: { params: refParams, body: computerBody } },
+    async (req) => service.inventory.saveComputer(req.body, session(req).actor, req.params.ref));
   app.delete<{ Params: { ref: string } }>(`${API}/computers/:ref`, { schema: { params: refParams } }, async (req, reply) => {
     service.inventory.deleteComputer(req.params.ref, session(req).actor);
     return reply.code(204).send();
@@ -143,6 +157,17 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.get(`${API}/settings`, async () => service.settings());
   app.patch<{ Body: SettingsPatch }>(`${API}/settings`, { schema: { body: settingsBody } },
     async (req) => service.updateSettings(req.body, session(req).actor));
+
+  // Boot passwords: typed twice in the page, hashed by the password feature, never sent back.
+  app.get(`${API}/passwords`, async () => service.passwordStatus());
+  app.put<{ Body: { password: unknown; confirm: unknown; profile?: string | null } }>(`${API}/passwords`, { schema: { body: passwordBody } },
+    async (req) => service.setPassword(req.body.profile ?? null, req.body.password, req.body.confirm, session(req).actor));
+  app.delete<{ Querystring: { profile?: string } }>(`${API}/passwords`, { schema: { querystring: profileQuery } }, async (req, reply) => {
+    service.passwords.clear(req.query.profile ?? null, session(req).actor);
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: { client: string } }>(`${API}/passwords/lockouts/:client`, { schema: { params: clientParams } },
+    async (req) => service.passwords.lift(req.params.client, session(req).actor));
 
   app.get(`${API}/boots`, async () => ({ machines: service.machines(), lastId: service.feed.lastId, now: new Date().toISOString() }));
   app.get(`${API}/boots/stream`, async (req, reply) => streamBoots(req, reply, {

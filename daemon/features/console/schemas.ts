@@ -2,14 +2,25 @@
  * JSON schemas of the console's API: the approve body and the MAC and computer parameters are the
  * admin API's own, so a form in the page is refused exactly as the same request to the API would be.
  */
-import { approveBody as apiApproveBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
+import { approveBody as apiApproveBody, computerBody as apiComputerBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
 import { eventsQuery } from '../events/schemas.js';
 import { settingsBody as apiSettingsBody } from '../settings/schemas.js';
+import { clientParams as apiClientParams, passwordSetBody, profileQuery as apiProfileQuery } from '../password/schemas.js';
 
 export const approveBody = apiApproveBody;
 export const macParams = apiMacParams;
 export const refParams = apiRefParams;
+export const computerBody = apiComputerBody;
 export const settingsBody = apiSettingsBody;
+export const profileQuery = apiProfileQuery;
+export const clientParams = apiClientParams;
+
+/** The API's password body plus the second typing; both are checked in code, never quoted back. */
+export const passwordBody = {
+  ...passwordSetBody,
+  required: ['password', 'confirm'],
+  properties: { ...passwordSetBody.properties, confirm: { description: 'the same password typed again' } },
+} as const;
 
 export const signInBody = {
   type: 'object',

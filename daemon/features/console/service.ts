@@ -15,6 +15,8 @@ import { computerDto, type ComputerDto, type DeviceDto } from '../inventory/dto.
 import { capProblems, planImport } from '../inventory/import.js';
 import { parseComputers } from '../inventory/parse.js';
 import { InventoryService } from '../inventory/service.js';
+import { AdminError } from '../../http/admin/errors.js';
+import { PasswordAdmin, type PasswordSetDto, type PasswordStatusDto } from '../password/service.js';
 import { SettingsService, type SettingsDto, type SettingsPatch } from '../settings/service.js';
 import type { BootFeed, MachineView } from './live.js';
 import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
@@ -51,6 +53,8 @@ export class ConsoleService {
   private readonly events: EventsService;
   private readonly queries: ConsoleStore;
   private readonly switches: SettingsService;
+  /** Boot passwords and lockouts: the password feature's own service, so the audit and checks are the API's. */
+  readonly passwords: PasswordAdmin;
   readonly appliance = hostname() || 'bootgate';
 
   constructor(
@@ -66,6 +70,7 @@ export class ConsoleService {
     this.events = new EventsService(store);
     this.queries = new ConsoleStore(store);
     this.switches = new SettingsService(store, cfg, now);
+    this.passwords = new PasswordAdmin(store, cfg, now);
   }
 
   /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
@@ -145,6 +150,17 @@ export class ConsoleService {
   settings(): SettingsDto & { unknown: { action: string; profile: string | null } } {
     const u = this.cfg().policy.unknown;
     return { ...this.switches.settings(), unknown: { action: u.action, profile: u.profile ?? null } };
+  }
+
+  /** Which passwords are set (never a password or a hash) and the current lockouts. */
+  passwordStatus(): PasswordStatusDto {
+    return this.passwords.status();
+  }
+
+  /** Sets a profile's own password (or the global one for a null profile) once both typings agree. */
+  async setPassword(profile: string | null, password: unknown, confirm: unknown, actor: string): Promise<PasswordSetDto> {
+    if (password !== confirm) throw new AdminError(400, 'ERR_VALIDATION', 'the two passwords differ: type the same password twice');
+    return this.passwords.set(profile, password, actor);
   }
 
   updateSettings(patch: SettingsPatch, actor: string) {

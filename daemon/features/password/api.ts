@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { normalizeMac } from '../../policy/identity.js';
 import type { Decision } from '../../policy/types.js';
+import { clientParams, passwordSetBody, profileQuery } from './schemas.js';
 import type { PasswordAdmin } from './service.js';
 import type { PasswordGate } from './gate.js';
 import { busyScript, lockedOutScript, noPasswordSetScript, wrongPasswordScript, type PromptOptions } from './scripts.js';
@@ -127,7 +128,6 @@ const statusSchema = {
     },
   },
 } as const;
-const profileQuery = { type: 'object', additionalProperties: false, properties: { profile: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 const tags = ['password'];
 
 export async function passwordAdminRoutes(app: FastifyInstance, opts: PasswordAdminRoutesOptions): Promise<void> {
@@ -143,11 +143,7 @@ export async function passwordAdminRoutes(app: FastifyInstance, opts: PasswordAd
   app.put<{ Body: { password: unknown; profile?: string | null } }>('/password', {
     schema: {
       tags, summary: 'Set the global boot password, or a profile\'s own (stored as a salted scrypt hash only)',
-      // `password` is checked in code: a schema error would quote the value back.
-      body: {
-        type: 'object', additionalProperties: false, required: ['password'],
-        properties: { password: { description: 'printable ASCII, 6 to 63 characters' }, profile: { type: ['string', 'null'], minLength: 1, maxLength: 64 } },
-      },
+      body: passwordSetBody,
       response: { 200: setSchema, ...errors },
     },
   }, async (req) => admin.set(req.body.profile ?? null, req.body.password, actor(req)));
@@ -162,7 +158,7 @@ export async function passwordAdminRoutes(app: FastifyInstance, opts: PasswordAd
   app.delete<{ Params: { client: string } }>('/password/lockouts/:client', {
     schema: {
       tags, summary: 'Lift the lockout of a MAC or an IP address (and forget its wrong passwords)',
-      params: { type: 'object', required: ['client'], properties: { client: { type: 'string', minLength: 1, maxLength: 64 } } },
+      params: clientParams,
       response: { 200: lockoutSchema, ...errors },
     },
   }, async (req) => admin.lift(req.params.client, actor(req)));

@@ -29,6 +29,7 @@ class ApiError extends Error {
     super(body && body.message ? body.message : `HTTP ${status}`);
     this.status = status;
     this.problems = (body && body.problems) || [];
+    this.body = body;
   }
 }
 
@@ -80,7 +81,7 @@ async function signedIn(s) {
   $('nav').hidden = false;
   $('who').hidden = false;
   profiles = (await api('GET', 'profiles')).profiles;
-  for (const sel of ['f-profile', 'bulk-profile', 'import-profile']) {
+  for (const sel of ['f-profile', 'bulk-profile', 'import-profile', 'e-profile']) {
     const el = $(sel);
     if (!el) continue;
     for (const p of profiles) el.append(h('option', { value: p.name }, p.name));
@@ -343,8 +344,66 @@ function computerRow(c) {
     h('td', {}, c.name), h('td', { class: 'mono' }, c.macs.join(' ')), h('td', { class: 'mono' }, c.guid || ''),
     h('td', {}, c.profile), h('td', {}, c.effectiveKind || ''), h('td', {}, c.bootOnce.consumedAt ? `consumed ${fmtDate(c.bootOnce.consumedAt)}` : ''),
     session.readOnly ? null : h('td', {},
+      h('button', { type: 'button', 'aria-label': `Edit ${c.name}`, onclick: () => openEdit(c) }, 'Edit'), ' ',
       c.bootOnce.consumedAt ? h('button', { type: 'button', onclick: () => act('POST', `computers/${encodeURIComponent(c.name)}/clear`) }, 'Clear required deployment') : null, ' ',
       h('button', { type: 'button', onclick: () => { if (confirm(`Delete ${c.name}?`)) void act('DELETE', `computers/${encodeURIComponent(c.name)}`); } }, 'Delete')));
+}
+
+// Edit: the whole computer is sent back (PUT), and each of the server's problems is shown next to its field.
+const EDIT_FIELDS = ['name', 'macs', 'guid', 'profile', 'kind', 'notes', 'general'];
+let editing = null;
+function clearEditErrors() {
+  for (const f of EDIT_FIELDS) $(`e-${f}-error`).textContent = '';
+}
+function openEdit(c) {
+  editing = c;
+  clearEditErrors();
+  $('edit-title').textContent = `Edit computer ${c.name}`;
+  $('e-name').value = c.name;
+  $('e-macs').value = c.macs.join('\n');
+  $('e-guid').value = c.guid || '';
+  $('e-profile').value = c.profile;
+  $('e-kind').value = c.kind || '';
+  $('e-notes').value = c.notes || '';
+  $('edit-form').hidden = false;
+  $('e-name').focus();
+}
+function closeEdit() {
+  editing = null;
+  $('edit-form').hidden = true;
+}
+if ($('edit-form')) {
+  $('edit-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!editing) return;
+    clearEditErrors();
+    const guid = $('e-guid').value.trim();
+    const body = {
+      name: $('e-name').value.trim(),
+      macs: $('e-macs').value.split(/[\s,;]+/).filter(Boolean),
+      guid: guid === '' ? null : guid,
+      profile: $('e-profile').value,
+      kind: $('e-kind').value || null,
+      notes: $('e-notes').value,
+      sourceComputer: editing.sourceComputer ?? null,
+    };
+    try {
+      await api('PUT', `computers/${encodeURIComponent(editing.name)}`, body);
+      closeEdit();
+      await loadComputers();
+    } catch (e) {
+      const fields = (e.body && e.body.fields) || { general: [e.message] };
+      let first = null;
+      for (const [f, list] of Object.entries(fields)) {
+        const el = $(`e-${f}-error`) || $('e-general-error');
+        el.textContent = [el.textContent, ...list].filter(Boolean).join('; ');
+        if (!first && f !== 'general') first = $(`e-${f}`);
+      }
+      if (first) first.focus();
+    }
+  });
+  $('e-cancel').addEventListener('click', closeEdit);
+  $('edit-form').addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeEdit(); });
 }
 let cTimer = 0;
 $('c-q').addEventListener('input', () => { clearTimeout(cTimer); cTimer = setTimeout(() => { cOffset = 0; void loadComputers(); }, 200); });
@@ -422,6 +481,7 @@ function showSettings(st) {
 
 async function loadSettings() {
   showSettings(await api('GET', 'settings'));
+  await loadPasswords();
 }
 
 async function saveSettings(patch) {
@@ -440,6 +500,82 @@ $('settings-form').addEventListener('submit', (ev) => {
   void saveSettings({ answering: $('s-answering').checked, responseDelaySeconds: delay === '' ? null : Number(delay) });
 });
 if ($('s-reset')) $('s-reset').addEventListener('click', () => saveSettings({ answering: null, responseDelaySeconds: null }));
+
+// ---- Boot passwords and lockouts (a password is typed twice, sent once, never shown or sent back)
+
+function showPasswords(st) {
+  $('pw-summary').textContent = `Gating is ${st.required ? 'on for every profile unless a profile says otherwise' : 'off unless a profile asks for it'}; `
+    + `${st.maxFailures} wrong passwords lock a machine out for ${st.lockoutMinutes} min; an unlock lasts ${st.unlockMinutes} min.`;
+  const rows = [{ name: null, label: 'global', gated: null, uses: '', own: st.global }, ...st.profiles.map((p) => ({ ...p, label: `profile ${p.name}` }))];
+  $('pw-table').querySelector('tbody').replaceChildren(...rows.map((r) => h('tr', {},
+    h('td', {}, r.label), h('td', {}, r.gated === null ? '' : r.gated ? 'yes' : 'no'), h('td', {}, r.uses),
+    h('td', {}, r.own.set ? 'set' : 'not set'), h('td', {}, r.own.set ? `${fmtDate(r.own.updatedAt)} by ${r.own.updatedBy || '?'}` : ''),
+    h('td', {}, r.own.set && !session.readOnly
+      ? h('button', { type: 'button', 'aria-label': `Clear the ${r.label} password`, onclick: () => { if (confirm(`Clear the ${r.label} password?`)) void clearPassword(r.name); } }, 'Clear')
+      : ''))));
+  const sel = $('pw-profile');
+  if (sel) {
+    const keep = sel.value;
+    sel.replaceChildren(h('option', { value: '' }, 'everything gated (the global password)'), ...st.profiles.map((p) => h('option', { value: p.name }, `profile ${p.name}`)));
+    sel.value = keep;
+  }
+  $('lock-table').querySelector('tbody').replaceChildren(...st.lockouts.map((l) => h('tr', {},
+    h('td', { class: 'mono' }, `${l.client} (${l.by})`), h('td', {}, String(l.failures)), h('td', {}, l.locked ? fmtDate(l.lockedUntil) : 'not locked'),
+    h('td', {}, fmtDate(l.lastFailureAt)),
+    h('td', {}, session.readOnly ? '' : h('button', { type: 'button', 'aria-label': `Lift the lockout of ${l.client}`, onclick: () => void liftLockout(l.client) }, l.locked ? 'Lift lockout' : 'Forget')))));
+  $('lock-none').hidden = st.lockouts.length > 0;
+}
+
+async function loadPasswords() {
+  try {
+    showPasswords(await api('GET', 'passwords'));
+  } catch (e) {
+    $('lock-error').textContent = e.message;
+  }
+}
+
+async function clearPassword(profile) {
+  $('lock-error').textContent = '';
+  try {
+    await api('DELETE', `passwords${profile ? `?profile=${encodeURIComponent(profile)}` : ''}`);
+  } catch (e) {
+    $('lock-error').textContent = e.message;
+  }
+  await loadPasswords();
+}
+
+async function liftLockout(client) {
+  $('lock-error').textContent = '';
+  try {
+    await api('DELETE', `passwords/lockouts/${encodeURIComponent(client)}`);
+  } catch (e) {
+    $('lock-error').textContent = e.message;
+  }
+  await loadPasswords();
+}
+
+if ($('pw-form')) {
+  $('pw-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('pw-error').textContent = '';
+    $('pw-status').textContent = '';
+    const password = $('pw-new').value;
+    const again = $('pw-again').value;
+    if (password !== again) { $('pw-error').textContent = 'the two passwords differ: type the same password twice'; return; }
+    const profile = $('pw-profile').value || null;
+    try {
+      await api('PUT', 'passwords', { profile, password, confirm: again });
+      $('pw-status').textContent = 'password set';
+    } catch (e) {
+      $('pw-error').textContent = [e.message, ...e.problems.filter((p) => p !== e.message)].join('; ');
+    } finally {
+      // Never left in the page once sent.
+      $('pw-new').value = '';
+      $('pw-again').value = '';
+    }
+    await loadPasswords();
+  });
+}
 
 // ---- start
 
