@@ -516,3 +516,70 @@ describe('console computer edit', () => {
     }
   });
 });
+
+describe('console import skipping bad rows', () => {
+  const bad = 'Name,MAC,Profile\npc1,52:54:00:00:01:01,winpe\npc2,not-a-mac,winpe\npc3,52:54:00:00:01:03,nope\npc4,52:54:00:00:01:04,winpe\n';
+  const csvHeaders = (cookie: string, csrf: string) => ({ cookie, 'x-csrf-token': csrf, 'content-type': 'text/csv' });
+
+  test('the preview names the bad lines; importing with exactly those skipped writes the good rows once and names the skipped lines in the audit', async () => {
+    const s = await setup();
+    try {
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const headers = csvHeaders(cookie, csrf);
+      const p = (await s.app.inject({ method: 'POST', url: '/console/api/import/preview', headers, payload: bad })).json();
+      assert.deepEqual([p.badLines, p.goodRows, p.skippable], [[3, 4], 2, true]);
+      const done = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3,4', headers, payload: bad });
+      assert.equal(done.statusCode, 200, done.body);
+      assert.deepEqual([done.json().created, done.json().skippedLines], [2, [3, 4]]);
+      assert.deepEqual(s.store.computers.all().map((c) => c.name).sort(), ['pc1', 'pc4']);
+      const audit = s.store.audit.query({ type: 'admin', limit: 5 });
+      assert.ok(audit.some((e) => e.actor === body.actor && e.detail === 'import: 2 created, skipped 2 rows with problems (lines 3, 4)'), JSON.stringify(audit));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a skip list that is not exactly the bad lines, a file-level problem, or no good row imports nothing', async () => {
+    const s = await setup();
+    try {
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const headers = csvHeaders(cookie, csrf);
+      const tooFew = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3', headers, payload: bad });
+      assert.equal(tooFew.statusCode, 409);
+      assert.match(tooFew.json().message, /now 3, 4/);
+      const tooMany = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=2,3,4', headers, payload: bad });
+      assert.equal(tooMany.statusCode, 409);
+      const noHeader = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=1', headers, payload: 'pc1;52:54:00:00:01:01\n' });
+      assert.equal(noHeader.statusCode, 400, noHeader.body);
+      const empty = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=2', headers, payload: 'Name,MAC,Profile\n' });
+      assert.equal(empty.statusCode, 400, empty.body);
+      assert.match(empty.json().message, /about the file/);
+      const allBad = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=2', headers, payload: 'Name,MAC,Profile\npc2,not-a-mac,winpe\n' });
+      assert.equal(allBad.statusCode, 400);
+      const garbage = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3;drop', headers, payload: bad });
+      assert.equal(garbage.statusCode, 400);
+      assert.match(garbage.json().message, /querystring\.skip/);
+      assert.equal(s.store.computers.all().length, 0);
+      const pv = (await s.app.inject({ method: 'POST', url: '/console/api/import/preview', headers, payload: 'Name,MAC,Profile\npc1,52:54:00:00:01:01,winpe\n' })).json();
+      assert.equal(pv.skippable, false, 'nothing to skip in a clean file');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a read-only session or a missing CSRF header cannot import with skipping', async () => {
+    const s = await setup();
+    try {
+      const rw = await signIn(s.app, RW);
+      const noCsrf = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3,4', headers: { cookie: rw.cookie, 'content-type': 'text/csv' }, payload: bad });
+      assert.equal(noCsrf.statusCode, 403);
+      const ro = await signIn(s.app, RO);
+      const refused = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3,4', headers: csvHeaders(ro.cookie, ro.csrf), payload: bad });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.json().code, 'ERR_READ_ONLY');
+      assert.equal(s.store.computers.all().length, 0);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import { IMPORT_BODY_LIMIT } from '../inventory/service.js';
 import type { ConsoleMetrics } from './metrics.js';
 import {
-  approveBody, auditQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
+  approveBody, auditQuery, importSkipQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
 } from './schemas.js';
 import type { SettingsPatch } from '../settings/service.js';
 import type { ApproveInput, ComputersQuery, ConsoleService } from './service.js';
@@ -149,6 +149,9 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
     async (req) => service.previewImport(csvBody(req), req.query.profile ?? null));
   app.post<{ Querystring: { profile?: string } }>(`${API}/import`, { bodyLimit: IMPORT_BODY_LIMIT },
     async (req) => service.importCsv(csvBody(req), req.query.profile ?? null, session(req).actor));
+
+  app.post<{ Querystring: { profile?: string; skip: string } }>(`${API}/import/skipping`, { bodyLimit: IMPORT_BODY_LIMIT, schema: { querystring: importSkipQuery } },
+    async (req) => service.importSkipping(csvBody(req), req.query.profile ?? null, req.query.skip.split(',').map(Number), session(req).actor));
 
   app.get<{ Querystring: { mac?: string; type?: 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password'; before?: number; limit: number } }>(
     `${API}/audit`, { schema: { querystring: auditQuery } },

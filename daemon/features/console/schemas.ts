@@ -69,3 +69,14 @@ export const auditQuery = {
     limit: { ...eventsQuery.properties.limit, default: 200 },
   },
 } as const;
+
+/** Importing the good rows only: the lines to skip, as the preview listed them (`3,4,17`). */
+export const importSkipQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['skip'],
+  properties: {
+    profile: { type: 'string', minLength: 1, maxLength: 64 },
+    skip: { type: 'string', minLength: 1, maxLength: 100_000, pattern: '^[0-9]{1,9}(,[0-9]{1,9})*$' },
+  },
+} as const;

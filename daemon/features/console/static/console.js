@@ -414,11 +414,18 @@ $('computers-filters').addEventListener('submit', (ev) => ev.preventDefault());
 
 // ---- Import
 
-async function importCall(path) {
+async function importCall(path, extra = {}) {
   const file = $('import-file').files[0];
   if (!file) throw new ApiError(400, { message: 'choose a CSV file first' });
   const profile = $('import-profile').value;
-  return api('POST', `${path}${profile ? `?profile=${encodeURIComponent(profile)}` : ''}`, await file.text(), 'text/csv');
+  const q = new URLSearchParams({ ...(profile ? { profile } : {}), ...extra }).toString();
+  return api('POST', `${path}${q ? `?${q}` : ''}`, await file.text(), 'text/csv');
+}
+// The lines the last preview found problems on: skipping them is an explicit, separate action.
+let importSkipLines = [];
+function hideSkip() {
+  importSkipLines = [];
+  $('import-skip').hidden = true;
 }
 if ($('import-preview')) {
   $('import-preview').addEventListener('click', async () => {
@@ -431,6 +438,12 @@ if ($('import-preview')) {
         : `${p.rows} computers ready to import${p.ignoredColumns.length ? ` (columns ignored: ${p.ignoredColumns.join(', ')})` : ''}.`;
       $('import-problems').replaceChildren(...p.problems.map((x) => h('li', {}, x)));
       $('import-go').disabled = p.problems.length > 0 || p.rows === 0;
+      hideSkip();
+      if (p.skippable) {
+        importSkipLines = p.badLines;
+        $('import-skip').textContent = `Import the ${p.goodRows} good row${p.goodRows === 1 ? '' : 's'}, skip ${p.badLines.length === 1 ? 'line' : 'lines'} ${p.badLines.length > 20 ? `${p.badLines.slice(0, 20).join(', ')} and ${p.badLines.length - 20} more` : p.badLines.join(', ')}`;
+        $('import-skip').hidden = false;
+      }
     } catch (e) {
       $('import-summary').textContent = e.message;
     }
@@ -445,7 +458,22 @@ if ($('import-preview')) {
       $('import-problems').replaceChildren(...e.problems.map((x) => h('li', {}, x)));
     }
   });
-  $('import-file').addEventListener('change', () => { $('import-go').disabled = true; $('import-summary').textContent = ''; $('import-problems').replaceChildren(); });
+  $('import-skip').addEventListener('click', async () => {
+    if (importSkipLines.length === 0) return;
+    $('import-skip').disabled = true;
+    try {
+      const r = await importCall('import/skipping', { skip: importSkipLines.join(',') });
+      $('import-summary').textContent = `Imported: ${r.created} created; skipped line${r.skippedLines.length === 1 ? '' : 's'} ${r.skippedLines.join(', ')}.`;
+      $('import-problems').replaceChildren();
+      hideSkip();
+    } catch (e) {
+      $('import-summary').textContent = e.message;
+      $('import-problems').replaceChildren(...e.problems.map((x) => h('li', {}, x)));
+    } finally {
+      $('import-skip').disabled = false;
+    }
+  });
+  $('import-file').addEventListener('change', () => { hideSkip(); $('import-go').disabled = true; $('import-summary').textContent = ''; $('import-problems').replaceChildren(); });
 }
 
 // ---- Audit
