@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import { IMPORT_BODY_LIMIT } from '../inventory/service.js';
 import type { ConsoleMetrics } from './metrics.js';
 import {
-  approveBody, auditQuery, importSkipQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
+  approveBody, auditQuery, groupParams, importSkipQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
 } from './schemas.js';
 import type { SettingsPatch } from '../settings/service.js';
 import type { ApproveInput, ComputersQuery, ConsoleService } from './service.js';
@@ -160,6 +160,10 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.get(`${API}/settings`, async () => service.settings());
   app.patch<{ Body: SettingsPatch }>(`${API}/settings`, { schema: { body: settingsBody } },
     async (req) => service.updateSettings(req.body, session(req).actor));
+
+  app.get(`${API}/rollouts`, async () => service.rolloutView());
+  app.post<{ Params: { profile: string; group: string } }>(`${API}/rollouts/:profile/groups/:group/resume`, { schema: { params: groupParams } },
+    async (req) => service.rollouts.resume(req.params.profile, req.params.group, session(req).actor));
 
   // Boot passwords: typed twice in the page, hashed by the password feature, never sent back.
   app.get(`${API}/passwords`, async () => service.passwordStatus());

@@ -17,6 +17,9 @@ import { parseComputers } from '../inventory/parse.js';
 import { InventoryService } from '../inventory/service.js';
 import { AdminError } from '../../http/admin/errors.js';
 import { PasswordAdmin, type PasswordSetDto, type PasswordStatusDto } from '../password/service.js';
+import { RolloutService } from '../rollout/service.js';
+import type { RolloutStatus } from '../rollout/status.js';
+import { RolloutRepo } from '../rollout/store.js';
 import { SettingsService, type SettingsDto, type SettingsPatch } from '../settings/service.js';
 import type { BootFeed, MachineView } from './live.js';
 import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
@@ -78,6 +81,8 @@ export class ConsoleService {
   private readonly switches: SettingsService;
   /** Boot passwords and lockouts: the password feature's own service, so the audit and checks are the API's. */
   readonly passwords: PasswordAdmin;
+  /** Rollout schedules, halts and resumes: the rollout feature's own service (its change reaches the live gate through the store). */
+  readonly rollouts: RolloutService;
   readonly appliance = hostname() || 'bootgate';
 
   constructor(
@@ -94,6 +99,7 @@ export class ConsoleService {
     this.queries = new ConsoleStore(store);
     this.switches = new SettingsService(store, cfg, now);
     this.passwords = new PasswordAdmin(store, cfg, now);
+    this.rollouts = new RolloutService(RolloutRepo.open(store), cfg, { now });
   }
 
   /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
@@ -212,6 +218,17 @@ export class ConsoleService {
   settings(): SettingsDto & { unknown: { action: string; profile: string | null } } {
     const u = this.cfg().policy.unknown;
     return { ...this.switches.settings(), unknown: { action: u.action, profile: u.profile ?? null } };
+  }
+
+  /** Every rollout's schedule table, with the maintenance windows its groups keep and what tomorrow admits. */
+  rolloutView(): { rollouts: (RolloutStatus & { tomorrow: number; windows: { name: string; schedule: string; timeZone: string; groups: string[] }[] })[] } {
+    const windows = Object.entries(this.cfg().maintenanceWindows ?? {}).map(([name, w]) => ({ name, schedule: w.schedule, timeZone: w.timeZone, groups: [...w.groups] }));
+    return {
+      rollouts: this.rollouts.statuses().map((r) => {
+        const groups = new Set(r.groups.map((g) => g.group));
+        return { ...r, tomorrow: r.totals.find((d) => d.day === r.today + 1)?.planned ?? 0, windows: windows.filter((w) => w.groups.some((g) => groups.has(g))) };
+      }),
+    };
   }
 
   /** Which passwords are set (never a password or a hash) and the current lockouts. */
