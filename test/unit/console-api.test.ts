@@ -19,6 +19,8 @@ import { createLogger } from '../../daemon/log.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
 import { PasswordRepo } from '../../daemon/features/password/store.js';
+import { RolloutService } from '../../daemon/features/rollout/service.js';
+import { RolloutRepo } from '../../daemon/features/rollout/store.js';
 
 const RW = 'rw-token-0123456789abcdef';
 const RO = 'ro-token-0123456789abcdef';
@@ -27,10 +29,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Setup { app: FastifyInstance; store: Store; attached: AttachedConsole; registry: Registry; close: () => Promise<void> }
 
-async function setup(): Promise<Setup> {
+async function setup(extra: Record<string, unknown> = {}): Promise<Setup> {
   const tokensFile = join(dir, `tokens-${Math.random().toString(16).slice(2)}`);
   writeFileSync(tokensFile, `${RW}\n${RO}:ro\n`);
-  const cfg = validateConfig({ admin: { tokensFile }, profiles: { winpe: {}, linux: {} }, policy: { unknown: { action: 'pending', profile: 'winpe' } } }, 'test');
+  const cfg = validateConfig({ admin: { tokensFile }, profiles: { winpe: {}, linux: {} }, policy: { unknown: { action: 'pending', profile: 'winpe' } }, ...extra }, 'test');
   const store = openStore(':memory:');
   const registry = new Registry();
   const attached = consoleFeature.attach({
@@ -511,6 +513,137 @@ describe('console computer edit', () => {
       assert.equal(refused.statusCode, 403);
       assert.equal(refused.json().code, 'ERR_READ_ONLY');
       assert.equal(s.store.computers.byName('lab-pc-1')?.profile, 'winpe');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('console import skipping bad rows', () => {
+  const bad = 'Name,MAC,Profile\npc1,52:54:00:00:01:01,winpe\npc2,not-a-mac,winpe\npc3,52:54:00:00:01:03,nope\npc4,52:54:00:00:01:04,winpe\n';
+  const csvHeaders = (cookie: string, csrf: string) => ({ cookie, 'x-csrf-token': csrf, 'content-type': 'text/csv' });
+
+  test('the preview names the bad lines; importing with exactly those skipped writes the good rows once and names the skipped lines in the audit', async () => {
+    const s = await setup();
+    try {
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const headers = csvHeaders(cookie, csrf);
+      const p = (await s.app.inject({ method: 'POST', url: '/console/api/import/preview', headers, payload: bad })).json();
+      assert.deepEqual([p.badLines, p.goodRows, p.skippable], [[3, 4], 2, true]);
+      const done = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3,4', headers, payload: bad });
+      assert.equal(done.statusCode, 200, done.body);
+      assert.deepEqual([done.json().created, done.json().skippedLines], [2, [3, 4]]);
+      assert.deepEqual(s.store.computers.all().map((c) => c.name).sort(), ['pc1', 'pc4']);
+      const audit = s.store.audit.query({ type: 'admin', limit: 5 });
+      assert.ok(audit.some((e) => e.actor === body.actor && e.detail === 'import: 2 created, skipped 2 rows with problems (lines 3, 4)'), JSON.stringify(audit));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a skip list that is not exactly the bad lines, a file-level problem, or no good row imports nothing', async () => {
+    const s = await setup();
+    try {
+      const { cookie, csrf } = await signIn(s.app, RW);
+      const headers = csvHeaders(cookie, csrf);
+      const tooFew = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3', headers, payload: bad });
+      assert.equal(tooFew.statusCode, 409);
+      assert.match(tooFew.json().message, /now 3, 4/);
+      const tooMany = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=2,3,4', headers, payload: bad });
+      assert.equal(tooMany.statusCode, 409);
+      const noHeader = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=1', headers, payload: 'pc1;52:54:00:00:01:01\n' });
+      assert.equal(noHeader.statusCode, 400, noHeader.body);
+      const empty = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=2', headers, payload: 'Name,MAC,Profile\n' });
+      assert.equal(empty.statusCode, 400, empty.body);
+      assert.match(empty.json().message, /about the file/);
+      const allBad = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=2', headers, payload: 'Name,MAC,Profile\npc2,not-a-mac,winpe\n' });
+      assert.equal(allBad.statusCode, 400);
+      const garbage = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3;drop', headers, payload: bad });
+      assert.equal(garbage.statusCode, 400);
+      assert.match(garbage.json().message, /querystring\.skip/);
+      assert.equal(s.store.computers.all().length, 0);
+      const pv = (await s.app.inject({ method: 'POST', url: '/console/api/import/preview', headers, payload: 'Name,MAC,Profile\npc1,52:54:00:00:01:01,winpe\n' })).json();
+      assert.equal(pv.skippable, false, 'nothing to skip in a clean file');
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a read-only session or a missing CSRF header cannot import with skipping', async () => {
+    const s = await setup();
+    try {
+      const rw = await signIn(s.app, RW);
+      const noCsrf = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3,4', headers: { cookie: rw.cookie, 'content-type': 'text/csv' }, payload: bad });
+      assert.equal(noCsrf.statusCode, 403);
+      const ro = await signIn(s.app, RO);
+      const refused = await s.app.inject({ method: 'POST', url: '/console/api/import/skipping?skip=3,4', headers: csvHeaders(ro.cookie, ro.csrf), payload: bad });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.json().code, 'ERR_READ_ONLY');
+      assert.equal(s.store.computers.all().length, 0);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('console rollouts', () => {
+  const rolloutCfg = {
+    profiles: {
+      winpe: {}, linux: {},
+      win11: { kind: 'required', bootFiles: { 'efi-x64': 'win11/bootmgfw.efi' }, rollout: { startDate: '2025-03-03', timeZone: 'UTC', startPerGroup: 1, growthFactor: 1 } },
+    },
+    maintenanceWindows: { nights: { schedule: 'Mon-Fri 20:00-06:00', timeZone: 'UTC', groups: ['labs'] } },
+  };
+  const withMembers = (s: Setup) => {
+    s.store.tx(() => {
+      for (let i = 1; i <= 4; i += 1) s.store.computers.insert({ name: `PC-${i}`, macs: [`52:54:00:07:03:0${i}`], guid: null, profile: 'win11', kind: null, notes: '', sourceComputer: null }, 1);
+    });
+    const cfg = validateConfig(rolloutCfg, 'test');
+    const rollouts = new RolloutService(RolloutRepo.open(s.store), () => cfg);
+    rollouts.setMembers([{ computer: 'PC-1', group: 'labs' }, { computer: 'PC-2', group: 'labs' }, { computer: 'PC-3', group: 'kiosks' }], 'test');
+    rollouts.halt('win11', 'labs', 'test', 'two failures');
+  };
+
+  test('per profile and group: days with admitted/done/failed, the halt, the windows, tomorrow; resume is audited with who', async () => {
+    const s = await setup(rolloutCfg);
+    try {
+      withMembers(s);
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const view = await s.app.inject({ method: 'GET', url: '/console/api/rollouts', headers: { cookie } });
+      assert.equal(view.statusCode, 200, view.body);
+      const r = (view.json().rollouts as { profile: string; tomorrow: number; windows: { name: string }[]; totals: unknown[]; groups: { group: string; halt: { reason: string } | null; days: { admitted: number }[] }[] }[])[0];
+      assert.equal(r?.profile, 'win11');
+      assert.deepEqual(r.windows.map((w) => w.name), ['nights']);
+      assert.equal(typeof r.tomorrow, 'number');
+      assert.ok(r.totals.length > 0);
+      const labs = r.groups.find((g) => g.group === 'labs');
+      assert.equal(labs?.halt?.reason, 'two failures');
+      assert.ok((labs?.days.length ?? 0) > 0);
+      const resumed = await s.app.inject({ method: 'POST', url: '/console/api/rollouts/win11/groups/labs/resume', headers: { cookie, 'x-csrf-token': csrf } });
+      assert.equal(resumed.statusCode, 200, resumed.body);
+      assert.equal(resumed.json().groups.find((g: { group: string }) => g.group === 'labs').halt, null);
+      assert.ok(s.store.audit.query({ type: 'admin', limit: 5 }).some((e) => e.actor === body.actor && e.detail === 'rollout resumed: group labs'));
+      const again = await s.app.inject({ method: 'POST', url: '/console/api/rollouts/win11/groups/labs/resume', headers: { cookie, 'x-csrf-token': csrf } });
+      assert.equal(again.statusCode, 409, 'not halted any more');
+      const unknown = await s.app.inject({ method: 'POST', url: '/console/api/rollouts/nope/groups/labs/resume', headers: { cookie, 'x-csrf-token': csrf } });
+      assert.equal(unknown.statusCode, 404);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a read-only session or a missing CSRF header cannot resume', async () => {
+    const s = await setup(rolloutCfg);
+    try {
+      withMembers(s);
+      const rw = await signIn(s.app, RW);
+      assert.equal((await s.app.inject({ method: 'POST', url: '/console/api/rollouts/win11/groups/labs/resume', headers: { cookie: rw.cookie } })).statusCode, 403);
+      const ro = await signIn(s.app, RO);
+      const refused = await s.app.inject({ method: 'POST', url: '/console/api/rollouts/win11/groups/labs/resume', headers: { cookie: ro.cookie, 'x-csrf-token': ro.csrf } });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.json().code, 'ERR_READ_ONLY');
+      const view = (await s.app.inject({ method: 'GET', url: '/console/api/rollouts', headers: { cookie: ro.cookie } })).json();
+      assert.equal(view.rollouts[0].groups.find((g: { group: string }) => g.group === 'labs').halt.reason, 'two failures', 'still halted');
     } finally {
       await s.close();
     }

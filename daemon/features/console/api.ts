@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import { IMPORT_BODY_LIMIT } from '../inventory/service.js';
 import type { ConsoleMetrics } from './metrics.js';
 import {
-  approveBody, auditQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
+  approveBody, auditQuery, groupParams, importSkipQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
 } from './schemas.js';
 import type { SettingsPatch } from '../settings/service.js';
 import type { ApproveInput, ComputersQuery, ConsoleService } from './service.js';
@@ -150,6 +150,9 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.post<{ Querystring: { profile?: string } }>(`${API}/import`, { bodyLimit: IMPORT_BODY_LIMIT },
     async (req) => service.importCsv(csvBody(req), req.query.profile ?? null, session(req).actor));
 
+  app.post<{ Querystring: { profile?: string; skip: string } }>(`${API}/import/skipping`, { bodyLimit: IMPORT_BODY_LIMIT, schema: { querystring: importSkipQuery } },
+    async (req) => service.importSkipping(csvBody(req), req.query.profile ?? null, req.query.skip.split(',').map(Number), session(req).actor));
+
   app.get<{ Querystring: { mac?: string; type?: 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password'; before?: number; limit: number } }>(
     `${API}/audit`, { schema: { querystring: auditQuery } },
     async (req) => ({ events: service.audit({ mac: req.query.mac, type: req.query.type, beforeId: req.query.before, limit: req.query.limit }) }));
@@ -157,6 +160,10 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.get(`${API}/settings`, async () => service.settings());
   app.patch<{ Body: SettingsPatch }>(`${API}/settings`, { schema: { body: settingsBody } },
     async (req) => service.updateSettings(req.body, session(req).actor));
+
+  app.get(`${API}/rollouts`, async () => service.rolloutView());
+  app.post<{ Params: { profile: string; group: string } }>(`${API}/rollouts/:profile/groups/:group/resume`, { schema: { params: groupParams } },
+    async (req) => service.rollouts.resume(req.params.profile, req.params.group, session(req).actor));
 
   // Boot passwords: typed twice in the page, hashed by the password feature, never sent back.
   app.get(`${API}/passwords`, async () => service.passwordStatus());

@@ -3,6 +3,7 @@
  * admin API's own, so a form in the page is refused exactly as the same request to the API would be.
  */
 import { approveBody as apiApproveBody, computerBody as apiComputerBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
+import { groupParams as apiGroupParams } from '../rollout/api.js';
 import { eventsQuery } from '../events/schemas.js';
 import { settingsBody as apiSettingsBody } from '../settings/schemas.js';
 import { clientParams as apiClientParams, passwordSetBody, profileQuery as apiProfileQuery } from '../password/schemas.js';
@@ -11,6 +12,7 @@ export const approveBody = apiApproveBody;
 export const macParams = apiMacParams;
 export const refParams = apiRefParams;
 export const computerBody = apiComputerBody;
+export const groupParams = apiGroupParams;
 export const settingsBody = apiSettingsBody;
 export const profileQuery = apiProfileQuery;
 export const clientParams = apiClientParams;
@@ -67,5 +69,16 @@ export const auditQuery = {
     type: eventsQuery.properties.type,
     before: eventsQuery.properties.before,
     limit: { ...eventsQuery.properties.limit, default: 200 },
+  },
+} as const;
+
+/** Importing the good rows only: the lines to skip, as the preview listed them (`3,4,17`). */
+export const importSkipQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['skip'],
+  properties: {
+    profile: { type: 'string', minLength: 1, maxLength: 64 },
+    skip: { type: 'string', minLength: 1, maxLength: 100_000, pattern: '^[0-9]{1,9}(,[0-9]{1,9})*$' },
   },
 } as const;

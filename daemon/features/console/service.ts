@@ -12,11 +12,14 @@ import { swapGuid } from '../../policy/identity.js';
 import type { Store } from '../../store/db.js';
 import { auditAdmin, EventsService, type EventDto, type EventFilter } from '../events/service.js';
 import { computerDto, type ComputerDto, type DeviceDto } from '../inventory/dto.js';
-import { capProblems, planImport } from '../inventory/import.js';
+import { applyImport, capProblems, planImport } from '../inventory/import.js';
 import { parseComputers } from '../inventory/parse.js';
 import { InventoryService } from '../inventory/service.js';
 import { AdminError } from '../../http/admin/errors.js';
 import { PasswordAdmin, type PasswordSetDto, type PasswordStatusDto } from '../password/service.js';
+import { RolloutService } from '../rollout/service.js';
+import type { RolloutStatus } from '../rollout/status.js';
+import { RolloutRepo } from '../rollout/store.js';
 import { SettingsService, type SettingsDto, type SettingsPatch } from '../settings/service.js';
 import type { BootFeed, MachineView } from './live.js';
 import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
@@ -40,7 +43,30 @@ export interface ImportPreview {
   rows: number;
   problems: string[];
   ignoredColumns: string[];
+  /** Every line with a problem (not capped like `problems`): what "skip these" would leave out. */
+  badLines: number[];
+  /** Rows that would be imported if the bad lines were skipped. */
+  goodRows: number;
+  /** False when a problem is about the file itself (header, syntax): then no row can be skipped. */
+  skippable: boolean;
 }
+
+/** Audit text names at most this many skipped lines, then counts the rest. */
+const SKIPPED_NAMED = 50;
+
+/** Lines the problems name (`line 7: ...`), and the problems that name none (about the whole file). */
+function problemLines(problems: readonly string[]): { lines: number[]; general: string[] } {
+  const lines = new Set<number>();
+  const general: string[] = [];
+  for (const p of problems) {
+    const m = /^line (\d+): /.exec(p);
+    if (m) lines.add(Number(m[1]));
+    else general.push(p);
+  }
+  return { lines: [...lines].sort((a, b) => a - b), general };
+}
+
+const lineOf = (where: string): number => Number(/^line (\d+)$/.exec(where)?.[1] ?? -1);
 
 export interface ApproveInput {
   name?: string;
@@ -55,6 +81,8 @@ export class ConsoleService {
   private readonly switches: SettingsService;
   /** Boot passwords and lockouts: the password feature's own service, so the audit and checks are the API's. */
   readonly passwords: PasswordAdmin;
+  /** Rollout schedules, halts and resumes: the rollout feature's own service (its change reaches the live gate through the store). */
+  readonly rollouts: RolloutService;
   readonly appliance = hostname() || 'bootgate';
 
   constructor(
@@ -71,6 +99,7 @@ export class ConsoleService {
     this.queries = new ConsoleStore(store);
     this.switches = new SettingsService(store, cfg, now);
     this.passwords = new PasswordAdmin(store, cfg, now);
+    this.rollouts = new RolloutService(RolloutRepo.open(store), cfg, { now });
   }
 
   /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
@@ -135,11 +164,50 @@ export class ConsoleService {
   /** Every row's problem, nothing written. */
   previewImport(text: string, defaultProfile: string | null): ImportPreview {
     if (defaultProfile && !Object.hasOwn(this.cfg().profiles, defaultProfile)) {
-      return { rows: 0, problems: [`default profile ${JSON.stringify(defaultProfile)} is not in the configuration`], ignoredColumns: [] };
+      return { rows: 0, problems: [`default profile ${JSON.stringify(defaultProfile)} is not in the configuration`], ignoredColumns: [], badLines: [], goodRows: 0, skippable: false };
     }
     const parsed = parseComputers(text, 'csv');
     const { plan, problems } = planImport(this.store, this.cfg(), parsed, { defaultProfile });
-    return { rows: plan.length, problems: capProblems(problems), ignoredColumns: parsed.ignoredColumns };
+    const { lines, general } = problemLines(problems);
+    const bad = new Set(lines);
+    const goodRows = parsed.rows.filter((r) => !bad.has(lineOf(r.where))).length;
+    return {
+      rows: plan.length, problems: capProblems(problems), ignoredColumns: parsed.ignoredColumns,
+      badLines: lines, goodRows, skippable: problems.length > 0 && general.length === 0 && goodRows > 0,
+    };
+  }
+
+  /**
+   * Imports the rows without problems and skips the lines `skip` names, after checking the file again:
+   * the lines with problems must be exactly those the admin saw and chose to skip, else nothing is
+   * written (the file or the inventory changed since the preview). One transaction; the audit event
+   * names the skipped lines.
+   */
+  importSkipping(text: string, defaultProfile: string | null, skip: number[], actor: string) {
+    if (defaultProfile && !Object.hasOwn(this.cfg().profiles, defaultProfile)) {
+      throw new AdminError(400, 'ERR_VALIDATION', `default profile ${JSON.stringify(defaultProfile)} is not in the configuration`);
+    }
+    const parsed = parseComputers(text, 'csv');
+    const first = planImport(this.store, this.cfg(), parsed, { defaultProfile });
+    const { lines, general } = problemLines(first.problems);
+    if (general.length > 0) {
+      throw new AdminError(400, 'ERR_IMPORT', `import refused, nothing was imported: ${general.length} problem${general.length === 1 ? ' is' : 's are'} about the file, not one row`, capProblems(general));
+    }
+    const asked = [...new Set(skip)].sort((a, b) => a - b);
+    if (asked.join(',') !== lines.join(',')) {
+      throw new AdminError(409, 'ERR_CONFLICT', `nothing was imported: the lines with problems are now ${lines.length ? lines.join(', ') : 'none'}, not the ${asked.join(', ') || 'none'} asked to skip; preview the file again`);
+    }
+    const bad = new Set(lines);
+    const good = parsed.rows.filter((r) => !bad.has(lineOf(r.where)));
+    if (good.length === 0) throw new AdminError(400, 'ERR_IMPORT', 'nothing was imported: every row has a problem');
+    const second = planImport(this.store, this.cfg(), { ...parsed, rows: good, problems: [] }, { defaultProfile });
+    if (second.problems.length > 0 || second.plan.length !== good.length) {
+      throw new AdminError(400, 'ERR_IMPORT', `import refused, nothing was imported: ${second.problems.length} problem${second.problems.length === 1 ? '' : 's'} in the remaining rows`, capProblems(second.problems));
+    }
+    const named = lines.slice(0, SKIPPED_NAMED).join(', ') + (lines.length > SKIPPED_NAMED ? ` and ${lines.length - SKIPPED_NAMED} more` : '');
+    const detail = `import: ${second.plan.length} created, skipped ${lines.length} row${lines.length === 1 ? '' : 's'} with problems (line${lines.length === 1 ? '' : 's'} ${named})`;
+    const result = applyImport(this.store, second.plan, this.now(), actor, { defaultProfile, auditDetail: detail });
+    return { ...result, ignoredColumns: parsed.ignoredColumns, skippedLines: lines };
   }
 
   importCsv(text: string, defaultProfile: string | null, actor: string) {
@@ -150,6 +218,17 @@ export class ConsoleService {
   settings(): SettingsDto & { unknown: { action: string; profile: string | null } } {
     const u = this.cfg().policy.unknown;
     return { ...this.switches.settings(), unknown: { action: u.action, profile: u.profile ?? null } };
+  }
+
+  /** Every rollout's schedule table, with the maintenance windows its groups keep and what tomorrow admits. */
+  rolloutView(): { rollouts: (RolloutStatus & { tomorrow: number; windows: { name: string; schedule: string; timeZone: string; groups: string[] }[] })[] } {
+    const windows = Object.entries(this.cfg().maintenanceWindows ?? {}).map(([name, w]) => ({ name, schedule: w.schedule, timeZone: w.timeZone, groups: [...w.groups] }));
+    return {
+      rollouts: this.rollouts.statuses().map((r) => {
+        const groups = new Set(r.groups.map((g) => g.group));
+        return { ...r, tomorrow: r.totals.find((d) => d.day === r.today + 1)?.planned ?? 0, windows: windows.filter((w) => w.groups.some((g) => groups.has(g))) };
+      }),
+    };
   }
 
   /** Which passwords are set (never a password or a hash) and the current lockouts. */

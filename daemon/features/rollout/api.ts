@@ -98,7 +98,7 @@ const resultSchema = {
   properties: { computer: str, profile: str, group: str, status: str, halted: { type: ['string', 'null'], description: 'why this result halted the group, else null' } },
 } as const;
 
-const groupParams = { type: 'object', required: ['profile', 'group'], properties: { profile: name64, group: name64 } } as const;
+export const groupParams = { type: 'object', required: ['profile', 'group'], properties: { profile: name64, group: name64 } } as const;
 
 /** Times as ISO 8601, as the rest of the admin API shows them. */
 export function statusDto(st: RolloutStatus) {

@@ -17,6 +17,8 @@ function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
+    // Through the CSSOM: the page's CSP refuses style attributes.
+    else if (k === 'style') Object.assign(el.style, v);
     else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
@@ -115,7 +117,7 @@ $('sign-out').addEventListener('click', async () => {
 function route() {
   if (!session) return;
   const page = (location.hash || '#boots').slice(1);
-  const known = ['boots', 'pending', 'computers', 'import', 'audit', 'settings'];
+  const known = ['boots', 'pending', 'computers', 'import', 'rollouts', 'audit', 'settings'];
   const current = known.includes(page) && $(`page-${page}`) ? page : 'boots';
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.id !== `page-${current}`;
   for (const a of document.querySelectorAll('nav a')) {
@@ -126,6 +128,7 @@ function route() {
   if (current === 'pending') { void loadPending(); pageTimers.push(setInterval(loadPending, 2000)); }
   if (current === 'computers') void loadComputers();
   if (current === 'audit') void loadAudit();
+  if (current === 'rollouts') void loadRollouts();
   if (current === 'settings') void loadSettings();
 }
 window.addEventListener('hashchange', route);
@@ -414,11 +417,18 @@ $('computers-filters').addEventListener('submit', (ev) => ev.preventDefault());
 
 // ---- Import
 
-async function importCall(path) {
+async function importCall(path, extra = {}) {
   const file = $('import-file').files[0];
   if (!file) throw new ApiError(400, { message: 'choose a CSV file first' });
   const profile = $('import-profile').value;
-  return api('POST', `${path}${profile ? `?profile=${encodeURIComponent(profile)}` : ''}`, await file.text(), 'text/csv');
+  const q = new URLSearchParams({ ...(profile ? { profile } : {}), ...extra }).toString();
+  return api('POST', `${path}${q ? `?${q}` : ''}`, await file.text(), 'text/csv');
+}
+// The lines the last preview found problems on: skipping them is an explicit, separate action.
+let importSkipLines = [];
+function hideSkip() {
+  importSkipLines = [];
+  $('import-skip').hidden = true;
 }
 if ($('import-preview')) {
   $('import-preview').addEventListener('click', async () => {
@@ -431,6 +441,12 @@ if ($('import-preview')) {
         : `${p.rows} computers ready to import${p.ignoredColumns.length ? ` (columns ignored: ${p.ignoredColumns.join(', ')})` : ''}.`;
       $('import-problems').replaceChildren(...p.problems.map((x) => h('li', {}, x)));
       $('import-go').disabled = p.problems.length > 0 || p.rows === 0;
+      hideSkip();
+      if (p.skippable) {
+        importSkipLines = p.badLines;
+        $('import-skip').textContent = `Import the ${p.goodRows} good row${p.goodRows === 1 ? '' : 's'}, skip ${p.badLines.length === 1 ? 'line' : 'lines'} ${p.badLines.length > 20 ? `${p.badLines.slice(0, 20).join(', ')} and ${p.badLines.length - 20} more` : p.badLines.join(', ')}`;
+        $('import-skip').hidden = false;
+      }
     } catch (e) {
       $('import-summary').textContent = e.message;
     }
@@ -445,7 +461,22 @@ if ($('import-preview')) {
       $('import-problems').replaceChildren(...e.problems.map((x) => h('li', {}, x)));
     }
   });
-  $('import-file').addEventListener('change', () => { $('import-go').disabled = true; $('import-summary').textContent = ''; $('import-problems').replaceChildren(); });
+  $('import-skip').addEventListener('click', async () => {
+    if (importSkipLines.length === 0) return;
+    $('import-skip').disabled = true;
+    try {
+      const r = await importCall('import/skipping', { skip: importSkipLines.join(',') });
+      $('import-summary').textContent = `Imported: ${r.created} created; skipped line${r.skippedLines.length === 1 ? '' : 's'} ${r.skippedLines.join(', ')}.`;
+      $('import-problems').replaceChildren();
+      hideSkip();
+    } catch (e) {
+      $('import-summary').textContent = e.message;
+      $('import-problems').replaceChildren(...e.problems.map((x) => h('li', {}, x)));
+    } finally {
+      $('import-skip').disabled = false;
+    }
+  });
+  $('import-file').addEventListener('change', () => { hideSkip(); $('import-go').disabled = true; $('import-summary').textContent = ''; $('import-problems').replaceChildren(); });
 }
 
 // ---- Audit
@@ -465,6 +496,51 @@ async function loadAudit() {
   }
 }
 $('audit-filters').addEventListener('submit', (ev) => { ev.preventDefault(); void loadAudit(); });
+
+// ---- Rollouts
+
+function dayBars(days) {
+  const max = Math.max(1, ...days.map((d) => Math.max(d.planned, d.admitted)));
+  const pct = (n) => `${Math.round((n / max) * 100)}%`;
+  return h('table', { class: 'rollout-days' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Day'), h('th', {}, 'Planned'), h('th', {}, 'Admitted'), h('th', {}, 'Done'), h('th', {}, 'Failed'), h('th', {}, 'Chart'))),
+    h('tbody', {}, ...days.map((d) => h('tr', {},
+      h('td', {}, d.date), h('td', {}, String(d.planned)), h('td', {}, String(d.admitted)), h('td', {}, String(d.done)), h('td', {}, String(d.failed)),
+      h('td', { class: 'bars', 'aria-hidden': 'true' },
+        h('span', { class: 'bar planned', style: { width: pct(d.planned) } }),
+        h('span', { class: 'bar admitted', style: { width: pct(d.admitted) } }),
+        h('span', { class: 'bar done', style: { width: pct(d.done) } }),
+        h('span', { class: 'bar failed', style: { width: pct(d.failed) } }))))));
+}
+
+async function loadRollouts() {
+  $('rollouts-error').textContent = '';
+  try {
+    const { rollouts } = await api('GET', 'rollouts');
+    if (rollouts.length === 0) { $('rollouts').replaceChildren(h('p', {}, 'No profile has a rollout (profiles.<name>.rollout in the configuration).')); return; }
+    $('rollouts').replaceChildren(...rollouts.map((r) => h('article', { class: 'rollout' },
+      h('h3', {}, `Profile ${r.profile}`),
+      h('p', {}, `Today ${r.todayDate} (day ${r.today}); tomorrow admits ${r.tomorrow} machine${r.tomorrow === 1 ? '' : 's'}; `,
+        r.complete ? 'every machine is admitted.' : r.completeDay === null ? 'halted groups keep some machines out.' : `the last machine is admitted on day ${r.completeDay}.`),
+      r.windows.length ? h('p', {}, 'Maintenance windows: ', r.windows.map((w) => `${w.name} (${w.schedule}, ${w.timeZone}; groups ${w.groups.join(', ')})`).join('; ')) : h('p', { class: 'muted' }, 'No maintenance window: required deployments at any time.'),
+      ...r.groups.map((g) => h('section', { class: 'rollout-group', 'aria-label': `Group ${g.group} of ${r.profile}` },
+        h('h4', {}, `Group ${g.group}: ${g.admitted} of ${g.machines} admitted, ${g.done} done, ${g.failed} failed`),
+        g.halt ? h('p', { class: 'halted' }, `Halted ${fmtDate(g.halt.at)} by ${g.halt.by}: ${g.halt.reason} `,
+          session.readOnly ? null : h('button', { type: 'button', 'aria-label': `Resume group ${g.group} of ${r.profile}`, onclick: () => void resumeGroup(r.profile, g.group) }, 'Resume')) : null,
+        dayBars(g.days))))));
+  } catch (e) {
+    $('rollouts-error').textContent = e.message;
+  }
+}
+
+async function resumeGroup(profile, group) {
+  try {
+    await api('POST', `rollouts/${encodeURIComponent(profile)}/groups/${encodeURIComponent(group)}/resume`);
+  } catch (e) {
+    $('rollouts-error').textContent = e.message;
+  }
+  await loadRollouts();
+}
 
 // ---- Settings
 
