@@ -5,6 +5,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { commandConfig, type BaseIo } from '../../cli/index.js';
+import { adminCertFile, adminListenerUrl } from '../../config/defaults.js';
 import type { BootgateConfig } from '../../config/schema.js';
 import { adminTlsFingerprint, selfSignedPaths } from '../../http/tls.js';
 
@@ -17,14 +18,12 @@ export interface ConsoleInfo {
 
 export function consoleInfo(cfg: BootgateConfig): ConsoleInfo {
   const paths = selfSignedPaths(cfg.store.path);
-  const certificate = cfg.admin.tls.cert ?? paths?.cert ?? null;
+  const certificate = adminCertFile(cfg);
   const fingerprint256 = adminTlsFingerprint(cfg.admin.tls, paths);
-  // With admin.port the admin listener serves it over HTTPS; else the boot listener, in plain HTTP.
-  const address = cfg.admin.port !== null ? cfg.admin.address ?? cfg.http.address : cfg.http.address;
-  const host = address === '0.0.0.0' || address === '::' ? 'THIS-HOST' : address;
-  const url = !cfg.admin.enabled ? null
-    : cfg.admin.port !== null ? `https://${host}:${cfg.admin.port}/console/`
-    : cfg.http.enabled ? `http://${host}:${cfg.http.port}/console/` : null;
+  // Where the admin listener is, as the CLI and `bootgate status` find it: HTTPS with admin.port, else the
+  // boot listener (at its interface's address when bound to one).
+  const at = adminListenerUrl(cfg);
+  const url = cfg.admin.enabled && 'base' in at ? `${at.base}/console/` : null;
   const note = fingerprint256 !== null ? (cfg.admin.tls.cert !== null ? 'the certificate of admin.tls.cert' : 'the self-signed certificate made on first start')
     : cfg.admin.tls.cert !== null ? `cannot read ${cfg.admin.tls.cert}` : 'no certificate yet: a self-signed one is made on first start';
   return { url, certificate, fingerprint256, note };
