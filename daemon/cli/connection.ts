@@ -51,6 +51,16 @@ export function connectionOptions<T>(y: Argv<T>) {
     .conflicts('api', 'db');
 }
 
+/**
+ * The flags of a command that works on this host only (no daemon, no API): the config file, and JSON
+ * output. `configUse` says what the command reads from the config.
+ */
+export function localOptions<T>(y: Argv<T>, configUse = 'YAML config file') {
+  return y
+    .option('config', { alias: 'c', type: 'string', describe: configUse })
+    .option('json', { type: 'boolean', describe: 'print JSON' });
+}
+
 /** How long a daemon named by the config gets to answer before the database is used instead. */
 export const PROBE_TIMEOUT_MS = 5000;
 /** How long one API call may take (a large import on a slow appliance). */

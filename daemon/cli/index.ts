@@ -5,7 +5,7 @@
  */
 export { CliError, processIo, report, serviceCall, type BaseIo, type CliIo } from './io.js';
 export {
-  PROBE_TIMEOUT_MS, commandConfig, configuredApi, connect, connectionOptions, fetchFor, probe, runCommand,
+  PROBE_TIMEOUT_MS, commandConfig, configuredApi, connect, connectionOptions, fetchFor, localOptions, probe, runCommand,
   type ApiCaller, type CallOptions, type Connection, type ConnectionArgs, type Output,
 } from './connection.js';
 export { initCommand } from './init.js';

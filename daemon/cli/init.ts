@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { openStore } from '../store/db.js';
-import { commandConfig } from './connection.js';
+import { commandConfig, localOptions } from './connection.js';
 import { CliError, report, type BaseIo } from './io.js';
 
 interface InitArgs { config?: string; db?: string; json?: boolean }
@@ -16,10 +16,8 @@ export function initCommand(io: BaseIo): CommandModule<object, InitArgs> {
   return {
     command: 'init',
     describe: 'create (or upgrade) the database the config names; admin commands never create one',
-    builder: (y) => y
-      .option('config', { alias: 'c', type: 'string', describe: 'YAML config file: its store.path, relative to its folder' })
-      .option('db', { type: 'string', describe: 'this database file instead' })
-      .option('json', { type: 'boolean', describe: 'print JSON' }),
+    builder: (y) => localOptions(y, 'YAML config file: its store.path, relative to its folder')
+      .option('db', { type: 'string', describe: 'this database file instead' }),
     handler: async (args) => {
       try {
         const { cfg } = commandConfig(args, io);

@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import {
-  CliError, commandConfig, configuredApi, connectionOptions, fetchFor, probe, report, runCommand,
+  CliError, commandConfig, configuredApi, connectionOptions, fetchFor, localOptions, probe, report, runCommand,
   type BaseIo, type Connection, type ConnectionArgs,
 } from '../../cli/index.js';
 import { storeMigrateCommand } from './migrate-cli.js';
@@ -46,11 +46,10 @@ export function createStoreCommand(io: BaseIo): CommandModule {
           return { json: { file, bytes, via: conn.target }, text: `backup of ${conn.target} written to ${file} (${bytes} bytes)\n` };
         }))
       .command<RestoreArgs>('restore <file>', 'put a backup in place of the database (stop the daemon first)',
-        (b) => b.positional('file', { type: 'string', demandOption: true, describe: 'a backup made by `bootgate store backup`' })
-          .option('config', { alias: 'c', type: 'string', describe: 'YAML config file: its store.path, relative to its folder' })
+        (b) => localOptions(b.positional('file', { type: 'string', demandOption: true, describe: 'a backup made by `bootgate store backup`' }),
+          'YAML config file: its store.path, relative to its folder')
           .option('db', { type: 'string', describe: 'restore to this database file instead' })
-          .option('keep-consumed', { type: 'boolean', default: true, describe: 'mark required deployments consumed since the backup as consumed again (--no-keep-consumed: offer them again)' })
-          .option('json', { type: 'boolean', describe: 'print JSON' }),
+          .option('keep-consumed', { type: 'boolean', default: true, describe: 'mark required deployments consumed since the backup as consumed again (--no-keep-consumed: offer them again)' }),
         async (a) => {
           try {
             const cwd = io.cwd ?? process.cwd();

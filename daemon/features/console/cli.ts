@@ -4,7 +4,7 @@
  * what the browser shows on first visit.
  */
 import type { CommandModule } from 'yargs';
-import { commandConfig, type BaseIo } from '../../cli/index.js';
+import { commandConfig, localOptions, type BaseIo } from '../../cli/index.js';
 import { adminCertFile, adminListenerUrl } from '../../config/defaults.js';
 import type { BootgateConfig } from '../../config/schema.js';
 import { adminTlsFingerprint, selfSignedPaths } from '../../http/tls.js';
@@ -33,9 +33,7 @@ export function createConsoleCommand(io: BaseIo): CommandModule {
   const command: CommandModule<object, { config?: string; json?: boolean }> = {
     command: 'console',
     describe: 'where the web console is, and the SHA-256 fingerprint of its TLS certificate',
-    builder: (y) => y
-      .option('config', { alias: 'c', type: 'string', describe: 'YAML config file' })
-      .option('json', { type: 'boolean', describe: 'print JSON' }),
+    builder: (y) => localOptions(y),
     handler: (a) => {
       const info = consoleInfo(commandConfig(a, io).cfg);
       if (a.json) {

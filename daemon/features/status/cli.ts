@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { CliError, commandConfig, fetchFor, report, servedFingerprint, type BaseIo } from '../../cli/index.js';
+import { CliError, commandConfig, fetchFor, localOptions, report, servedFingerprint, type BaseIo } from '../../cli/index.js';
 import { adminListenerUrl } from '../../config/defaults.js';
 import { adminTlsFingerprint, selfSignedPaths } from '../../http/tls.js';
 
@@ -77,9 +77,7 @@ export function createStatusCommand(io: BaseIo): CommandModule {
   const command: CommandModule<object, { config?: string; json?: boolean }> = {
     command: 'status',
     describe: 'is the daemon ready, where is its admin listener, and the SHA-256 fingerprint of its TLS certificate',
-    builder: (y) => y
-      .option('config', { alias: 'c', type: 'string', describe: 'YAML config file' })
-      .option('json', { type: 'boolean', describe: 'print JSON' }),
+    builder: (y) => localOptions(y),
     handler: async (a) => {
       try {
         const info = await statusInfo(a, io);

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { CliError, commandConfig, report, type BaseIo } from '../../cli/index.js';
+import { CliError, commandConfig, localOptions, report, type BaseIo } from '../../cli/index.js';
 import { adminTokensFile } from '../../http/admin/auth.js';
 import { addToken, looselyReadable, nameProblem } from './service.js';
 
@@ -38,9 +38,7 @@ export function createTokenCommand(io: BaseIo): CommandModule {
   return {
     command: 'token',
     describe: 'admin API tokens on this host: add one, or say where they are',
-    builder: (y) => y
-      .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (default /etc/bootgate/bootgate.yaml when it exists): its admin.tokensFile or store.path' })
-      .option('json', { type: 'boolean', describe: 'print JSON' })
+    builder: (y) => localOptions(y, 'YAML config file (default /etc/bootgate/bootgate.yaml when it exists): its admin.tokensFile or store.path')
       .command<TokenArgs>('new', 'add a token to the tokens file and print it (shown this once)',
         (b) => b.option('read-only', { type: 'boolean', describe: 'may read, never change (monitoring, dashboards)' })
           .option('name', { type: 'string', describe: 'what the token is for, kept as a comment beside it' }),
