@@ -100,6 +100,30 @@ export interface StandInOptions {
   root: string;
   /** How iPXE clients fetch boot.ipxe (the script itself decides how the kernel is fetched). */
   scriptTransport: Transport;
+  /** The HTTP server beside dnsmasq: busybox httpd (how the fixtures were captured) or nginx (sendfile). */
+  httpd?: 'busybox' | 'nginx';
+}
+
+/** nginx serving `root` on addr:port with sendfile, in the foreground, its files in `dir`. */
+function nginxArgv(dir: string, root: string, addr: string, port: number): string[] {
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, [
+    'user root root;',
+    'worker_processes 1;',
+    `pid ${join(dir, 'nginx.pid')};`,
+    `error_log ${join(dir, 'nginx-error.log')} warn;`,
+    'events { worker_connections 1024; }',
+    'http {',
+    '  access_log off;',
+    '  sendfile on; tcp_nopush on; tcp_nodelay on;',
+    `  client_body_temp_path ${dir}/nginx-body; proxy_temp_path ${dir}/nginx-proxy;`,
+    `  fastcgi_temp_path ${dir}/nginx-fcgi; uwsgi_temp_path ${dir}/nginx-uwsgi; scgi_temp_path ${dir}/nginx-scgi;`,
+    '  default_type application/octet-stream;',
+    `  server { listen ${addr}:${port}; root ${root}; }`,
+    '}',
+    '',
+  ].join('\n'));
+  return ['nginx', '-c', conf, '-e', join(dir, 'nginx-error.log'), '-g', 'daemon off;'];
 }
 
 /**
@@ -124,13 +148,15 @@ export async function startDnsmasqProxy(lab: Lab, opts: StandInOptions): Promise
     `--pxe-service=tag:!ipxe,X86-64_EFI,Bootgate lab,ipxe.efi,${srv}`,
     `--dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,${srv}`,
   ], lab.appNs);
-  const httpd = lab.spawn('app-httpd', ['busybox', 'httpd', '-f', '-p', `${srv}:${LAB_HTTP_PORT}`, '-h', opts.root], lab.appNs);
+  const httpd = opts.httpd === 'nginx'
+    ? lab.spawn('app-nginx', nginxArgv(lab.dir, opts.root, srv, LAB_HTTP_PORT), lab.appNs)
+    : lab.spawn('app-httpd', ['busybox', 'httpd', '-f', '-p', `${srv}:${LAB_HTTP_PORT}`, '-h', opts.root], lab.appNs);
   const stop = async (): Promise<void> => {
     await lab.stop(dnsmasq);
     await lab.stop(httpd);
   };
   try {
-    // dnsmasq names its TFTP root once its DHCP and TFTP sockets are open; busybox httpd logs nothing.
+    // dnsmasq names its TFTP root once its DHCP and TFTP sockets are open; the HTTP servers log nothing.
     await waitListening(lab, dnsmasq, [67, 4011, 69], [], /TFTP root is /);
     await waitListening(lab, httpd, [], [LAB_HTTP_PORT]);
   } catch (err) {
@@ -209,12 +235,14 @@ export type ApplianceKind = Appliance['kind'];
  * address. Not `${next-server}`: iPXE resolves that to the site DHCP server's siaddr whenever the
  * site server sets one (dnsmasq does), not to the proxy's.
  */
-export async function startLabAppliance(lab: Lab, assets: LabAssets, kind: ApplianceKind, transport: Transport): Promise<Appliance> {
+export async function startLabAppliance(
+  lab: Lab, assets: LabAssets, kind: ApplianceKind, transport: Transport, httpd?: StandInOptions['httpd'],
+): Promise<Appliance> {
   const name = `root-${kind}-${transport}`;
   if (kind === 'dnsmasq') {
     const base = transport === 'http' ? `http://${lab.appAddress}:${LAB_HTTP_PORT}` : `tftp://${lab.appAddress}`;
     const root = buildBootRoot(lab, assets, labScript(base), name);
-    return startDnsmasqProxy(lab, { root, scriptTransport: transport });
+    return startDnsmasqProxy(lab, { root, scriptTransport: transport, httpd });
   }
   const script = labScript(transport === 'http' ? '{{http}}' : '{{tftp}}');
   const root = buildBootRoot(lab, assets, script, name);
