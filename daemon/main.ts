@@ -12,6 +12,7 @@ import { ClientDirectory } from './boot/clients.js';
 import { countMissing, describeMissing, profileReadiness, templateProblems } from './boot/readiness.js';
 import { Gatekeeper } from './boot/gatekeeper.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
+import { WholeFileCache } from './files/whole-cache.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
 import type { AttachedConsole } from './features/console/index.js';
 import type { AttachedFeature, FeatureContext, TransferEnd } from './features/feature.js';
@@ -270,6 +271,7 @@ async function startHttp(core: Core, devices: Array<{ device: string; address: s
     logger,
     metrics,
     content: core.content,
+    memory: core.httpFiles,
     root: () => core.cfg.root,
     metricsToken: () => core.metricsToken,
     onServed: (ev) => {
@@ -327,6 +329,8 @@ class Core {
   readonly backend: StoreBackend;
   readonly gate: Gatekeeper;
   readonly content: BootContent;
+  /** Boot files the HTTP door writes from memory (http.cacheBytes; resized on reload). */
+  readonly httpFiles: WholeFileCache;
   /** Port 0 (tests) means the kernel chose: URLs in offers and scripts carry the real one. */
   httpPort: number | null = null;
   /** The admin listener's port when it is its own (admin.port). */
@@ -342,6 +346,7 @@ class Core {
   /** `cfg` follows reloads; every feature reads it through its context. */
   constructor(public cfg: BootgateConfig, public metricsToken: string | null, readonly logger: Logger, readonly metrics: Metrics) {
     this.store = openDaemonStore(cfg);
+    this.httpFiles = new WholeFileCache(cfg.http.cacheBytes);
     try {
       const ctx: FeatureContext = {
         store: this.store, config: () => this.cfg, logger, registry: metrics.registry,
@@ -399,6 +404,7 @@ class Core {
     this.cfg = prepared;
     this.metricsToken = nextToken;
     this.backend.reconfigure(prepared);
+    this.httpFiles.resize(prepared.http.cacheBytes);
     for (const f of this.features) f.reconfigure?.();
     this.doors = this.doorSettings();
     this.logger.level = prepared.log.level;

@@ -162,6 +162,8 @@ export interface BootgateConfig {
     address: string;
     /** File whose first line is the bearer token /metrics requires; null = /metrics is open. */
     metricsTokenFile: string | null;
+    /** Bytes of boot files kept in memory for HTTP clients (files up to half of it); 0 = stream every file. */
+    cacheBytes: number;
   };
   admin: {
     enabled: boolean;
@@ -351,6 +353,7 @@ export const configSchema = {
         port: { ...port, default: 8080 },
         address: { type: 'string', default: '0.0.0.0' },
         metricsTokenFile: { type: ['string', 'null'], minLength: 1, default: null },
+        cacheBytes: { type: 'integer', minimum: 0, default: 268435456 },
       },
     },
     admin: {

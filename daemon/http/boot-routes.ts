@@ -1,11 +1,14 @@
 /**
  * HTTP door: boot files and per-client iPXE scripts for iPXE and UEFI HTTP boot clients, from the
- * same boot tree as TFTP. Files are opened per request, so a file replaced on disk is served fresh.
+ * same boot tree as TFTP. Each request stats the file, so a file replaced on disk is served fresh;
+ * files that fit the memory cache are written from one shared Buffer, larger ones are streamed.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveInRoot } from '../files/root.js';
+import type { WholeFileCache } from '../files/whole-cache.js';
 import type { BootContent } from '../boot/content.js';
 import type { Metrics } from '../metrics.js';
 
@@ -13,12 +16,34 @@ export interface BootRoutesOptions {
   content: BootContent;
   root: () => string;
   metrics: Metrics;
+  /** Boot files kept in memory (absent: every file is streamed from disk). */
+  memory?: WholeFileCache;
   /** Called when a whole file has been sent (boot-once completion markers). */
   onServed?: (ev: { clientIp: string; path: string; bytes: number }) => void;
 }
 
 function localAddress(req: FastifyRequest): string {
   return (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+}
+
+/**
+ * A cached file as a stream of views into the shared Buffer (no copies): written to the socket with
+ * backpressure like a file stream, so a client that hangs up half way is seen as one.
+ */
+function slices(buf: Buffer, step = 1 << 20): Readable {
+  let at = 0;
+  return new Readable({
+    highWaterMark: step,
+    read() {
+      if (at >= buf.length) {
+        this.push(null);
+        return;
+      }
+      const end = Math.min(buf.length, at + step);
+      this.push(buf.subarray(at, end));
+      at = end;
+    },
+  });
 }
 
 export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions): Promise<void> {
@@ -49,10 +74,11 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
       return reply.send();
     }
     const started = process.hrtime.bigint();
+    const cached = opts.memory ? await opts.memory.get(resolved.abs, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }) : null;
     metrics.httpActive.inc();
     let sent = 0;
-    const stream = createReadStream(resolved.abs, { highWaterMark: 256 * 1024 });
-    stream.on('data', (chunk) => {
+    const stream = cached ? slices(cached) : createReadStream(resolved.abs, { highWaterMark: 256 * 1024 });
+    stream.on('data', (chunk: Buffer) => {
       sent += chunk.length;
     });
     let settled = false;
@@ -77,6 +103,8 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
     });
     return reply.send(stream);
   };
-  // fastify answers HEAD through the GET route (exposeHeadRoutes); the handler skips the body for it.
-  app.get('/*', handler);
+  // HEAD has its own route: through the GET route (exposeHeadRoutes) fastify would answer a HEAD without
+  // a body with Content-Length 0, and UEFI HTTP boot asks HEAD for the size it allocates.
+  app.get('/*', { exposeHeadRoute: false }, handler);
+  app.head('/*', handler);
 }
