@@ -17,6 +17,7 @@ const Bootp = {
   offXid: 4,
   offSecs: 8,
   offFlags: 10,
+  offCiaddr: 12,
   offYiaddr: 16,
   offSiaddr: 20,
   offGiaddr: 24,
@@ -40,6 +41,7 @@ export const DhcpOption = {
   clientArch: 93, // RFC 4578 section 2.1
   clientNdi: 94, // RFC 4578 section 2.2
   clientGuid: 97, // RFC 4578 section 2.3
+  userClass: 77, // RFC 3004; iPXE sends the raw bytes "iPXE"
   end: 255,
 } as const;
 
@@ -55,6 +57,8 @@ export interface SimulatedClient {
   xid: number; // uint32
   arch: number; // option 93
   guid: Buffer; // 16 bytes, sent after the option 97 type byte 0
+  /** Option 77 as iPXE sends it ("iPXE"); absent for a firmware PXE ROM. */
+  userClass?: string;
 }
 
 /**
@@ -76,12 +80,25 @@ function option(code: number, value: Buffer): Buffer {
 
 /** A PXE DHCPDISCOVER from a client without an address, broadcast flag set as PXE ROMs do. */
 export function encodePxeDiscover(c: SimulatedClient): Buffer {
+  return encodePxeMessage(c, DhcpMessageType.discover, 0);
+}
+
+/**
+ * The DHCPREQUEST a UEFI PXE client sends to the boot server on port 4011 once it has an address
+ * (PXE 2.1 section 2.2.7): its own address in ciaddr, no broadcast flag, the same PXE options.
+ */
+export function encodePxeBootRequest(c: SimulatedClient, ciaddr: number): Buffer {
+  return encodePxeMessage(c, DhcpMessageType.request, ciaddr);
+}
+
+function encodePxeMessage(c: SimulatedClient, type: number, ciaddr: number): Buffer {
   const header = Buffer.alloc(Bootp.headerLength + 4);
   header[0] = Bootp.opRequest;
   header[1] = Bootp.htypeEthernet;
   header[2] = Bootp.hlenEthernet;
   header.writeUInt32BE(c.xid >>> 0, Bootp.offXid);
-  header.writeUInt16BE(Bootp.flagBroadcast, Bootp.offFlags);
+  if (ciaddr === 0) header.writeUInt16BE(Bootp.flagBroadcast, Bootp.offFlags);
+  header.writeUInt32BE(ciaddr >>> 0, Bootp.offCiaddr);
   c.mac.copy(header, Bootp.offChaddr, 0, Bootp.hlenEthernet);
   header.writeUInt32BE(MAGIC_COOKIE, Bootp.headerLength);
   const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
@@ -89,13 +106,14 @@ export function encodePxeDiscover(c: SimulatedClient): Buffer {
   const ndi = c.arch === PxeArch.biosX86 ? [1, 2, 1] : [1, 3, 0];
   return Buffer.concat([
     header,
-    option(DhcpOption.messageType, Buffer.from([DhcpMessageType.discover])),
+    option(DhcpOption.messageType, Buffer.from([type])),
     option(DhcpOption.maxMessageSize, u16(1472)),
     option(DhcpOption.parameterRequestList, Buffer.from(OVMF_PARAMETER_REQUEST)),
     option(DhcpOption.clientGuid, Buffer.concat([Buffer.from([0]), c.guid])),
     option(DhcpOption.clientNdi, Buffer.from(ndi)),
     option(DhcpOption.clientArch, u16(c.arch)),
     option(DhcpOption.vendorClass, Buffer.from(pxeVendorClass(c.arch), 'latin1')),
+    ...(c.userClass === undefined ? [] : [option(DhcpOption.userClass, Buffer.from(c.userClass, 'latin1'))]),
     Buffer.from([DhcpOption.end]),
   ]);
 }
