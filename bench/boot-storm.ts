@@ -7,6 +7,7 @@
  * Bootgate's ratio to the anchor (target: at most 0.8x on the time to the last machine and on p99).
  *
  *   npm run build && node dist/bench/boot-storm.js [--machines 100,500] [--reps 2] [--spread-ms 1000]
+ *   (BENCH_PIN=0: no CPU pinning; BENCH_CPU_PROF=1: V8 profiles of Bootgate; KEEP=1: keep the work directory)
  *
  * Network safety: a server and a client namespace joined by one veth pair that never exists in the
  * root namespace, 10.89.0.0/16 only; both are removed at the end, whatever happens; only processes this
@@ -35,6 +36,14 @@ const sizes = values.machines.split(',').map(Number).filter((n) => Number.isInte
 const reps = Math.max(1, Math.min(5, Number(values.reps) || 1));
 const spreadMs = Number(values['spread-ms']);
 const HTTP_PORT = 8080;
+/**
+ * BENCH_PIN=1 (the default with 2+ CPUs): the generator on CPU 0, the server (all its threads and
+ * processes) on CPU 1, as if each had its own machine; then a server's CPU per boot decides its speed
+ * instead of how much CPU it leaves the generator. BENCH_PIN=0 lets them share every CPU.
+ */
+const PIN = (process.env.BENCH_PIN ?? (cpus().length >= 2 ? '1' : '0')) === '1';
+const GEN_CPU = PIN ? ['taskset', '-c', '0'] : [];
+const SRV_CPU = PIN ? ['taskset', '-c', '1'] : [];
 const SERVERS = ['bootgate', 'dnsmasq+nginx'] as const;
 type Server = (typeof SERVERS)[number];
 
@@ -123,7 +132,7 @@ function script(base: string): string {
 
 function startIn(ns: string, name: string, argv: string[]): ChildProcess {
   const log = createWriteStream(join(work, `${name}.log`));
-  const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('ip', ['netns', 'exec', ns, ...SRV_CPU, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   p.stdout?.pipe(log);
   p.stderr?.pipe(log);
   started.add(p);
@@ -235,7 +244,7 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
   let cpu1: number;
   let out = '';
   try {
-    const gen = spawn('ip', ['netns', 'exec', NSC, process.execPath, generator, '--machines', String(machines),
+    const gen = spawn('ip', ['netns', 'exec', NSC, ...GEN_CPU, process.execPath, generator, '--machines', String(machines),
       '--server', STORM_SERVER, '--spread-ms', String(spreadMs), '--deadline-ms', '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     started.add(gen);
     gen.stdout.on('data', (c: Buffer) => { out += c.toString(); });
@@ -299,7 +308,7 @@ const say = (s = ''): void => { lines.push(s); console.log(s); };
 const s = (ms: number): string => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
 say('# Boot storm: simulated UEFI machines, DISCOVER to kernel + initrd');
 say();
-say(`${new Date(t0).toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}. Each machine: 1 MiB boot program by TFTP (blksize 1468, windowsize 4), then ${values['kernel-mib']} + ${values['initrd-mib']} MiB by HTTP; DISCOVERs spread over ${spreadMs} ms; ${reps} run(s) per cell, medians; times in seconds.`);
+say(`${new Date(t0).toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}. Each machine: 1 MiB boot program by TFTP (blksize 1468, windowsize 4), then ${values['kernel-mib']} + ${values['initrd-mib']} MiB by HTTP; DISCOVERs spread over ${spreadMs} ms; ${PIN ? 'generator on CPU 0, server on CPU 1' : 'unpinned'}; ${reps} run(s) per cell, medians; times in seconds.`);
 say();
 const phaseNames = ['dhcp', '4011', 'tftp', 'ipxe-dhcp', 'script', 'kernel+initrd'];
 say(`| machines | server | ok | last machine done | p50 | p99 | server CPU s | TFTP window | ${phaseNames.map((p) => `${p} (p50)`).join(' | ')} |`);
