@@ -15,7 +15,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'spread-ms': { type: 'string', default: '1000' },
     'kernel-mib': { type: 'string', default: '25' },
     'initrd-mib': { type: 'string', default: '5' },
+    servers: { type: 'string', default: 'bootgate,dnsmasq+nginx' },
   },
 });
 const sizes = values.machines.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 2000);
@@ -44,8 +45,9 @@ const HTTP_PORT = 8080;
 const PIN = (process.env.BENCH_PIN ?? (cpus().length >= 2 ? '1' : '0')) === '1';
 const GEN_CPU = PIN ? ['taskset', '-c', '0'] : [];
 const SRV_CPU = PIN ? ['taskset', '-c', '1'] : [];
-const SERVERS = ['bootgate', 'dnsmasq+nginx'] as const;
-type Server = (typeof SERVERS)[number];
+const ALL_SERVERS = ['bootgate', 'dnsmasq+nginx'] as const;
+type Server = (typeof ALL_SERVERS)[number];
+const SERVERS = ALL_SERVERS.filter((s) => values.servers.split(',').includes(s));
 
 if (process.getuid?.() !== 0) {
   console.error('run as root: the bench creates network namespaces');
@@ -131,10 +133,10 @@ function script(base: string): string {
 }
 
 function startIn(ns: string, name: string, argv: string[]): ChildProcess {
-  const log = createWriteStream(join(work, `${name}.log`));
-  const p = spawn('ip', ['netns', 'exec', ns, ...SRV_CPU, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stdout?.pipe(log);
-  p.stderr?.pipe(log);
+  // The log file is the process's own stdout and stderr: nothing is lost when it is killed.
+  const log = openSync(join(work, `${name}.log`), 'a');
+  const p = spawn('ip', ['netns', 'exec', ns, ...SRV_CPU, ...argv], { stdio: ['ignore', log, log] });
+  closeSync(log);
   started.add(p);
   return p;
 }
@@ -179,6 +181,8 @@ async function startServer(server: Server): Promise<ChildProcess[]> {
       server: { interfaces: [VS] },
       http: { port: HTTP_PORT },
       store: { path: join(work, `bootgate-${Date.now()}.db`) },
+      // Every machine of the storm at once, as dnsmasq's --tftp-max below.
+      tftp: { sessionsMax: 4000 },
       ipxe: { scriptTransport: 'http' },
       policy: { unknown: { action: 'boot', profile: 'storm' } },
       profiles: {
