@@ -43,7 +43,7 @@ export const consoleFeature: Feature<AttachedConsole> = {
     const file = adminTokensFile(cfg);
     const tokens = new TokenStore(file?.path ?? null, process.env.BOOTGATE_ADMIN_TOKEN, ctx.logger, now, file?.configured === false);
     const limiter = new FailureLimiter(10, 60_000, now);
-    const service = new ConsoleService(ctx.store, ctx.config, tokens, limiter, sessions, feed, now);
+    const service = new ConsoleService(ctx.store, ctx.config, tokens, limiter, sessions, feed, now, ctx.logger);
     // Every feed subscriber is a Boots-now page's stream.
     const metrics = createConsoleMetrics(ctx.registry, { sessions: () => sessions.size, streams: () => feed.subscribers });
 
@@ -87,6 +87,8 @@ export const consoleFeature: Feature<AttachedConsole> = {
           stuckSeconds: () => STUCK_SECONDS,
         }));
       },
+      // A reload may name another registry file: read it again on the next look-up.
+      reconfigure: () => service.vendors.reset(),
       close: () => clearInterval(timer),
     };
   },
