@@ -632,6 +632,28 @@ describe('console rollouts', () => {
     }
   });
 
+  test('halt: the rollout service\'s halt, audited with who; twice is a conflict; a bad reason is refused by the API\'s schema; read-only and CSRF-less refused', async () => {
+    const s = await setup(rolloutCfg);
+    try {
+      withMembers(s);
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const url = '/console/api/rollouts/win11/groups/kiosks/halt';
+      const bad = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: { reason: '', extra: 1 } });
+      assert.equal(bad.statusCode, 400, bad.body);
+      const ro = await signIn(s.app, RO);
+      assert.equal((await s.app.inject({ method: 'POST', url, headers: { cookie: ro.cookie, 'x-csrf-token': ro.csrf }, payload: {} })).json().code, 'ERR_READ_ONLY');
+      assert.equal((await s.app.inject({ method: 'POST', url, headers: { cookie }, payload: {} })).json().code, 'ERR_CSRF');
+      const halted = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: { reason: 'lab power work' } });
+      assert.equal(halted.statusCode, 200, halted.body);
+      assert.equal(halted.json().groups.find((g: { group: string }) => g.group === 'kiosks').halt.reason, 'lab power work');
+      assert.ok(s.store.audit.query({ type: 'admin', limit: 5 }).some((e) => e.actor === body.actor && e.detail === 'rollout halted: group kiosks (lab power work)'));
+      const twice = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: {} });
+      assert.equal(twice.statusCode, 409);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a read-only session or a missing CSRF header cannot resume', async () => {
     const s = await setup(rolloutCfg);
     try {
