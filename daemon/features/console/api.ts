@@ -79,7 +79,14 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const route = req.routeOptions.url ?? '';
     if (route === `${API}/session` && req.method === 'POST') return;
-    const s = sessionOf(req, sessions);
+    let s: Session | undefined;
+    try {
+      s = sessionOf(req, sessions);
+    } catch (err) {
+      // Sessions are rows of the store: while it is away nobody can be recognised (or signed in).
+      opts.logger.warn({ err: (err as Error).message }, 'console: session look-up failed');
+      return reply.code(503).send(errorBody(503, 'ERR_STORE', 'the store is unreachable: sessions cannot be checked; try again shortly'));
+    }
     if (!s) {
       metrics.refusals.inc({ reason: 'no-session' });
       return reply.code(401).send(errorBody(401, 'ERR_AUTH', 'not signed in (or the session ended): sign in again'));

@@ -36,7 +36,7 @@ export const consoleFeature: Feature<AttachedConsole> = {
   attach: (ctx) => {
     const now = ctx.now ?? Date.now;
     const feed = new BootFeed(now);
-    const sessions = new SessionStore(now);
+    const sessions = new SessionStore(ctx.store, now);
     const cfg = ctx.config();
     // The same tokens and the same lockout rule as the admin API (10 failures a minute per address).
     // The file is the API's (admin.tokensFile, else the one the first start writes beside the store).
