@@ -28,7 +28,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
 }
 
-describe('console actions in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install the Debian package chromium` }, () => {
+describe('console actions in Chromium', () => {
   let dir: string;
   let storePath: string;
   let daemon: Daemon;
@@ -47,6 +47,7 @@ describe('console actions in Chromium', { skip: existsSync(CHROMIUM) ? false : `
   }
 
   before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install the Debian package chromium`);
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'bg-console-actions-'));
     const root = join(dir, 'root');
