@@ -6,7 +6,13 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify from 'fastify';
+import yargs from 'yargs';
+import type { CliIo } from '../../daemon/cli/index.js';
+import { createAppliancesCommand } from '../../daemon/features/appliances/cli.js';
 import { Registry } from 'prom-client';
 import { validateConfig } from '../../daemon/config/load.js';
 import { appliancesRoutes } from '../../daemon/features/appliances/api.js';
@@ -123,4 +129,30 @@ test('PostgreSQL: two appliances on one store each write their beat through the 
   const again = new AppliancesService(a.store).list();
   assert.equal(again.length, 2);
   assert.deepEqual([again[1]?.ready, again[1]?.bootsLastHour, again[1]?.storeState], [true, 12, 'ok']);
+});
+
+test('`bootgate appliances` on the database file: a table, or --json', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bg-appliances-cli-'));
+  try {
+    const db = join(dir, 'bootgate.db');
+    const config = join(dir, 'bootgate.yaml');
+    writeFileSync(config, `http: { enabled: false }\nstore: { path: ${db} }\n`);
+    const a = appliance(db, 'lab-01');
+    a.backend.heartbeat(beat('lab-01', Date.parse('2026-01-02T03:04:05Z'), { subnets: ['10.0.5.0/24', '10.0.6.0/24'], ready: false, readiness: ['root: ENOENT'] }));
+    a.backend.flush();
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { env: {}, fetch: globalThis.fetch, out: (t) => out.push(t), err: (t) => err.push(t), setExitCode: () => undefined, readFile: () => '' };
+    const run = (...argv: string[]) => yargs(argv).command(createAppliancesCommand(io)).strict().exitProcess(false).parseAsync();
+    await run('appliances', '--config', config);
+    await run('appliances', '--config', config, '--json');
+    assert.deepEqual(err, []);
+    assert.deepEqual((out[0] ?? '').split('\n').slice(0, 2).map((l) => l.replace(/\s+/g, ' ').trim()), [
+      'NAME VERSION SUBNETS READY STORE LAST SEEN BOOTS/H',
+      'lab-01 0.1.0 10.0.5.0/24 10.0.6.0/24 no (root: ENOENT) ok 2026-01-02 03:04:05Z (stale) 3',
+    ]);
+    assert.equal((JSON.parse(out[1] ?? '[]') as ApplianceDto[])[0]?.name, 'lab-01');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
