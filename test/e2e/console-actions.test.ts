@@ -73,6 +73,8 @@ describe('console actions in Chromium', () => {
     daemon = await startDaemon({ config, logger: createLogger('silent') });
     base = `http://127.0.0.1:${daemon.ports.http as number}`;
     await adminApi('POST', '/computers', { name: 'pc-edit', macs: ['52:54:00:ac:70:10'], profile: 'lab' });
+    // A MAC of a prefix the IEEE registry (Debian's ieee-data, installed by .ci/run) assigns to Cisco.
+    await adminApi('POST', '/computers', { name: 'pc-cisco', macs: ['f4:bd:9e:ac:70:20'], profile: 'lab' });
     for (const n of [1, 2]) await adminApi('POST', '/computers', { name: `w11-${n}`, macs: [`52:54:00:ac:71:0${n}`], profile: 'win11' });
     await adminApi('PUT', '/rollout-members', { members: [{ computer: 'w11-1', group: 'labs' }, { computer: 'w11-2', group: 'labs' }] });
     // A machine locked out by wrong boot passwords, as the password gate records it.
@@ -158,8 +160,11 @@ describe('console actions in Chromium', () => {
     const pw = await page.evaluate(async () => (await (await fetch('api/passwords')).json()) as { global: { set: boolean }; lockouts: unknown[] });
     assert.deepEqual([pw.global.set, pw.lockouts.length], [false, 0]);
 
-    // Computers: an edit with a bad MAC shows the server's problem next to the MAC field; fixed, it saves.
+    // Computers: the vendor from the MAC's prefix; a locally administered MAC (52:54:00, QEMU's) has none.
     await page.getByRole('link', { name: 'Computers' }).click();
+    await page.locator('#computers-table tr[data-name="pc-cisco"] td.vendor').getByText('Cisco Systems, Inc').waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('#computers-table tr[data-name="pc-edit"] td.vendor').textContent(), '');
+    // An edit with a bad MAC shows the server's problem next to the MAC field; fixed, it saves.
     await page.getByRole('button', { name: 'Edit pc-edit' }).click();
     const macs = page.getByLabel('MAC addresses (one a line)');
     await macs.fill('52:54:00:ac:70:10\nzz:zz');
