@@ -42,7 +42,7 @@ FROM node:20-bookworm-slim AS runtime
 # so `--cap-drop ALL` must be paired with `--cap-add NET_BIND_SERVICE`.
 ARG NODE_FILE_CAPS=cap_net_bind_service=+ep
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libcap2-bin \
+ && apt-get install -y --no-install-recommends libcap2-bin ieee-data \
  && setcap "${NODE_FILE_CAPS}" /usr/local/bin/node \
  && apt-get purge -y libcap2-bin \
  && rm -rf /var/lib/apt/lists/* \

@@ -14,9 +14,10 @@ import { Gatekeeper } from './boot/gatekeeper.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import { WholeFileCache } from './files/whole-cache.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
+import type { AttachedAppliances } from './features/appliances/index.js';
 import type { AttachedConsole } from './features/console/index.js';
 import type { AttachedFeature, FeatureContext, TransferEnd } from './features/feature.js';
-import { STORE_FEATURES, consoleFeature, featureConfigProblems, password, rollout } from './features/index.js';
+import { STORE_FEATURES, appliances, consoleFeature, featureConfigProblems, password, rollout } from './features/index.js';
 import { bootstrapAdminToken } from './features/tokens/index.js';
 import { resolveProfileImages } from './features/images/profiles.js';
 import type { AttachedPasswords } from './features/password/index.js';
@@ -29,7 +30,7 @@ import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
 import { openDhcpDoors } from './net/dhcp-doors.js';
 import { deviceBoundFd, listenOnDevices } from './net/device-socket.js';
-import { resolveEndpoints, type Endpoint, type UdpListener } from './net/udp.js';
+import { endpointSubnets, resolveEndpoints, type Endpoint, type UdpListener } from './net/udp.js';
 import { DhcpDoor, type DoorSettings } from './pxe/door.js';
 import { doorSettings } from './pxe/settings.js';
 import { createStoreBackend, type SnapshotParts, type StoreBackend } from './store/backend.js';
@@ -326,6 +327,7 @@ class Core {
   readonly features: AttachedFeature[] = [];
   readonly passwords: AttachedPasswords;
   readonly console: AttachedConsole;
+  readonly appliances: AttachedAppliances;
   readonly backend: StoreBackend;
   readonly gate: Gatekeeper;
   readonly content: BootContent;
@@ -356,6 +358,8 @@ class Core {
       this.features.push(rollout.attach(ctx));
       this.passwords = password.attach(ctx);
       this.features.push(this.passwords);
+      this.appliances = appliances.attach(ctx);
+      this.features.push(this.appliances);
       this.console = consoleFeature.attach(ctx);
       this.features.push(this.console);
       for (const w of featureConfigProblems(cfg).warnings) logger.warn(w);
@@ -473,6 +477,15 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     core.doors = core.doorSettings();
     dropPrivileges(cfg, logger);
     metrics.ready.set((await warnMissing(core)) ? 1 : 0);
+    const subnets = endpointSubnets(endpoints);
+    core.appliances.startHeartbeat({
+      state: async () => {
+        const r = await readiness(core);
+        const notOk = Object.entries(r.checks).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k}: ${v}`);
+        return { subnets, ready: notOk.length === 0, readiness: notOk, storeState: storeProblem(core) ?? 'ok' };
+      },
+      write: (beat) => backend.heartbeat(beat),
+    }, VERSION);
     logger.info(
       { endpoints, dhcp: dhcp.map((l) => `${l.endpoint.iface ?? l.endpoint.address}:${l.port}`), tftp: tftp?.port ?? null, http: core.httpPort, admin: core.adminPort ?? (http && cfg.admin.enabled ? core.httpPort : null), boundToDevices: devices !== null, root: cfg.root, profiles: Object.keys(cfg.profiles) },
       'bootgate ready',

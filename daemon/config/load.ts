@@ -221,7 +221,7 @@ export interface LoadOptions {
 }
 
 /** The keys that name a file or folder. */
-export const PATH_KEYS = ['root', 'store.path', 'store.passwordFile', 'admin.tokensFile', 'admin.tls.cert', 'admin.tls.key', 'http.metricsTokenFile'] as const;
+export const PATH_KEYS = ['root', 'store.path', 'store.passwordFile', 'admin.tokensFile', 'admin.tls.cert', 'admin.tls.key', 'admin.ouiFile', 'http.metricsTokenFile'] as const;
 
 function getPath(target: Record<string, unknown>, path: string): unknown {
   let node: unknown = target;

@@ -177,6 +177,8 @@ export interface BootgateConfig {
     tokensFile: string | null;
     /** The console's certificate and key (PEM files); both null: a self-signed pair made on first start, next to the store. */
     tls: { cert: string | null; key: string | null };
+    /** The IEEE's MA-L registry (CSV) the console names MAC vendors from; a missing file: no vendor names. null: none. */
+    ouiFile: string | null;
   };
   store: {
     path: string;
@@ -365,6 +367,7 @@ export const configSchema = {
         address: { type: ['string', 'null'], format: 'ipv4', default: null },
         port: { type: ['integer', 'null'], minimum: 0, maximum: 65535, default: null },
         tokensFile: { type: ['string', 'null'], default: null },
+        ouiFile: { type: ['string', 'null'], minLength: 1, default: '/usr/share/ieee-data/oui.csv' },
         tls: {
           type: 'object',
           additionalProperties: false,

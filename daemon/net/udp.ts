@@ -45,6 +45,27 @@ function forceReceiveQueue(fd: number): void {
   c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
 }
 
+/**
+ * The subnets the endpoints answer, as network CIDRs (10.0.5.0/24), from the interfaces' addresses and
+ * masks; an address no interface holds (a bind address on loopback in tests) is given as /32.
+ */
+export function endpointSubnets(endpoints: Array<{ address: string }>): string[] {
+  const out = new Set<string>();
+  const addrs = Object.values(networkInterfaces()).flatMap((l) => l ?? []).filter((a) => a.family === 'IPv4');
+  for (const ep of endpoints) {
+    const a = addrs.find((x) => x.address === ep.address);
+    if (!a) {
+      out.add(`${ep.address}/32`);
+      continue;
+    }
+    const bits = Number(a.cidr?.split('/')[1] ?? 32);
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    const n = (ep.address.split('.').reduce((v, o) => (v << 8) + Number(o), 0) >>> 0) & mask;
+    out.add(`${[24, 16, 8, 0].map((sh) => (n >>> sh) & 255).join('.')}/${bits}`);
+  }
+  return [...out];
+}
+
 /** IPv4 interfaces that are up, loopback excluded, with their first address. */
 export function ipv4Interfaces(): Endpoint[] {
   const out: Endpoint[] = [];

@@ -22,6 +22,7 @@ import { Recorder } from './recorder.js';
 import { computersFromRows } from './computers.js';
 import type { DeviceSighting } from './devices.js';
 import type { AuditEventInput } from './audit.js';
+import type { ApplianceBeat } from './appliances.js';
 import { PgJournal } from './pg-journal.js';
 import { PgLink } from './pg-link.js';
 import type { RuntimeSettings, SettingOverrides } from './settings.js';
@@ -84,6 +85,8 @@ export interface StoreBackend extends PolicyBackend {
   markServed(mac: string, profile: string, path: string): boolean;
   /** Writes queued events now (tests, shutdown). */
   flush(): void;
+  /** Queues this appliance's heartbeat row for the writer's next batch (never written on the caller's turn). */
+  heartbeat(beat: ApplianceBeat): void;
   /** Looks for commits by other processes now (also every pollIntervalMs, and before a decision at most that often); true when there were some. */
   checkExternalChanges(): boolean;
   /** Applies audit retention now (also every pruneIntervalMs); resolves with the number of events removed. */
@@ -248,6 +251,7 @@ interface Writer {
   event(e: AuditEventInput): void;
   sighting(s: DeviceSighting, insert: boolean): void;
   unflushedPending(): string[];
+  heartbeat(beat: ApplianceBeat): void;
 }
 
 interface Parts {
@@ -514,6 +518,7 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
         return false;
       }
     },
+    heartbeat: (beat) => writer.heartbeat(beat),
     flush: () => {
       recorder?.flush();
       void journal?.write();

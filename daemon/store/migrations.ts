@@ -324,4 +324,61 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER secure_boot_clients_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON secure_boot_clients FOR EACH STATEMENT EXECUTE FUNCTION bootgate_notify();
     `,
   },
+  {
+    version: 6,
+    name: 'appliances of a fleet (heartbeats) and console sessions kept in the store',
+    sql: `
+      -- One row per appliance (server.name), rewritten by its heartbeat every ~15 s: what the console's
+      -- Appliances page and GET /appliances show. subnets: the answering subnets, comma-separated CIDRs;
+      -- readiness: the checks that are not ok ('' when ready).
+      CREATE TABLE appliances (
+        name TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        subnets TEXT NOT NULL DEFAULT '',
+        ready INTEGER NOT NULL,
+        readiness TEXT NOT NULL DEFAULT '',
+        store_state TEXT NOT NULL,
+        boots_last_hour INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+      );
+      -- Console sessions, found by the SHA-256 of the session id (the id itself is only in the cookie),
+      -- so a restart or another appliance on the same store honours them and signing out ends them everywhere.
+      CREATE TABLE console_sessions (
+        digest TEXT PRIMARY KEY,
+        actor TEXT NOT NULL,
+        read_only INTEGER NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+    `,
+    // No change-feed triggers: heartbeats would wake every appliance every few seconds, and sessions
+    // are read on each console request.
+    postgres: `
+      CREATE TABLE appliances (
+        name TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        subnets TEXT NOT NULL DEFAULT '',
+        ready INTEGER NOT NULL,
+        readiness TEXT NOT NULL DEFAULT '',
+        store_state TEXT NOT NULL,
+        boots_last_hour INTEGER NOT NULL,
+        started_at BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL
+      );
+      CREATE TABLE console_sessions (
+        digest TEXT PRIMARY KEY,
+        actor TEXT NOT NULL,
+        read_only INTEGER NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_used BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+    `,
+  },
 ];

@@ -10,9 +10,11 @@
  * appliances report the same machine, one row changes and one `boot-once` event is written.
  */
 import type { Logger } from '../log.js';
+import { BEAT_UPSERT, beatParams, type ApplianceBeat } from './appliances.js';
 import { auditEvent, type AuditEventInput } from './audit.js';
 import { queueSighting, type DeviceSighting, type QueuedSighting } from './devices.js';
 import type { PgLink } from './pg-link.js';
+import { toPostgres } from './pg-sql.js';
 
 export interface Consumption {
   computer: string;
@@ -40,12 +42,16 @@ export interface JournalOptions {
 }
 
 
+const BEAT_TEXT = toPostgres(BEAT_UPSERT).text;
+
 const EVENT_COLUMNS = ['at', 'type', 'mac', 'door', 'decision', 'reason', 'profile', 'computer', 'ip', 'arch', 'actor', 'detail', 'server'] as const;
 
 export class PgJournal {
   private events: AuditEventInput[] = [];
   private sightings = new Map<string, QueuedSighting>();
   private consumptions: Consumption[] = [];
+  /** The latest heartbeat not yet written (a newer one replaces it; not counted as queued). */
+  private beat: ApplianceBeat | null = null;
   private dropped = 0;
   private writing: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
@@ -79,6 +85,11 @@ export class PgJournal {
     queueSighting(this.sightings, s, insert);
   }
 
+  /** This appliance's heartbeat row, written with the next batch (only the latest waits while the store is away). */
+  heartbeat(b: ApplianceBeat): void {
+    this.beat = b;
+  }
+
   consumed(c: Consumption): void {
     this.consumptions.push(c);
     void this.write();
@@ -102,7 +113,7 @@ export class PgJournal {
   /** One batch; concurrent calls share it. */
   write(): Promise<void> {
     if (this.writing) return this.writing;
-    if (this.queued + this.dropped === 0 || !this.link.up) return Promise.resolve();
+    if ((this.queued + this.dropped === 0 && this.beat === null) || !this.link.up) return Promise.resolve();
     this.writing = this.writeBatch().finally(() => { this.writing = null; });
     return this.writing;
   }
@@ -114,8 +125,13 @@ export class PgJournal {
     // Sightings leave the map for the batch (new ones merge into a fresh entry) and come back on failure.
     const sightings = all ? [...this.sightings.values()] : [];
     if (all) this.sightings = new Map();
-    const restore = () => { for (const s of sightings) this.sighting(s, s.insert); };
+    const restore = () => {
+      for (const s of sightings) this.sighting(s, s.insert);
+      this.beat ??= beat;
+    };
     const consumptions = [...this.consumptions];
+    const beat = this.beat;
+    this.beat = null;
     const dropped = all ? this.dropped : 0;
     const kept = sightings.filter((s) => !this.opts.isKnown(s.mac));
     let client;
@@ -129,6 +145,7 @@ export class PgJournal {
     const done: Array<{ c: Consumption; first: boolean }> = [];
     try {
       await client.query('BEGIN');
+      if (beat) await client.query(BEAT_TEXT, beatParams(beat));
       if (dropped > 0) events.push(auditEvent({ at: this.opts.now(), type: 'suppressed', detail: `${dropped} decision events not recorded (journal full)` }));
       if (events.length > 0) {
         const values: unknown[] = [];

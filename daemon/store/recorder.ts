@@ -11,6 +11,7 @@
  * recorded still commit together. `flush()` (shutdown, admin reads, tests) writes everything at once.
  */
 import type { Logger } from '../log.js';
+import { BEAT_UPSERT, beatParams, type ApplianceBeat } from './appliances.js';
 import { auditEvent, type AuditEventInput } from './audit.js';
 import type { Store } from './db.js';
 import { queueSighting, type DeviceSighting, type QueuedSighting } from './devices.js';
@@ -40,6 +41,8 @@ export class Recorder {
   /** Events before this index are written (the queue is consumed from the head, chunk by chunk). */
   private head = 0;
   private sightings = new Map<string, QueuedSighting>();
+  /** The latest heartbeat not yet written (a newer one replaces it). */
+  private beat: ApplianceBeat | null = null;
   private dropped = 0;
   private failures = 0;
   private immediate: NodeJS.Immediate | null = null;
@@ -86,7 +89,12 @@ export class Recorder {
   }
 
   private pendingWrites(): boolean {
-    return this.queued > 0 || this.sightings.size > 0 || this.dropped > 0;
+    return this.queued > 0 || this.sightings.size > 0 || this.dropped > 0 || this.beat !== null;
+  }
+
+  /** This appliance's heartbeat row, written with the next batch. */
+  heartbeat(b: ApplianceBeat): void {
+    this.beat = b;
   }
 
   sighting(s: DeviceSighting, insert: boolean): void {
@@ -136,8 +144,11 @@ export class Recorder {
     for (const mac of [...sightings.keys()]) if (this.opts.isKnown(mac)) sightings.delete(mac);
     const dropped = all ? this.dropped : 0;
     if (all) this.dropped = 0;
+    const beat = this.beat;
+    this.beat = null;
     try {
       this.store.tx(() => {
+        if (beat) this.store.db.prepare(BEAT_UPSERT).run(...beatParams(beat));
         for (const e of events) this.store.audit.insert(e);
         for (const s of sightings.values()) {
           const { insert, ...sighting } = s;
@@ -157,6 +168,7 @@ export class Recorder {
         this.head = 0;
         for (const [mac, s] of sightings) if (!this.sightings.has(mac)) this.sightings.set(mac, s);
         this.dropped += dropped;
+        this.beat ??= beat;
       } else {
         this.opts.onDropped?.(events.length);
       }

@@ -5,7 +5,8 @@
  * the subnet's bridge, with a PXE vendor class) asks each appliance. An unknown machine is pending on
  * B, approved through A's admin API, and answered `boot` by B within 2 s of the approval. With the
  * database stopped both keep answering the known machine and /readyz says degraded; restarted, the
- * sightings and audit events they journaled arrive in the database.
+ * sightings and audit events they journaled arrive in the database. Each appliance's heartbeat row
+ * (subnet, readiness, store state) is listed by either one's GET /appliances.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -192,5 +193,25 @@ describe('fleet: two appliances, two subnets, one PostgreSQL', { timeout: 15 * 6
       while (r.status !== 200 && Date.now() < back) { await new Promise((r2) => setTimeout(r2, 200)); r = await readyz(s); }
       assert.equal((r.json as { checks?: Record<string, string> }).checks?.store, 'ok', `${s.name} ready again`);
     }
+  });
+
+  test('the fleet view: each appliance\'s heartbeat, read through either appliance\'s GET /appliances', async () => {
+    const [a, b] = sites as [Site, Site];
+    type Row = { name: string; subnets: string[]; version: string; ready: boolean; storeState: string; self: boolean; stale: boolean };
+    const deadline = Date.now() + BOUND_MS;
+    let rows: Row[] = [];
+    // Beats every 15 s: wait until both are there and say ready (after the database came back).
+    while (Date.now() < deadline) {
+      rows = ((await api(a, 'GET', '/api/v1/appliances')).json as { appliances?: Row[] }).appliances ?? [];
+      if (rows.length === 2 && rows.every((r) => r.ready && r.storeState === 'ok' && !r.stale)) break;
+      await new Promise((r2) => setTimeout(r2, 500));
+    }
+    console.log(`appliances through A: ${JSON.stringify(rows.map((r) => [r.name, r.subnets, r.ready, r.storeState, r.self]))}`);
+    assert.deepEqual(rows.map((r) => [r.name, r.subnets, r.ready, r.storeState, r.self]), [
+      ['appliance-a', [`${a.lab.appAddress.replace(/\.\d+$/, '.0')}/24`], true, 'ok', true],
+      ['appliance-b', [`${b.lab.appAddress.replace(/\.\d+$/, '.0')}/24`], true, 'ok', false],
+    ]);
+    const viaB = ((await api(b, 'GET', '/api/v1/appliances')).json as { appliances: Row[] }).appliances;
+    assert.deepEqual(viaB.map((r) => [r.name, r.self]), [['appliance-a', false], ['appliance-b', true]]);
   });
 });

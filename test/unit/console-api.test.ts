@@ -18,6 +18,7 @@ import { SessionStore, csrfMatches, sessionIdFrom } from '../../daemon/features/
 import { createLogger } from '../../daemon/log.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
+import { STORE_BACKENDS } from './helpers/store-backends.js';
 import { PasswordRepo } from '../../daemon/features/password/store.js';
 import { RolloutService } from '../../daemon/features/rollout/service.js';
 import { RolloutRepo } from '../../daemon/features/rollout/store.js';
@@ -224,7 +225,8 @@ describe('console sessions', () => {
 describe('session store', () => {
   test('a session ends after its idle time and its maximum age; CSRF compares exactly', () => {
     let t = 0;
-    const store = new SessionStore(() => t, { maxAgeMs: 10_000, idleMs: 3000, maxSessions: 2 });
+    const db = openStore(':memory:');
+    const store = new SessionStore(db, () => t, { maxAgeMs: 10_000, idleMs: 3000, maxSessions: 2 });
     const a = store.create('console:a', false);
     t = 2000;
     assert.ok(store.get(a.id));
@@ -244,7 +246,43 @@ describe('session store', () => {
     assert.equal(csrfMatches(c, undefined), false);
     assert.equal(csrfMatches(c, [c.csrf]), false);
     assert.equal(sessionIdFrom(`a=b; bootgate_console=${c.id}; x=y`), c.id);
+    // The store holds the id's digest, never the id.
+    const rows = db.db.prepare('SELECT digest FROM console_sessions').all() as Array<{ digest: string }>;
+    assert.ok(rows.length > 0 && rows.every((r) => /^[0-9a-f]{64}$/.test(r.digest) && r.digest !== c.id));
+    db.close();
   });
+
+  for (const backend of STORE_BACKENDS) {
+    test(`${backend.name}: a session survives a restart and is honoured by another appliance on the same store; signing out anywhere ends it everywhere`, () => {
+      const where = backend.location(dir);
+      const a = openStore(where, { serverName: 'appliance-a' });
+      const b = openStore(where, { serverName: 'appliance-b' });
+      const opened = [a, b];
+      try {
+        const onA = new SessionStore(a);
+        const s = onA.create('console:0123abcd', true);
+        // "A restart": a new SessionStore on a new connection to the same store.
+        const c = openStore(where);
+        opened.push(c);
+        const restarted = new SessionStore(c);
+        const again = restarted.get(s.id);
+        assert.deepEqual([again?.actor, again?.readOnly, again?.csrf], ['console:0123abcd', true, s.csrf]);
+        const onB = new SessionStore(b);
+        assert.equal(onB.get(s.id)?.actor, 'console:0123abcd');
+        assert.equal(onB.size, 1);
+        let ended = 0;
+        onA.onRevoke(s.id, () => { ended += 1; });
+        assert.equal(onB.revoke(s.id), true);
+        assert.equal(onA.get(s.id), undefined, 'signed out on B: gone on A');
+        assert.equal(restarted.get(s.id), undefined);
+        assert.equal(onA.revoke(s.id), false);
+        assert.equal(ended, 1, 'A\'s own streams end at its revoke call (B\'s at their next beat)');
+        assert.equal(onB.get('x'.repeat(10_000)), undefined);
+      } finally {
+        for (const o of opened) o.close();
+      }
+    });
+  }
 });
 
 describe('live boot feed over server-sent events', () => {
@@ -627,6 +665,28 @@ describe('console rollouts', () => {
       assert.equal(again.statusCode, 409, 'not halted any more');
       const unknown = await s.app.inject({ method: 'POST', url: '/console/api/rollouts/nope/groups/labs/resume', headers: { cookie, 'x-csrf-token': csrf } });
       assert.equal(unknown.statusCode, 404);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('halt: the rollout service\'s halt, audited with who; twice is a conflict; a bad reason is refused by the API\'s schema; read-only and CSRF-less refused', async () => {
+    const s = await setup(rolloutCfg);
+    try {
+      withMembers(s);
+      const { cookie, csrf, body } = await signIn(s.app, RW);
+      const url = '/console/api/rollouts/win11/groups/kiosks/halt';
+      const bad = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: { reason: '', extra: 1 } });
+      assert.equal(bad.statusCode, 400, bad.body);
+      const ro = await signIn(s.app, RO);
+      assert.equal((await s.app.inject({ method: 'POST', url, headers: { cookie: ro.cookie, 'x-csrf-token': ro.csrf }, payload: {} })).json().code, 'ERR_READ_ONLY');
+      assert.equal((await s.app.inject({ method: 'POST', url, headers: { cookie }, payload: {} })).json().code, 'ERR_CSRF');
+      const halted = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: { reason: 'lab power work' } });
+      assert.equal(halted.statusCode, 200, halted.body);
+      assert.equal(halted.json().groups.find((g: { group: string }) => g.group === 'kiosks').halt.reason, 'lab power work');
+      assert.ok(s.store.audit.query({ type: 'admin', limit: 5 }).some((e) => e.actor === body.actor && e.detail === 'rollout halted: group kiosks (lab power work)'));
+      const twice = await s.app.inject({ method: 'POST', url, headers: { cookie, 'x-csrf-token': csrf }, payload: {} });
+      assert.equal(twice.statusCode, 409);
     } finally {
       await s.close();
     }

@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import { IMPORT_BODY_LIMIT } from '../inventory/service.js';
 import type { ConsoleMetrics } from './metrics.js';
 import {
-  approveBody, auditQuery, groupParams, importSkipQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
+  approveBody, auditQuery, groupParams, haltBody, importSkipQuery, bulkBody, clientParams, computerBody, computersQuery, macParams, passwordBody, pendingQuery, profileQuery, refParams, settingsBody, signInBody,
 } from './schemas.js';
 import type { SettingsPatch } from '../settings/service.js';
 import type { ApproveInput, ComputersQuery, ConsoleService } from './service.js';
@@ -79,7 +79,14 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const route = req.routeOptions.url ?? '';
     if (route === `${API}/session` && req.method === 'POST') return;
-    const s = sessionOf(req, sessions);
+    let s: Session | undefined;
+    try {
+      s = sessionOf(req, sessions);
+    } catch (err) {
+      // Sessions are rows of the store: while it is away nobody can be recognised (or signed in).
+      opts.logger.warn({ err: (err as Error).message }, 'console: session look-up failed');
+      return reply.code(503).send(errorBody(503, 'ERR_STORE', 'the store is unreachable: sessions cannot be checked; try again shortly'));
+    }
     if (!s) {
       metrics.refusals.inc({ reason: 'no-session' });
       return reply.code(401).send(errorBody(401, 'ERR_AUTH', 'not signed in (or the session ended): sign in again'));
@@ -120,7 +127,10 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.get(`${API}/profiles`, async () => ({ profiles: service.profiles() }));
 
   app.get<{ Querystring: { status: 'pending' | 'rejected' | 'all' } }>(`${API}/pending`, { schema: { querystring: pendingQuery } },
-    async (req) => ({ devices: service.pending(req.query.status) }));
+    async (req) => {
+      await service.vendors.loaded();
+      return { devices: service.pending(req.query.status) };
+    });
   app.post<{ Params: { mac: string }; Body: ApproveInput | null }>(`${API}/pending/:mac/approve`, { schema: { params: macParams, body: approveBody } },
     async (req, reply) => reply.code(201).send(service.approve(req.params.mac, req.body ?? {}, session(req).actor)));
   app.post<{ Params: { mac: string } }>(`${API}/pending/:mac/reject`, { schema: { params: macParams } },
@@ -128,7 +138,10 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.post<{ Body: { action: 'approve' | 'reject'; macs: string[]; profile?: string; kind?: ApproveInput['kind'] } }>(`${API}/pending/bulk`, { schema: { body: bulkBody } },
     async (req) => ({ results: service.bulk(req.body.action, req.body.macs, { profile: req.body.profile, kind: req.body.kind }, session(req).actor) }));
 
-  app.get<{ Querystring: ComputersQuery }>(`${API}/computers`, { schema: { querystring: computersQuery } }, async (req) => service.computers(req.query));
+  app.get<{ Querystring: ComputersQuery }>(`${API}/computers`, { schema: { querystring: computersQuery } }, async (req) => {
+    await service.vendors.loaded();
+    return service.computers(req.query);
+  });
   app.get(`${API}/computers.csv`, async (_req, reply) => reply.type('text/csv; charset=utf-8')
     .header('content-disposition', 'attachment; filename="computers.csv"').send(computersCsv(service.inventory.listComputers())));
   // Edit: the API's PUT /computers/:ref (same schema, same checks, boot-once state kept, audited).
@@ -157,11 +170,15 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
     `${API}/audit`, { schema: { querystring: auditQuery } },
     async (req) => ({ events: service.audit({ mac: req.query.mac, type: req.query.type, beforeId: req.query.before, limit: req.query.limit }) }));
 
+  app.get(`${API}/appliances`, async () => ({ appliances: service.fleet.list() }));
+
   app.get(`${API}/settings`, async () => service.settings());
   app.patch<{ Body: SettingsPatch }>(`${API}/settings`, { schema: { body: settingsBody } },
     async (req) => service.updateSettings(req.body, session(req).actor));
 
   app.get(`${API}/rollouts`, async () => service.rolloutView());
+  app.post<{ Params: { profile: string; group: string }; Body: { reason?: string } | null }>(`${API}/rollouts/:profile/groups/:group/halt`, { schema: { params: groupParams, body: haltBody } },
+    async (req) => service.rollouts.halt(req.params.profile, req.params.group, session(req).actor, req.body?.reason));
   app.post<{ Params: { profile: string; group: string } }>(`${API}/rollouts/:profile/groups/:group/resume`, { schema: { params: groupParams } },
     async (req) => service.rollouts.resume(req.params.profile, req.params.group, session(req).actor));
 

@@ -36,14 +36,14 @@ export const consoleFeature: Feature<AttachedConsole> = {
   attach: (ctx) => {
     const now = ctx.now ?? Date.now;
     const feed = new BootFeed(now);
-    const sessions = new SessionStore(now);
+    const sessions = new SessionStore(ctx.store, now);
     const cfg = ctx.config();
     // The same tokens and the same lockout rule as the admin API (10 failures a minute per address).
     // The file is the API's (admin.tokensFile, else the one the first start writes beside the store).
     const file = adminTokensFile(cfg);
     const tokens = new TokenStore(file?.path ?? null, process.env.BOOTGATE_ADMIN_TOKEN, ctx.logger, now, file?.configured === false);
     const limiter = new FailureLimiter(10, 60_000, now);
-    const service = new ConsoleService(ctx.store, ctx.config, tokens, limiter, sessions, feed, now);
+    const service = new ConsoleService(ctx.store, ctx.config, tokens, limiter, sessions, feed, now, ctx.logger);
     // Every feed subscriber is a Boots-now page's stream.
     const metrics = createConsoleMetrics(ctx.registry, { sessions: () => sessions.size, streams: () => feed.subscribers });
 
@@ -87,6 +87,8 @@ export const consoleFeature: Feature<AttachedConsole> = {
           stuckSeconds: () => STUCK_SECONDS,
         }));
       },
+      // A reload may name another registry file: read it again on the next look-up.
+      reconfigure: () => service.vendors.reset(),
       close: () => clearInterval(timer),
     };
   },

@@ -3,7 +3,7 @@
  * admin API's own, so a form in the page is refused exactly as the same request to the API would be.
  */
 import { approveBody as apiApproveBody, computerBody as apiComputerBody, macParams as apiMacParams, refParams as apiRefParams } from '../inventory/schemas.js';
-import { groupParams as apiGroupParams } from '../rollout/api.js';
+import { groupParams as apiGroupParams, haltBody as apiHaltBody } from '../rollout/api.js';
 import { eventsQuery } from '../events/schemas.js';
 import { settingsBody as apiSettingsBody } from '../settings/schemas.js';
 import { clientParams as apiClientParams, passwordSetBody, profileQuery as apiProfileQuery } from '../password/schemas.js';
@@ -13,6 +13,7 @@ export const macParams = apiMacParams;
 export const refParams = apiRefParams;
 export const computerBody = apiComputerBody;
 export const groupParams = apiGroupParams;
+export const haltBody = apiHaltBody;
 export const settingsBody = apiSettingsBody;
 export const profileQuery = apiProfileQuery;
 export const clientParams = apiClientParams;

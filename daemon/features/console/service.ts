@@ -5,7 +5,6 @@
  * page (search, sort, page on the server), the CSV import with a preview, the audit list and the live
  * boot feed.
  */
-import { hostname } from 'node:os';
 import type { BootgateConfig, DeploymentKind } from '../../config/schema.js';
 import type { FailureLimiter, TokenStore } from '../../http/admin/auth.js';
 import { swapGuid } from '../../policy/identity.js';
@@ -17,6 +16,7 @@ import { parseComputers } from '../inventory/parse.js';
 import { InventoryService } from '../inventory/service.js';
 import { AdminError } from '../../http/admin/errors.js';
 import { PasswordAdmin, type PasswordSetDto, type PasswordStatusDto } from '../password/service.js';
+import { AppliancesService } from '../appliances/service.js';
 import { RolloutService } from '../rollout/service.js';
 import type { RolloutStatus } from '../rollout/status.js';
 import { RolloutRepo } from '../rollout/store.js';
@@ -24,11 +24,15 @@ import { SettingsService, type SettingsDto, type SettingsPatch } from '../settin
 import type { BootFeed, MachineView } from './live.js';
 import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
 import { ConsoleStore } from './store.js';
+import { OuiVendors } from './oui.js';
+import type { Logger } from '../../log.js';
 
 export interface PendingRow extends DeviceDto {
   /** The GUID as the machine's firmware setup and SMBIOS tools print it (first three fields little-endian). */
   guidFirmware: string | null;
   appliance: string;
+  /** The MAC's vendor from the IEEE registry (admin.ouiFile); null without one. */
+  vendor: string | null;
 }
 
 export interface ComputersQuery {
@@ -83,7 +87,12 @@ export class ConsoleService {
   readonly passwords: PasswordAdmin;
   /** Rollout schedules, halts and resumes: the rollout feature's own service (its change reaches the live gate through the store). */
   readonly rollouts: RolloutService;
-  readonly appliance = hostname() || 'bootgate';
+  /** This appliance's name (server.name, else the host name), as its heartbeat and its audit events carry it. */
+  readonly appliance: string;
+  /** The fleet's heartbeats: the appliances feature's own service. */
+  readonly fleet: AppliancesService;
+  /** MAC vendors from the IEEE registry, read on first use. */
+  readonly vendors: OuiVendors;
 
   constructor(
     private readonly store: Store,
@@ -93,6 +102,7 @@ export class ConsoleService {
     private readonly sessions: SessionStore,
     readonly feed: BootFeed,
     private readonly now: () => number = Date.now,
+    logger?: Logger,
   ) {
     this.inventory = new InventoryService(store, cfg, now);
     this.events = new EventsService(store);
@@ -100,6 +110,9 @@ export class ConsoleService {
     this.switches = new SettingsService(store, cfg, now);
     this.passwords = new PasswordAdmin(store, cfg, now);
     this.rollouts = new RolloutService(RolloutRepo.open(store), cfg, { now });
+    this.fleet = new AppliancesService(store, now);
+    this.appliance = store.serverName;
+    this.vendors = new OuiVendors(() => this.cfg().admin.ouiFile, logger);
   }
 
   /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
@@ -129,7 +142,7 @@ export class ConsoleService {
 
   pending(status: 'pending' | 'rejected' | 'all' = 'pending'): PendingRow[] {
     return this.inventory.listDevices(status === 'all' ? undefined : status).map((d) => ({
-      ...d, guidFirmware: d.guid === null ? null : swapGuid(d.guid), appliance: this.appliance,
+      ...d, guidFirmware: d.guid === null ? null : swapGuid(d.guid), appliance: d.seenBy ?? this.appliance, vendor: this.vendors.vendorOf(d.mac),
     }));
   }
 
@@ -154,10 +167,11 @@ export class ConsoleService {
     });
   }
 
-  computers(q: ComputersQuery): { total: number; computers: ComputerDto[] } {
+  computers(q: ComputersQuery): { total: number; computers: Array<ComputerDto & { vendor: string | null }> } {
     const { ids, total } = this.queries.computerPage({ text: q.q?.trim() ?? '', sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
     const cfg = this.cfg();
-    const computers = ids.map((id) => this.store.computers.byId(id)).filter((c) => c !== undefined).map((c) => computerDto(c, cfg));
+    const computers = ids.map((id) => this.store.computers.byId(id)).filter((c) => c !== undefined)
+      .map((c) => ({ ...computerDto(c, cfg), vendor: c.macs[0] === undefined ? null : this.vendors.vendorOf(c.macs[0]) }));
     return { total, computers };
   }
 

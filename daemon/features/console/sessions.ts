@@ -1,10 +1,13 @@
 /**
  * Console sessions: an admin token is exchanged once for a random session id held in an HttpOnly,
- * Secure, SameSite=Strict cookie; the token itself is never kept. Sessions live in this process
- * only, so signing out (or a restart) revokes them for certain. Each session has its own CSRF token,
- * which the page sends in a header on every change; a cross-site form cannot read it.
+ * Secure, SameSite=Strict cookie; the token itself is never kept. Sessions are rows of the store
+ * (`console_sessions`), found by the SHA-256 of their id (the id itself is only in the cookie), so a
+ * restart keeps them, every appliance of a fleet on the same store honours them, and signing out
+ * (deleting the row) ends them everywhere. Each session has its own CSRF token, which the page sends in
+ * a header on every change; a cross-site form cannot read it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Store } from '../../store/db.js';
 
 export const SESSION_COOKIE = 'bootgate_console';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -25,63 +28,98 @@ export interface SessionLimits {
   maxAgeMs: number;
   /** ... or this long after its last request. */
   idleMs: number;
-  /** Oldest sessions go first beyond this many. */
+  /** Oldest sessions go first beyond this many (across the store: every appliance's sessions count). */
   maxSessions: number;
 }
 
 export const DEFAULT_LIMITS: SessionLimits = { maxAgeMs: 8 * 3600_000, idleMs: 3600_000, maxSessions: 1000 };
 
-/** Sessions are found by the digest of their id, so a timing difference in the map lookup tells nothing. */
+/** Sessions are found by the digest of their id: the store never holds an id a stolen copy could replay. */
 const digest = (id: string): string => createHash('sha256').update(id).digest('hex');
 
+interface SessionRow { actor: string; read_only: number; csrf: string; created_at: number | string; last_used: number | string; expires_at: number | string }
+
 export class SessionStore {
-  private readonly byDigest = new Map<string, Session>();
   private readonly endWatchers = new Map<string, Set<() => void>>();
+  private readonly s;
+  /** A session's last use is written at most this often (a page polls every few seconds). */
+  private readonly touchEveryMs: number;
+  private lastCreated = 0;
 
-  constructor(private readonly now: () => number = Date.now, readonly limits: SessionLimits = DEFAULT_LIMITS) {}
+  constructor(store: Store, private readonly now: () => number = Date.now, readonly limits: SessionLimits = DEFAULT_LIMITS) {
+    const db = store.db;
+    this.touchEveryMs = Math.min(60_000, Math.floor(limits.idleMs / 60));
+    this.s = {
+      get: db.prepare('SELECT actor, read_only, csrf, created_at, last_used, expires_at FROM console_sessions WHERE digest = ?'),
+      insert: db.prepare('INSERT INTO console_sessions (digest, actor, read_only, csrf, created_at, last_used, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      touch: db.prepare('UPDATE console_sessions SET last_used = ? WHERE digest = ? AND last_used < ?'),
+      del: db.prepare('DELETE FROM console_sessions WHERE digest = ?'),
+      sweep: db.prepare('DELETE FROM console_sessions WHERE expires_at <= ? OR last_used <= ?'),
+      live: db.prepare('SELECT COUNT(*) AS n FROM console_sessions WHERE expires_at > ? AND last_used > ?'),
+      count: db.prepare('SELECT COUNT(*) AS n FROM console_sessions'),
+      oldest: db.prepare('DELETE FROM console_sessions WHERE digest IN (SELECT digest FROM console_sessions ORDER BY created_at LIMIT ?)'),
+    };
+  }
 
+  /** Live sessions (every appliance's, on a shared store). */
   get size(): number {
-    this.sweep();
-    return this.byDigest.size;
+    const t = this.now();
+    return Number((this.s.live.get(t, t - this.limits.idleMs) as { n: number | string }).n);
   }
 
   create(actor: string, readOnly: boolean): Session {
-    this.sweep();
-    while (this.byDigest.size >= this.limits.maxSessions) this.byDigest.delete(this.byDigest.keys().next().value as string);
     const t = this.now();
+    this.s.sweep.run(t, t - this.limits.idleMs);
+    const n = Number((this.s.count.get() as { n: number | string }).n);
+    if (n >= this.limits.maxSessions) this.s.oldest.run(n - this.limits.maxSessions + 1);
+    // Strictly increasing within this process, so "the oldest" is never a tie.
+    const createdAt = Math.max(t, this.lastCreated + 1);
+    this.lastCreated = createdAt;
     const s: Session = {
       id: randomBytes(32).toString('base64url'), actor, readOnly, csrf: randomBytes(32).toString('base64url'),
-      createdAt: t, lastUsed: t, expiresAt: t + this.limits.maxAgeMs,
+      createdAt, lastUsed: t, expiresAt: t + this.limits.maxAgeMs,
     };
-    this.byDigest.set(digest(s.id), s);
+    this.s.insert.run(digest(s.id), s.actor, s.readOnly ? 1 : 0, s.csrf, s.createdAt, s.lastUsed, s.expiresAt);
     return s;
   }
 
-  /** The live session with this id (and marks it used), or undefined when unknown, expired or idle too long. */
+  /** The live session with this id (and marks it used), or undefined when unknown, expired, idle too long or signed out anywhere. */
   get(id: string | undefined): Session | undefined {
-    if (id === undefined || id === '') return undefined;
+    if (id === undefined || id === '' || id.length > 256) return undefined;
     const key = digest(id);
-    const s = this.byDigest.get(key);
-    if (!s) return undefined;
+    const row = this.s.get.get(key) as SessionRow | undefined;
+    if (!row) return undefined;
+    const s: Session = {
+      id, actor: row.actor, readOnly: Number(row.read_only) === 1, csrf: row.csrf,
+      createdAt: Number(row.created_at), lastUsed: Number(row.last_used), expiresAt: Number(row.expires_at),
+    };
     const t = this.now();
     if (t >= s.expiresAt || t - s.lastUsed >= this.limits.idleMs) {
-      this.byDigest.delete(key);
+      this.s.del.run(key);
       return undefined;
     }
-    s.lastUsed = t;
+    if (t - s.lastUsed >= this.touchEveryMs) {
+      this.s.touch.run(t, key, t);
+      s.lastUsed = t;
+    }
     return s;
   }
 
+  /** Ends the session everywhere (its row goes) and this process's streams of it at once. */
   revoke(id: string): boolean {
     const key = digest(id);
-    const gone = this.byDigest.delete(key);
+    const gone = this.s.del.run(key).changes > 0;
     const watchers = this.endWatchers.get(key);
     this.endWatchers.delete(key);
     for (const fn of watchers ?? []) fn();
     return gone;
   }
 
-  /** Calls `fn` when the session is revoked (its live streams end at once); returns the unwatch. */
+  /**
+   * Calls `fn` when the session is revoked through this process (its live streams end at once; a
+   * sign-out on another appliance ends them at their next heartbeat, which finds the session gone).
+   * Returns the unwatch.
+   */
   onRevoke(id: string, fn: () => void): () => void {
     const key = digest(id);
     let set = this.endWatchers.get(key);
@@ -91,11 +129,6 @@ export class SessionStore {
       set.delete(fn);
       if (set.size === 0 && this.endWatchers.get(key) === set) this.endWatchers.delete(key);
     };
-  }
-
-  private sweep(): void {
-    const t = this.now();
-    for (const [k, s] of this.byDigest) if (t >= s.expiresAt || t - s.lastUsed >= this.limits.idleMs) this.byDigest.delete(k);
   }
 }
 

@@ -27,6 +27,9 @@ const computerRef = { type: 'string', minLength: 1, maxLength: 128, description:
 
 const errors = { ...commonErrors, ...errorResponses(404, 409) };
 
+/** Why a group is halted by hand (the console's Halt form sends the same body). */
+export const haltBody = { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } } } as const;
+
 const dayRow = {
   type: 'object',
   properties: { day: int, date: str, planned: int, admitted: int, done: int, failed: int },
@@ -128,7 +131,7 @@ export function rolloutRoutes(service: RolloutService): AdminRoutes {
       schema: {
         tags, summary: 'Halt a group: nobody new is admitted from the next day on; admitted machines keep their deployment',
         params: groupParams,
-        body: { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } } },
+        body: haltBody,
         response: { 200: rolloutStatusSchema, ...errors },
       },
     }, async (req) => statusDto(service.halt(req.params.profile, req.params.group, actor(req), req.body?.reason)));

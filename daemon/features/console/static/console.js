@@ -117,7 +117,7 @@ $('sign-out').addEventListener('click', async () => {
 function route() {
   if (!session) return;
   const page = (location.hash || '#boots').slice(1);
-  const known = ['boots', 'pending', 'computers', 'import', 'rollouts', 'audit', 'settings'];
+  const known = ['boots', 'pending', 'computers', 'import', 'rollouts', 'appliances', 'audit', 'settings'];
   const current = known.includes(page) && $(`page-${page}`) ? page : 'boots';
   for (const s of document.querySelectorAll('main > section')) s.hidden = s.id !== `page-${current}`;
   for (const a of document.querySelectorAll('nav a')) {
@@ -129,6 +129,7 @@ function route() {
   if (current === 'computers') void loadComputers();
   if (current === 'audit') void loadAudit();
   if (current === 'rollouts') void loadRollouts();
+  if (current === 'appliances') { void loadAppliances(); pageTimers.push(setInterval(loadAppliances, 5000)); }
   if (current === 'settings') void loadSettings();
 }
 window.addEventListener('hashchange', route);
@@ -284,6 +285,7 @@ function pendingRow(d) {
   return h('tr', { dataset: { mac: d.mac } },
     rw ? h('td', {}, h('input', { type: 'checkbox', class: 'pick', value: d.mac, 'aria-label': `select ${d.mac}` })) : null,
     h('td', { class: 'mono' }, d.mac),
+    h('td', { class: 'vendor' }, d.vendor || ''),
     h('td', { class: 'mono' }, d.guidFirmware || ''),
     h('td', {}, d.arch || (d.archCode ?? '')),
     h('td', {}, fmtDate(d.firstSeen)),
@@ -344,7 +346,7 @@ function computerRow(c) {
     try { await api(method, path); await loadComputers(); } catch (e) { $('computers-error').textContent = e.message; }
   };
   return h('tr', { dataset: { name: c.name } },
-    h('td', {}, c.name), h('td', { class: 'mono' }, c.macs.join(' ')), h('td', { class: 'mono' }, c.guid || ''),
+    h('td', {}, c.name), h('td', { class: 'mono' }, c.macs.join(' ')), h('td', { class: 'vendor' }, c.vendor || ''), h('td', { class: 'mono' }, c.guid || ''),
     h('td', {}, c.profile), h('td', {}, c.effectiveKind || ''), h('td', {}, c.bootOnce.consumedAt ? `consumed ${fmtDate(c.bootOnce.consumedAt)}` : ''),
     session.readOnly ? null : h('td', {},
       h('button', { type: 'button', 'aria-label': `Edit ${c.name}`, onclick: () => openEdit(c) }, 'Edit'), ' ',
@@ -526,10 +528,50 @@ async function loadRollouts() {
       ...r.groups.map((g) => h('section', { class: 'rollout-group', 'aria-label': `Group ${g.group} of ${r.profile}` },
         h('h4', {}, `Group ${g.group}: ${g.admitted} of ${g.machines} admitted, ${g.done} done, ${g.failed} failed`),
         g.halt ? h('p', { class: 'halted' }, `Halted ${fmtDate(g.halt.at)} by ${g.halt.by}: ${g.halt.reason} `,
-          session.readOnly ? null : h('button', { type: 'button', 'aria-label': `Resume group ${g.group} of ${r.profile}`, onclick: () => void resumeGroup(r.profile, g.group) }, 'Resume')) : null,
+          session.readOnly ? null : h('button', { type: 'button', 'aria-label': `Resume group ${g.group} of ${r.profile}`, onclick: () => void resumeGroup(r.profile, g.group) }, 'Resume'))
+          : session.readOnly ? null : haltForm(r.profile, g.group),
         dayBars(g.days))))));
   } catch (e) {
     $('rollouts-error').textContent = e.message;
+  }
+}
+
+function haltForm(profile, group) {
+  const id = `halt-${profile}-${group}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  const reason = h('input', { id, maxlength: 200, placeholder: 'halted by hand' });
+  const error = h('span', { class: 'field-error', role: 'alert' });
+  return h('form', { class: 'halt-form', novalidate: true, onsubmit: (ev) => { ev.preventDefault(); void haltGroup(profile, group, reason.value.trim(), error); } },
+    h('label', { for: id }, `Reason for halting group ${group} of ${profile}`), ' ', reason, ' ',
+    h('button', { type: 'submit', 'aria-label': `Halt group ${group} of ${profile}` }, 'Halt'), ' ', error);
+}
+
+async function haltGroup(profile, group, reason, error) {
+  try {
+    await api('POST', `rollouts/${encodeURIComponent(profile)}/groups/${encodeURIComponent(group)}/halt`, reason === '' ? {} : { reason });
+  } catch (e) {
+    error.textContent = e.message;
+    return;
+  }
+  await loadRollouts();
+}
+
+// ---- Appliances
+
+async function loadAppliances() {
+  $('appliances-error').textContent = '';
+  try {
+    const { appliances } = await api('GET', 'appliances');
+    $('appliances-none').hidden = appliances.length > 0;
+    $('appliances-table').querySelector('tbody').replaceChildren(...appliances.map((a) => h('tr', { class: a.stale ? 'stale' : null, dataset: { name: a.name } },
+      h('th', { scope: 'row' }, a.name, a.self ? h('span', { class: 'muted' }, ' (this one)') : null),
+      h('td', {}, a.subnets.join(', ')),
+      h('td', {}, a.version),
+      h('td', {}, a.ready ? 'ready' : `not ready: ${a.readiness.join('; ')}`),
+      h('td', {}, a.storeState),
+      h('td', {}, `${fmtDate(a.lastSeen)} (${a.secondsSinceSeen} s ago)`, a.stale ? h('strong', {}, ' stale') : null),
+      h('td', {}, String(a.bootsLastHour)))));
+  } catch (e) {
+    $('appliances-error').textContent = e.message;
   }
 }
 
