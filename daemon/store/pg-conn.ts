@@ -9,13 +9,15 @@
  * - `sslmode` (`disable`, `allow`, `prefer` (the default), `require`, `verify-ca`, `verify-full`) with
  *   `sslrootcert` (and `sslcert`/`sslkey`), as libpq means them (node-postgres treats them all as
  *   verify-full); no TLS on a unix socket, as libpq;
- * - the password from `store.passwordFile`, or else from PGPASSFILE / ~/.pgpass (node-postgres reads
- *   those itself), never from a command line.
+ * - the password from `store.passwordFile`, or else the URL, or else PGPASSFILE / ~/.pgpass (read here
+ *   as libpq does, ignored when others may read it), never from a command line.
  * Every connection the store opens comes through connectPg(): the statement worker, the change feed,
  * the pool, migrations and `bootgate store migrate`. Integers come back as numbers (times are
  * milliseconds, well inside 2^53).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
@@ -259,7 +261,8 @@ export function hostConfig(t: PgTarget, u: PgUrl, h: PgHost, ssl: false | Connec
     connectionTimeoutMillis: u.connectTimeoutMs ?? t.connectTimeoutMs ?? 5000,
     keepAlive: true,
   };
-  if (password !== null) cfg.password = password;
+  // Asked only when the server wants one; never left to node-postgres's own (deprecated) .pgpass reading.
+  cfg.password = async () => password ?? '';
   if (t.statementTimeoutMs) cfg.statement_timeout = t.statementTimeoutMs;
   return cfg;
 }
@@ -278,6 +281,50 @@ async function fits(c: pg.Client, pass: SessionAttrs): Promise<string | null> {
   const standby = (r.rows[0] as { standby?: boolean } | undefined)?.standby === true;
   if (pass === 'primary' && standby) return 'a standby';
   if ((pass === 'standby' || pass === 'prefer-standby') && !standby) return 'a primary';
+  return null;
+}
+
+/** The password file libpq would read: PGPASSFILE, else ~/.pgpass. */
+function passFile(): { path: string; key: string } {
+  const env = process.env.PGPASSFILE;
+  return env ? { path: env, key: 'PGPASSFILE' } : { path: join(homedir(), '.pgpass'), key: '~/.pgpass' };
+}
+
+/** Splits one .pgpass line on unescaped colons (`\:` and `\\` are escapes). */
+function passFields(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < line.length; i += 1) {
+    const ch = line[i] as string;
+    if (ch === '\\' && i + 1 < line.length) { cur += line[i + 1]; i += 1; continue; }
+    if (ch === ':') { out.push(cur); cur = ''; continue; }
+    cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/**
+ * The password for one host from PGPASSFILE / ~/.pgpass (`host:port:database:user:password`, `*`
+ * matching anything; a unix socket matches `localhost`), or null. A file others may read is
+ * ignored, as libpq does.
+ */
+export function pgpassLookup(h: PgHost, database: string, user: string): string | null {
+  const { path } = passFile();
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || (st.mode & 0o077) !== 0) return null;
+    const host = h.host.startsWith('/') ? 'localhost' : h.host;
+    for (const raw of readFileSync(path, 'utf8').split(/\r?\n/)) {
+      if (raw === '' || raw.startsWith('#')) continue;
+      const f = passFields(raw);
+      if (f.length < 5) continue;
+      const want = [host, String(h.port), database, user];
+      if (want.every((v, i) => f[i] === '*' || f[i] === v)) return f.slice(4).join(':');
+    }
+  } catch {
+    // No file: no password from it.
+  }
   return null;
 }
 
@@ -309,7 +356,8 @@ export async function connectPg(t: PgTarget, opts: { connectTimeoutMs?: number }
   } catch (err) {
     throw new PgConnectError(`store.url ${redactUrl(t.url)}: ${(err as Error).message}`);
   }
-  const password = filePassword(t) ?? u.password;
+  const fromFile = filePassword(t);
+  const user = u.user ?? process.env.PGUSER ?? userInfo().username;
   const files: { ca?: string; cert?: string; key?: string } = {};
   if (u.sslrootcert) files.ca = readKeyFile('store.url sslrootcert', u.sslrootcert);
   if (u.sslcert) files.cert = readKeyFile('store.url sslcert', u.sslcert);
@@ -321,7 +369,8 @@ export async function connectPg(t: PgTarget, opts: { connectTimeoutMs?: number }
   for (const pass of passes) {
     for (const h of u.hosts) {
       for (const ssl of tlsAttempts(u, h, files)) {
-        const c = new pg.Client(hostConfig(target, u, h, ssl, password));
+        const password = fromFile ?? u.password ?? pgpassLookup(h, u.database ?? user, user);
+        const c = new pg.Client(hostConfig(target, { ...u, user }, h, ssl, password));
         // A socket error after connect() settled must not become an uncaught exception.
         const swallow = (): void => undefined;
         c.on('error', swallow);
@@ -341,9 +390,11 @@ export async function connectPg(t: PgTarget, opts: { connectTimeoutMs?: number }
           const e = err as Error & { code?: string };
           code = e.code ?? code;
           let msg = e.message;
-          if (e.code === '28P01' || e.code === '28000') {
+          if (e.code === undefined && password === null && /password/i.test(msg)) {
+            msg = `the server asks for a password and none was found (store.passwordFile, store.url, ${passFile().key})`;
+          } else if (e.code === '28P01' || e.code === '28000') {
             msg += t.passwordFile ? ' (the password comes from store.passwordFile)'
-              : u.password !== null ? ' (the password comes from store.url)' : ' (the password comes from PGPASSFILE or ~/.pgpass)';
+              : u.password !== null ? ' (the password comes from store.url)' : ` (the password comes from ${passFile().key})`;
           }
           why.push(`${label(h)}${ssl === false ? '' : ' (TLS)'}: ${msg}`);
         }

@@ -91,6 +91,9 @@ test('store migrate: copies everything once, idempotent, refuses conflicts witho
     const withPassword = await cli(['store', 'migrate', '--from', file, '--to', 'postgres://bootgate:secret@db/bootgate']);
     assert.equal(withPassword.code, 1);
     assert.match(withPassword.err, /never the command line/);
+    const inQuery = await cli(['store', 'migrate', '--from', file, '--to', 'postgres://bootgate@db/bootgate?password=secret']);
+    assert.equal(inQuery.code, 1);
+    assert.match(inQuery.err, /never the command line/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
