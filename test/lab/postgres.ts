@@ -11,6 +11,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 
 export interface PgCluster {
   /** Folder holding the data directory and the socket. */
@@ -149,4 +150,44 @@ export function startPgCluster(opts: PgClusterOptions = {}): PgCluster {
     throw err;
   }
   return cluster;
+}
+
+/**
+ * A TCP stand-in for the database in front of the cluster's unix socket, on 127.0.0.1 only, that holds
+ * every chunk of the database's answers for `delayMs` (a database taking seconds per query). It runs on
+ * a worker thread: the store's start-up statements block this one while they wait for the database.
+ */
+const PROXY_SOURCE = `
+const net = require('node:net');
+const { parentPort, workerData } = require('node:worker_threads');
+let delayMs = 0;
+const sockets = new Set();
+const server = net.createServer((client) => {
+  const upstream = net.createConnection(workerData.socketPath);
+  sockets.add(client); sockets.add(upstream);
+  client.on('data', (d) => upstream.write(d));
+  upstream.on('data', (d) => {
+    const wait = delayMs;
+    if (wait === 0) client.write(d);
+    else setTimeout(() => { if (!client.destroyed) client.write(d); }, wait);
+  });
+  const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+  client.on('close', end).on('error', end);
+  upstream.on('close', end).on('error', end);
+});
+parentPort.on('message', (m) => {
+  if (m.delayMs !== undefined) { delayMs = m.delayMs; parentPort.postMessage({ delayMs }); }
+  if (m.close) { for (const s of sockets) s.destroy(); server.close(); parentPort.close(); }
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+`;
+
+export function slowProxy(socketPath: string): Promise<{ port: number; setDelay: (ms: number) => Promise<void>; close: () => Promise<void> }> {
+  const w = new Worker(PROXY_SOURCE, { eval: true, workerData: { socketPath } });
+  const next = () => new Promise<Record<string, number>>((resolve) => w.once('message', resolve));
+  return next().then((m) => ({
+    port: m.port as number,
+    setDelay: async (ms) => { const ack = next(); w.postMessage({ delayMs: ms }); await ack; },
+    close: async () => { w.postMessage({ close: true }); await w.terminate(); },
+  }));
 }
