@@ -340,9 +340,6 @@ function label(h: PgHost): string {
   return h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
 }
 
-/** The chosen server of the last successful connectPg() in this thread, for logs and tests. */
-export let lastChosen: PgHost | null = null;
-
 /**
  * Connects to the first server of the host list that answers and fits target_session_attrs
  * (prefer-standby: a standby if any answers, else any server), trying the TLS attempts sslmode makes
@@ -383,7 +380,6 @@ export async function connectPg(t: PgTarget, opts: { connectTimeoutMs?: number }
             break;
           }
           c.removeListener('error', swallow);
-          lastChosen = h;
           return c;
         } catch (err) {
           await c.end().catch(() => undefined);
