@@ -183,8 +183,9 @@ export interface BootgateConfig {
   store: {
     path: string;
     /**
-     * The shared PostgreSQL store of a fleet (`postgres://user@host:5432/bootgate?sslmode=verify-full`);
-     * null = the embedded SQLite file at `path`. The password comes from `passwordFile` or PGPASSFILE.
+     * The shared PostgreSQL store of a fleet, a libpq-style URL (`postgres://user@db1:5432,db2:5432/bootgate
+     * ?target_session_attrs=read-write&sslmode=verify-full&sslrootcert=...`); null = the embedded SQLite
+     * file at `path`. The password comes from `passwordFile`, else PGPASSFILE / ~/.pgpass.
      */
     url: string | null;
     /** A file whose first line is the PostgreSQL password (never on a command line). */

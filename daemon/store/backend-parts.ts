@@ -1,7 +1,8 @@
 /**
  * The pieces the store backend (backend.ts) is composed of: the metrics it owns, the run-time
- * settings view, the audit pruner, and the MAC -> computer memory that lets a completion marker
- * served to a GUID-matched machine find its computer.
+ * settings view, the audit pruner, the MAC -> computer memory that lets a completion marker served
+ * to a GUID-matched machine find its computer, and the types the shared store's part (pg-backend.ts)
+ * speaks in.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BootgateConfig } from '../config/schema.js';
@@ -182,4 +183,24 @@ export class RecentComputers {
   get(mac: string): string | undefined {
     return this.map.get(mac);
   }
+}
+
+/** The store's state as /readyz and the metrics tell it. */
+export interface StoreHealth {
+  up: boolean;
+  /** Why not up, or null. */
+  problem: string | null;
+  /** Seconds since the snapshot was last known current (0 while the store is up and nothing is being reloaded). */
+  snapshotAgeSeconds: number;
+  /** Writes waiting for the store (audit events, sightings, consumptions). */
+  journal: number;
+}
+
+/** What the base snapshot is built from. */
+export interface BaseData {
+  computers: ReturnType<Store['computers']['all']>;
+  rejected: string[];
+  pending: string[];
+  oldestPending?: number | null;
+  overrides?: SettingOverrides;
 }

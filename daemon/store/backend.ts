@@ -19,14 +19,17 @@ import { setBootOnce } from './boot-once.js';
 import type { ChangeKind, Store } from './db.js';
 import { ChangeWatch } from './watch.js';
 import { Recorder } from './recorder.js';
-import { computersFromRows } from './computers.js';
 import type { DeviceSighting } from './devices.js';
 import type { AuditEventInput } from './audit.js';
 import type { ApplianceBeat } from './appliances.js';
-import { PgJournal } from './pg-journal.js';
-import { PgLink } from './pg-link.js';
+import type { PgJournal } from './pg-journal.js';
+import { SharedStoreLink } from './pg-backend.js';
 import type { RuntimeSettings, SettingOverrides } from './settings.js';
-import { AuditPruner, RecentComputers, SettingsView, storeMetrics, type StoreMetrics } from './backend-parts.js';
+import {
+  AuditPruner, RecentComputers, SettingsView, storeMetrics, type BaseData, type StoreHealth, type StoreMetrics,
+} from './backend-parts.js';
+
+export type { BaseData, StoreHealth } from './backend-parts.js';
 
 export interface StoreBackendDeps {
   logger: Logger;
@@ -58,17 +61,6 @@ export interface SnapshotParts {
 }
 
 const DEFAULTS = { flushIntervalMs: 250, queueMax: 5000, pollIntervalMs: 1000, pruneIntervalMs: 3_600_000, auditMaxRows: 1_000_000, journalMax: 200_000 };
-
-/** The store's state as /readyz and the metrics tell it. */
-export interface StoreHealth {
-  up: boolean;
-  /** Why not up, or null. */
-  problem: string | null;
-  /** Seconds since the snapshot was last known current (0 while the store is up and nothing is being reloaded). */
-  snapshotAgeSeconds: number;
-  /** Writes waiting for the store (audit events, sightings, consumptions). */
-  journal: number;
-}
 
 export interface StoreBackend extends PolicyBackend {
   /** Effective run-time switches: the store's overrides on top of the config. */
@@ -237,15 +229,6 @@ class SnapshotCache {
   }
 }
 
-/** What the base snapshot is built from. */
-export interface BaseData {
-  computers: ReturnType<Store['computers']['all']>;
-  rejected: string[];
-  pending: string[];
-  oldestPending?: number | null;
-  overrides?: SettingOverrides;
-}
-
 /** The decision path's writer: the batched Recorder (SQLite) or the journal (shared store). */
 interface Writer {
   event(e: AuditEventInput): void;
@@ -388,29 +371,6 @@ function withParts(parts: SnapshotParts, stale: () => boolean): (base: PolicySna
   };
 }
 
-/** The base snapshot's data, read on the shared store's pool (off the answer path). */
-async function loadShared(link: PgLink): Promise<BaseData> {
-  const [computers, macs, devices, settings] = await Promise.all([
-    link.pool.query('SELECT * FROM computers ORDER BY name'),
-    link.pool.query('SELECT computer_id, mac FROM computer_macs ORDER BY computer_id, position'),
-    link.pool.query('SELECT mac, status, first_seen FROM devices'),
-    link.pool.query('SELECT key, value FROM settings'),
-  ]);
-  const rows = devices.rows as Array<{ mac: string; status: string; first_seen: number }>;
-  const pending = rows.filter((d) => d.status === 'pending');
-  const overrides: Record<string, unknown> = {};
-  for (const r of settings.rows as Array<{ key: string; value: string }>) {
-    try { overrides[r.key] = JSON.parse(r.value); } catch { /* unreadable: ignored, as SettingsRepo does */ }
-  }
-  return {
-    computers: computersFromRows(computers.rows, macs.rows as Array<{ computer_id: number; mac: string }>),
-    rejected: rows.filter((d) => d.status === 'rejected').map((d) => d.mac),
-    pending: pending.map((d) => d.mac),
-    oldestPending: pending.length === 0 ? null : Math.min(...pending.map((d) => d.first_seen)),
-    overrides: overrides as SettingOverrides,
-  };
-}
-
 function oldestPendingAge(store: Store, now: () => number): number {
   try {
     const first = store.isOpen ? store.devices.oldestFirstSeen('pending') : null;
@@ -430,7 +390,8 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
   let current = initialCfg;
   const cfg = () => current;
   // The shared store: a live link (change feed, health, pool) and the journal instead of the recorder.
-  const link = store.shared ? new PgLink(store, { logger: log, now, ...deps.link }) : null;
+  const shared = store.shared ? new SharedStoreLink(store, { logger: log, now, link: deps.link }) : null;
+  const link = shared?.link ?? null;
   let overrides: SettingOverrides = store.settings.overrides();
   const settings = new SettingsView(store, cfg, log, link ? () => overrides : undefined);
   // The writer asks the cache (is this MAC known now?) and the cache asks the writer (what is unwritten?).
@@ -442,15 +403,15 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
   const isKnown = (mac: string) => snapCache.get().inventory.byMac.has(mac);
   let recorder: Recorder | null = null;
   let journal: PgJournal | null = null;
-  if (link) {
-    journal = new PgJournal(link, {
-      flushIntervalMs: opt.flushIntervalMs, max: opt.journalMax, now, logger: log, serverName: store.serverName, isKnown,
+  if (shared) {
+    journal = shared.startJournal({
+      flushIntervalMs: opt.flushIntervalMs, max: opt.journalMax, isKnown,
       onDropped: (n) => m?.dropped.inc(n),
       onWritten: () => snapCache.markDirty(),
     });
     writer = journal;
     snapCache.get();
-    snapCache.loadAsync = () => loadShared(link);
+    snapCache.loadAsync = () => shared.load();
     snapCache.onLoaded = (data) => {
       // Settings come with the snapshot: the answering switch and delays follow another appliance's change.
       if (data.overrides) { overrides = data.overrides; settings.refresh(); }
@@ -463,7 +424,7 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
     writer = recorder;
   }
   const parts: Parts = { store, cfg, now, log, cache: snapCache, recorder: writer, journal, recent: new RecentComputers(), repeats: new RepeatFilter() };
-  const pruner = new AuditPruner(store, cfg, opt.auditMaxRows, now, log, link ? (cutoff, keep, chunk) => pruneShared(link, cutoff, keep, chunk) : undefined);
+  const pruner = new AuditPruner(store, cfg, opt.auditMaxRows, now, log, shared ? (cutoff, keep, chunk) => shared.prune(cutoff, keep, chunk) : undefined);
 
   const unsubscribe = store.onChange((kind: ChangeKind) => {
     // A feature's own tables (rollout, password) are its part's business, not the base snapshot's.
@@ -479,15 +440,8 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
   const firstPrune = setImmediate(() => void pruner.prune());
 
   function health(): StoreHealth {
-    if (!link) {
-      return { up: store.isOpen, problem: store.isOpen ? null : 'store closed', snapshotAgeSeconds: 0, journal: recorder?.queued ?? 0 };
-    }
-    const current = link.up && !snapCache.isDirty;
-    const age = current ? 0 : Math.max(0, (now() - (link.up ? snapCache.currentAt : Math.min(snapCache.currentAt, link.since))) / 1000);
-    const problem = link.up ? null
-      : `degraded: shared store ${store.path} unreachable (${link.reason ?? 'unknown'}); answering known computers from a snapshot ${Math.round(age)} s old, `
-        + `${journal?.queued ?? 0} writes journaled`;
-    return { up: link.up, problem, snapshotAgeSeconds: age, journal: journal?.queued ?? 0 };
+    if (shared) return shared.health(snapCache);
+    return { up: store.isOpen, problem: store.isOpen ? null : 'store closed', snapshotAgeSeconds: 0, journal: recorder?.queued ?? 0 };
   }
 
   return {
@@ -536,23 +490,11 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
       clearImmediate(firstPrune);
       unsubscribe();
       recorder?.close();
-      journal?.close();
-      void link?.close();
+      shared?.close();
     },
   };
 }
 
 function ageOf(first: number | null, now: () => number): number {
   return first === null ? 0 : Math.max(0, (now() - first) / 1000);
-}
-
-/** One chunk of audit retention on the shared store (by age, then by rows), on the pool. */
-async function pruneShared(link: PgLink, cutoff: number, keep: number, chunk: number): Promise<number> {
-  const old = await link.pool.query('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)', [cutoff, chunk]);
-  if ((old.rowCount ?? 0) > 0) return old.rowCount ?? 0;
-  const edge = await link.pool.query('SELECT id FROM audit_events ORDER BY id DESC LIMIT 1 OFFSET $1', [keep]);
-  const id = (edge.rows[0] as { id: number } | undefined)?.id;
-  if (id === undefined) return 0;
-  const r = await link.pool.query('DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE id <= $1 ORDER BY id LIMIT $2)', [id, chunk]);
-  return r.rowCount ?? 0;
 }

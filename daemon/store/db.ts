@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.js';
-import { isPostgresUrl, redactUrl, urlProblem, type PgTarget } from './pg-conn.js';
+import { isPostgresUrl, parsePgUrl, redactUrl, type PgTarget } from './pg-conn.js';
 import { PgSyncDb } from './pg-sync.js';
 import type { Dialect, SqlDb } from './sql.js';
 import { ComputersRepo } from './computers.js';
@@ -184,8 +184,11 @@ const MIGRATION_LOCK = 0x6267_7374; // 'bgst'
 
 function openShared(url: string, opts: OpenOptions): Store {
   const shown = redactUrl(url);
-  const problem = urlProblem(url);
-  if (problem) throw new StoreError(`store.url ${shown}: ${problem}`);
+  try {
+    parsePgUrl(url);
+  } catch (err) {
+    throw new StoreError(`store.url ${shown}: ${(err as Error).message}`);
+  }
   const target: PgTarget = {
     url, passwordFile: opts.passwordFile ?? null, applicationName: `bootgate ${opts.serverName ?? hostname()}`,
     statementTimeoutMs: opts.statementTimeoutMs ?? 10_000,

@@ -9,7 +9,8 @@
  */
 import type { Logger } from '../log.js';
 import type { ChangeKind, Store } from './db.js';
-import { clientConfig, pg } from './pg-conn.js';
+import { connectPg, type pg } from './pg-conn.js';
+import { PgPool } from './pg-pool.js';
 import type { PgSyncDb } from './pg-sync.js';
 
 export const CHANNEL = 'bootgate_changes';
@@ -36,7 +37,7 @@ export interface PgLinkOptions {
 }
 
 export class PgLink {
-  readonly pool: pg.Pool;
+  readonly pool: PgPool;
   private listener: pg.Client | null = null;
   // The store was opened (and migrated) a moment ago: up until the first connection says otherwise.
   private isUp = true;
@@ -56,12 +57,9 @@ export class PgLink {
     this.now = opts.now ?? Date.now;
     this.downSince = this.now();
     this.db = store.db as PgSyncDb;
-    this.pool = new pg.Pool({ ...clientConfig(store.target), max: opts.poolMax ?? 4, idleTimeoutMillis: 30_000 });
+    // Each pooled connection walks the host list itself: after a failover new ones reach the new primary.
     // A pooled connection that breaks while idle is dropped by the pool; the listener says "down".
-    this.pool.on('error', () => undefined);
-    // A checked-out connection whose server went away reports it through the query that fails; the
-    // socket's own error (EPIPE) must not become an uncaught exception of the appliance.
-    this.pool.on('connect', (c) => { c.on('error', () => undefined); });
+    this.pool = new PgPool(store.target, opts.poolMax ?? 4);
     void this.connect();
   }
 
@@ -106,7 +104,14 @@ export class PgLink {
     if (this.closed) return;
     const target = this.store.target;
     if (!target) return;
-    const client = new pg.Client({ ...clientConfig(target), connectionTimeoutMillis: 3000 });
+    // Every (re)connection walks the host list again (target_session_attrs): a failover is followed here.
+    let client: pg.Client;
+    try {
+      client = await connectPg(target, { connectTimeoutMs: 3000 });
+    } catch (err) {
+      this.retry((err as Error).message);
+      return;
+    }
     client.on('error', (err) => this.broken(client, err.message));
     client.on('end', () => this.broken(client, 'connection closed'));
     client.on('notification', (n) => {
@@ -114,7 +119,6 @@ export class PgLink {
       if (kind) this.store.notify(kind);
     });
     try {
-      await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
     } catch (err) {
       client.end().catch(() => undefined);

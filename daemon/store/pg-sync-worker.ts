@@ -4,7 +4,7 @@
  * shared flag. A broken connection is dropped and opened again on the next statement.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { clientConfig, pg, type PgTarget } from './pg-conn.js';
+import { connectPg, type pg, type PgTarget } from './pg-conn.js';
 
 export interface SyncWorkerData {
   port: MessagePort;
@@ -34,24 +34,20 @@ let client: pg.Client | null = null;
 
 async function connection(): Promise<pg.Client> {
   if (client) return client;
-  const c = new pg.Client(clientConfig(data.target));
+  // Each new connection walks the host list (target_session_attrs), so a failover is followed.
+  const c = await connectPg(data.target);
   c.on('error', () => {
     if (client === c) client = null;
   });
-  try {
-    await c.connect();
-  } catch (err) {
-    c.end().catch(() => undefined);
-    throw err;
-  }
   client = c;
   return c;
 }
 
 function broken(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  // Class 08 (connection exception), 57P0x (admin shutdown, crash), or a socket error without a code.
-  return code === undefined || code.startsWith('08') || code.startsWith('57P');
+  // Class 08 (connection exception), 57P0x (admin shutdown, crash), a socket error without a code, or
+  // 25006 (read-only transaction: the server became a standby; the next connection finds the primary).
+  return code === undefined || code.startsWith('08') || code.startsWith('57P') || code === '25006';
 }
 
 async function handle(req: SyncRequest): Promise<SyncReply> {

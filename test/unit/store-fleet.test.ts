@@ -7,7 +7,6 @@
  * through both at once is consumed once.
  */
 import { after, test } from 'node:test';
-import { Worker } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
@@ -20,6 +19,7 @@ import type { ClientInfo } from '../../daemon/policy/types.js';
 import { createStoreBackend, type StoreBackend } from '../../daemon/store/backend.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
 import { freshPgUrl, pgCluster } from './helpers/store-backends.js';
+import { slowProxy } from '../lab/postgres.js';
 
 const logger = createLogger('silent');
 const BOUND_MS = 120_000;
@@ -220,46 +220,6 @@ test('fleet: with the database stopped both answer known computers from the snap
   assert.equal(a.gate.decide(client('52:54:00:cc:00:02')).kind, 'boot', 'store back: the required deployment is offered again');
   assert.match(await a.metrics.registry.metrics(), /^bootgate_store_up 1$/m);
 });
-
-/**
- * A TCP stand-in for the database in front of the cluster's unix socket, on 127.0.0.1 only, that holds
- * every chunk of the database's answers for `delayMs` (a database taking seconds per query). It runs on
- * a worker thread: the store's start-up statements block this one while they wait for the database.
- */
-const PROXY_SOURCE = `
-const net = require('node:net');
-const { parentPort, workerData } = require('node:worker_threads');
-let delayMs = 0;
-const sockets = new Set();
-const server = net.createServer((client) => {
-  const upstream = net.createConnection(workerData.socketPath);
-  sockets.add(client); sockets.add(upstream);
-  client.on('data', (d) => upstream.write(d));
-  upstream.on('data', (d) => {
-    const wait = delayMs;
-    if (wait === 0) client.write(d);
-    else setTimeout(() => { if (!client.destroyed) client.write(d); }, wait);
-  });
-  const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-  client.on('close', end).on('error', end);
-  upstream.on('close', end).on('error', end);
-});
-parentPort.on('message', (m) => {
-  if (m.delayMs !== undefined) { delayMs = m.delayMs; parentPort.postMessage({ delayMs }); }
-  if (m.close) { for (const s of sockets) s.destroy(); server.close(); parentPort.close(); }
-});
-server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
-`;
-
-function slowProxy(socketPath: string): Promise<{ port: number; setDelay: (ms: number) => Promise<void>; close: () => Promise<void> }> {
-  const w = new Worker(PROXY_SOURCE, { eval: true, workerData: { socketPath } });
-  const next = () => new Promise<Record<string, number>>((resolve) => w.once('message', resolve));
-  return next().then((m) => ({
-    port: m.port as number,
-    setDelay: async (ms) => { const ack = next(); w.postMessage({ delayMs: ms }); await ack; },
-    close: async () => { w.postMessage({ close: true }); await w.terminate(); },
-  }));
-}
 
 test('fleet: a database answering 2 s late does not slow the decisions; the change arrives when it can', async (t) => {
   const url = freshPgUrl();

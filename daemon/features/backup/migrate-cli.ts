@@ -39,7 +39,7 @@ export function storeMigrateCommand(io: BaseIo, isTty: () => boolean = () => pro
         const from = resolve(io.cwd ?? process.cwd(), args.from);
         if (!existsSync(from)) throw new CliError(`--from ${from}: no such file`);
         if (!/^postgres(ql)?:\/\//i.test(args.to)) throw new CliError('--to must be a postgres:// connection string');
-        if (/^postgres(ql)?:\/\/[^/@]*:[^@]*@/i.test(args.to)) throw new CliError('--to carries a password: use --password-file or PGPASSFILE, never the command line');
+        if (/^postgres(ql)?:\/\/[^/@]*:[^@]*@/i.test(args.to) || /[?&]password=/i.test(args.to)) throw new CliError('--to carries a password: use --password-file or PGPASSFILE, never the command line');
         const source = openStore(from, { mustExist: true });
         try {
           const target = openStore(args.to, { passwordFile: args.passwordFile ?? null, statementTimeoutMs: 0 });

@@ -161,24 +161,25 @@ export class RolloutService {
 
   /**
    * Loads every rollout (or the one named) for the instant `t`, records the admissions the plan makes
-   * up to today, and returns the plans. `computers`/`members` may be passed to share one read.
+   * up to today, and returns the plans.
    */
   load(t: number, only?: string): LoadedRollout[] {
     const cfg = this.cfg();
-    const membership = new Map(this.repo.members().map((m) => [m.computer.toLowerCase(), m]));
-    const computers = this.store.computers.all();
     const out: LoadedRollout[] = [];
     for (const [profile, p] of Object.entries(cfg.profiles)) {
       if (!p.rollout || (only !== undefined && only !== profile)) continue;
       const settings = settingsOf(p.rollout);
-      const members: RolloutMember[] = computers.filter((c) => c.profile === profile).map((c) => {
-        const m = membership.get(c.name.toLowerCase());
-        return { name: c.name, group: m?.group ?? UNGROUPED, criticality: m?.criticality ?? null };
-      });
       // Read, plan and admit as one step per rollout: appliances sharing a store admit one at a time, so
-      // two of them deciding at the same moment cannot both fill the day's quota.
+      // two of them deciding at the same moment cannot both fill the day's quota. The members are read
+      // inside that step too: a plan made from a member list read before another appliance admitted
+      // (and before an import it saw) would not count those admissions against the day's quota.
       const { halts, plan } = this.store.tx(() => {
         this.store.serialize(`rollout:${profile}`);
+        const membership = new Map(this.repo.members().map((m) => [m.computer.toLowerCase(), m]));
+        const members: RolloutMember[] = this.store.computers.all().filter((c) => c.profile === profile).map((c) => {
+          const m = membership.get(c.name.toLowerCase());
+          return { name: c.name, group: m?.group ?? UNGROUPED, criticality: m?.criticality ?? null };
+        });
         const halts = this.repo.halts(profile);
         const spans: HaltSpan[] = halts.map((h) => ({
           group: h.group, fromDay: rolloutDay(settings, h.haltedAt), toDay: h.resumedAt === null ? null : rolloutDay(settings, h.resumedAt),
