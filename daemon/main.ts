@@ -11,6 +11,7 @@ import { BootContent } from './boot/content.js';
 import { ClientDirectory } from './boot/clients.js';
 import { countMissing, describeMissing, profileReadiness, templateProblems } from './boot/readiness.js';
 import { Gatekeeper } from './boot/gatekeeper.js';
+import { redactLoaderPath } from './boot/loader-config.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
 import type { AttachedConsole } from './features/console/index.js';
@@ -198,6 +199,7 @@ async function startTftp(core: Core, endpoints: Endpoint[], devices: Array<{ dev
     logger: core.logger.child({ door: 'tftp' }),
     metrics: core.metrics,
     onRequest: (req) => core.content.forTftp(req.path, req.client.address, defaultServer),
+    redact: redactLoaderPath,
     onComplete: (ev) => {
       if (ev.result === 'ok') served(core, ev.client.address, ev.path);
       transferred(core, { door: 'tftp', clientIp: ev.client.address, path: ev.path, bytes: ev.bytes, result: ev.result, seconds: ev.seconds });
