@@ -16,15 +16,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { APP_ADDRESS, createLab, type Lab } from '../lab/netns.js';
 import { OVMF_CODE_SECBOOT, OVMF_VARS_MS, randomMac, startClient } from '../lab/qemu.js';
-import { LAB_HTTP_PORT, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
+import { LAB_HTTP_PORT, bootgateCli, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
 import { MARKER_RE } from '../lab/initramfs.js';
 import { HANG_MS } from '../lab/procs.js';
+import { startTypingClient, type Vm } from '../lab/keyboard.js';
 import { openStore } from '../../daemon/store/db.js';
 
 /** The signed chain as Debian's packages install it (the same files fetch-boot --secure-boot downloads). */
@@ -32,6 +34,8 @@ const SHIM = '/usr/lib/shim/shimx64.efi.signed';
 const GRUB = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
 const DENIED_RE = /Access Denied/;
 const TOKEN = 'lab-admin-token-5b5b5b5b5b5b5b5b';
+const RIGHT = 'open-sesame-16';
+const WRONG = 'not-it';
 
 describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel through Bootgate', { timeout: 40 * 60_000 }, () => {
   let lab: Lab | undefined;
@@ -64,9 +68,20 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
             // panic=-1: a broken boot reboots at once, which -no-reboot turns into QEMU exiting.
             linux: { kernel: 'vmlinuz', initrd: 'initrd.img', cmdline: 'console=ttyS0 panic=-1' },
           },
+          gated: {
+            description: 'the same behind a boot password: GRUB prompts, Bootgate checks, the kernel is gated',
+            bootFiles: { bios: 'undionly.kpxe', 'efi-x64': 'ipxe.efi' },
+            secureBootFiles: { 'efi-x64': 'shimx64.efi' },
+            ipxeScript: script,
+            linux: { kernel: 'vmlinuz', initrd: 'initrd.img', cmdline: 'console=ttyS0 panic=-1' },
+            password: { mode: 'required', files: ['vmlinuz', 'initrd.img'] },
+          },
         },
       },
     });
+    const set = spawnSync(process.execPath, [bootgateCli(), 'password', 'set', '--profile', 'gated', '--config', join(lab.dir, 'bootgate.yaml')],
+      { input: `${RIGHT}\n`, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(set.status, 0, set.stderr);
   });
 
   after(async () => {
@@ -170,5 +185,54 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
       await vm.stop();
     }
     assert.doesNotMatch(app.log(), new RegExp(`"mac":"${mac}"[^\\n]*"file":"ipxe.efi"`), 'no unsigned program was offered');
+  });
+
+  /** Types `text` into GRUB's password form: one key, then the form Bootgate sends back with one more star. */
+  async function typeInGrub(v: Vm, text: string): Promise<void> {
+    let n = 0;
+    for (const ch of text) {
+      await v.type(ch);
+      n += 1;
+      await v.next(new RegExp(`Password: \\*{${n}}(?!\\*)`));
+    }
+  }
+
+  test('a marked machine on a password-gated profile: GRUB prompts, a wrong password is refused, the right one boots', { timeout: 3 * HANG_MS }, async (t) => {
+    assert.ok(lab && app);
+    const mac = randomMac();
+    assert.equal((await api('PUT', `/secure-boot/${mac}`)).status, 200);
+    assert.equal((await api('POST', '/computers', { name: 'SB-GATED', macs: [mac], profile: 'gated' })).status, 201);
+    const v = await startTypingClient(lab, { firmware: 'uefi-secureboot', mac, name: 'sb-password' });
+    try {
+      await v.next(/profile gated is password gated\. Type the boot password, then press Tab/);
+      t.diagnostic(`GRUB form after ${((Date.now() - v.client.startedAt) / 1000).toFixed(1)} s`);
+      await v.next(/Password: (?!\*)/);
+      await typeInGrub(v, WRONG);
+      await v.press('tab');
+      await v.next(/Bootgate: wrong password; \d+ tries left/);
+      t.diagnostic(`wrong password refused after ${((Date.now() - v.client.startedAt) / 1000).toFixed(1)} s`);
+      assert.doesNotMatch(v.client.serial(), MARKER_RE);
+      await v.next(/Password: (?!\*)/);
+      await typeInGrub(v, RIGHT);
+      await v.press('tab');
+      const m = await v.next(MARKER_RE);
+      t.diagnostic(`marker after ${((Date.now() - v.client.startedAt) / 1000).toFixed(1)} s`);
+      assert.equal(m[1], mac);
+      assert.match(v.client.serial(), /Secure boot enabled/i, report('the kernel did not report Secure Boot on', v.client.serial()));
+      assert.ok(!v.client.serial().includes(RIGHT), 'the password was echoed on the console');
+    } catch (err) {
+      throw new Error(report((err as Error).message, v.client.serial()), { cause: err });
+    } finally {
+      v.kb.close();
+      await v.client.stop();
+    }
+    const log = app.log();
+    assert.match(log, new RegExp(`"mac":"${mac}"[^\\n]*"door":"dhcp","decision":"password"[^\\n]*"file":"shimx64.efi"`), 'shim was offered to prompt');
+    assert.match(log, /wrong boot password/);
+    assert.match(log, /boot password accepted: unlocked/);
+    assert.ok(!log.includes(RIGHT) && !log.includes(Buffer.from(RIGHT).toString('hex')), 'the daemon log contains the password');
+    const text = await metrics();
+    assert.match(text, /^bootgate_password_attempts_total\{result="wrong"\} 1$/m);
+    assert.match(text, /^bootgate_password_attempts_total\{result="ok"\} 1$/m);
   });
 });
