@@ -50,7 +50,7 @@ describe('Secure Boot: a pending machine waits in GRUB, is approved, and GRUB\'s
       const waiting = await vm.waitForSerial(/Bootgate: waiting for an administrator to approve this machine; asking again in 10 s/, HANG_MS);
       assert.ok(waiting, sb.report('GRUB did not show the waiting message', vm.serial()));
       t.diagnostic(`waiting message in GRUB after ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s`);
-      const queue = (await sb.api('GET', '/pending')).json as Array<{ mac: string }>;
+      const queue = ((await sb.api('GET', '/pending')).json as { devices: Array<{ mac: string }> }).devices;
       assert.ok(queue.some((d) => d.mac === mac), JSON.stringify(queue));
 
       const logBefore = app.log().length;
