@@ -347,7 +347,7 @@ class Core {
     try {
       const ctx: FeatureContext = {
         store: this.store, config: () => this.cfg, logger, registry: metrics.registry,
-        macOfIp: (ip) => this.clients.macOfIp(ip), sessions: () => this.sessions(),
+        macOfIp: (ip) => this.clients.macOfIp(ip), macOfGuid: (g) => this.clients.macOfGuid(g), sessions: () => this.sessions(),
       };
       for (const f of STORE_FEATURES) this.features.push(f.attach(ctx));
       this.features.push(rollout.attach(ctx));
