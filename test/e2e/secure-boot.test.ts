@@ -19,7 +19,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { APP_ADDRESS, createLab, type Lab } from '../lab/netns.js';
@@ -60,6 +60,9 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
     const root = buildBootRoot(lab, assets, script, 'root-secureboot');
     copyFileSync(SHIM, join(root, 'shimx64.efi'));
     copyFileSync(GRUB, join(root, 'grubx64.efi'));
+    mkdirSync(join(root, 'gated'));
+    copyFileSync(join(root, 'vmlinuz'), join(root, 'gated', 'vmlinuz'));
+    copyFileSync(join(root, 'initrd.img'), join(root, 'gated', 'initrd.img'));
     writeFileSync(join(lab.dir, 'admin-tokens'), `${TOKEN}\n`);
     app = await startBootgate(lab, {
       root, ipxeScript: script, scriptTransport: 'http',
@@ -79,8 +82,9 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
             bootFiles: { bios: 'undionly.kpxe', 'efi-x64': 'ipxe.efi' },
             secureBootFiles: { 'efi-x64': 'shimx64.efi' },
             ipxeScript: script,
-            linux: { kernel: 'vmlinuz', initrd: 'initrd.img', cmdline: 'console=ttyS0 panic=-1' },
-            password: { mode: 'required', files: ['vmlinuz', 'initrd.img'] },
+            // Its own copies: a gated profile's files are refused to every client not unlocked for it.
+            linux: { kernel: 'gated/vmlinuz', initrd: 'gated/initrd.img', cmdline: 'console=ttyS0 panic=-1' },
+            password: { mode: 'required', files: ['gated/'] },
           },
         },
       },
