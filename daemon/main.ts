@@ -11,6 +11,8 @@ import { BootContent } from './boot/content.js';
 import { ClientDirectory } from './boot/clients.js';
 import { countMissing, describeMissing, profileReadiness, templateProblems } from './boot/readiness.js';
 import { Gatekeeper } from './boot/gatekeeper.js';
+import { redactLoaderPath } from './boot/loader-config.js';
+import { openDhcpv6Listener, type Dhcpv6Listener } from './net/dhcpv6.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import { WholeFileCache } from './files/whole-cache.js';
 import type { BootgateConfig, ProfileConfig } from './config/schema.js';
@@ -185,6 +187,36 @@ function deviceEndpoints(endpoints: Endpoint[], interfacesNamed: boolean): Array
   return endpoints.map((e) => ({ device: e.iface as string, address: e.address }));
 }
 
+/**
+ * DHCPv6 on the boot interfaces, heard and never answered (the Secure Boot refusal watch reads it). Only
+ * when Bootgate answers on named interfaces; a port that cannot be had costs the signal, not the start.
+ */
+async function listenDhcpv6(core: Core, endpoints: Endpoint[]): Promise<Dhcpv6Listener | null> {
+  const ifaces = endpoints.flatMap((e) => (e.iface ? [e.iface] : []));
+  if (!core.cfg.server.dhcpv6Listen || ifaces.length === 0) return null;
+  const log = core.logger.child({ door: 'dhcpv6' });
+  try {
+    const l = await openDhcpv6Listener({
+      interfaces: ifaces,
+      onMessage: (msg, from) => {
+        for (const f of core.features) {
+          try {
+            f.dhcpv6?.(msg, from);
+          } catch (err) {
+            log.error({ err, client: from }, 'DHCPv6 handler failed');
+          }
+        }
+      },
+      onError: (err) => log.warn({ err: err.message }, 'DHCPv6 socket error'),
+    });
+    log.info({ interfaces: ifaces, port: l.port }, 'listening for DHCPv6 (never answered): PXE over IPv6 after a Secure Boot refusal');
+    return l;
+  } catch (err) {
+    log.warn({ err: (err as Error).message, interfaces: ifaces }, 'cannot listen for DHCPv6 on port 547: Secure Boot refusals are noticed from the later HTTP boot or PXE attempt instead');
+    return null;
+  }
+}
+
 async function startTftp(core: Core, endpoints: Endpoint[], devices: Array<{ device: string; address: string }> | null): Promise<TftpServer | null> {
   const { cfg } = core;
   if (!cfg.tftp.enabled) return null;
@@ -200,6 +232,7 @@ async function startTftp(core: Core, endpoints: Endpoint[], devices: Array<{ dev
     logger: core.logger.child({ door: 'tftp' }),
     metrics: core.metrics,
     onRequest: (req) => core.content.forTftp(req.path, req.client.address, defaultServer),
+    redact: redactLoaderPath,
     onComplete: (ev) => {
       if (ev.result === 'ok') served(core, ev.client.address, ev.path);
       transferred(core, { door: 'tftp', clientIp: ev.client.address, path: ev.path, bytes: ev.bytes, result: ev.result, seconds: ev.seconds });
@@ -352,7 +385,7 @@ class Core {
     try {
       const ctx: FeatureContext = {
         store: this.store, config: () => this.cfg, logger, registry: metrics.registry,
-        macOfIp: (ip) => this.clients.macOfIp(ip), sessions: () => this.sessions(),
+        macOfIp: (ip) => this.clients.macOfIp(ip), macOfGuid: (g) => this.clients.macOfGuid(g), sessions: () => this.sessions(),
       };
       for (const f of STORE_FEATURES) this.features.push(f.attach(ctx));
       this.features.push(rollout.attach(ctx));
@@ -464,6 +497,8 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
       door.cancelHeld();
       await Promise.all(dhcp.map((l) => l.close()));
     });
+    const v6 = await listenDhcpv6(core, endpoints);
+    if (v6) stopAnswering.push(() => v6.close());
     const devices = deviceEndpoints(endpoints, backend.settings().interfaces.length > 0);
     const tftp = await startTftp(core, endpoints, devices);
     if (tftp) drain.push((grace) => tftp.close(grace));

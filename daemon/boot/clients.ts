@@ -93,6 +93,17 @@ export class ClientDirectory {
     return this.macByIp.get(ip);
   }
 
+  /**
+   * The client seen lately with this option 97 GUID (as either reading), newest first. A scan: callers
+   * (DHCPv6 listening) bound how often they ask.
+   */
+  macOfGuid(guid: string): string | undefined {
+    const g = guid.toLowerCase();
+    let found: string | undefined;
+    for (const [mac, seen] of this.byMac) if (seen.client.guid === g || seen.client.guidSwapped === g) found = mac;
+    return found;
+  }
+
   profileFor(mac: string): string | undefined {
     return this.byMac.get(mac)?.profile;
   }

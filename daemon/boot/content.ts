@@ -11,7 +11,7 @@ import { choiceFromScriptPath, ipxeChoicePath, ipxeScriptPath, macFromScriptPath
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
 import { menuScript } from './menu.js';
-import { grubConfig, loaderConfigPath, pxelinuxConfig } from './loader-config.js';
+import { grubConfig, loaderConfigPath, pxelinuxConfig, type GrubPasswordStep, type LoaderInput } from './loader-config.js';
 import { scriptForDecision } from './scripts.js';
 import { TFTP_ERROR } from '../protocol/tftp/codec.js';
 import type { TftpAnswer } from '../tftp/server.js';
@@ -30,10 +30,30 @@ export type FileGate = { kind: 'allow'; path: string } | { kind: 'refuse'; reaso
 /** `as-is`: render as without a gate; `vars`: render the template with these vars; `text`: send this script. */
 export type ScriptGate = { kind: 'as-is' } | { kind: 'vars'; vars: Record<string, string> } | { kind: 'text'; text: string };
 
+/** A typed password checked for a client (the GRUB form's Tab); `door` is where it arrived. */
+export interface PasswordAttempt {
+  mac: string;
+  ip: string;
+  profile: string;
+  computer: string | null;
+  password: string;
+  door: 'tftp' | 'http';
+}
+
+/** What a check says (the password feature's AttemptOutcome, as far as a door needs it). */
+export type PasswordCheck =
+  | { result: 'ok' }
+  | { result: 'wrong'; triesLeft: number; lockedOut: boolean }
+  | { result: 'locked'; retryAfterMs: number }
+  | { result: 'no-password' }
+  | { result: 'busy' };
+
 /** A gate on what the doors serve: the password feature's PasswordGate is one. */
 export interface ContentGate {
   file(req: FileRequest): Promise<FileGate>;
   script(client: ClientInfo, decision: Decision, vars: Record<string, string>): ScriptGate;
+  /** Checks a password typed into a boot loader's form (same lockouts, audit and metrics as iPXE's). */
+  attempt(req: PasswordAttempt): Promise<PasswordCheck>;
 }
 
 export type ContentAnswer =
@@ -92,6 +112,7 @@ export class BootContent {
     if (choice) return this.script(choice.mac, req, choice.profile);
     const loader = loaderConfigPath(rel);
     // A configuration the admin put in the root is served as it is; otherwise it is rendered per client.
+    if (loader?.password) return this.loaderConfig(loader, rel, req);
     if (loader && !(await resolveInRoot(this.settings().root, rel)).ok) return this.loaderConfig(loader, rel, req);
     if (notServedReason(rel, templateFiles(this.settings().profiles)) !== null) {
       return { kind: 'refuse', reason: 'not-found', message: 'File not found' };
@@ -178,7 +199,7 @@ export class BootContent {
    * address it asks from (Debian's network GRUB asks for one name whoever it runs on; the DHCP doors
    * bound that address to the MAC when the firmware asked port 4011).
    */
-  private loaderConfig(loader: { loader: 'grub' | 'pxelinux'; mac: string | null }, rel: string, req: ContentRequest): ContentAnswer {
+  private async loaderConfig(loader: { loader: 'grub' | 'pxelinux'; mac: string | null; password?: GrubPasswordStep }, rel: string, req: ContentRequest): Promise<ContentAnswer> {
     const s = this.settings();
     const mac = loader.mac ?? this.clients.macOfIp(req.clientIp);
     if (!mac) return { kind: 'refuse', reason: 'not-found', message: 'File not found' };
@@ -187,10 +208,26 @@ export class BootContent {
     const unseen: ClientInfo = { ...anonymous(mac, req.clientIp), ...(loader.loader === 'pxelinux' ? { arch: 'bios', archCode: 0 } : {}) };
     const client: ClientInfo = { ...(known ?? unseen), ipxe: false, ip: req.clientIp, door: req.door };
     if (loader.mac) this.clients.bind(req.clientIp, mac);
-    const decision = this.gate.decide(client, { file: rel });
+    // A password form's path carries the attempt: the decision (and its log line) sees it without.
+    const file = loader.password ? 'grub/password' : rel;
+    let decision = this.gate.decide(client, { file });
     if (decision.kind === 'ignore') return { kind: 'refuse', reason: 'policy', message: 'Access violation' };
+    let password: LoaderInput['password'];
+    // The form itself, after a malformed path or a key: shown again with what was typed so far.
+    const selfPath = loader.password ? 'grub/grub.cfg' : rel;
+    if (decision.kind === 'password' && loader.password) {
+      const step = loader.password;
+      if (step.step === 'malformed') password = { attempt: '', note: 'that input was not understood; type the password again' };
+      else if (step.step === 'key') password = { attempt: step.attempt, note: null };
+      else {
+        const checked = await this.check(decision, mac, req, step.attempt);
+        if (checked.unlocked) decision = this.gate.decide(client, { file });
+        password = checked.password;
+        if (checked.local) decision = { kind: 'local', computer: decision.kind === 'password' ? decision.computer : null, reason: 'password-required' };
+      }
+    }
     const profile = 'profile' in decision ? s.profile(decision.profile) : undefined;
-    const input = {
+    const input: LoaderInput = {
       mac,
       computer: ('computer' in decision && decision.computer) || '',
       decision,
@@ -198,11 +235,29 @@ export class BootContent {
       linux: profile?.linux ?? null,
       menu: profile?.menu ? s.menu : null,
       retrySeconds: s.retrySeconds,
-      selfPath: rel,
+      selfPath,
       version: s.version,
+      ...(password ? { password } : {}),
     };
     const text = loader.loader === 'grub' ? grubConfig(input) : pxelinuxConfig(input);
     return { kind: 'content', data: Buffer.from(text), client, decision };
+  }
+
+  /** The GRUB form's Tab: the attempt checked by the password gate, and what the next form says. */
+  private async check(
+    decision: Extract<Decision, { kind: 'password' }>, mac: string, req: ContentRequest, attempt: string,
+  ): Promise<{ unlocked: boolean; local: boolean; password?: { attempt: string; note: string | null } }> {
+    const unset = { unlocked: false, local: true, password: { attempt: '', note: 'no boot password is set for this profile (bootgate password set)' } };
+    if (!this.passwords) return unset;
+    const r = await this.passwords.attempt({ mac, ip: req.clientIp, profile: decision.profile, computer: decision.computer, password: attempt, door: req.door });
+    switch (r.result) {
+      case 'ok': return { unlocked: true, local: false };
+      case 'wrong':
+        return { unlocked: false, local: false, password: { attempt: '', note: r.lockedOut ? 'wrong password; too many wrong passwords, locked out' : `wrong password; ${r.triesLeft} tries left` } };
+      case 'locked': return { unlocked: false, local: false, password: { attempt: '', note: `locked out after too many wrong passwords; try again in ${Math.max(1, Math.ceil(r.retryAfterMs / 60_000))} min` } };
+      case 'busy': return { unlocked: false, local: false, password: { attempt, note: 'the appliance is busy checking passwords; press Tab again' } };
+      case 'no-password': return unset;
+    }
   }
 
   /** The built-in menu for this client: the small Linux entry only when its files are in the root. */

@@ -3,8 +3,16 @@
  * network GRUB, the one a Secure Boot machine reaches through shim) and PXELINUX (`pxelinux.cfg/01-<mac>`,
  * which U-Boot's `pxe get` asks for too). Rendered from the same decision as the iPXE script: `boot`
  * boots the profile's kernel (its `linux` keys), `local` returns to the firmware's next boot device,
- * `pending` waits and asks again. Pure: text out. Anything pasted in from a client or the inventory is
- * reduced to characters neither loader reads as syntax.
+ * `pending` waits and asks again, `password` (GRUB) prompts for the boot password and Bootgate checks it.
+ * Pure: text out. Anything pasted in from a client or the inventory is reduced to characters neither
+ * loader reads as syntax.
+ *
+ * The GRUB password prompt: Debian's signed network GRUB has no `read` command, so the prompt is built
+ * from menu hotkeys. Every printable key is the hotkey of a hidden-menu entry that asks Bootgate for the
+ * next configuration by a path carrying the attempt so far (hex, `grub/password/<hex>/key`); Tab asks
+ * for `grub/password/<hex>/try`, which Bootgate checks like the password iPXE posts (same service,
+ * lockouts, audit and metrics). Each answer shows one `*` per character typed. The attempt never
+ * reaches a log line: `redactLoaderPath` is what the doors log instead of such a path.
  */
 import type { LinuxBoot, MenuChoice } from '../config/schema.js';
 import type { Decision } from '../policy/types.js';
@@ -26,6 +34,8 @@ export interface LoaderInput {
   /** The path the loader asked for (a pending GRUB reads it again). */
   selfPath: string;
   version: string;
+  /** A `password` decision rendered for GRUB: what was typed so far and what to say about the last try. */
+  password?: { attempt: string; note: string | null };
 }
 
 /** Paths in the boot root: letters, digits and `._/+-`, no `..` (the config schema allows more). */
@@ -48,9 +58,10 @@ function summary(i: LoaderInput): string {
 type Plan =
   | { kind: 'linux'; linux: LinuxBoot; timeoutSeconds: number; withLocal: boolean }
   | { kind: 'local'; note: string | null }
-  | { kind: 'wait' };
+  | { kind: 'wait' }
+  | { kind: 'password'; profile: string };
 
-function plan(i: LoaderInput): Plan {
+function plan(i: LoaderInput, loader: 'grub' | 'pxelinux'): Plan {
   const d = i.decision;
   switch (d.kind) {
     case 'boot':
@@ -61,13 +72,14 @@ function plan(i: LoaderInput): Plan {
       }
       return { kind: 'linux', linux: i.linux, timeoutSeconds: 0, withLocal: false };
     case 'password':
-      // Its password is checked by iPXE's login form; GRUB and PXELINUX have no way to ask Bootgate.
-      return { kind: 'local', note: `profile ${menuText(d.profile)} is password gated: only iPXE can unlock it` };
+      // GRUB prompts (its hotkey form, checked by Bootgate); PXELINUX has no way to ask Bootgate.
+      if (loader === 'grub') return { kind: 'password', profile: d.profile };
+      return { kind: 'local', note: `profile ${menuText(d.profile)} is password gated: only iPXE and GRUB can unlock it` };
     case 'pending':
       return { kind: 'wait' };
     case 'local':
     case 'ignore':
-      return { kind: 'local', note: null };
+      return { kind: 'local', note: i.password?.note ?? null };
   }
 }
 
@@ -77,7 +89,7 @@ function q(s: string): string {
 }
 
 export function grubConfig(i: LoaderInput): string {
-  const p = plan(i);
+  const p = plan(i, 'grub');
   const tftp = `(tftp,${i.server})`;
   const lines = [`# ${summary(i)}`, `echo ${q(summary(i))}`];
   const local = [
@@ -98,6 +110,9 @@ export function grubConfig(i: LoaderInput): string {
         `configfile ${tftp}/${safePath(i.selfPath)}`,
       );
       break;
+    case 'password':
+      lines.push(...grubPasswordForm(i, p.profile, tftp), ...local);
+      break;
     case 'linux':
       lines.push(`set timeout=${Math.max(0, Math.floor(p.timeoutSeconds))}`, 'set default=linux');
       lines.push(
@@ -113,15 +128,67 @@ export function grubConfig(i: LoaderInput): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The longest password the GRUB form takes (the TFTP request of a longer one would not fit a packet). */
+export const GRUB_PASSWORD_MAX = 64;
+
+/** How long the GRUB form waits for the next key before it gives up and exits to the next boot device. */
+export const GRUB_PASSWORD_WAIT_SECONDS = 300;
+
+/** The keys the GRUB form takes: printable ASCII (a US keyboard's characters). */
+const TYPABLE = Array.from({ length: 0x7f - 0x20 }, (_, k) => String.fromCharCode(0x20 + k));
+
+function hex(s: string): string {
+  return Buffer.from(s, 'utf8').toString('hex');
+}
+
+/** A menuentry's hotkey argument: the character quoted for GRUB (a single quote cannot be in '...'). */
+function hotkey(ch: string): string {
+  return ch === "'" ? `"'"` : `'${ch}'`;
+}
+
+/**
+ * The hidden-menu form: hotkeys for every typable character (each asks for the next form, the attempt one
+ * character longer), Backspace (one shorter), Tab (the check). Only printable ASCII ever reaches the
+ * attempt, and at most GRUB_PASSWORD_MAX characters of it.
+ */
+function grubPasswordForm(i: LoaderInput, profile: string, tftp: string): string[] {
+  const attempt = [...(i.password?.attempt ?? '')].filter((c) => TYPABLE.includes(c)).join('').slice(0, GRUB_PASSWORD_MAX);
+  const path = (a: string, step: 'key' | 'try') => `${tftp}/grub/password/${hex(a)}/${step}`;
+  const lines = [
+    `echo ${q(`Bootgate: profile ${menuText(profile)} is password gated. Type the boot password, then press Tab (Backspace corrects, Esc shows the menu).`)}`,
+  ];
+  if (i.password?.note) lines.push(`echo ${q(`Bootgate: ${menuText(i.password.note, 200)}`)}`);
+  lines.push(
+    `echo ${q(`Password: ${'*'.repeat(attempt.length)}`)}`,
+    // Hidden: no menu is drawn, but hotkeys work (Esc shows it); the wait ends at the local disk.
+    'set timeout_style=hidden',
+    `set timeout=${GRUB_PASSWORD_WAIT_SECONDS}`,
+    'set default=local',
+    `menuentry ${q('Check the password (Tab)')} --hotkey=tab --id submit {`,
+    `  configfile ${path(attempt, 'try')}`,
+    '}',
+    `menuentry ${q('Correct the last character (Backspace)')} --hotkey=backspace {`,
+    `  configfile ${path(attempt.slice(0, -1), 'key')}`,
+    '}',
+  );
+  const longer = attempt.length < GRUB_PASSWORD_MAX;
+  for (const ch of TYPABLE) {
+    const name = /^[A-Za-z0-9]$/.test(ch) ? ch : `U+${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    lines.push(`menuentry ${q(`Type ${name}`)} --hotkey=${hotkey(ch)} {`, `  configfile ${path(longer ? attempt + ch : attempt, 'key')}`, '}');
+  }
+  return lines;
+}
+
 /** The PXELINUX program that a waiting machine runs again (it then asks for its configuration again). */
 export const PXELINUX_PROGRAM = 'pxelinux.0';
 
 export function pxelinuxConfig(i: LoaderInput): string {
-  const p = plan(i);
+  const p = plan(i, 'pxelinux');
   const lines = [`# ${summary(i)}`, `SAY ${summary(i)}`];
   switch (p.kind) {
+    case 'password': // plan() gives PXELINUX no form: never reached
     case 'local':
-      if (p.note) lines.push(`SAY Bootgate: ${p.note}`);
+      if (p.kind === 'local' && p.note) lines.push(`SAY Bootgate: ${p.note}`);
       lines.push('DEFAULT local', 'PROMPT 0', 'LABEL local', '  LOCALBOOT 0');
       break;
     case 'wait':
@@ -149,10 +216,37 @@ const GRUB_CFG = /^(?:boot\/)?grub\/(?:[a-z0-9_-]+\/)?grub\.cfg$/i;
 const PXELINUX_MAC = /^(?:[a-z0-9_.-]+\/)*pxelinux\.cfg\/01-([0-9a-f]{2}(?:-[0-9a-f]{2}){5})$/i;
 const PXELINUX_DEFAULT = /^(?:[a-z0-9_.-]+\/)*pxelinux\.cfg\/default$/i;
 
+/** Any path under GRUB's password prefix (a well-formed one or not: none is ever a file). */
+const GRUB_PASSWORD_ANY = /^(?:boot\/)?grub\/password(?:\/|$)/i;
+const GRUB_PASSWORD_PATH = /^(?:boot\/)?grub\/password\/((?:[0-9a-f]{2})*)\/(key|try)$/i;
+
+/** What a GRUB password form asked for: the next form (`key`) or a check (`try`); `malformed` for anything else there. */
+export type GrubPasswordStep = { step: 'key' | 'try'; attempt: string } | { step: 'malformed' };
+
+/**
+ * The attempt a `grub/password/<hex>/<step>` path carries. Anything else under the prefix (not hex, an odd
+ * length, slashes, `..`, spaces, longer than GRUB_PASSWORD_MAX, not printable ASCII) is `malformed`: the
+ * form is shown again, empty.
+ */
+export function grubPasswordStep(rel: string): GrubPasswordStep {
+  const m = GRUB_PASSWORD_PATH.exec(rel);
+  if (!m || m[1] === undefined || m[1].length > 2 * GRUB_PASSWORD_MAX) return { step: 'malformed' };
+  const attempt = Buffer.from(m[1], 'hex').toString('latin1');
+  if (![...attempt].every((c) => TYPABLE.includes(c))) return { step: 'malformed' };
+  return { step: m[2]?.toLowerCase() === 'try' ? 'try' : 'key', attempt };
+}
+
+/** What a door logs instead of a path: a GRUB password form's path without the attempt it carries. */
+export function redactLoaderPath(path: string): string {
+  const rel = path.replace(/^[/\\]+/, '');
+  return GRUB_PASSWORD_ANY.test(rel) ? 'grub/password/…' : path;
+}
+
 /** Which loader configuration a path names, and the MAC it names when it names one. */
-export function loaderConfigPath(path: string): { loader: 'grub' | 'pxelinux'; mac: string | null } | null {
+export function loaderConfigPath(path: string): { loader: 'grub' | 'pxelinux'; mac: string | null; password?: GrubPasswordStep } | null {
   const rel = path.replace(/^[/\\]+/, '');
   if (GRUB_CFG.test(rel)) return { loader: 'grub', mac: null };
+  if (GRUB_PASSWORD_ANY.test(rel)) return { loader: 'grub', mac: null, password: grubPasswordStep(rel) };
   const m = PXELINUX_MAC.exec(rel);
   if (m?.[1]) return { loader: 'pxelinux', mac: m[1].toLowerCase().replace(/-/g, ':') };
   if (PXELINUX_DEFAULT.test(rel)) return { loader: 'pxelinux', mac: null };

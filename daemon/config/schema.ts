@@ -129,6 +129,12 @@ export interface BootgateConfig {
     /** Seconds every proxy offer waits, judged against the client's `secs` (Configuration Manager's rule). */
     responseDelaySeconds: number;
     /**
+     * Listen (never answer) for DHCPv6 Solicits on port 547 of the boot interfaces: firmware that refused
+     * an unsigned boot program tries PXE over IPv6 next, the earliest sign of a Secure Boot refusal.
+     * Only with `interfaces` (one socket per interface), never with `bindAddress`.
+     */
+    dhcpv6Listen: boolean;
+    /**
      * Beside another PXE server (WDS, Configuration Manager): `known-only` answers inventory computers
      * only, `delay` holds offers to unknown computers for coexistDelaySeconds (daemon/policy/coexist.ts).
      */
@@ -322,6 +328,7 @@ export const configSchema = {
         clientPort: { ...port, default: DhcpPort.CLIENT },
         broadcastAddress: { type: 'string', format: 'ipv4', default: '255.255.255.255' },
         responseDelaySeconds: { type: 'integer', minimum: 0, maximum: 60, default: 0 },
+        dhcpv6Listen: { type: 'boolean', default: true },
         coexist: { enum: COEXIST_MODES, default: 'none' },
         coexistDelaySeconds: { type: 'integer', minimum: 1, maximum: 60, default: 5 },
         answering: { type: 'boolean', default: true },

@@ -26,6 +26,8 @@ export interface FeatureContext {
   now?: () => number;
   /** The doors' IP -> MAC binding of clients seen lately. */
   macOfIp: (ip: string) => string | undefined;
+  /** The MAC of a client seen lately whose option 97 GUID is this (either byte-order reading). */
+  macOfGuid?: (guid: string) => string | undefined;
   /** Live TFTP/HTTP transfers, from the doors. */
   sessions: () => unknown[];
 }
@@ -64,6 +66,8 @@ export interface AttachedFeature {
   mount?: (app: FastifyInstance) => Promise<void>;
   /** A file delivered in full (TFTP or HTTP) to the machine with this MAC. */
   served?: (mac: string, path: string) => void;
+  /** A DHCPv6 datagram that reached port 547 of a boot interface (never answered), from this address. */
+  dhcpv6?: (msg: Uint8Array, from: string) => void;
   /** A reloaded configuration. */
   reconfigure?: () => void;
   /** Stops timers; runs before the store closes. */

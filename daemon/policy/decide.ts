@@ -117,9 +117,17 @@ function local(client: ClientInfo, snap: PolicySnapshot, computer: string | null
   return signed ? { kind: 'local', computer, reason, chain: { transport: 'tftp', path: signed } } : { kind: 'local', computer, reason };
 }
 
+/**
+ * A native Secure Boot machine waits in GRUB (the unknown-computer profile's Secure Boot program, whose
+ * GRUB configuration shows the waiting message and asks again); other native clients get no answer and
+ * retry on their own.
+ */
 function pending(client: ClientInfo, snap: PolicySnapshot, reason: DecisionReason): Decision {
   const script = scriptFor(client, snap);
-  return script ? { kind: 'pending', reason, script } : { kind: 'pending', reason };
+  if (script) return { kind: 'pending', reason, script };
+  const profile = snap.profiles[snap.policy.unknown.profile];
+  const signed = profile && !client.httpBoot ? secureBootFile(profile.secureBootFiles ?? {}, client, snap.secureBoot) : undefined;
+  return signed ? { kind: 'pending', reason, chain: { transport: 'tftp', path: signed } } : { kind: 'pending', reason };
 }
 
 function decideKnown(client: ClientInfo, snap: PolicySnapshot, computer: KnownComputer): Decision {

@@ -3,16 +3,27 @@
  * before it boots. Pure: a function of the client, the profile and the facts in the policy snapshot.
  *
  * A gated profile answers every door with `password` until the client has unlocked it:
- * - DHCP 67 / 4011: the same boot target a `boot` would carry, but only an iPXE binary (a native PXE or
- *   UEFI HTTP client is chained into iPXE, which can prompt; anything else could not, so it gets nothing);
+ * - DHCP 67 / 4011: the same boot target a `boot` would carry, but only a program that can prompt: an
+ *   iPXE binary (a native PXE or UEFI HTTP client is chained into iPXE), or the Secure Boot chain shim ->
+ *   GRUB, whose per-client configuration is the prompt (boot/loader-config.ts); anything else could not
+ *   prompt, so it gets nothing;
  * - the iPXE script door: the prompt (rendered by scripts.ts);
  * - TFTP / HTTP: nothing gated is served (files.ts refuses, this decision says why in the audit trail).
  * Once unlocked (unlocks.ts; bound to the MAC, the IP and the profile), the script and file doors get
  * `boot` with reason `unlocked`.
  */
 import type { BootgateConfig, ProfileConfig, ProfilePassword } from '../config/schema.js';
+import { isShim } from './secure-boot.js';
 import { ipxeScriptPath, isIpxeBinary } from './target.js';
 import type { BootTarget, ClientInfo, Decision } from './types.js';
+
+/** GRUB EFI builds (grubx64.efi, grubnetx64.efi, ...): their configuration is rendered per client. */
+const GRUB_EFI = /(^|[/\\])grub[a-z0-9]*\.efi$/i;
+
+/** Whether the program a client is sent can show the password prompt: iPXE, or shim and GRUB. */
+export function canPrompt(path: string): boolean {
+  return isIpxeBinary(path) || isShim(path) || GRUB_EFI.test(path);
+}
 
 /** Who has unlocked what: a live view the daemon keeps (unlocks.ts), read by the pure decide(). */
 export interface UnlockView {
@@ -62,7 +73,7 @@ export function gatePassword(
   const base = { kind: 'password', profile: boot.profile, computer: boot.computer, reason: 'password-required' } as const;
   // iPXE prompts through its per-client script, whatever the profile boots once unlocked.
   if (client.ipxe || client.door === 'ipxe-script') return { ...base, target: { transport: scriptTransport, path: ipxeScriptPath(client.mac) } };
-  // Only iPXE can show the prompt: a native client whose boot program is not iPXE cannot be asked.
-  if (!isIpxeBinary(boot.target.path)) return { kind: 'ignore', reason: 'password-required' };
+  // A native client whose boot program cannot prompt cannot be asked.
+  if (!canPrompt(boot.target.path)) return { kind: 'ignore', reason: 'password-required' };
   return { ...base, target: boot.target };
 }

@@ -7,8 +7,9 @@
  * (a DISCOVER with `HTTPClient:Arch:00016`), then gives up; it never sends another PXEClient DISCOVER in
  * the same power cycle, and after a reset the PXE DISCOVER comes back. A program that did run asks for
  * what it fetches next (iPXE: a DHCP request with user class iPXE, then its script; Windows boot
- * manager: its BCD). So: a machine that fetched an unsigned program in full and then falls through (an
- * HTTP boot request, or a new native PXE DISCOVER) without any follow-up request was most likely refused.
+ * manager: its BCD). So: a machine that fetched an unsigned program in full and then falls through (a
+ * DHCPv6 Solicit, an HTTP boot request, or a new native PXE DISCOVER) without any follow-up request was
+ * most likely refused.
  */
 import type { ArchKey, ClientInfo, Door } from './types.js';
 
@@ -30,7 +31,7 @@ export function isShim(path: string): boolean {
 }
 
 /** Why a refusal is believed (bounded: a metric label). */
-export type RefusalReason = 'http-boot-fallback' | 'pxe-restart';
+export type RefusalReason = 'http-boot-fallback' | 'pxe-restart' | 'ipv6-pxe-fallback';
 
 /** What the rule remembers about one machine between requests. */
 export type WatchState =
@@ -48,7 +49,12 @@ export type WatchEvent =
   /** A file was delivered in full to the machine. */
   | { kind: 'served'; file: string }
   /** A request from the machine: a DHCP door's, or a file or script asked for. */
-  | { kind: 'request'; door: Door; ipxe: boolean; httpBoot: boolean; file: string | null };
+  | { kind: 'request'; door: Door; ipxe: boolean; httpBoot: boolean; file: string | null }
+  /**
+   * A DHCPv6 message from the machine (PXE over IPv6, the firmware's next boot option after a refusal);
+   * `ipxe` when iPXE sent it (its user class), which shows the program ran.
+   */
+  | { kind: 'dhcpv6'; ipxe: boolean };
 
 export interface WatchStep {
   state: WatchState | null;
@@ -76,6 +82,10 @@ export function watchStep(state: WatchState | null, ev: WatchEvent, now: number)
       return { state: { phase: 'fetched', file: ev.file, at: now }, refusal: null };
     case 'request':
       return onRequest(state, ev);
+    case 'dhcpv6':
+      if (state === null) return NONE;
+      if (ev.ipxe) return NONE;
+      return state.phase === 'fetched' ? { state: null, refusal: 'ipv6-pxe-fallback' } : { state, refusal: null };
   }
 }
 

@@ -59,7 +59,11 @@ export type Decision =
    * Recorded and waiting for an admin; native PXE retries on its own, iPXE gets a waiting script.
    * `script`: for iPXE clients, where to fetch that waiting script (policy/scripts.ts renders it).
    */
-  | { kind: 'pending'; reason: DecisionReason; script?: BootTarget }
+  | {
+    kind: 'pending'; reason: DecisionReason; script?: BootTarget;
+    /** For a native Secure Boot machine: the signed loader (shim) whose rendered GRUB configuration waits and asks again. */
+    chain?: BootTarget;
+  }
   /** The profile is password gated and this client has not unlocked it yet: chain into iPXE and prompt. */
   | { kind: 'password'; profile: string; target: BootTarget; computer: string | null; reason: DecisionReason };
 

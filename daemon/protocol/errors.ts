@@ -12,7 +12,10 @@ export type DecodeErrorCode =
   | 'ERR_TFTP_BAD_OPCODE'
   | 'ERR_TFTP_BAD_STRING'
   | 'ERR_TFTP_BAD_OPTION'
-  | 'ERR_PCAP_BAD';
+  | 'ERR_PCAP_BAD'
+  | 'ERR_DHCPV6_TRUNCATED'
+  | 'ERR_DHCPV6_NOT_CLIENT'
+  | 'ERR_DHCPV6_BAD_OPTION';
 
 export class DecodeError extends Error {
   readonly code: DecodeErrorCode;

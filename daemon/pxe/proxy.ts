@@ -69,8 +69,9 @@ export function replyTarget(client: ClientInfo, decision: Decision, ctx: ReplyCo
       if (client.ipxe) return decision.script ?? ctx.targets.scriptTarget(client);
       return decision.chain ?? ctx.targets.localTarget(client);
     case 'pending':
-      // Native PXE ROMs retry DISCOVER on their own (about 4, 8, 16, 32 s); iPXE gets a waiting script.
-      return client.ipxe ? (decision.script ?? ctx.targets.scriptTarget(client)) : null;
+      // Native PXE ROMs retry DISCOVER on their own (about 4, 8, 16, 32 s); iPXE gets a waiting script; a
+      // Secure Boot machine gets shim, whose GRUB configuration waits and asks again.
+      return client.ipxe ? (decision.script ?? ctx.targets.scriptTarget(client)) : (decision.chain ?? null);
     case 'ignore':
       return null;
   }

@@ -70,6 +70,11 @@ export interface TftpServerOptions {
   /** Policy hook; default serves the requested file from the root. */
   onRequest?: (req: TftpRequestInfo) => TftpAnswer | Promise<TftpAnswer>;
   onComplete?: (ev: TftpCompletion) => void;
+  /**
+   * What log lines and completions say instead of a requested path (default: the path itself); a path
+   * that carries something secret (a password form's attempt) is logged without it.
+   */
+  redact?: (path: string) => string;
   /** Floor of the adaptive retransmission timeout (default MIN_RTO_MS); tests raise it to rule timeouts out. */
   minRtoMs?: number;
   /**
@@ -230,7 +235,7 @@ class Server implements TftpServer {
     }
     if (pkt.op === 'wrq') {
       this.refuseMetric('write');
-      this.logRefusal(`${from.address}:${from.port}`, pkt.filename, 'write', 'read-only server');
+      this.logRefusal(`${from.address}:${from.port}`, this.shown(pkt.filename), 'write', 'read-only server');
       this.sendError(via, from, TFTP_ERROR.ACCESS_VIOLATION, 'read-only server: uploads are refused');
       return;
     }
@@ -248,19 +253,23 @@ class Server implements TftpServer {
     if (this.slots.size >= cfg.sessionsMax || ipCount >= cfg.sessionsPerClientMax) {
       const reason = this.slots.size >= cfg.sessionsMax ? 'limit-total' : 'limit-client';
       this.refuseMetric(reason);
-      this.logRefusal(key, req.filename, reason, 'session limit');
+      this.logRefusal(key, this.shown(req.filename), reason, 'session limit');
       return;
     }
     const slot: Slot = {
-      id: this.nextId++, key, ip: from.address, client: from, path: req.filename, size: 0, bytesSent: 0, startedAt: Date.now(), running: false, fd: null, via,
+      id: this.nextId++, key, ip: from.address, client: from, path: this.shown(req.filename), size: 0, bytesSent: 0, startedAt: Date.now(), running: false, fd: null, via,
     };
     this.slots.set(slot.id, slot);
     this.byKey.set(key, slot.id);
     this.perIp.set(from.address, ipCount + 1);
     this.prepare(req, slot).catch((err: unknown) => {
-      this.opts.logger.error({ client: key, file: req.filename, err }, 'tftp request failed');
+      this.opts.logger.error({ client: key, file: slot.path, err }, 'tftp request failed');
       this.refuse(slot, { code: TFTP_ERROR.NOT_DEFINED, message: 'server error', reason: 'error', detail: String(err) });
     });
+  }
+
+  private shown(path: string): string {
+    return this.opts.redact ? this.opts.redact(path) : path;
   }
 
   private release(slot: Slot): void {
@@ -295,7 +304,7 @@ class Server implements TftpServer {
       this.refuse(slot, { code: answer.code, message: answer.message, reason: answer.reason, detail: 'policy' });
       return;
     }
-    const src = answer.kind === 'content' ? this.contentSource(answer.data, req.filename) : await this.fileSource(answer.path, req.mode, slot);
+    const src = answer.kind === 'content' ? this.contentSource(answer.data, slot.path) : await this.fileSource(answer.path, req.mode, slot);
     if (src === null) return;
     const netascii = req.mode === 'netascii' && src.source.kind === 'bytes';
     const final = netascii ? this.contentSource(toNetascii((src.source as { data: Uint8Array }).data), src.path) : src;

@@ -3,10 +3,12 @@
  * keys (Debian's OVMF_CODE_4M.secboot.fd + a fresh OVMF_VARS_4M.ms.fd, q35 with SMM), QEMU under TCG.
  *
  *   power-on 1: Bootgate offers the profile's ordinary program, Debian's unsigned ipxe.efi; the firmware
- *               fetches it and refuses it ("Access Denied"). Nothing is recorded yet.
- *   power-on 2 (the same machine after a power cycle): its new PXE DISCOVER is how Bootgate notices the
- *               refusal (recorded in the table, an audit event, a metric, a log line), and that very
- *               DISCOVER is answered with the Secure Boot chain: Debian's Microsoft-signed shim ->
+ *               fetches it and refuses it ("Access Denied"), then tries PXE over IPv6: its DHCPv6 Solicit
+ *               (heard on port 547, never answered) is how Bootgate notices the refusal (recorded in the
+ *               table, an audit event, a metric, a log line), well before the firmware's UEFI HTTP boot
+ *               DISCOVER (the signal it was noticed from before; both times are printed).
+ *   power-on 2 (the same machine after a power cycle): its PXE DISCOVER is answered with the Secure Boot
+ *               chain: Debian's Microsoft-signed shim ->
  *               Debian's signed network GRUB (as grubx64.efi) -> the per-client grub.cfg Bootgate renders
  *               -> Debian's signed kernel -> the lab's marker, with the kernel saying Secure Boot is on.
  *
@@ -16,22 +18,30 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAssets, type LabAssets } from '../lab/assets.js';
 import { APP_ADDRESS, createLab, type Lab } from '../lab/netns.js';
 import { OVMF_CODE_SECBOOT, OVMF_VARS_MS, randomMac, startClient } from '../lab/qemu.js';
-import { LAB_HTTP_PORT, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
+import { LAB_HTTP_PORT, bootgateCli, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
 import { missingPrerequisites } from '../lab/prereq.js';
 import { MARKER_RE } from '../lab/initramfs.js';
-import { HANG_MS } from '../lab/procs.js';
+import { HANG_MS, pollUntil } from '../lab/procs.js';
+import { startTypingClient, type Vm } from '../lab/keyboard.js';
 import { openStore } from '../../daemon/store/db.js';
 
 /** The signed chain as Debian's packages install it (the same files fetch-boot --secure-boot downloads). */
 const SHIM = '/usr/lib/shim/shimx64.efi.signed';
 const GRUB = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
 const DENIED_RE = /Access Denied/;
+/** The refusal as Bootgate logs it when a DHCPv6 Solicit revealed it. */
+const REFUSAL_V6 = (mac: string) => new RegExp(`"mac":"${mac}","reason":"ipv6-pxe-fallback","file":"ipxe.efi"[^\\n]*likely Secure Boot refusal`);
+/** The HTTP boot attempt's DISCOVER, refused shim (it loads nothing over HTTP) once the refusal is known. */
+const HTTP_ATTEMPT = (mac: string) => new RegExp(`"mac":"${mac}"[^\\n]*"door":"dhcp","decision":"ignore","reason":"secure-boot-pxe-only"`);
 const TOKEN = 'lab-admin-token-5b5b5b5b5b5b5b5b';
+const RIGHT = 'open-sesame-16';
+const WRONG = 'not-it';
 
 describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel through Bootgate', { timeout: 40 * 60_000 }, () => {
   let lab: Lab | undefined;
@@ -50,6 +60,9 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
     const root = buildBootRoot(lab, assets, script, 'root-secureboot');
     copyFileSync(SHIM, join(root, 'shimx64.efi'));
     copyFileSync(GRUB, join(root, 'grubx64.efi'));
+    mkdirSync(join(root, 'gated'));
+    copyFileSync(join(root, 'vmlinuz'), join(root, 'gated', 'vmlinuz'));
+    copyFileSync(join(root, 'initrd.img'), join(root, 'gated', 'initrd.img'));
     writeFileSync(join(lab.dir, 'admin-tokens'), `${TOKEN}\n`);
     app = await startBootgate(lab, {
       root, ipxeScript: script, scriptTransport: 'http',
@@ -64,9 +77,21 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
             // panic=-1: a broken boot reboots at once, which -no-reboot turns into QEMU exiting.
             linux: { kernel: 'vmlinuz', initrd: 'initrd.img', cmdline: 'console=ttyS0 panic=-1' },
           },
+          gated: {
+            description: 'the same behind a boot password: GRUB prompts, Bootgate checks, the kernel is gated',
+            bootFiles: { bios: 'undionly.kpxe', 'efi-x64': 'ipxe.efi' },
+            secureBootFiles: { 'efi-x64': 'shimx64.efi' },
+            ipxeScript: script,
+            // Its own copies: a gated profile's files are refused to every client not unlocked for it.
+            linux: { kernel: 'gated/vmlinuz', initrd: 'gated/initrd.img', cmdline: 'console=ttyS0 panic=-1' },
+            password: { mode: 'required', files: ['gated/'] },
+          },
         },
       },
     });
+    const set = spawnSync(process.execPath, [bootgateCli(), 'password', 'set', '--profile', 'gated', '--config', join(lab.dir, 'bootgate.yaml')],
+      { input: `${RIGHT}\n`, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(set.status, 0, set.stderr);
   });
 
   after(async () => {
@@ -95,7 +120,7 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
     return (await lab.run(['curl', '-sf', `http://${lab.appAddress}:${LAB_HTTP_PORT}/metrics`], lab.appNs)).stdout;
   }
 
-  test('refused ipxe.efi is noticed at the next power-on, which boots the signed chain with no admin action', { timeout: 4 * HANG_MS }, async (t) => {
+  test('refused ipxe.efi is noticed from the DHCPv6 Solicit that follows; the next power-on boots the signed chain with no admin action', { timeout: 4 * HANG_MS }, async (t) => {
     assert.ok(lab && app);
     const mac = randomMac();
     const uuid = '00112233-4455-6677-8899-aabbccdd5b01';
@@ -104,12 +129,20 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
     try {
       const denied = await first.waitForSerial(DENIED_RE, HANG_MS);
       assert.ok(denied, report('the firmware did not refuse ipxe.efi', first.serial()));
-      t.diagnostic(`power-on 1: Access Denied after ${((Date.now() - first.startedAt) / 1000).toFixed(1)} s`);
+      const deniedAt = Date.now();
+      t.diagnostic(`power-on 1: Access Denied after ${((deniedAt - first.startedAt) / 1000).toFixed(1)} s`);
       assert.match(first.serial(), /UEFI PXEv4[^\n]*Access Denied/, 'the PXE boot option was the one refused');
+      // PXE over IPv6 comes next: its DHCPv6 Solicit is how Bootgate notices the refusal.
+      const noticed = await pollUntil(() => (REFUSAL_V6(mac).test(app?.log() ?? '') ? Date.now() : first.process.exitInfo ? null : undefined), HANG_MS, 200);
+      assert.ok(noticed, report('no refusal noticed from a DHCPv6 Solicit', first.serial()));
+      t.diagnostic(`power-on 1: refusal noticed from the DHCPv6 Solicit ${((noticed - deniedAt) / 1000).toFixed(1)} s after Access Denied`);
+      // Then UEFI HTTP boot over IPv4: the signal the refusal was noticed from before (not answered: shim loads nothing over HTTP).
+      const http = await pollUntil(() => (HTTP_ATTEMPT(mac).test(app?.log() ?? '') ? Date.now() : first.process.exitInfo ? null : undefined), 3 * HANG_MS, 200);
+      assert.ok(http, report('no HTTPClient DISCOVER after the refusal', first.serial()));
+      t.diagnostic(`power-on 1: HTTPClient DISCOVER ${((http - deniedAt) / 1000).toFixed(1)} s after Access Denied (${((http - noticed) / 1000).toFixed(1)} s after the Solicit)`);
     } finally {
       await first.stop();
     }
-    assert.doesNotMatch(app.log(), /likely Secure Boot refusal/, 'nothing is concluded before the machine falls through');
 
     const second = await startClient(lab, { firmware: 'uefi-secureboot', mac, uuid, name: 'sb-second' });
     try {
@@ -125,7 +158,7 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
     }
 
     const log = app.log();
-    assert.match(log, new RegExp(`"mac":"${mac}","reason":"pxe-restart","file":"ipxe.efi"[^\\n]*likely Secure Boot refusal`), 'the refusal was logged with mac and reason');
+    assert.match(log, REFUSAL_V6(mac), 'the refusal was logged with mac and reason');
     // What the chain fetched from Bootgate, in order: shim, GRUB, its per-client configuration, the kernel.
     const decisions = log.split('\n').filter((l) => l.includes(`"mac":"${mac}"`) && l.includes('"msg":"decision"'))
       .map((l) => JSON.parse(l) as { door: string; file?: string; decision: string });
@@ -134,14 +167,15 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
       assert.ok(files.some((f) => f?.replace(/^\//, '') === want), `${want} fetched over TFTP (fetched: ${files.join(', ')})`);
     }
     const text = await metrics();
-    assert.match(text, /^bootgate_secure_boot_refusals_total\{reason="pxe-restart"\} 1$/m);
+    assert.match(text, /^bootgate_secure_boot_refusals_total\{reason="ipv6-pxe-fallback"\} 1$/m);
+    assert.match(text, /^bootgate_secure_boot_dhcpv6_messages_total\{result="matched"\} [1-9]/m);
     assert.match(text, /^bootgate_secure_boot_offers_total [1-9]/m);
 
     // Visible per computer: the table and the audit trail (the same rows the API and CLI show).
     const store = openStore(join(lab.dir, 'bootgate.db'), { mustExist: true });
     try {
       const row = store.db.prepare('SELECT source, reason, file FROM secure_boot_clients WHERE mac = ?').get(mac);
-      assert.deepEqual(row, { source: 'refusal', reason: 'pxe-restart', file: 'ipxe.efi' });
+      assert.deepEqual(row, { source: 'refusal', reason: 'ipv6-pxe-fallback', file: 'ipxe.efi' });
       const events = store.audit.query({ mac, type: 'secure-boot', limit: 10 });
       assert.equal(events.length, 1);
     } finally {
@@ -170,5 +204,54 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
       await vm.stop();
     }
     assert.doesNotMatch(app.log(), new RegExp(`"mac":"${mac}"[^\\n]*"file":"ipxe.efi"`), 'no unsigned program was offered');
+  });
+
+  /** Types `text` into GRUB's password form: one key, then the form Bootgate sends back with one more star. */
+  async function typeInGrub(v: Vm, text: string): Promise<void> {
+    let n = 0;
+    for (const ch of text) {
+      await v.type(ch);
+      n += 1;
+      await v.next(new RegExp(`Password: \\*{${n}}(?!\\*)`));
+    }
+  }
+
+  test('a marked machine on a password-gated profile: GRUB prompts, a wrong password is refused, the right one boots', { timeout: 3 * HANG_MS }, async (t) => {
+    assert.ok(lab && app);
+    const mac = randomMac();
+    assert.equal((await api('PUT', `/secure-boot/${mac}`)).status, 200);
+    assert.equal((await api('POST', '/computers', { name: 'SB-GATED', macs: [mac], profile: 'gated' })).status, 201);
+    const v = await startTypingClient(lab, { firmware: 'uefi-secureboot', mac, name: 'sb-password' });
+    try {
+      await v.next(/profile gated is password gated\. Type the boot password, then press Tab/);
+      t.diagnostic(`GRUB form after ${((Date.now() - v.client.startedAt) / 1000).toFixed(1)} s`);
+      await v.next(/Password: (?!\*)/);
+      await typeInGrub(v, WRONG);
+      await v.press('tab');
+      await v.next(/Bootgate: wrong password; \d+ tries left/);
+      t.diagnostic(`wrong password refused after ${((Date.now() - v.client.startedAt) / 1000).toFixed(1)} s`);
+      assert.doesNotMatch(v.client.serial(), MARKER_RE);
+      await v.next(/Password: (?!\*)/);
+      await typeInGrub(v, RIGHT);
+      await v.press('tab');
+      const m = await v.next(MARKER_RE);
+      t.diagnostic(`marker after ${((Date.now() - v.client.startedAt) / 1000).toFixed(1)} s`);
+      assert.equal(m[1], mac);
+      assert.match(v.client.serial(), /Secure boot enabled/i, report('the kernel did not report Secure Boot on', v.client.serial()));
+      assert.ok(!v.client.serial().includes(RIGHT), 'the password was echoed on the console');
+    } catch (err) {
+      throw new Error(report((err as Error).message, v.client.serial()), { cause: err });
+    } finally {
+      v.kb.close();
+      await v.client.stop();
+    }
+    const log = app.log();
+    assert.match(log, new RegExp(`"mac":"${mac}"[^\\n]*"door":"dhcp","decision":"password"[^\\n]*"file":"shimx64.efi"`), 'shim was offered to prompt');
+    assert.match(log, /wrong boot password/);
+    assert.match(log, /boot password accepted: unlocked/);
+    assert.ok(!log.includes(RIGHT) && !log.includes(Buffer.from(RIGHT).toString('hex')), 'the daemon log contains the password');
+    const text = await metrics();
+    assert.match(text, /^bootgate_password_attempts_total\{result="wrong"\} 1$/m);
+    assert.match(text, /^bootgate_password_attempts_total\{result="ok"\} 1$/m);
   });
 });

@@ -66,9 +66,9 @@ describe('GRUB configuration', () => {
     assert.match(text, /^configfile \(tftp,10\.77\.0\.2\)\/grub\/x86_64-efi\/grub\.cfg$/m);
   });
 
-  test('password and a profile without a kernel: the local disk, with the reason on the screen', () => {
+  test('password: the form (grub-password.test.ts); a profile without a kernel: the local disk, with the reason on the screen', () => {
     const pw = grubConfig(input({ kind: 'password', profile: 'lab', target: { transport: 'tftp', path: 'ipxe.efi' }, computer: null, reason: 'password-required' }));
-    assert.match(pw, /password gated: only iPXE can unlock it/);
+    assert.match(pw, /password gated\. Type the boot password/);
     assert.match(pw, /^set default=local$/m);
     const none = grubConfig(input(BOOT, { linux: null }));
     assert.match(none, /names no kernel/);

@@ -177,6 +177,18 @@ describe('local disk for a Secure Boot machine', () => {
   });
 });
 
+describe('pending for a Secure Boot machine', () => {
+  test('a native Secure Boot machine waiting for approval gets shim (its GRUB configuration waits and asks again); others get no answer', () => {
+    const raw = { policy: { unknown: { action: 'pending', profile: 'lab' } }, profiles: cfg.profiles };
+    const base = snapshotFromConfig(validateConfig(raw, 'test'));
+    const sb = decide(client(), { ...base, secureBoot: { has: () => true } });
+    assert.deepEqual(sb, { kind: 'pending', reason: 'unknown-pending', chain: { transport: 'tftp', path: 'shimx64.efi' } });
+    assert.deepEqual(decide(client(), base), { kind: 'pending', reason: 'unknown-pending' });
+    const http = decide(client({ httpBoot: true, archCode: 16, vendorClass: 'HTTPClient:Arch:00016:UNDI:003000' }), { ...base, secureBoot: { has: () => true } });
+    assert.deepEqual(http, { kind: 'pending', reason: 'unknown-pending' });
+  });
+});
+
 describe('the zero-config profile', () => {
   test('offers shimx64.efi to Secure Boot machines when it is in the root, and GRUB the small Linux', () => {
     const root = mkdtempSync(join(tmpdir(), 'bg-sb-'));

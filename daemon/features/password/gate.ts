@@ -49,6 +49,8 @@ export interface AttemptRequest {
   profile: string;
   computer: string | null;
   password: string;
+  /** Where the password arrived: iPXE posts it over HTTP; GRUB's form asks by TFTP (or HTTP). */
+  door?: 'tftp' | 'http';
 }
 
 export interface FileRequest {
@@ -107,7 +109,7 @@ export class PasswordGate {
   /** Checks a typed password for `profile`; see AttemptOutcome. Never throws for bad input. */
   async attempt(req: AttemptRequest): Promise<AttemptOutcome> {
     const keys: Array<[ClientKey, 'mac' | 'ip']> = [[`mac:${req.mac}`, 'mac'], [`ip:${req.ip}`, 'ip']];
-    const base = { mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: 'http' };
+    const base = { mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: req.door ?? 'http' };
     for (const [key, by] of keys) {
       const wait = lockedFor(this.repo.failure(key), this.now());
       if (wait > 0) {
@@ -145,7 +147,7 @@ export class PasswordGate {
       for (const k of keys) this.repo.deleteFailure(k);
     });
     this.o.metrics.attempts.inc({ result: 'ok' });
-    this.audit({ mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: 'http', decision: 'unlocked', reason: 'password-ok' });
+    this.audit({ mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: req.door ?? 'http', decision: 'unlocked', reason: 'password-ok' });
     this.log.info({ mac: req.mac, client: req.ip, profile: req.profile, until: new Date(unlock.expiresAt).toISOString() }, 'boot password accepted: unlocked');
     return { result: 'ok', unlock };
   }
@@ -168,7 +170,7 @@ export class PasswordGate {
       this.repo.deleteStale(t - policy.lockoutMs, t);
     });
     this.o.metrics.attempts.inc({ result: 'wrong' });
-    const base = { mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: 'http' };
+    const base = { mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: req.door ?? 'http' };
     this.audit({ ...base, decision: 'refused', reason: 'wrong-password', detail: `failure ${failures} of ${policy.maxFailures} for this MAC` });
     this.log.warn({ mac: req.mac, client: req.ip, profile: req.profile, failures, triesLeft: left }, 'wrong boot password');
     for (const by of started) {

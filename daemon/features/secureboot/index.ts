@@ -1,7 +1,8 @@
 /**
  * UEFI Secure Boot machines. Attached, the feature puts into every policy snapshot which machines run
  * Secure Boot (marked by an admin, or noticed when their firmware refused an unsigned program), watches
- * offers, transfers and requests for such refusals (watch.ts), and serves /secure-boot on the admin API.
+ * offers, transfers, requests and DHCPv6 Solicits for such refusals (watch.ts), and serves /secure-boot
+ * on the admin API.
  */
 import type { SecureBootFacts } from '../../policy/secure-boot.js';
 import type { Feature } from '../feature.js';
@@ -21,7 +22,7 @@ export const secureboot: Feature = {
     const now = ctx.now ?? Date.now;
     const admin = new SecureBootAdmin(ctx.store, now);
     const metrics = createSecureBootMetrics(ctx.registry);
-    const watch = new RefusalWatch({ store: ctx.store, repo: admin.repo, config: ctx.config, logger: ctx.logger, metrics, now });
+    const watch = new RefusalWatch({ store: ctx.store, repo: admin.repo, config: ctx.config, logger: ctx.logger, metrics, now, macOfGuid: ctx.macOfGuid });
     // One object for every snapshot: the table is read at each question, so marks from the CLI count at once.
     const facts: SecureBootFacts = {
       has: (mac) => {
@@ -41,6 +42,9 @@ export const secureboot: Feature = {
       precede: (client, context) => watch.request(client, context),
       observe: (client, decision) => watch.decided(client, decision),
       served: (mac, path) => watch.served(mac, path),
+      dhcpv6: (msg, from) => {
+        watch.dhcpv6(msg, from);
+      },
       routes: secureBootRoutes(admin),
     };
   },

@@ -8,6 +8,9 @@
 import type { DecisionContext } from '../../boot/gatekeeper.js';
 import type { Logger } from '../../log.js';
 import { isShim, watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
+import { guidReadings } from '../../policy/guid.js';
+import { DecodeError } from '../../protocol/errors.js';
+import { decodeDhcpv6, duidIdentity, macOfLinkLocal } from '../../protocol/dhcpv6/codec.js';
 import type { BootgateConfig } from '../../config/schema.js';
 import type { ClientInfo, Decision } from '../../policy/types.js';
 import { auditEvent } from '../../store/audit.js';
@@ -23,6 +26,9 @@ const WATCHED_MAX = 10_000;
  * loads GRUB from Bootgate within seconds; GRUB asking the wrong server is silence here.
  */
 export const GRUB_SILENCE_MS = 120_000;
+
+/** DHCPv6 messages read per second at most; the rest are counted (`limited`) and not read. */
+export const DHCPV6_PER_SECOND = 200;
 
 /** What GRUB itself asks for: its modules' lists and its configuration under its prefix. */
 const GRUB_REQUEST = /^[/\\]*(boot[/\\])?grub[/\\]/i;
@@ -40,8 +46,53 @@ export class RefusalWatch {
       logger: Logger;
       metrics: SecureBootMetrics;
       now: () => number;
+      /** The MAC of a client seen lately with this option 97 GUID (either reading). */
+      macOfGuid?: (guid: string) => string | undefined;
     },
   ) {}
+
+  private v6Window = { second: -1, count: 0 };
+
+  /**
+   * A DHCPv6 datagram heard on port 547 (never answered). A client's message is mapped to the machine by
+   * its DUID (DUID-UUID: the SMBIOS UUID option 97 carried; DUID-LL/LLT: the MAC) or, failing that, by
+   * the MAC inside an EUI-64 link-local source address; a watched machine's Solicit is the fall-through
+   * its firmware makes after refusing the program. Returns the MAC it was mapped to, if any.
+   */
+  dhcpv6(msg: Uint8Array, from: string): string | null {
+    const second = Math.floor(this.o.now() / 1000);
+    if (this.v6Window.second !== second) this.v6Window = { second, count: 0 };
+    if (++this.v6Window.count > DHCPV6_PER_SECOND) {
+      this.o.metrics.dhcpv6.inc({ result: 'limited' });
+      return null;
+    }
+    let m;
+    try {
+      m = decodeDhcpv6(msg);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.o.metrics.dhcpv6.inc({ result: err.code === 'ERR_DHCPV6_NOT_CLIENT' ? 'not-client' : 'malformed' });
+      return null;
+    }
+    let mac: string | null | undefined = null;
+    const id = m.duid ? duidIdentity(m.duid) : { kind: 'other' as const };
+    if (id.kind === 'mac') mac = id.mac;
+    else if (id.kind === 'uuid') {
+      const r = guidReadings(id.bytes);
+      mac = r ? this.o.macOfGuid?.(r.wire) : undefined;
+    }
+    mac ??= macOfLinkLocal(from);
+    if (!mac) {
+      this.o.metrics.dhcpv6.inc({ result: 'unmatched' });
+      return null;
+    }
+    this.o.metrics.dhcpv6.inc({ result: 'matched' });
+    if (this.watched.has(mac)) {
+      this.o.logger.debug({ mac, from, type: m.type, arch: m.archTypes }, 'DHCPv6 message from a watched machine');
+      this.step(mac, { kind: 'dhcpv6', ipxe: m.userClasses.some((c) => c === 'iPXE') }, null);
+    }
+    return mac;
+  }
 
   /** A request about to be decided. */
   request(client: ClientInfo, context: DecisionContext): void {
