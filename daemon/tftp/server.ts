@@ -2,9 +2,12 @@
  * The TFTP server: the request socket (UDP 69), admission (limits, policy hook, root confinement,
  * option negotiation) in the main thread, and the transfers in worker threads (pool.ts).
  *
- * Read-only by design: a WRQ gets error 2. Requests beyond the session limits are dropped silently and
- * counted: a PXE ROM that gets an error gives up, one that gets silence retries its RRQ a few seconds
- * later, when a slot may be free.
+ * Read-only by design: a WRQ gets error 2. A request beyond the total session limit is dropped silently
+ * and counted: a PXE ROM that gets silence retries its RRQ a few seconds later, when a slot may be free.
+ * A request beyond the per-address limit gets error 0 at once and is counted: the address already has
+ * transfers running (machines behind NAT, a lab bench), and a client told at once can retry or report
+ * instead of waiting out its timeout. Those errors are capped per second, so spoofed requests cannot
+ * turn the server into a reflector.
  */
 import dgram from 'node:dgram';
 import { open as openCb, fstat as fstatCb, close as closeCb, readFile } from 'node:fs';
@@ -102,6 +105,8 @@ export interface TftpServer {
 export const MIN_RTO_MS = 5;
 /** netascii is converted in memory: only for files up to this size (configs and scripts, not images). */
 export const NETASCII_MAX_BYTES = 1024 * 1024;
+/** At most this many per-address limit errors leave per second; beyond it the refusal is silent (still counted). */
+export const LIMIT_ERRORS_PER_SECOND = 200;
 
 interface Slot {
   id: number;
@@ -150,6 +155,8 @@ class Server implements TftpServer {
   private closing = false;
   private idleWaiters: Array<() => void> = [];
   private readonly logLimited = rateLimited(10_000, 20);
+  private limitErrorWindow = 0;
+  private limitErrors = 0;
 
   constructor(private readonly opts: TftpServerOptions) {
     this.pool = createPool({
@@ -249,6 +256,9 @@ class Server implements TftpServer {
       const reason = this.slots.size >= cfg.sessionsMax ? 'limit-total' : 'limit-client';
       this.refuseMetric(reason);
       this.logRefusal(key, req.filename, reason, 'session limit');
+      if (reason === 'limit-client' && this.limitErrorAllowed()) {
+        this.sendError(via, from, TFTP_ERROR.NOT_DEFINED, `too many transfers from this address (limit ${cfg.sessionsPerClientMax}): retry later`);
+      }
       return;
     }
     const slot: Slot = {
@@ -261,6 +271,15 @@ class Server implements TftpServer {
       this.opts.logger.error({ client: key, file: req.filename, err }, 'tftp request failed');
       this.refuse(slot, { code: TFTP_ERROR.NOT_DEFINED, message: 'server error', reason: 'error', detail: String(err) });
     });
+  }
+
+  private limitErrorAllowed(): boolean {
+    const now = Date.now();
+    if (now - this.limitErrorWindow >= 1000) {
+      this.limitErrorWindow = now;
+      this.limitErrors = 0;
+    }
+    return this.limitErrors++ < LIMIT_ERRORS_PER_SECOND;
   }
 
   private release(slot: Slot): void {

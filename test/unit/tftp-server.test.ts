@@ -304,7 +304,7 @@ test('Microsoft variable window: msftwindow 31416 is answered 27182 and ACK hint
   }
 });
 
-test('per-client and total session limits drop extra requests; other clients are still served', async () => {
+test('per-client limit answers the extra request with an error; the total limit drops silently; other clients are served', async () => {
   const h = await start({ sessionsPerClientMax: 2, sessionsMax: 3, timeoutMs: 2000 });
   const stalled: WireClient[] = [];
   try {
@@ -315,12 +315,30 @@ test('per-client and total session limits drop extra requests; other clients are
     }
     assert.ok(await until(async () => (await counter(h.metrics, 'tftpRefused', 'limit-client')) === 1));
     assert.ok(await until(() => h.server.sessions().length === 2));
+    // Exactly one of the three got an ERROR from the request port instead of an OACK: no timeout to wait out.
+    const first = await Promise.all(stalled.map((c) => c.next(5000)));
+    const errors = first.filter((r) => r !== null && r.pkt.op === 'error');
+    assert.equal(errors.length, 1);
+    const err = errors[0] as NonNullable<(typeof first)[number]>;
+    assert.equal(err.from.port, h.req.port);
+    assert.ok(err.pkt.op === 'error' && err.pkt.code === 0 && /too many transfers from this address/.test(err.pkt.message));
+    assert.equal(first.filter((r) => r !== null && r.pkt.op === 'oack').length, 2);
     // Another address has its own allowance, within the total.
     const other = await withClient((c) => download(c, h.req, 'Boot/BCD'), '127.0.0.2');
     assert.equal(sha(other.data), sha(files['Boot/BCD'] as Buffer));
     const s = h.server.sessions().filter((x) => x.client.startsWith('127.0.0.1:'));
     assert.equal(s.length, 2);
     assert.ok(s.every((x) => x.client.startsWith('127.0.0.1:') && x.path === 'small.bin' && x.size === 100_000));
+    // The total limit (3) drops silently: fill the third slot from 127.0.0.2, then ask from 127.0.0.3.
+    const filler = await WireClient.open('127.0.0.2');
+    stalled.push(filler);
+    filler.send({ op: 'rrq', filename: 'small.bin', mode: 'octet', options: { blksize: '1428' } }, h.req);
+    assert.ok(await until(() => h.server.sessions().length === 3));
+    const late = await WireClient.open('127.0.0.3');
+    stalled.push(late);
+    late.send({ op: 'rrq', filename: 'small.bin', mode: 'octet', options: { blksize: '1428' } }, h.req);
+    assert.ok(await until(async () => (await counter(h.metrics, 'tftpRefused', 'limit-total')) === 1));
+    assert.equal(await late.next(300), null);
   } finally {
     for (const c of stalled) await c.close();
     await h.server.close();
