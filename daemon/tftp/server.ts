@@ -80,6 +80,11 @@ export interface TftpServerOptions {
    * it off for its nftables loss runs, because netfilter sees (and drops) a segmented window as one packet.
    */
   segmentation?: boolean;
+  /**
+   * Lock-step fast path (worker threads only): µs to spin on a non-blocking receive before blocking, per
+   * ACK; default LOCKSTEP_SPIN_US; null turns the fast path off (every packet through the event loop).
+   */
+  lockstepSpinUs?: number | null;
 }
 
 export interface TftpSessionInfo {
@@ -103,6 +108,12 @@ export interface TftpServer {
  * have 1 ms granularity and a busy event loop adds some: 5 ms keeps spurious resends rare.
  */
 export const MIN_RTO_MS = 5;
+/**
+ * Spin before blocking in the lock-step loop, µs: about a LAN round trip plus a client's turnaround, so
+ * the next ACK is usually caught without a sleep and a wakeup; a slower client costs this much CPU per
+ * block, then the thread blocks.
+ */
+export const LOCKSTEP_SPIN_US = 50;
 /** netascii is converted in memory: only for files up to this size (configs and scripts, not images). */
 export const NETASCII_MAX_BYTES = 1024 * 1024;
 /** At most this many per-address limit errors leave per second; beyond it the refusal is silent (still counted). */
@@ -372,6 +383,7 @@ class Server implements TftpServer {
     this.pool.start({
       id: slot.id, client: slot.client, local: slot.via.local, params: neg.params, size: src.size,
       source: src.source, retries: cfg.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS, segmentation: this.opts.segmentation ?? true,
+      lockstepSpinUs: this.opts.lockstepSpinUs === undefined ? LOCKSTEP_SPIN_US : this.opts.lockstepSpinUs,
     });
   }
 
