@@ -10,7 +10,8 @@
 # median kept), CONC_SIZE, CONC_CLIENTS ("20 100"), CONC_SERVERS, LOSS_SIZE, LOSS ("1 5"),
 # LOSS_TIMEOUT (s), BIG_SIZE (blksize 8192 scenario), RSS_SIZE, RSS_CLIENTS, OTHER_SIZE (scenario 6: the
 # tftp-hpa and curl clients), LOCK_SIZE and LOCK_REPEAT (scenario 7: lock-step clients, no windowsize:
-# curl at 1428, tftp-hpa at 512, atftp at 1024 and 1432; the servers take turns within each repeat),
+# curl at 1428, tftp-hpa at 512, atftp at 1024 and 1432; the servers take turns within each repeat;
+# LOCK_SERVERS, default "bootgate bootgate-nosync hpa atftpd", bootgate-nosync = fast path off),
 # DL_TIMEOUT (s), SCENARIOS (subset of "1 2 3 4 5 6 7"), KEEP=1 keeps the work directory.
 #
 #   SCENARIOS=7 bash bench/tftp-bench.sh                 # lock-step only (64 MiB, 3 rounds: ~10 min)
@@ -44,7 +45,7 @@ OTHER_SIZE=${OTHER_SIZE:-64M}
 LOCK_SIZE=${LOCK_SIZE:-64M}
 LOCK_REPEAT=${LOCK_REPEAT:-3}
 LOCK_CLIENTS=${LOCK_CLIENTS:-curl1428 hpa512 atftp1024 atftp1432}
-LOCK_SERVERS=${LOCK_SERVERS:-bootgate hpa atftpd}
+LOCK_SERVERS=${LOCK_SERVERS:-bootgate bootgate-nosync hpa atftpd}
 SCENARIOS=${SCENARIOS:-1 2 3 4 5 6 7}
 CACHE_BYTES=268435456
 
@@ -107,6 +108,12 @@ start_server() {
         > "$WORK/bootgate.out" 2> "$WORK/bootgate.err" &
       SRV_PID=$!
       for _ in $(seq 100); do grep -q '^listening' "$WORK/bootgate.out" 2>/dev/null && break; sleep 0.1; done
+      ;;
+    bootgate-nosync)
+      # The same engine with the lock-step fast path off (every packet through the event loop), for comparison.
+      start_server bootgate --no-lockstep-sync "$@"
+      SRV_NAME=$name
+      return 0
       ;;
     atftpd)
       fetch_atftpd

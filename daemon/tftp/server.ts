@@ -109,11 +109,12 @@ export interface TftpServer {
  */
 export const MIN_RTO_MS = 5;
 /**
- * Spin before blocking in the lock-step loop, µs: about a LAN round trip plus a client's turnaround, so
- * the next ACK is usually caught without a sleep and a wakeup; a slower client costs this much CPU per
- * block, then the thread blocks.
+ * Longest spin before blocking in the lock-step loop, µs. The loop spins for about twice the client's
+ * usual answer time while that is under this limit (a LAN round trip plus a client's turnaround, tens
+ * of µs), so the next ACK is caught without a sleep and a wakeup; when clients answer slower (a loaded
+ * host, a slow firmware) it does not spin at all.
  */
-export const LOCKSTEP_SPIN_US = 50;
+export const LOCKSTEP_SPIN_US = 100;
 /** netascii is converted in memory: only for files up to this size (configs and scripts, not images). */
 export const NETASCII_MAX_BYTES = 1024 * 1024;
 /** At most this many per-address limit errors leave per second; beyond it the refusal is silent (still counted). */

@@ -105,6 +105,8 @@ export class Transfer {
   /** Inside runSync: DATA leaves through sync.send. */
   private inSync = false;
   private syncScheduled = false;
+  /** Smoothed time from a DATA to the client's next packet in the lock-step loop (ms): sets the spin. */
+  private ackWaitMs = 0;
 
   constructor(
     readonly job: TransferJob,
@@ -222,7 +224,7 @@ export class Transfer {
     const buf = this.syncBuf;
     const fd = this.sock?.fd ?? null;
     if (io === null || buf === null || fd === null || this.finished || this.pumping || this.hooks.mayBlock?.() !== true) return;
-    const spinMs = (this.job.lockstepSpinUs ?? 0) / 1000;
+    const maxSpinMs = (this.job.lockstepSpinUs ?? 0) / 1000;
     const sliceEnd = this.clock() + SYNC_SLICE_MS;
     let idleSince = this.clock();
     this.inSync = true;
@@ -236,12 +238,15 @@ export class Transfer {
         if (now >= sliceEnd) break;
         const n = io.recv(fd, buf);
         if (n >= 0) {
+          // Spin only while the client usually answers within the spin limit (a quiet LAN); a slow or
+          // descheduled client (a loaded host) turns spinning off, so no CPU is burnt waiting for it.
+          this.ackWaitMs = 0.875 * this.ackWaitMs + 0.125 * (now - idleSince);
           this.onClient(buf.subarray(0, n));
           idleSince = this.clock();
           continue;
         }
         if (n === -EAGAIN || n === -EINTR) {
-          if (now - idleSince < spinMs) continue;
+          if (now - idleSince < Math.min(maxSpinMs, 2 * this.ackWaitMs) && this.ackWaitMs < maxSpinMs) continue;
           const w = io.wait(fd, Math.min(this.state.deadline, sliceEnd) - now);
           if (w < 0 && w !== -EINTR) break;
           continue;
