@@ -9,8 +9,12 @@
 # Knobs (environment): SIZES (single stream, e.g. "256M 1G"), REPEAT (runs per single-stream cell,
 # median kept), CONC_SIZE, CONC_CLIENTS ("20 100"), CONC_SERVERS, LOSS_SIZE, LOSS ("1 5"),
 # LOSS_TIMEOUT (s), BIG_SIZE (blksize 8192 scenario), RSS_SIZE, RSS_CLIENTS, OTHER_SIZE (scenario 6: the
-# tftp-hpa and curl clients), DL_TIMEOUT (s), SCENARIOS
-# (subset of "1 2 3 4 5 6"), KEEP=1 keeps the work directory.
+# tftp-hpa and curl clients), LOCK_SIZE and LOCK_REPEAT (scenario 7: lock-step clients, no windowsize:
+# curl at 1428, tftp-hpa at 512, atftp at 1024 and 1432; the servers take turns within each repeat;
+# LOCK_SERVERS, default "bootgate bootgate-nosync hpa atftpd", bootgate-nosync = fast path off),
+# DL_TIMEOUT (s), SCENARIOS (subset of "1 2 3 4 5 6 7"), KEEP=1 keeps the work directory.
+#
+#   SCENARIOS=7 bash bench/tftp-bench.sh                 # lock-step only (64 MiB, 3 rounds: ~10 min)
 #
 # Network safety: everything runs inside ${TAG}s / ${TAG}c (10.88.0.1 / 10.88.0.2); nothing touches a
 # real interface; a trap removes the namespaces and stops the servers this script started (by PID).
@@ -38,7 +42,11 @@ RSS_SIZE=${RSS_SIZE:-1G}
 RSS_CLIENTS=${RSS_CLIENTS:-100}
 DL_TIMEOUT=${DL_TIMEOUT:-900}
 OTHER_SIZE=${OTHER_SIZE:-64M}
-SCENARIOS=${SCENARIOS:-1 2 3 4 5 6}
+LOCK_SIZE=${LOCK_SIZE:-64M}
+LOCK_REPEAT=${LOCK_REPEAT:-3}
+LOCK_CLIENTS=${LOCK_CLIENTS:-curl1428 hpa512 atftp1024 atftp1432}
+LOCK_SERVERS=${LOCK_SERVERS:-bootgate bootgate-nosync hpa atftpd}
+SCENARIOS=${SCENARIOS:-1 2 3 4 5 6 7}
 CACHE_BYTES=268435456
 
 [ "$(id -u)" = 0 ] || { echo "tftp-bench: needs root (network namespaces)" >&2; exit 2; }
@@ -100,6 +108,12 @@ start_server() {
         > "$WORK/bootgate.out" 2> "$WORK/bootgate.err" &
       SRV_PID=$!
       for _ in $(seq 100); do grep -q '^listening' "$WORK/bootgate.out" 2>/dev/null && break; sleep 0.1; done
+      ;;
+    bootgate-nosync)
+      # The same engine with the lock-step fast path off (every packet through the event loop), for comparison.
+      start_server bootgate --no-lockstep-sync "$@"
+      SRV_NAME=$name
+      return 0
       ;;
     atftpd)
       fetch_atftpd
@@ -167,6 +181,21 @@ single_other() {
   else echo "fail:<$(mbps "$(bytes_of "${file#f}")" "$to")"; fi
 }
 
+# One timed lock-step download (no windowsize option): seconds, or "fail". $1 client, $2 file, $3 timeout
+# curl1428: curl --tftp-blksize 1428; hpa512: tftp-hpa's client (512-byte blocks, it has no blksize);
+# atftpNNNN: atftp asking blksize NNNN only (GRUB asks 1024, iPXE 1432).
+lockstep_once() {
+  local client=$1 file=$2 to=$3 t0 t1 ok=1
+  t0=$(now)
+  case $client in
+    curl1428) get_other curl "$file" "$to" || ok=0 ;;
+    hpa512) get_other hpa "$file" "$to" || ok=0 ;;
+    atftp*) get_atftp "$file" "${client#atftp}" 0 "$to" || ok=0 ;;
+  esac
+  t1=$(now)
+  if [ "$ok" = 1 ]; then awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'; else echo fail; fi
+}
+
 now() { date +%s.%N; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) print "n/a"; else if (b / 1e6 / s < 10) printf "%.3f", b / 1e6 / s; else printf "%.1f", b / 1e6 / s }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -204,8 +233,9 @@ storm() {
 
 tftp_netns_up "$TAG"
 log "namespaces ${TAG}s (server $TFTP_NS_SERVER_IP) and ${TAG}c (client $TFTP_NS_CLIENT_IP) up"
-MACHINE="$(nproc) vCPU, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), node $(node --version)"
+MACHINE="$(hostname), $(nproc) vCPU, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), node $(node --version)"
 START=$(date -u +%Y-%m-%dT%H:%MZ)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for sc in $SCENARIOS; do case $sc in
   1)
@@ -263,6 +293,27 @@ for sc in $SCENARIOS; do case $sc in
       done
     done
     ;;
+  7)
+    make_file "f$LOCK_SIZE" "$LOCK_SIZE"
+    declare -A LOCK_TIMES=()
+    for rep in $(seq "$LOCK_REPEAT"); do
+      for srv in $LOCK_SERVERS; do
+        start_server "$srv"
+        for client in $LOCK_CLIENTS; do
+          log "S7 round $rep, $client, $LOCK_SIZE: $srv"
+          LOCK_TIMES[$client.$srv]="${LOCK_TIMES[$client.$srv]:-} $(lockstep_once "$client" "f$LOCK_SIZE" "$DL_TIMEOUT")"
+        done
+      done
+    done
+    for client in $LOCK_CLIENTS; do
+      for srv in $LOCK_SERVERS; do
+        t=${LOCK_TIMES[$client.$srv]}
+        if [[ $t == *fail* ]]; then v="fail:<$(mbps "$(bytes_of "$LOCK_SIZE")" "$DL_TIMEOUT")"
+        else v=$(mbps "$(bytes_of "$LOCK_SIZE")" "$(echo "$t" | median)"); fi
+        record 7 "$client $LOCK_SIZE" "$srv" "$v" "runs (s):$t"
+      done
+    done
+    ;;
   5)
     make_file "f$RSS_SIZE" "$RSS_SIZE"
     start_server bootgate
@@ -274,6 +325,7 @@ for sc in $SCENARIOS; do case $sc in
 esac; done
 stop_server
 
+MACHINE="$MACHINE; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
 node "$REPO/dist/bench/tftp-report.js" "$RESULTS" "$START" "$MACHINE" | tee "$WORK/report.md"
 mkdir -p "$REPO/bench/results"
 OUT="$REPO/bench/results/tftp-$(date -u +%Y%m%d-%H%M%S).md"

@@ -59,7 +59,7 @@ const out: string[] = [];
 out.push(`### TFTP benchmark, ${started ?? new Date().toISOString()}`);
 out.push('');
 out.push(`Machine: ${machine ?? 'unknown'}. Veth pair between two network namespaces; client atftp 0.8.0 (blksize 1428,`);
-out.push('windowsize 16) unless stated (scenario 6: tftp-hpa\'s client, 512-byte blocks; curl, blksize 1428), every download');
+out.push('windowsize 16) unless stated (scenario 6: tftp-hpa\'s client, 512-byte blocks; curl, blksize 1428; scenario 7: lock-step, no windowsize), every download');
 out.push('sha256-checked. MB/s = 10^6 bytes per second.');
 out.push('');
 out.push('| scenario | case | Bootgate | atftpd | tftpd-hpa | dnsmasq | ratio | ratio |');
@@ -87,10 +87,24 @@ for (const k of cases('6')) {
   const v = (srv: string) => get('6', k, srv)?.value;
   out.push(`| 6 other clients | ${k} | ${cell(v('bootgate'))} | ${cell(v('atftpd'))} | ${cell(v('hpa'))} | ${cell(v('dnsmasq'))} | vs atftpd ${plain(v('bootgate'), v('atftpd'))} | vs hpa ${plain(v('bootgate'), v('hpa'))} |`);
 }
+for (const k of cases('7')) {
+  // Lock-step clients without windowsize (GRUB, PXELINUX, iPXE, U-Boot, shim): median of the rounds.
+  const v = (srv: string) => get('7', k, srv)?.value;
+  const nosync = v('bootgate-nosync');
+  const own = nosync === undefined ? cell(v('bootgate')) : `${cell(v('bootgate'))} (event-loop path: ${cell(nosync)})`;
+  out.push(`| 7 lock-step (median) | ${k} | ${own} | ${cell(v('atftpd'))} | ${cell(v('hpa'))} | - | vs atftpd ${ratio(v('bootgate'), v('atftpd'), 1.2)} | vs hpa ${ratio(v('bootgate'), v('hpa'), 1.2)} |`);
+}
 for (const k of cases('5')) {
   const r = get('5', k, 'bootgate');
   const above = Number(/above: (-?\d+)/.exec(r?.note ?? '')?.[1] ?? NaN);
   const verdict = Number.isFinite(above) ? `target <= 150 MB above: ${above * 1.048576 <= 150 ? 'met' : 'NOT met'}` : '';
   out.push(`| 5 peak RSS | ${k} | ${cell(r?.value)} MB/s aggregate; ${r?.note ?? ''} | - | - | - | ${verdict} | |`);
+}
+const runs = rows.filter((r) => r.scenario === '7' && r.note !== '');
+if (runs.length > 0) {
+  out.push('');
+  out.push('Scenario 7 runs (seconds per round, servers taking turns within each round):');
+  out.push('');
+  for (const r of runs) out.push(`- ${r.kase}, ${r.server}: ${r.note.replace(/^runs \(s\): */, '')}`);
 }
 process.stdout.write(out.join('\n') + '\n');

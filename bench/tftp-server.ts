@@ -1,7 +1,7 @@
 /**
  * Starts Bootgate's TFTP engine alone (no DHCP, no policy), for the benchmark and the lossy-link interop
  * run: `node dist/bench/tftp-server.js --root DIR --address IP --port N [--workers N] [--cache-bytes N]
- * [--block-size-max N] [--window-size-max N] [--sessions-max N] [--sessions-per-client-max N] [--log-level L] [--no-gso] [--min-rto-ms N]`. Prints `listening PORT` when ready, then
+ * [--block-size-max N] [--window-size-max N] [--sessions-max N] [--sessions-per-client-max N] [--log-level L] [--no-gso] [--min-rto-ms N] [--lockstep-spin-us N] [--no-lockstep-sync]`. Prints `listening PORT` when ready, then
  * `rss-peak BYTES` on SIGTERM/SIGINT, and exits.
  */
 import { parseArgs } from 'node:util';
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     'no-gso': { type: 'boolean', default: false },
     'min-rto-ms': { type: 'string' },
+    'lockstep-spin-us': { type: 'string' },
+    'no-lockstep-sync': { type: 'boolean', default: false },
   },
 });
 if (values.root === undefined) {
@@ -44,6 +46,8 @@ const server = await startTftpServer({
   root: values.root, address: values.address ?? '127.0.0.1', port: Number(values.port), config: config.tftp, logger, metrics,
   segmentation: values['no-gso'] !== true,
   ...(values['min-rto-ms'] !== undefined ? { minRtoMs: Number(values['min-rto-ms']) } : {}),
+  ...(values['lockstep-spin-us'] !== undefined ? { lockstepSpinUs: Number(values['lockstep-spin-us']) } : {}),
+  ...(values['no-lockstep-sync'] === true ? { lockstepSpinUs: null } : {}),
 });
 let peak = process.memoryUsage.rss();
 const sampler = setInterval(() => {

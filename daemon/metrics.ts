@@ -62,7 +62,7 @@ export function createMetrics(registry: Registry = new Registry(), version = '0.
     }),
     tftpRefused: new Counter({
       name: 'bootgate_tftp_refused_total',
-      help: 'TFTP requests refused, by reason (not-found, access, write, limit-total, limit-client, bad-option, policy, malformed)',
+      help: 'TFTP requests refused, by reason (not-found, access, write, limit-total, limit-client, bad-option, policy, malformed); limit-client ones are answered with an error packet',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

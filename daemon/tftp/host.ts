@@ -37,6 +37,11 @@ export interface HostOptions {
   cacheBytes: number;
   claims: SharedArrayBuffer | null;
   emit: (r: HostReport) => void;
+  /**
+   * The host owns its thread (a worker): a lock-step transfer that is the only one here may hold the
+   * thread in its synchronous loop (transfer.ts). False in the main thread, which serves the request socket.
+   */
+  mayBlock?: boolean;
 }
 
 export class TransferHost {
@@ -73,6 +78,7 @@ export class TransferHost {
       onStranger: () => {
         this.strangers += 1;
       },
+      ...(this.opts.mayBlock === true ? { mayBlock: () => this.running.size === 1 } : {}),
     });
     this.running.set(job.id, { transfer, reportedBytes: 0, reportedRetransmits: 0 });
     void transfer.start(this.claims);

@@ -2,9 +2,12 @@
  * The TFTP server: the request socket (UDP 69), admission (limits, policy hook, root confinement,
  * option negotiation) in the main thread, and the transfers in worker threads (pool.ts).
  *
- * Read-only by design: a WRQ gets error 2. Requests beyond the session limits are dropped silently and
- * counted: a PXE ROM that gets an error gives up, one that gets silence retries its RRQ a few seconds
- * later, when a slot may be free.
+ * Read-only by design: a WRQ gets error 2. A request beyond the total session limit is dropped silently
+ * and counted: a PXE ROM that gets silence retries its RRQ a few seconds later, when a slot may be free.
+ * A request beyond the per-address limit gets error 0 at once and is counted: the address already has
+ * transfers running (machines behind NAT, a lab bench), and a client told at once can retry or report
+ * instead of waiting out its timeout. Those errors are capped per second, so spoofed requests cannot
+ * turn the server into a reflector.
  */
 import dgram from 'node:dgram';
 import { open as openCb, fstat as fstatCb, close as closeCb, readFile } from 'node:fs';
@@ -82,6 +85,11 @@ export interface TftpServerOptions {
    * it off for its nftables loss runs, because netfilter sees (and drops) a segmented window as one packet.
    */
   segmentation?: boolean;
+  /**
+   * Lock-step fast path (worker threads only): µs to spin on a non-blocking receive before blocking, per
+   * ACK; default LOCKSTEP_SPIN_US; null turns the fast path off (every packet through the event loop).
+   */
+  lockstepSpinUs?: number | null;
 }
 
 export interface TftpSessionInfo {
@@ -105,8 +113,17 @@ export interface TftpServer {
  * have 1 ms granularity and a busy event loop adds some: 5 ms keeps spurious resends rare.
  */
 export const MIN_RTO_MS = 5;
+/**
+ * Longest spin before blocking in the lock-step loop, µs. The loop spins for about twice the client's
+ * usual answer time while that is under this limit (a LAN round trip plus a client's turnaround, tens
+ * of µs), so the next ACK is caught without a sleep and a wakeup; when clients answer slower (a loaded
+ * host, a slow firmware) it does not spin at all.
+ */
+export const LOCKSTEP_SPIN_US = 100;
 /** netascii is converted in memory: only for files up to this size (configs and scripts, not images). */
 export const NETASCII_MAX_BYTES = 1024 * 1024;
+/** At most this many per-address limit errors leave per second; beyond it the refusal is silent (still counted). */
+export const LIMIT_ERRORS_PER_SECOND = 200;
 
 interface Slot {
   id: number;
@@ -155,6 +172,8 @@ class Server implements TftpServer {
   private closing = false;
   private idleWaiters: Array<() => void> = [];
   private readonly logLimited = rateLimited(10_000, 20);
+  private limitErrorWindow = 0;
+  private limitErrors = 0;
 
   constructor(private readonly opts: TftpServerOptions) {
     this.pool = createPool({
@@ -254,6 +273,9 @@ class Server implements TftpServer {
       const reason = this.slots.size >= cfg.sessionsMax ? 'limit-total' : 'limit-client';
       this.refuseMetric(reason);
       this.logRefusal(key, this.shown(req.filename), reason, 'session limit');
+      if (reason === 'limit-client' && this.limitErrorAllowed()) {
+        this.sendError(via, from, TFTP_ERROR.NOT_DEFINED, `too many transfers from this address (limit ${cfg.sessionsPerClientMax}): retry later`);
+      }
       return;
     }
     const slot: Slot = {
@@ -270,6 +292,15 @@ class Server implements TftpServer {
 
   private shown(path: string): string {
     return this.opts.redact ? this.opts.redact(path) : path;
+  }
+
+  private limitErrorAllowed(): boolean {
+    const now = Date.now();
+    if (now - this.limitErrorWindow >= 1000) {
+      this.limitErrorWindow = now;
+      this.limitErrors = 0;
+    }
+    return this.limitErrors++ < LIMIT_ERRORS_PER_SECOND;
   }
 
   private release(slot: Slot): void {
@@ -362,6 +393,7 @@ class Server implements TftpServer {
     this.pool.start({
       id: slot.id, client: slot.client, local: slot.via.local, params: neg.params, size: src.size,
       source: src.source, retries: cfg.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS, segmentation: this.opts.segmentation ?? true,
+      lockstepSpinUs: this.opts.lockstepSpinUs === undefined ? LOCKSTEP_SPIN_US : this.opts.lockstepSpinUs,
     });
   }
 

@@ -11,6 +11,7 @@ import { createSession, step, type SessionAction, type SessionEvent, type Sessio
 import type { TransferParams } from './negotiate.js';
 import { enableDataSegmentation, setSegmentSize } from './sockopt.js';
 import { openTransferSocket, type Peer, type PortClaims, type TransferSocket } from './transport.js';
+import { EAGAIN, ECONNREFUSED, EINTR, loadSyncIo, type SyncIo } from './syncio.js';
 
 /** Everything a transfer needs, as a structured-clone-able message for a worker thread. */
 export interface TransferJob {
@@ -26,6 +27,11 @@ export interface TransferJob {
   minRtoMs: number;
   /** Send DATA windows with UDP GSO when the path allows it. */
   segmentation: boolean;
+  /**
+   * Lock-step fast path (see Transfer.runSync): how long to spin on a non-blocking receive before
+   * blocking, µs; null turns the fast path off for this transfer.
+   */
+  lockstepSpinUs: number | null;
 }
 
 export interface TransferEnd {
@@ -42,7 +48,20 @@ export interface TransferHooks {
   onEnd(end: TransferEnd): void;
   /** A stranger's packet reached the transfer's port (answered with error 5). */
   onStranger?(from: Peer): void;
+  /**
+   * Whether this transfer may hold its thread in the lock-step loop now: true only in a worker thread
+   * whose only transfer it is (the loop yields to the event loop every SYNC_SLICE_MS regardless).
+   */
+  mayBlock?(): boolean;
 }
+
+/**
+ * Longest stretch the lock-step loop keeps its worker thread before an event-loop turn (commands from
+ * the main thread, the progress report, strangers on the transfer port, timers).
+ */
+export const SYNC_SLICE_MS = 10;
+/** Receive buffer of the lock-step loop: an ACK is 4 bytes, an ERROR a few hundred; longer is garbage. */
+const SYNC_RECV_BYTES = 1500;
 
 /** Error 5 answers to strangers are limited per transfer so a flood cannot turn into one. */
 const STRANGER_REPLIES_PER_SECOND = 20;
@@ -80,6 +99,14 @@ export class Transfer {
   private strangerCount = 0;
   /** DATA packets per send (UDP GSO); 1 = one send per packet. */
   private segments = 1;
+  /** The lock-step fast path's calls, or null when this transfer cannot use it. */
+  private sync: SyncIo | null = null;
+  private syncBuf: Buffer | null = null;
+  /** Inside runSync: DATA leaves through sync.send. */
+  private inSync = false;
+  private syncScheduled = false;
+  /** Smoothed time from a DATA to the client's next packet in the lock-step loop (ms): sets the spin. */
+  private ackWaitMs = 0;
 
   constructor(
     readonly job: TransferJob,
@@ -125,6 +152,11 @@ export class Transfer {
     if (this.job.segmentation && this.sock.fd !== null && this.state.totalBlocks > 1) {
       this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
     }
+    const p = this.job.params;
+    if (this.job.lockstepSpinUs !== null && this.hooks.mayBlock !== undefined && this.sock.fd !== null && p.windowSize === 1 && !p.msftWindow) {
+      this.sync = loadSyncIo();
+      if (this.sync !== null) this.syncBuf = Buffer.alloc(SYNC_RECV_BYTES);
+    }
     this.apply({ type: 'start' });
   }
 
@@ -140,8 +172,11 @@ export class Transfer {
     } catch {
       return; // garbage from the client's own port changes nothing
     }
-    if (pkt.op === 'ack') this.apply({ type: 'ack', block: pkt.block, windowHint: pkt.windowHint });
-    else if (pkt.op === 'error') this.apply({ type: 'error', code: pkt.code, message: pkt.message });
+    const ev: SessionEvent | null =
+      pkt.op === 'ack' ? { type: 'ack', block: pkt.block, windowHint: pkt.windowHint } : pkt.op === 'error' ? { type: 'error', code: pkt.code, message: pkt.message } : null;
+    if (ev === null) return;
+    if (this.inSync) this.step(ev);
+    else this.apply(ev);
   }
 
   private onStranger(from: Peer): void {
@@ -161,7 +196,80 @@ export class Transfer {
     const { state, actions } = step(this.state, ev, this.clock());
     this.state = state;
     for (const a of actions) this.execute(a);
-    if (!this.finished) this.armTimer();
+    if (this.finished) return;
+    this.armTimer();
+    this.scheduleSync();
+  }
+
+  /** Enters the lock-step loop at the next event-loop turn, if this transfer may. */
+  private scheduleSync(): void {
+    if (this.sync === null || this.inSync || this.syncScheduled || this.pumping || this.finished) return;
+    if (this.hooks.mayBlock?.() !== true) return;
+    this.syncScheduled = true;
+    setImmediate(() => {
+      this.syncScheduled = false;
+      this.runSync();
+    });
+  }
+
+  /**
+   * The lock-step fast path: receive the client's packets on the connected socket's fd and answer them
+   * from this thread without returning to the event loop, for at most SYNC_SLICE_MS. The session machine,
+   * the timer rules and the packet source are the same as on the event-loop path; only the I/O differs.
+   * Leaves the loop (the event-loop path takes over until the next packet) when a chunk must be read
+   * from disk, when another transfer joins this thread, or on an unexpected socket error.
+   */
+  private runSync(): void {
+    const io = this.sync;
+    const buf = this.syncBuf;
+    const fd = this.sock?.fd ?? null;
+    if (io === null || buf === null || fd === null || this.finished || this.pumping || this.hooks.mayBlock?.() !== true) return;
+    const maxSpinMs = (this.job.lockstepSpinUs ?? 0) / 1000;
+    const sliceEnd = this.clock() + SYNC_SLICE_MS;
+    let idleSince = this.clock();
+    this.inSync = true;
+    try {
+      while (!this.finished && !this.pumping) {
+        const now = this.clock();
+        if (now >= this.state.deadline) {
+          this.step({ type: 'timeout' });
+          continue;
+        }
+        if (now >= sliceEnd) break;
+        const n = io.recv(fd, buf);
+        if (n >= 0) {
+          // Spin only while the client usually answers within the spin limit (a quiet LAN); a slow or
+          // descheduled client (a loaded host) turns spinning off, so no CPU is burnt waiting for it.
+          this.ackWaitMs = 0.875 * this.ackWaitMs + 0.125 * (now - idleSince);
+          this.onClient(buf.subarray(0, n));
+          idleSince = this.clock();
+          continue;
+        }
+        if (n === -EAGAIN || n === -EINTR) {
+          if (now - idleSince < Math.min(maxSpinMs, 2 * this.ackWaitMs) && this.ackWaitMs < maxSpinMs) continue;
+          const w = io.wait(fd, Math.min(this.state.deadline, sliceEnd) - now);
+          if (w < 0 && w !== -EINTR) break;
+          continue;
+        }
+        if (n === -ECONNREFUSED) this.fail('aborted', 'socket: ECONNREFUSED', false);
+        else this.sync = null; // unexpected: leave this transfer to the event-loop path
+        break;
+      }
+    } finally {
+      this.inSync = false;
+    }
+    if (!this.finished) {
+      this.armTimer();
+      this.scheduleSync();
+    }
+  }
+
+  /** apply() without the timer and re-entry work, for the lock-step loop (it checks the deadline itself). */
+  private step(ev: SessionEvent): void {
+    if (this.finished) return;
+    const { state, actions } = step(this.state, ev, this.clock());
+    this.state = state;
+    for (const a of actions) this.execute(a);
   }
 
   private execute(a: SessionAction): void {
@@ -218,6 +326,7 @@ export class Transfer {
       this.queue.shift();
     }
     this.pumping = false;
+    if (!this.inSync) this.scheduleSync();
   }
 
   /**
@@ -231,6 +340,7 @@ export class Transfer {
       p.release();
       return;
     }
+    if (this.inSync && this.sendSync(p)) return;
     const packetSize = this.state.cfg.blksize + 4;
     const step = (this.segments > 1 ? this.segments : 1) * packetSize;
     for (let at = p.start; at < p.end; at += step) {
@@ -248,6 +358,35 @@ export class Transfer {
         sock.send(data);
       }
     }
+  }
+
+  /**
+   * Sends a piece's packets with synchronous send calls (the lock-step loop). The kernel has copied each
+   * packet when the call returns, so the slot goes back at once. False (nothing sent) when the first
+   * send would block, so the caller queues the piece on the socket instead; a later full buffer sends
+   * the rest that way.
+   */
+  private sendSync(p: Piece): boolean {
+    const io = this.sync;
+    const fd = this.sock?.fd ?? null;
+    if (io === null || fd === null) return false;
+    const packetSize = this.state.cfg.blksize + 4;
+    for (let at = p.start; at < p.end; at += packetSize) {
+      const n = io.send(fd, p.buf.subarray(at, Math.min(at + packetSize, p.end)));
+      if (n >= 0) continue;
+      if (n === -ECONNREFUSED) {
+        p.release();
+        this.fail('aborted', 'socket: ECONNREFUSED', false);
+        return true;
+      }
+      if (at === p.start) return false;
+      // Would block (or failed) midway: the socket's own queue takes the rest, in order, one packet per send.
+      const sock = this.sock as TransferSocket;
+      for (let rest = at; rest < p.end; rest += packetSize) sock.send(Buffer.from(p.buf.subarray(rest, Math.min(rest + packetSize, p.end))), () => undefined);
+      break;
+    }
+    p.release();
+    return true;
   }
 
   /** The path refused a segmented send (MTU change, no checksum offload): fall back to per-packet sends. */

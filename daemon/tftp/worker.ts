@@ -13,5 +13,5 @@ interface WorkerInit {
 const port = parentPort;
 if (port === null) throw new Error('daemon/tftp/worker.js must run as a worker thread');
 const init = workerData as WorkerInit;
-const host = new TransferHost({ cacheBytes: init.cacheBytes, claims: init.claims, emit: (r) => port.postMessage(r) });
+const host = new TransferHost({ cacheBytes: init.cacheBytes, claims: init.claims, emit: (r) => port.postMessage(r), mayBlock: true });
 port.on('message', (cmd: HostCommand) => host.handle(cmd));

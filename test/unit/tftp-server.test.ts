@@ -15,6 +15,7 @@ import { createLogger } from '../../daemon/log.js';
 import { createMetrics, type Metrics } from '../../daemon/metrics.js';
 import { startTftpServer, type TftpServerOptions, type TftpServer, type TftpCompletion } from '../../daemon/tftp/server.js';
 import { download, until, WireClient, type Peer } from './tftp-wire-client.js';
+import { loadSyncIo } from '../../daemon/tftp/syncio.js';
 
 let dir: string;
 const files: Record<string, Buffer> = {};
@@ -234,6 +235,134 @@ test('hostile: a stranger on the transfer port gets error 5 and the transfer is 
   }
 });
 
+test('lock-step fast path (worker thread): plain, options, duplicated and future ACKs, a stranger, chunk boundaries', async () => {
+  assert.notEqual(loadSyncIo(), null, 'the synchronous socket calls must load here, or this test exercises nothing new');
+  // One worker, so the lock-step transfer is its thread's only one and takes the synchronous loop.
+  const h = await start({ workers: 1, timeoutMs: 5000 }, { minRtoMs: 5000 });
+  const stranger = await WireClient.open();
+  try {
+    const plain = await withClient((c) => download(c, h.req, 'small.bin'));
+    assert.equal(sha(plain.data), sha(files['small.bin'] as Buffer));
+    assert.equal(plain.dataPackets, Math.floor(100_000 / 512) + 1);
+    const dup = await withClient((c) => download(c, h.req, 'small.bin', { options: { blksize: '1024', tsize: '0' }, duplicateAcks: true }));
+    assert.equal(sha(dup.data), sha(files['small.bin'] as Buffer));
+    assert.equal(dup.dataPackets, Math.floor(100_000 / 1024) + 1);
+    let sent = false;
+    let poked = false;
+    const hostile = await withClient((c) =>
+      download(c, h.req, 'small.bin', {
+        options: { blksize: '1000' },
+        onData: (block, tid, client) => {
+          if (block === 2 && !sent) {
+            sent = true;
+            for (const b of [50, 99, 65535]) client.send({ op: 'ack', block: b }, tid);
+          }
+          if (block === 10 && !poked) {
+            poked = true;
+            stranger.send({ op: 'ack', block: 60 }, tid);
+            stranger.send({ op: 'error', code: 0, message: 'abort please' }, tid);
+          }
+        },
+      }),
+    );
+    assert.equal(sha(hostile.data), sha(files['small.bin'] as Buffer));
+    assert.equal(hostile.dataPackets, 101);
+    const reply = await stranger.next(60_000);
+    assert.ok(reply && reply.pkt.op === 'error' && reply.pkt.code === 5);
+    // 70,001 blocks of 16 bytes: many cache chunks, so the loop leaves for disk reads and comes back.
+    const roll = await withClient((c) => download(c, h.req, 'rollover.bin', { options: { blksize: '16' } }));
+    assert.equal(sha(roll.data), sha(files['rollover.bin'] as Buffer));
+    assert.equal(roll.dataPackets, 70_001);
+    assert.ok(await until(async () => (await counter(h.metrics, 'tftpTransfers', 'ok')) === 4));
+  } finally {
+    await stranger.close();
+    await h.server.close();
+  }
+});
+
+test('lock-step fast path (worker thread): lost ACKs are recovered by timeout, a silent client ends in error, a client error aborts', async () => {
+  const h = await start({ workers: 1, timeoutMs: 200, retries: 3 }, { minRtoMs: 20 });
+  try {
+    // Withhold the first ACK of every 10th block: only the server's timeout resend moves the transfer on.
+    const lossy = await withClient(async (c) => {
+      c.send({ op: 'rrq', filename: 'small.bin', mode: 'octet', options: { blksize: '1024' } }, h.req);
+      const parts: Buffer[] = [];
+      const seen = new Set<number>();
+      let tid: Peer | null = null;
+      let resent = 0;
+      for (;;) {
+        const r = await c.next(60_000);
+        assert.ok(r !== null, 'the server went silent');
+        tid ??= r.from;
+        if (r.pkt.op === 'oack') {
+          c.send({ op: 'ack', block: 0 }, tid);
+          continue;
+        }
+        assert.equal(r.pkt.op, 'data');
+        if (r.pkt.op !== 'data') break;
+        const b = r.pkt.block;
+        if (seen.has(b)) resent++;
+        else parts.push(Buffer.from(r.pkt.data));
+        const withhold = b % 10 === 0 && !seen.has(b);
+        seen.add(b);
+        if (!withhold) c.send({ op: 'ack', block: b }, tid);
+        if (r.pkt.data.length < 1024 && !withhold) return { data: Buffer.concat(parts), resent };
+      }
+      return { data: Buffer.concat(parts), resent };
+    });
+    assert.equal(sha(lossy.data), sha(files['small.bin'] as Buffer));
+    assert.ok(lossy.resent >= 9, `resent ${lossy.resent}`);
+    // ACK the OACK, then silence: DATA is resent, then the transfer ends with an error packet.
+    await withClient(async (c) => {
+      c.send({ op: 'rrq', filename: 'small.bin', mode: 'octet', options: { blksize: '1024' } }, h.req);
+      const oack = await c.next(60_000);
+      assert.ok(oack !== null && oack.pkt.op === 'oack');
+      c.send({ op: 'ack', block: 0 }, oack.from);
+      let data = 0;
+      for (;;) {
+        const r = await c.next(60_000);
+        assert.ok(r !== null, 'the server must end with an error packet');
+        if (r.pkt.op === 'error') break;
+        if (r.pkt.op === 'oack') continue; // resent before our ACK(0) arrived
+        // A second timeout also offers the next block (session.ts: the client may hold all it was sent).
+        assert.ok(r.pkt.op === 'data' && r.pkt.block <= 1 + data, `${r.pkt.op} after ${data} DATA`);
+        data++;
+      }
+      assert.ok(data >= 2, `DATA 1 sent ${data} times`);
+    });
+    assert.ok(await until(async () => (await counter(h.metrics, 'tftpTransfers', 'timeout')) === 1, 60_000));
+    // The client ends it with an error packet mid-transfer.
+    await withClient(async (c) => {
+      c.send({ op: 'rrq', filename: 'small.bin', mode: 'octet', options: {} }, h.req);
+      const first = await c.next(60_000);
+      assert.ok(first !== null && first.pkt.op === 'data');
+      c.send({ op: 'ack', block: 1 }, first.from);
+      const second = await c.next(60_000);
+      assert.ok(second !== null && second.pkt.op === 'data' && second.pkt.block === 2);
+      c.send({ op: 'error', code: 0, message: 'enough' }, first.from);
+    });
+    assert.ok(await until(async () => (await counter(h.metrics, 'tftpTransfers', 'aborted')) === 1, 60_000));
+  } finally {
+    await h.server.close();
+  }
+});
+
+test('lock-step fast path (worker thread): a lock-step and a windowed transfer at once on one worker are both intact', async () => {
+  const h = await start({ workers: 1, timeoutMs: 5000 });
+  try {
+    const [a, b, c] = await Promise.all([
+      withClient((x) => download(x, h.req, 'rollover.bin', { options: { blksize: '512' } })),
+      withClient((x) => download(x, h.req, 'small.bin', { options: { blksize: '1428', windowsize: '16' } })),
+      withClient((x) => download(x, h.req, 'small.bin', { options: { blksize: '1432' } })),
+    ]);
+    assert.equal(sha(a.data), sha(files['rollover.bin'] as Buffer));
+    assert.equal(sha(b.data), sha(files['small.bin'] as Buffer));
+    assert.equal(sha(c.data), sha(files['small.bin'] as Buffer));
+  } finally {
+    await h.server.close();
+  }
+});
+
 test('no DATA before the OACK is acknowledged; a silent client gets OACK retries, then an error', async () => {
   const h = await start({ timeoutMs: 50, retries: 2 });
   try {
@@ -304,7 +433,7 @@ test('Microsoft variable window: msftwindow 31416 is answered 27182 and ACK hint
   }
 });
 
-test('per-client and total session limits drop extra requests; other clients are still served', async () => {
+test('per-client limit answers the extra request with an error; the total limit drops silently; other clients are served', async () => {
   const h = await start({ sessionsPerClientMax: 2, sessionsMax: 3, timeoutMs: 2000 });
   const stalled: WireClient[] = [];
   try {
@@ -315,12 +444,30 @@ test('per-client and total session limits drop extra requests; other clients are
     }
     assert.ok(await until(async () => (await counter(h.metrics, 'tftpRefused', 'limit-client')) === 1));
     assert.ok(await until(() => h.server.sessions().length === 2));
+    // Exactly one of the three got an ERROR from the request port instead of an OACK: no timeout to wait out.
+    const first = await Promise.all(stalled.map((c) => c.next(5000)));
+    const errors = first.filter((r) => r !== null && r.pkt.op === 'error');
+    assert.equal(errors.length, 1);
+    const err = errors[0] as NonNullable<(typeof first)[number]>;
+    assert.equal(err.from.port, h.req.port);
+    assert.ok(err.pkt.op === 'error' && err.pkt.code === 0 && /too many transfers from this address/.test(err.pkt.message));
+    assert.equal(first.filter((r) => r !== null && r.pkt.op === 'oack').length, 2);
     // Another address has its own allowance, within the total.
     const other = await withClient((c) => download(c, h.req, 'Boot/BCD'), '127.0.0.2');
     assert.equal(sha(other.data), sha(files['Boot/BCD'] as Buffer));
     const s = h.server.sessions().filter((x) => x.client.startsWith('127.0.0.1:'));
     assert.equal(s.length, 2);
     assert.ok(s.every((x) => x.client.startsWith('127.0.0.1:') && x.path === 'small.bin' && x.size === 100_000));
+    // The total limit (3) drops silently: fill the third slot from 127.0.0.2, then ask from 127.0.0.3.
+    const filler = await WireClient.open('127.0.0.2');
+    stalled.push(filler);
+    filler.send({ op: 'rrq', filename: 'small.bin', mode: 'octet', options: { blksize: '1428' } }, h.req);
+    assert.ok(await until(() => h.server.sessions().length === 3));
+    const late = await WireClient.open('127.0.0.3');
+    stalled.push(late);
+    late.send({ op: 'rrq', filename: 'small.bin', mode: 'octet', options: { blksize: '1428' } }, h.req);
+    assert.ok(await until(async () => (await counter(h.metrics, 'tftpRefused', 'limit-total')) === 1));
+    assert.equal(await late.next(300), null);
   } finally {
     for (const c of stalled) await c.close();
     await h.server.close();
