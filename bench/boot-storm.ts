@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { MachineResult } from './boot-storm-client.js';
+import { median, percentile } from './lib/dhcp-stats.js';
 import { STORM_PREFIX, STORM_SERVER, stormAddress } from './lib/storm-machines.js';
 
 const { values } = parseArgs({
@@ -237,9 +238,9 @@ interface RunSummary {
   nbpWindow: number;
 }
 
+/** Nearest-rank percentile of sorted values; NaN when there are none. */
 function pct(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+  return percentile(sorted, q) ?? NaN;
 }
 
 async function runOnce(server: Server, machines: number, expect: { nbpSha: string; httpBytes: number }): Promise<RunSummary> {
@@ -303,10 +304,6 @@ try {
   teardown();
 }
 
-const med = (xs: number[]): number => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? (s[s.length >> 1] ?? NaN) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
-};
 const lines: string[] = [];
 const say = (s = ''): void => { lines.push(s); console.log(s); };
 const s = (ms: number): string => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
@@ -322,10 +319,10 @@ for (const n of sizes) {
   const byServer = new Map<Server, { last: number; p99: number }>();
   for (const server of SERVERS) {
     const rs = runs.filter((r) => r.server === server && r.machines === n);
-    const last = med(rs.map((r) => r.lastMs));
-    const p99 = med(rs.map((r) => r.p99Ms));
+    const last = median(rs.map((r) => r.lastMs));
+    const p99 = median(rs.map((r) => r.p99Ms));
     byServer.set(server, { last, p99 });
-    say(`| ${n} | ${server} | ${rs.map((r) => r.ok).join(', ')} | ${s(last)} | ${s(med(rs.map((r) => r.p50Ms)))} | ${s(p99)} | ${med(rs.map((r) => r.cpuS)).toFixed(1)} | ${rs[0]?.nbpWindow ?? '?'} | ${phaseNames.map((p) => s(med(rs.map((r) => r.phases[p] ?? NaN)))).join(' | ')} |`);
+    say(`| ${n} | ${server} | ${rs.map((r) => r.ok).join(', ')} | ${s(last)} | ${s(median(rs.map((r) => r.p50Ms)))} | ${s(p99)} | ${median(rs.map((r) => r.cpuS)).toFixed(1)} | ${rs[0]?.nbpWindow ?? '?'} | ${phaseNames.map((p) => s(median(rs.map((r) => r.phases[p] ?? NaN)))).join(' | ')} |`);
   }
   const b = byServer.get('bootgate');
   const a = byServer.get('dnsmasq+nginx');

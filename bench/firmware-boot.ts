@@ -22,6 +22,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from './lib/dhcp-stats.js';
 import { ensureAssets } from '../test/lab/assets.js';
 import { startLabAppliance, type ApplianceKind, type Transport } from '../test/lab/appliance.js';
 import { createLab } from '../test/lab/netns.js';
@@ -118,11 +119,6 @@ function phases(boot: Boot, frames: Frame[], appAddress: string): Record<Phase, 
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
 
 const t0 = Date.now();
 const load0 = loadavg();

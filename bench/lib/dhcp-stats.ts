@@ -1,4 +1,4 @@
-/** Latency summaries for the DHCP benchmark (milliseconds in, milliseconds out). */
+/** Latency summaries for the benchmarks (milliseconds in, milliseconds out). */
 
 export interface LatencySummary {
   count: number;
@@ -26,4 +26,12 @@ export function summarize(samples: ArrayLike<number>): LatencySummary {
     p99: percentile(sorted, 0.99),
     max: sorted.length > 0 ? (sorted[sorted.length - 1] ?? null) : null,
   };
+}
+
+/** The median of the finite values (the mean of the middle two for an even count); NaN when there are none. */
+export function median(xs: readonly number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const m = s.length >> 1;
+  if (s.length === 0) return NaN;
+  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 }
