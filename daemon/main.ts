@@ -20,6 +20,7 @@ import type { AttachedAppliances } from './features/appliances/index.js';
 import type { AttachedConsole } from './features/console/index.js';
 import type { AttachedFeature, FeatureContext, TransferEnd } from './features/feature.js';
 import { STORE_FEATURES, appliances, consoleFeature, featureConfigProblems, password, rollout } from './features/index.js';
+import { ServiceHost } from './features/remote.js';
 import { bootstrapAdminToken } from './features/tokens/index.js';
 import { resolveProfileImages } from './features/images/profiles.js';
 import type { AttachedPasswords } from './features/password/index.js';
@@ -362,6 +363,8 @@ class Core {
   readonly console: AttachedConsole;
   readonly appliances: AttachedAppliances;
   readonly backend: StoreBackend;
+  /** Where the admin API's services run (their own thread on the shared store). */
+  readonly services: ServiceHost;
   readonly gate: Gatekeeper;
   readonly content: BootContent;
   /** Boot files the HTTP door writes from memory (http.cacheBytes; resized on reload). */
@@ -382,10 +385,12 @@ class Core {
   constructor(public cfg: BootgateConfig, public metricsToken: string | null, readonly logger: Logger, readonly metrics: Metrics) {
     this.store = openDaemonStore(cfg);
     this.httpFiles = new WholeFileCache(cfg.http.cacheBytes);
+    this.services = new ServiceHost({ ctx: { store: this.store, config: () => this.cfg, logger }, logger, settled: () => this.backend.settled() });
     try {
       const ctx: FeatureContext = {
         store: this.store, config: () => this.cfg, logger, registry: metrics.registry,
         macOfIp: (ip) => this.clients.macOfIp(ip), macOfGuid: (g) => this.clients.macOfGuid(g), sessions: () => this.sessions(),
+        remote: (def) => this.services.remote(def),
       };
       for (const f of STORE_FEATURES) this.features.push(f.attach(ctx));
       this.features.push(rollout.attach(ctx));
@@ -398,6 +403,7 @@ class Core {
       for (const w of featureConfigProblems(cfg).warnings) logger.warn(w);
       const parts: SnapshotParts = Object.assign({}, ...this.features.map((f) => f.snapshot ?? {}));
       this.backend = createStoreBackend(cfg, this.store, { logger, metrics, parts });
+      this.backend.onStoreState((down) => this.services.storeState(down));
       this.gate = new Gatekeeper(this.backend, logger, metrics);
       this.gate.observe((client, decision) => {
         if (decision.kind === 'boot') this.clients.booting(client.mac, decision.profile);
@@ -417,6 +423,7 @@ class Core {
       this.doors = this.doorSettings();
     } catch (err) {
       for (const f of this.features) f.close?.();
+      this.services.close();
       this.store.close();
       throw err;
     }
@@ -441,6 +448,7 @@ class Core {
     this.cfg = prepared;
     this.metricsToken = nextToken;
     this.backend.reconfigure(prepared);
+    this.services.reconfigure(prepared);
     this.httpFiles.resize(prepared.http.cacheBytes);
     for (const f of this.features) f.reconfigure?.();
     this.doors = this.doorSettings();
@@ -486,6 +494,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
     await backend.drain().catch(() => undefined);
     backend.close();
     for (const f of core.features) f.close?.();
+    core.services.close();
     await checkpointer?.stop();
     store.close();
   };

@@ -30,6 +30,54 @@ export interface FeatureContext {
   macOfGuid?: (guid: string) => string | undefined;
   /** Live TFTP/HTTP transfers, from the doors. */
   sessions: () => unknown[];
+  /**
+   * A service the admin routes call: the instance itself on SQLite; on the shared store, a twin built
+   * by the service host's worker thread, so a slow database stalls that thread and never the doors.
+   * Without it (tests, tools), services are built here and called in place: see serviceOf().
+   */
+  remote?: <T extends object>(def: ServiceDef<T>) => Remote<T>;
+}
+
+/** What a service is built from: the store and the running configuration, nothing of the doors. */
+export interface ServiceContext {
+  store: Store;
+  config: () => BootgateConfig;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * A service the admin API may run on the service host's thread: an id the worker finds it by (listed in
+ * its feature's `services`) and how to build it. Its methods take and return plain data.
+ */
+export interface ServiceDef<T extends object> {
+  id: string;
+  make: (ctx: ServiceContext) => T;
+}
+
+export function defineService<T extends object>(id: string, make: (ctx: ServiceContext) => T): ServiceDef<T> {
+  return { id, make };
+}
+
+/** A service's methods, each answering a promise (the call may run on another thread). */
+export type Remote<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/** A service called in place, through the same promise-answering surface as one on another thread. */
+export function inPlace<T extends object>(service: T): Remote<T> {
+  return new Proxy({}, {
+    get: (_target, method) => async (...args: unknown[]) => {
+      const fn = (service as Record<PropertyKey, unknown>)[method];
+      if (typeof fn !== 'function') throw new TypeError(`no service method ${String(method)}`);
+      return (fn as (...a: unknown[]) => unknown).apply(service, args);
+    },
+  }) as Remote<T>;
+}
+
+/** The service as the feature's admin routes call it: through the context's host, else in place. */
+export function serviceOf<T extends object>(ctx: FeatureContext, def: ServiceDef<T>): Remote<T> {
+  return ctx.remote ? ctx.remote(def) : inPlace(def.make(ctx));
 }
 
 /** What a command may use: output, files, the environment, and a prompt for a secret. */
@@ -87,5 +135,7 @@ export interface Feature<A extends AttachedFeature = AttachedFeature> {
   configProblems?: (cfg: BootgateConfig) => ConfigProblems;
   /** Its `bootgate` subcommands, built on the one connection routine in cli/. */
   commands: (io: FeatureIo) => CommandModule[];
+  /** The services its admin routes call through `ctx.remote()`. */
+  services?: readonly ServiceDef<object>[];
   attach: (ctx: FeatureContext) => A;
 }

@@ -87,6 +87,10 @@ export interface StoreBackend extends PolicyBackend {
   close(): void;
   /** Shared store: waits for the journal to be written (as far as the store is reachable). */
   drain(): Promise<void>;
+  /** Shared store: waits until the policy snapshot shows what the store holds now (at once on SQLite). */
+  settled(): Promise<void>;
+  /** Shared store: called with why the store is unreachable, or null when it is back (never on SQLite). */
+  onStoreState(listener: (down: string | null) => void): () => void;
   health(): StoreHealth;
 }
 
@@ -483,6 +487,10 @@ export function createStoreBackend(initialCfg: BootgateConfig, store: Store, dep
       await journal?.drain();
       if (link?.up) await snapCache.settled();
     },
+    settled: async () => {
+      if (link?.up) await snapCache.settled();
+    },
+    onStoreState: (listener) => link?.onState((up) => listener(up ? null : link.reason ?? 'unreachable')) ?? (() => undefined),
     health,
     close(): void {
       for (const t of timers) clearInterval(t);

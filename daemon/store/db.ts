@@ -30,7 +30,7 @@ import { SettingsRepo } from './settings.js';
  * What changed: a feature's tables (`rollout`, `password`), the core tables, or `external`: another
  * process committed to the same file (seen by the change watch), so anything may have changed.
  */
-export type ChangeKind = 'inventory' | 'devices' | 'settings' | 'rollout' | 'password' | 'external';
+export type ChangeKind = 'inventory' | 'devices' | 'settings' | 'rollout' | 'password' | 'secureboot' | 'external';
 export type ChangeListener = (kind: ChangeKind) => void;
 
 export class StoreError extends Error {

@@ -20,6 +20,7 @@ const KIND_OF_TABLE: Record<string, ChangeKind> = {
   computers: 'inventory', computer_macs: 'inventory', devices: 'devices', settings: 'settings',
   password_hashes: 'password', password_failures: 'password',
   rollout_members: 'rollout', rollout_admissions: 'rollout', rollout_results: 'rollout', rollout_halts: 'rollout',
+  secure_boot_clients: 'secureboot',
 };
 
 export interface PgLinkOptions {

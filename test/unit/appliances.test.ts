@@ -24,6 +24,7 @@ import type { ApplianceBeat } from '../../daemon/store/appliances.js';
 import { createStoreBackend, type StoreBackend } from '../../daemon/store/backend.js';
 import { openStore, type Store } from '../../daemon/store/db.js';
 import { freshPgUrl } from './helpers/store-backends.js';
+import { inPlace } from '../../daemon/features/feature.js';
 
 const logger = createLogger('silent');
 const cfg = validateConfig({ profiles: { winpe: {} } }, 'test');
@@ -50,7 +51,7 @@ function beat(name: string, at: number, extra: Partial<ApplianceBeat> = {}): App
 async function viaApi(service: AppliancesService): Promise<ApplianceDto[]> {
   const app = Fastify();
   try {
-    await app.register(appliancesRoutes(service), { actor: () => 'test' });
+    await app.register(appliancesRoutes(inPlace(service)), { actor: () => 'test' });
     const res = await app.inject({ method: 'GET', url: '/appliances' });
     assert.equal(res.statusCode, 200);
     return (res.json() as { appliances: ApplianceDto[] }).appliances;

@@ -17,6 +17,7 @@ import { PasswordAdmin } from '../../daemon/features/password/service.js';
 import { PasswordGate } from '../../daemon/features/password/gate.js';
 import { createPasswordMetrics } from '../../daemon/features/password/metrics.js';
 import { basicPassword, passwordAdminRoutes, unlockRoutes } from '../../daemon/features/password/api.js';
+import { inPlace } from '../../daemon/features/feature.js';
 
 const MAC = '52:54:00:77:00:01';
 const PW = 'open-sesame-42';
@@ -118,7 +119,7 @@ describe('admin API /api/v1/password', () => {
     const app = Fastify();
     await app.register(adminApi, {
       prefix: '/api/v1', backend, store, cfg, logger, env: { BOOTGATE_ADMIN_TOKEN: TOKEN },
-      plugins: [async (a, o) => passwordAdminRoutes(a, { admin: pw, actor: o.actor })],
+      plugins: [async (a, o) => passwordAdminRoutes(a, { admin: inPlace(pw), actor: o.actor })],
     });
     const call = (method: 'GET' | 'PUT' | 'DELETE', url: string, payload?: unknown, token = TOKEN) =>
       app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload: payload as string }) });

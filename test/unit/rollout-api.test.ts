@@ -12,6 +12,7 @@ import { openStore } from '../../daemon/store/db.js';
 import { rolloutRoutes } from '../../daemon/features/rollout/api.js';
 import { RolloutService } from '../../daemon/features/rollout/service.js';
 import { RolloutRepo } from '../../daemon/features/rollout/store.js';
+import { inPlace } from '../../daemon/features/feature.js';
 
 /** Wednesday 2025-03-05 12:00 UTC: day 2 of a rollout that started on Monday. */
 const NOW = Date.parse('2025-03-05T12:00:00Z');
@@ -37,7 +38,7 @@ async function setup() {
   const queryAjv = makeAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
   app.setErrorHandler(adminErrorHandler(createLogger('silent')));
-  await app.register(rolloutRoutes(service), { prefix: '/api/v1', actor: () => 'api:test' });
+  await app.register(rolloutRoutes(inPlace(service)), { prefix: '/api/v1', actor: () => 'api:test' });
   const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
     app.inject({ method, url: `/api/v1${url}`, ...(payload === undefined ? {} : { payload: payload as string }) });
   return { app, store, call, done: async () => { await app.close(); store.close(); } };
@@ -136,7 +137,7 @@ test('inside adminApi: behind its bearer tokens (read-only tokens cannot halt) a
   const backend = createStoreBackend(admin, store, { logger, metrics: createMetrics(new Registry()) });
   const service = new RolloutService(RolloutRepo.open(store), () => admin, { now: () => NOW });
   const app = Fastify();
-  await app.register(adminApi, { prefix: '/api/v1', backend, store, cfg: admin, logger, env: {}, plugins: [rolloutRoutes(service)] });
+  await app.register(adminApi, { prefix: '/api/v1', backend, store, cfg: admin, logger, env: {}, plugins: [rolloutRoutes(inPlace(service))] });
   const call = (method: 'GET' | 'POST', url: string, token?: string) =>
     app.inject({ method, url: `/api/v1${url}`, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(method === 'POST' ? { payload: {} } : {}) });
   try {

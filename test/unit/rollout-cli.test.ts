@@ -18,6 +18,7 @@ import { rolloutRoutes } from '../../daemon/features/rollout/api.js';
 import { createRolloutCommand } from '../../daemon/features/rollout/cli.js';
 import { RolloutService } from '../../daemon/features/rollout/service.js';
 import { RolloutRepo } from '../../daemon/features/rollout/store.js';
+import { inPlace } from '../../daemon/features/feature.js';
 
 /** A rollout that began long ago: every machine is admitted whatever today is, so the output is fixed. */
 const CONFIG = `
@@ -127,7 +128,7 @@ test('through the admin API when --api is given', async () => {
   app.setValidatorCompiler(({ schema }) => bodyAjv.compile(schema));
   app.setErrorHandler(adminErrorHandler(createLogger('silent')));
   const seen: string[] = [];
-  await app.register(rolloutRoutes(service), { prefix: '/api/v1', actor: (req) => { seen.push(String(req.headers.authorization)); return 'api:test'; } });
+  await app.register(rolloutRoutes(inPlace(service)), { prefix: '/api/v1', actor: (req) => { seen.push(String(req.headers.authorization)); return 'api:test'; } });
   const fakeFetch = (async (url: string, init: RequestInit = {}) => {
     const res = await app.inject({ method: init.method as 'GET', url: url.replace('http://appliance:8080', ''), headers: init.headers as Record<string, string>, payload: init.body as string });
     return new Response(res.statusCode === 204 ? null : res.body, { status: res.statusCode, headers: { 'content-type': 'application/json' } });

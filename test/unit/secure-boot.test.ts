@@ -322,7 +322,7 @@ describe('admin API /api/v1/secure-boot', () => {
     const store = openStore(':memory:');
     const admin = new SecureBootAdmin(store);
     const watch = new RefusalWatch({
-      store, repo: admin.repo, config: () => cfg, logger: createLogger('silent'), metrics: createSecureBootMetrics(new Registry()), now: () => 0,
+      record: async (row, event) => admin.noticeRefusal(row, event), config: () => cfg, logger: createLogger('silent'), metrics: createSecureBootMetrics(new Registry()), now: () => 0,
     });
     const offer = decide(client(), snapshotFromConfig(cfg));
     watch.decided(client(), offer);
@@ -342,8 +342,9 @@ describe('the hint for a GRUB that never asks', () => {
     const registry = new Registry();
     const lines: string[] = [];
     const logger = createLogger('warn', { write: (l: string) => { lines.push(l); } });
+    const admin = new SecureBootAdmin(store);
     const watch = new RefusalWatch({
-      store, repo: new SecureBootAdmin(store).repo, config: () => cfg, logger, metrics: createSecureBootMetrics(registry), now: () => now,
+      record: async (row, event) => admin.noticeRefusal(row, event), config: () => cfg, logger, metrics: createSecureBootMetrics(registry), now: () => now,
     });
     const other = '52:54:00:77:00:06';
     watch.served(MAC, 'shimx64.efi');

@@ -20,6 +20,11 @@ import { createStoreBackend, type StoreBackend } from '../../daemon/store/backen
 import { openStore, type Store } from '../../daemon/store/db.js';
 import { freshPgUrl, pgCluster } from './helpers/store-backends.js';
 import { slowProxy } from '../lab/postgres.js';
+import { inventoryService } from '../../daemon/features/inventory/service.js';
+import { ServiceHost } from '../../daemon/features/remote.js';
+import { AdminError } from '../../daemon/http/admin/errors.js';
+import { secureboot, SecureBootAdmin } from '../../daemon/features/secureboot/index.js';
+import { secureBootService } from '../../daemon/features/secureboot/service.js';
 
 const logger = createLogger('silent');
 const BOUND_MS = 120_000;
@@ -277,6 +282,88 @@ test('fleet: a database answering 2 s late does not slow the decisions; the chan
       direct.close();
     }
   } finally {
+    await proxy.close();
+  }
+});
+
+test('fleet: admin work on a database answering 2 s late runs on the service thread; the decisions go on, and its change counts at once', async (t) => {
+  const url = freshPgUrl();
+  const u = new URL(url);
+  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  const a = appliance(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, 'slow-admin');
+  const host = new ServiceHost({ ctx: { store: a.store, config: config, logger }, logger, settled: () => a.backend.settled() });
+  try {
+    const inventory = host.remote(inventoryService);
+    // The thread opens its connection before the database slows down, as a running daemon's has.
+    assert.deepEqual(await inventory.listComputers(), []);
+    await proxy.setDelay(2000);
+    let turns = 0;
+    let answered = 0;
+    const tick = setInterval(() => {
+      turns += 1;
+      if (a.gate.decide(client('52:54:00:ee:00:10')).kind !== 'boot') answered += 1;
+    }, 5);
+    let saved;
+    try {
+      saved = await inventory.saveComputer({ name: 'PC-ADMIN', macs: '52:54:00:ee:00:09', profile: 'winpe' }, 'api:test');
+    } finally {
+      clearInterval(tick);
+    }
+    t.diagnostic(`while the admin write waited on the database this thread turned ${turns} times and answered ${answered} decisions`);
+    assert.equal(saved.name, 'PC-ADMIN');
+    // In place, the write would have held this thread for its whole length: not one turn.
+    assert.ok(turns >= 10 && answered === turns, `${turns} turns, ${answered} decisions`);
+    // The answer came after the snapshot had the change: the machine boots on its very next request.
+    assert.equal(a.gate.decide(client('52:54:00:ee:00:09')).reason, 'known');
+    // An admin error crosses the thread as itself (the API answers it with its own status).
+    await assert.rejects(inventory.getComputer('NO-SUCH-PC'), (err: unknown) => err instanceof AdminError && err.status === 404);
+  } finally {
+    host.close();
+    await proxy.setDelay(0);
+    await proxy.close();
+  }
+});
+
+test('fleet: Secure Boot marks are answered from memory on a database answering 2 s late; a mark made on another appliance arrives', async (t) => {
+  const url = freshPgUrl();
+  const u = new URL(url);
+  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  const cfg = validateConfig({
+    profiles: { winpe: { bootFiles: { 'efi-x64': 'ipxe.efi' }, secureBootFiles: { 'efi-x64': 'shimx64.efi' } } },
+    policy: { unknown: { action: 'boot', profile: 'winpe' } },
+  }, 'test');
+  const store = openStore(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, { serverName: 'sb-slow' });
+  const host = new ServiceHost({ ctx: { store, config: () => cfg, logger }, logger, settled: async () => undefined });
+  const attached = secureboot.attach({
+    store, config: () => cfg, logger, registry: new Registry(), macOfIp: () => undefined, sessions: () => [], remote: (def) => host.remote(def),
+  });
+  const backend = createStoreBackend(cfg, store, { logger, parts: attached.snapshot ?? {}, link: { pingMs: 500 } });
+  const gate = new Gatekeeper(backend, logger, createMetrics(new Registry()));
+  const direct = openStore(url, { serverName: 'other' });
+  const mac = '52:54:00:ee:00:20';
+  try {
+    const file = () => { const d = gate.decide(client(mac)); return d.kind === 'boot' ? d.target.path : null; };
+    assert.equal(file(), 'ipxe.efi');
+    // The service thread opens its connection before the database slows down, as a running daemon's has.
+    assert.deepEqual(await host.remote(secureBootService).macs(), []);
+    await proxy.setDelay(2000);
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const t0 = Date.now();
+    new SecureBootAdmin(direct).mark(mac, 'api:other');
+    // Asked on every decision, answered from memory: the thread never waits on the slow database.
+    await until(() => file() === 'shimx64.efi', 60_000, 'the mark made on another appliance to arrive');
+    loop.disable();
+    const loopP99 = loop.percentile(99) / 1e6;
+    t.diagnostic(`the mark arrived ${Date.now() - t0} ms later (2 s per answer); event loop delay p99 ${loopP99.toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
+    assert.ok(loop.max / 1e6 < 1000, `event loop delay max ${loop.max / 1e6} ms: a decision waited on the database`);
+  } finally {
+    attached.close?.();
+    backend.close();
+    host.close();
+    direct.close();
+    store.close();
+    await proxy.setDelay(0);
     await proxy.close();
   }
 });

@@ -4,11 +4,11 @@
  * read them. attach() counts this appliance's boot decisions; the composition root starts the
  * heartbeat once it knows its subnets and readiness.
  */
-import type { AttachedFeature, Feature } from '../feature.js';
+import { type AttachedFeature, type Feature, serviceOf } from '../feature.js';
 import { appliancesRoutes } from './api.js';
 import { createAppliancesCommand } from './cli.js';
 import { BootCounter, Heartbeat, type HeartbeatSource } from './heartbeat.js';
-import { AppliancesService, HEARTBEAT_MS } from './service.js';
+import { AppliancesService, appliancesService, HEARTBEAT_MS } from './service.js';
 
 export { AppliancesService, STALE_AFTER_MS, type ApplianceDto } from './service.js';
 
@@ -20,6 +20,7 @@ export interface AttachedAppliances extends AttachedFeature {
 export const appliances: Feature<AttachedAppliances> = {
   name: 'appliances',
   commands: (io) => [createAppliancesCommand(io)],
+  services: [appliancesService],
   attach: (ctx) => {
     const now = ctx.now ?? Date.now;
     const service = new AppliancesService(ctx.store, now);
@@ -27,7 +28,7 @@ export const appliances: Feature<AttachedAppliances> = {
     let heartbeat: Heartbeat | null = null;
     return {
       service,
-      routes: appliancesRoutes(service),
+      routes: appliancesRoutes(serviceOf(ctx, appliancesService)),
       observe: (_client, decision) => {
         if (decision.kind === 'boot') boots.add(now());
       },

@@ -5,6 +5,7 @@
  */
 import { readBeats } from '../../store/appliances.js';
 import type { Store } from '../../store/db.js';
+import { defineService } from '../feature.js';
 
 export const HEARTBEAT_MS = 15_000;
 export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
@@ -39,3 +40,6 @@ export class AppliancesService {
     }));
   }
 }
+
+/** The admin API's AppliancesService (on the service host's thread with the shared store). */
+export const appliancesService = defineService('appliances', (c) => new AppliancesService(c.store, c.now));

@@ -7,12 +7,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { FailureLimiter, TokenStore, adminTokensFile } from '../../http/admin/auth.js';
-import type { AttachedFeature, Feature, TransferEnd } from '../feature.js';
+import { serviceOf, type AttachedFeature, type Feature, type TransferEnd } from '../feature.js';
 import { consoleRoutes } from './api.js';
 import { createConsoleCommand } from './cli.js';
 import { BootFeed, decisionEvent, liveTransfers, ProgressTracker } from './live.js';
 import { createConsoleMetrics } from './metrics.js';
-import { ConsoleService } from './service.js';
+import { consoleAuditService, ConsoleService } from './service.js';
 import { SessionStore } from './sessions.js';
 import { ConsoleStore } from './store.js';
 
@@ -33,6 +33,7 @@ export const consoleFeature: Feature<AttachedConsole> = {
     return { errors: (cert === null) !== (key === null) ? ['admin.tls.cert and admin.tls.key go together: set both or neither'] : [], warnings: [] };
   },
   commands: (io) => [createConsoleCommand(io)],
+  services: [consoleAuditService],
   attach: (ctx) => {
     const now = ctx.now ?? Date.now;
     const feed = new BootFeed(now);
@@ -47,13 +48,21 @@ export const consoleFeature: Feature<AttachedConsole> = {
     // Every feed subscriber is a Boots-now page's stream.
     const metrics = createConsoleMetrics(ctx.registry, { sessions: () => sessions.size, streams: () => feed.subscribers });
 
-    const consoleStore = new ConsoleStore(ctx.store);
-    let auditCursor = consoleStore.lastAuditId();
+    let auditCursor = new ConsoleStore(ctx.store).lastAuditId();
+    // On the shared store the audit trail is read on the service host's thread: a slow database delays the feed, never the doors.
+    const audit = serviceOf(ctx, consoleAuditService);
+    let reading = false;
     const progress = new ProgressTracker();
+    const failed = (err: unknown) => ctx.logger.warn({ err: (err as Error).message }, 'console feed: reading progress or audit events failed');
     const poll = () => {
       try {
         for (const e of progress.step(liveTransfers(ctx.sessions()), now(), ctx.macOfIp)) feed.publish(e);
-        const { events, next } = consoleStore.auditAfter(auditCursor);
+      } catch (err) {
+        failed(err);
+      }
+      if (reading) return;
+      reading = true;
+      audit.auditAfter(auditCursor).then(({ events, next }) => {
         auditCursor = next;
         for (const a of events) {
           feed.publish({
@@ -61,9 +70,7 @@ export const consoleFeature: Feature<AttachedConsole> = {
             mac: a.mac, ip: a.ip, door: a.door, decision: a.decision, reason: a.reason, profile: a.profile, computer: a.computer, detail: a.detail,
           });
         }
-      } catch (err) {
-        ctx.logger.warn({ err: (err as Error).message }, 'console feed: reading progress or audit events failed');
-      }
+      }, failed).finally(() => { reading = false; });
     };
     const timer = setInterval(poll, POLL_MS);
     timer.unref();

@@ -26,6 +26,7 @@ import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
 import { ConsoleStore } from './store.js';
 import { OuiVendors } from './oui.js';
 import type { Logger } from '../../log.js';
+import { defineService } from '../feature.js';
 
 export interface PendingRow extends DeviceDto {
   /** The GUID as the machine's firmware setup and SMBIOS tools print it (first three fields little-endian). */
@@ -269,3 +270,6 @@ export class ConsoleService {
     return this.feed.machinesView();
   }
 }
+
+/** The live feed's reads of the audit trail (on the service host's thread with the shared store). */
+export const consoleAuditService = defineService('console-audit', (c) => new ConsoleStore(c.store));

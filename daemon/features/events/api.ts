@@ -6,11 +6,12 @@ import type { AdminRoutes } from '../../http/admin/index.js';
 import { commonErrors, errorResponses } from '../../http/admin/schemas.js';
 import type { AuditType } from '../../store/audit.js';
 import { eventSchema, eventsQuery } from './schemas.js';
+import type { Remote } from '../feature.js';
 import type { EventsService } from './service.js';
 
 interface EventsQuery { mac?: string; type?: AuditType; since?: string; until?: string; before?: number; limit: number }
 
-export function eventsRoutes(service: EventsService): AdminRoutes {
+export function eventsRoutes(service: Remote<EventsService>): AdminRoutes {
   return async (app: FastifyInstance) => {
     app.get<{ Querystring: EventsQuery }>('/events', {
       schema: {
@@ -21,7 +22,7 @@ export function eventsRoutes(service: EventsService): AdminRoutes {
     }, async (req) => {
       const q = req.query;
       return {
-        events: service.events({
+        events: await service.events({
           mac: q.mac, type: q.type, limit: q.limit, beforeId: q.before,
           since: q.since === undefined ? undefined : Date.parse(q.since),
           until: q.until === undefined ? undefined : Date.parse(q.until),

@@ -7,6 +7,7 @@ import { normalizeMac } from '../../policy/identity.js';
 import { auditEvent, type AuditEvent, type AuditType } from '../../store/audit.js';
 import type { Store } from '../../store/db.js';
 import { AdminError } from '../../http/admin/errors.js';
+import { defineService } from '../feature.js';
 
 export interface EventFilter {
   mac?: string | undefined;
@@ -52,3 +53,6 @@ export class EventsService {
     return this.store.audit.query({ ...f, mac, limit: Math.min(Math.max(f.limit ?? 100, 1), 1000) }).map(eventDto);
   }
 }
+
+/** The admin API's EventsService (on the service host's thread with the shared store). */
+export const eventsService = defineService('events', (c) => new EventsService(c.store));

@@ -11,6 +11,7 @@ import type { AdminRoutes } from '../../http/admin/index.js';
 import { commonErrors, errorResponses } from '../../http/admin/schemas.js';
 import type { ImportFormat } from './parse.js';
 import { approveBody, computerBody, computerSchema, deviceSchema, importQuery, importResultSchema, macParams, refParams } from './schemas.js';
+import type { Remote } from '../feature.js';
 import { IMPORT_BODY_LIMIT, type InventoryService } from './service.js';
 import type { RawComputer } from './validate.js';
 
@@ -28,7 +29,7 @@ const errors = { ...commonErrors, ...errorResponses(404, 409) };
 type Ref = { Params: { ref: string } };
 type Mac = { Params: { mac: string } };
 
-export function inventoryRoutes(service: InventoryService): AdminRoutes {
+export function inventoryRoutes(service: Remote<InventoryService>): AdminRoutes {
   return async (app: FastifyInstance, { actor }) => {
     // The import body is the file itself; JSON stays the default for every other route.
     app.addContentTypeParser([...Object.keys(IMPORT_TYPES), 'text/plain'], { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
@@ -40,11 +41,11 @@ export function inventoryRoutes(service: InventoryService): AdminRoutes {
         querystring: { type: 'object', additionalProperties: false, properties: { profile: { type: 'string', maxLength: 64 } } },
         response: { 200: { type: 'object', properties: { computers: { type: 'array', items: computerSchema } } }, ...errors },
       },
-    }, async (req) => ({ computers: service.listComputers(req.query) }));
+    }, async (req) => ({ computers: await service.listComputers(req.query) }));
 
     app.post<{ Body: RawComputer }>('/computers', {
       schema: { tags, summary: 'Add a computer', body: computerBody, response: { 201: computerSchema, ...errors } },
-    }, async (req, reply) => reply.code(201).send(service.saveComputer(req.body, actor(req))));
+    }, async (req, reply) => reply.code(201).send(await service.saveComputer(req.body, actor(req))));
 
     app.get<Ref>('/computers/:ref', {
       schema: { tags, summary: 'One computer, by name, MAC or SMBIOS GUID', params: refParams, response: { 200: computerSchema, ...errors } },
@@ -57,7 +58,7 @@ export function inventoryRoutes(service: InventoryService): AdminRoutes {
     app.delete<Ref>('/computers/:ref', {
       schema: { tags, summary: 'Remove a computer', params: refParams, response: { 204: { type: 'null' }, ...errors } },
     }, async (req, reply) => {
-      service.deleteComputer(req.params.ref, actor(req));
+      await service.deleteComputer(req.params.ref, actor(req));
       return reply.code(204).send();
     });
 
@@ -97,14 +98,14 @@ export function inventoryRoutes(service: InventoryService): AdminRoutes {
         querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: ['pending', 'rejected', 'all'], default: 'pending' } } },
         response: { 200: { type: 'object', properties: { devices: { type: 'array', items: deviceSchema } } }, ...errors },
       },
-    }, async (req) => ({ devices: service.listDevices(req.query.status === 'all' ? undefined : req.query.status) }));
+    }, async (req) => ({ devices: await service.listDevices(req.query.status === 'all' ? undefined : req.query.status) }));
 
     app.post<Mac & { Body: { name?: string; profile?: string; kind?: DeploymentKind; notes?: string } | undefined }>('/pending/:mac/approve', {
       schema: {
         tags: pending, summary: 'Approve a device: it becomes a known computer (default name pc-<mac>, default profile policy.unknown.profile)',
         params: macParams, body: approveBody, response: { 201: computerSchema, ...errors },
       },
-    }, async (req, reply) => reply.code(201).send(service.approve(req.params.mac, req.body ?? {}, actor(req))));
+    }, async (req, reply) => reply.code(201).send(await service.approve(req.params.mac, req.body ?? {}, actor(req))));
 
     app.post<Mac>('/pending/:mac/reject', {
       schema: { tags: pending, summary: 'Reject a device: it is ignored from now on', params: macParams, response: { 200: deviceSchema, ...errors } },
@@ -113,7 +114,7 @@ export function inventoryRoutes(service: InventoryService): AdminRoutes {
     app.delete<Mac>('/pending/:mac', {
       schema: { tags: pending, summary: 'Forget a pending or rejected device (if it asks again it is pending again)', params: macParams, response: { 204: { type: 'null' }, ...errors } },
     }, async (req, reply) => {
-      service.forgetDevice(req.params.mac, actor(req));
+      await service.forgetDevice(req.params.mac, actor(req));
       return reply.code(204).send();
     });
   };

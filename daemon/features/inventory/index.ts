@@ -3,13 +3,14 @@
  * for approval, and boot-once: /computers and /pending on the admin API, `bootgate computers`,
  * `pending` and `clear`. Its tables are the store's core (the snapshot builder reads them).
  */
-import type { Feature } from '../feature.js';
+import { type Feature, serviceOf } from '../feature.js';
 import { inventoryRoutes } from './api.js';
 import { createInventoryCommands } from './cli.js';
-import { InventoryService } from './service.js';
+import { inventoryService } from './service.js';
 
 export const inventory: Feature = {
   name: 'inventory',
   commands: (io) => createInventoryCommands(io),
-  attach: (ctx) => ({ routes: inventoryRoutes(new InventoryService(ctx.store, ctx.config, ctx.now)) }),
+  services: [inventoryService],
+  attach: (ctx) => ({ routes: inventoryRoutes(serviceOf(ctx, inventoryService)) }),
 };

@@ -16,6 +16,7 @@ import { computerDto, deviceDto, type ComputerDto, type DeviceDto, type ImportRe
 import { applyImport, capProblems, planImport, type ImportOptions } from './import.js';
 import { parseComputers, type ImportFormat } from './parse.js';
 import { checkComputer, NAME_PATTERN, type RawComputer } from './validate.js';
+import { defineService } from '../feature.js';
 
 /** A computer by name, any of its MACs, or its SMBIOS GUID (either byte order); a 404 AdminError when none. */
 export function findComputer(store: Store, ref: string): ComputerRecord {
@@ -171,3 +172,6 @@ export class InventoryService {
     return this.getComputer(c.name);
   }
 }
+
+/** The admin API's InventoryService (on the service host's thread with the shared store). */
+export const inventoryService = defineService('inventory', (c) => new InventoryService(c.store, c.config, c.now));

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { normalizeMac } from '../../policy/identity.js';
 import type { Decision } from '../../policy/types.js';
 import { clientParams, passwordSetBody, profileQuery } from './schemas.js';
+import type { Remote } from '../feature.js';
 import type { PasswordAdmin } from './service.js';
 import type { PasswordGate } from './gate.js';
 import { busyScript, lockedOutScript, noPasswordSetScript, wrongPasswordScript, type PromptOptions } from './scripts.js';
@@ -86,7 +87,7 @@ export async function unlockRoutes(app: FastifyInstance, opts: UnlockRoutesOptio
 }
 
 export interface PasswordAdminRoutesOptions {
-  admin: PasswordAdmin;
+  admin: Remote<PasswordAdmin>;
   /** Who made a change, for the audit trail (`api:<token id>`). */
   actor: (req: FastifyRequest) => string;
   /** Live unlocks, from the running gate. */
@@ -136,7 +137,7 @@ export async function passwordAdminRoutes(app: FastifyInstance, opts: PasswordAd
   app.get('/password', {
     schema: { tags, summary: 'Boot password state: which profiles are gated, which passwords are set (never the passwords), lockouts, live unlocks', response: { 200: statusSchema, ...errors } },
   }, async () => ({
-    ...admin.status(),
+    ...(await admin.status()),
     unlocks: (opts.unlocks?.() ?? []).map((u) => ({ mac: u.mac, ip: u.ip, profile: u.profile, expiresAt: new Date(u.expiresAt).toISOString() })),
   }));
 
@@ -151,7 +152,7 @@ export async function passwordAdminRoutes(app: FastifyInstance, opts: PasswordAd
   app.delete<{ Querystring: { profile?: string } }>('/password', {
     schema: { tags, summary: 'Remove the global password, or a profile\'s own (?profile=)', querystring: profileQuery, response: { 204: { type: 'null' }, ...errors } },
   }, async (req, reply) => {
-    admin.clear(req.query.profile ?? null, actor(req));
+    await admin.clear(req.query.profile ?? null, actor(req));
     return reply.code(204).send();
   });
 

@@ -7,13 +7,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { BootgateConfig } from '../../config/schema.js';
 import { passwordFacts, type PasswordFacts } from '../../policy/password.js';
-import type { AttachedFeature, Feature } from '../feature.js';
+import { type AttachedFeature, type Feature, serviceOf } from '../feature.js';
 import { passwordAdminRoutes, unlockRoutes, type UnlockRoutesOptions } from './api.js';
 import { createPasswordCommand } from './cli.js';
 import { passwordConfigProblems } from './config.js';
 import { PasswordGate } from './gate.js';
 import { createPasswordMetrics } from './metrics.js';
-import { PasswordAdmin } from './service.js';
+import { passwordService } from './service.js';
 
 export { PasswordAdmin, clientKey, type PasswordStatusDto } from './service.js';
 export { createPasswordCommand, processPasswordIo, type PasswordCliIo } from './cli.js';
@@ -31,11 +31,12 @@ export const password: Feature<AttachedPasswords> = {
   name: 'password',
   configProblems: passwordConfigProblems,
   commands: (io) => [createPasswordCommand(io)],
+  services: [passwordService],
   attach(ctx) {
     const gate = new PasswordGate({
       store: ctx.store, config: ctx.config, logger: ctx.logger, metrics: createPasswordMetrics(ctx.registry), now: ctx.now, macOfIp: ctx.macOfIp,
     });
-    const admin = new PasswordAdmin(ctx.store, ctx.config, ctx.now);
+    const admin = serviceOf(ctx, passwordService);
     // The same facts object while the configuration is the same: the snapshot is then not rebuilt.
     let facts: { cfg: BootgateConfig; value: PasswordFacts } | null = null;
     return {

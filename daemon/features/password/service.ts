@@ -13,6 +13,7 @@ import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from
 import { lockedFor } from './lockout.js';
 import { isGated, profilePassword } from '../../policy/password.js';
 import { PasswordRepo, scopeName, type ClientKey, type PasswordScope, type StoredHash } from './store.js';
+import { defineService } from '../feature.js';
 
 export interface PasswordSetDto {
   set: boolean;
@@ -161,3 +162,6 @@ export class PasswordAdmin {
     };
   }
 }
+
+/** The admin API's PasswordAdmin (on the service host's thread with the shared store). */
+export const passwordService = defineService('password', (c) => new PasswordAdmin(c.store, c.config, c.now));

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminRoutes } from '../../http/admin/index.js';
 import { commonErrors, errorResponses } from '../../http/admin/schemas.js';
 import type { ResultStatus } from './failures.js';
+import type { Remote } from '../feature.js';
 import type { MemberInput, ResultInput, RolloutService } from './service.js';
 import type { RolloutStatus } from './status.js';
 import type { MemberRecord } from './store.js';
@@ -113,19 +114,19 @@ const memberDto = (m: MemberRecord) => ({ ...m, updatedAt: new Date(m.updatedAt)
 type GroupRoute = { Params: { profile: string; group: string } };
 
 /** The routes as a plugin for adminApi's `plugins` option (it passes the caller's `actor`). */
-export function rolloutRoutes(service: RolloutService): AdminRoutes {
+export function rolloutRoutes(service: Remote<RolloutService>): AdminRoutes {
   return async (app: FastifyInstance, { actor }) => {
     const tags = ['rollouts'];
     app.get('/rollouts', {
       schema: { tags, summary: 'Every rollout\'s schedule table', response: { 200: { type: 'object', properties: { rollouts: { type: 'array', items: rolloutStatusSchema } } }, ...errors } },
-    }, async () => ({ rollouts: service.statuses().map(statusDto) }));
+    }, async () => ({ rollouts: (await service.statuses()).map(statusDto) }));
 
     app.get<{ Params: { profile: string } }>('/rollouts/:profile', {
       schema: {
         tags, summary: 'One rollout: per group and per day, machines planned, admitted, done and failed',
         params: { type: 'object', required: ['profile'], properties: { profile: name64 } }, response: { 200: rolloutStatusSchema, ...errors },
       },
-    }, async (req) => statusDto(service.status(req.params.profile)));
+    }, async (req) => statusDto(await service.status(req.params.profile)));
 
     app.post<GroupRoute & { Body: { reason?: string } | undefined }>('/rollouts/:profile/groups/:group/halt', {
       schema: {
@@ -134,11 +135,11 @@ export function rolloutRoutes(service: RolloutService): AdminRoutes {
         body: haltBody,
         response: { 200: rolloutStatusSchema, ...errors },
       },
-    }, async (req) => statusDto(service.halt(req.params.profile, req.params.group, actor(req), req.body?.reason)));
+    }, async (req) => statusDto(await service.halt(req.params.profile, req.params.group, actor(req), req.body?.reason)));
 
     app.post<GroupRoute>('/rollouts/:profile/groups/:group/resume', {
       schema: { tags, summary: 'Resume a halted group at the rate it stopped at; failures before now no longer count', params: groupParams, response: { 200: rolloutStatusSchema, ...errors } },
-    }, async (req) => statusDto(service.resume(req.params.profile, req.params.group, actor(req))));
+    }, async (req) => statusDto(await service.resume(req.params.profile, req.params.group, actor(req))));
 
     app.post<{ Body: ResultInput & { status: ResultStatus } }>('/results', {
       schema: {
@@ -148,7 +149,7 @@ export function rolloutRoutes(service: RolloutService): AdminRoutes {
 
     app.get('/rollout-members', {
       schema: { tags, summary: 'Computers\' rollout groups, criticality ranks and own windows', response: { 200: { type: 'object', properties: { members: { type: 'array', items: memberSchema } } }, ...errors } },
-    }, async () => ({ members: service.members().map(memberDto) }));
+    }, async () => ({ members: (await service.members()).map(memberDto) }));
 
     app.put<{ Body: { members: MemberInput[] } }>('/rollout-members', {
       schema: {
@@ -156,7 +157,7 @@ export function rolloutRoutes(service: RolloutService): AdminRoutes {
         body: { type: 'object', additionalProperties: false, required: ['members'], properties: { members: { type: 'array', minItems: 1, maxItems: 100_000, items: memberBody } } },
         response: { 200: { type: 'object', properties: { members: { type: 'array', items: memberSchema } } }, ...errors },
       },
-    }, async (req) => ({ members: service.setMembers(req.body.members, actor(req)).map(memberDto) }));
+    }, async (req) => ({ members: (await service.setMembers(req.body.members, actor(req))).map(memberDto) }));
 
     app.delete<{ Params: { computer: string } }>('/rollout-members/:computer', {
       schema: {
@@ -165,7 +166,7 @@ export function rolloutRoutes(service: RolloutService): AdminRoutes {
         response: { 204: { type: 'null' }, ...errors },
       },
     }, async (req, reply) => {
-      service.removeMember(req.params.computer, actor(req));
+      await service.removeMember(req.params.computer, actor(req));
       return reply.code(204).send();
     });
   };

@@ -7,14 +7,15 @@
 import type { BootgateConfig, RolloutConfig } from '../../config/schema.js';
 import { AdminError } from '../../http/admin/errors.js';
 import { auditAdmin, type AdminAuditExtra } from '../events/service.js';
-import { findComputer } from '../inventory/service.js';
+import { findComputer, InventoryService } from '../inventory/service.js';
+import { defineService, type ServiceContext } from '../feature.js';
 import type { ComputerRecord } from '../../store/computers.js';
 import { formatDayNumber, parseLocalDate } from './clock.js';
 import { settingsOf, windowsOf } from './config.js';
 import { groupsToHalt, type ResultStatus } from './failures.js';
 import { planRollout, rolloutDay, type HaltSpan, type Plan, type RolloutMember, type RolloutSettings } from './plan.js';
 import { rolloutStatus, type HaltInfo, type RolloutStatus } from './status.js';
-import type { HaltRecord, MemberRecord, ResultRecord, RolloutRepo } from './store.js';
+import { RolloutRepo, type HaltRecord, type MemberRecord, type ResultRecord } from './store.js';
 
 /** The group of a computer nobody assigned to one. */
 export const UNGROUPED = 'ungrouped';
@@ -284,3 +285,13 @@ export function statusOf(l: LoadedRollout): RolloutStatus {
   for (const h of l.halts) if (h.resumedAt === null) open.set(h.group, { at: h.haltedAt, by: h.haltedBy, reason: h.reason });
   return rolloutStatus({ profile: l.profile, settings: l.settings, plan: l.plan, results: l.results, halts: open });
 }
+
+/** A rollout service on this store; a `done` result consumes the computer's required deployment, as `computers done` does. */
+export function rolloutServiceOn(c: ServiceContext): RolloutService {
+  return new RolloutService(RolloutRepo.open(c.store), c.config, {
+    now: c.now, onDone: (computer, actor) => new InventoryService(c.store, c.config).deploymentDone(computer, actor),
+  });
+}
+
+/** The admin API's RolloutService (on the service host's thread with the shared store). */
+export const rolloutService = defineService('rollout', rolloutServiceOn);

@@ -6,9 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminRoutes } from '../../http/admin/index.js';
 import { commonErrors, errorResponses } from '../../http/admin/schemas.js';
 import { clearedSchema, macParams, secureBootList, secureBootSchema } from './schemas.js';
+import type { Remote } from '../feature.js';
 import type { SecureBootAdmin } from './service.js';
 
-export function secureBootRoutes(admin: SecureBootAdmin): AdminRoutes {
+export function secureBootRoutes(admin: Remote<SecureBootAdmin>): AdminRoutes {
   return async (app: FastifyInstance, { actor }) => {
     const errors = { ...commonErrors, ...errorResponses(404) };
     app.get('/secure-boot', {

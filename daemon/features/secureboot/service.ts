@@ -4,8 +4,9 @@
  */
 import { AdminError } from '../../http/admin/errors.js';
 import type { Store } from '../../store/db.js';
-import { auditEvent } from '../../store/audit.js';
+import { auditEvent, type AuditEventInput } from '../../store/audit.js';
 import { SecureBootRepo, type SecureBootRow } from './store.js';
+import { defineService } from '../feature.js';
 
 export interface SecureBootDto {
   mac: string;
@@ -52,6 +53,7 @@ export class SecureBootAdmin {
       this.repo.put(row);
       this.store.audit.insert(auditEvent({ at: row.at, type: 'admin', actor, mac: m, detail: 'secure boot: marked' }));
     });
+    this.store.notify('secureboot');
     return toDto(row);
   }
 
@@ -62,6 +64,24 @@ export class SecureBootAdmin {
       if (!this.repo.delete(m)) throw new AdminError(404, 'ERR_NOT_FOUND', `${m} is not marked as a Secure Boot machine`);
       this.store.audit.insert(auditEvent({ at: this.now(), type: 'admin', actor, mac: m, detail: 'secure boot: cleared' }));
     });
+    this.store.notify('secureboot');
     return { mac: m, cleared: true };
   }
+
+  /** Every marked machine's MAC (the shared store's in-memory copy is loaded from this). */
+  macs(): string[] {
+    return this.repo.macs();
+  }
+
+  /** A refusal the firmware watch noticed: the machine gets the chain from now on; audited as the firmware's. */
+  noticeRefusal(row: SecureBootRow, event: AuditEventInput): void {
+    this.store.durable(() => {
+      this.repo.put(row);
+      this.store.audit.insert(event);
+    });
+    this.store.notify('secureboot');
+  }
 }
+
+/** The admin API's SecureBootAdmin (on the service host's thread with the shared store). */
+export const secureBootService = defineService('secureboot', (c) => new SecureBootAdmin(c.store, c.now));

@@ -27,6 +27,7 @@ export class SecureBootRepo {
   constructor(db: SqlDb) {
     this.s = {
       has: db.prepare('SELECT 1 AS one FROM secure_boot_clients WHERE mac = ?'),
+      macs: db.prepare('SELECT mac FROM secure_boot_clients'),
       get: db.prepare('SELECT mac, source, reason, file, at, actor FROM secure_boot_clients WHERE mac = ?'),
       list: db.prepare('SELECT mac, source, reason, file, at, actor FROM secure_boot_clients ORDER BY at DESC LIMIT ?'),
       put: db.prepare(`INSERT INTO secure_boot_clients (mac, source, reason, file, at, actor) VALUES (?, ?, ?, ?, ?, ?)
@@ -40,6 +41,11 @@ export class SecureBootRepo {
 
   has(mac: string): boolean {
     return this.s.has.get(mac) != null;
+  }
+
+  /** Every marked machine. */
+  macs(): string[] {
+    return (this.s.macs.all() as Array<{ mac: string }>).map((r) => r.mac);
   }
 
   get(mac: string): SecureBootRow | undefined {

@@ -13,10 +13,9 @@ import { DecodeError } from '../../protocol/errors.js';
 import { decodeDhcpv6, duidIdentity, macOfLinkLocal } from '../../protocol/dhcpv6/codec.js';
 import type { BootgateConfig } from '../../config/schema.js';
 import type { ClientInfo, Decision } from '../../policy/types.js';
-import { auditEvent } from '../../store/audit.js';
-import type { Store } from '../../store/db.js';
+import { auditEvent, type AuditEventInput } from '../../store/audit.js';
 import type { SecureBootMetrics } from './metrics.js';
-import type { SecureBootRepo } from './store.js';
+import type { SecureBootRow } from './store.js';
 
 /** Machines watched at once; a flood of random MACs evicts the oldest. */
 const WATCHED_MAX = 10_000;
@@ -40,8 +39,8 @@ export class RefusalWatch {
 
   constructor(
     private readonly o: {
-      store: Store;
-      repo: SecureBootRepo;
+      /** Writes a noticed refusal (the mark and its audit event); may finish later, off this thread. */
+      record: (row: SecureBootRow, event: AuditEventInput) => Promise<unknown>;
       config: () => BootgateConfig;
       logger: Logger;
       metrics: SecureBootMetrics;
@@ -161,18 +160,11 @@ export class RefusalWatch {
     }
     if (r.refusal === null || before === null) return;
     const at = this.o.now();
-    try {
-      this.o.store.durable(() => {
-        this.o.repo.put({ mac, source: 'refusal', reason: r.refusal, file: before.file, at, actor: 'firmware' });
-        this.o.store.audit.insert(auditEvent({
-          at, type: 'secure-boot', mac, door: client?.door ?? null, reason: r.refusal, ip: client?.ip ?? null, arch: client?.arch ?? null,
-          detail: `firmware refused ${before.file} (likely Secure Boot); offering the Secure Boot chain from now on`,
-        }));
-      });
-    } catch (err) {
-      this.o.logger.error({ mac, err: (err as Error).message }, 'secure boot: could not record a noticed refusal');
-      return;
-    }
+    const row: SecureBootRow = { mac, source: 'refusal', reason: r.refusal, file: before.file, at, actor: 'firmware' };
+    this.o.record(row, auditEvent({
+      at, type: 'secure-boot', mac, door: client?.door ?? null, reason: r.refusal, ip: client?.ip ?? null, arch: client?.arch ?? null,
+      detail: `firmware refused ${before.file} (likely Secure Boot); offering the Secure Boot chain from now on`,
+    })).catch((err: unknown) => this.o.logger.error({ mac, err: (err as Error).message }, 'secure boot: could not record a noticed refusal'));
     this.o.metrics.refusals.inc({ reason: r.refusal });
     this.o.logger.warn(
       { mac, reason: r.refusal, file: before.file, client: client?.ip ?? undefined },

@@ -5,9 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminRoutes } from '../../http/admin/index.js';
 import { commonErrors, errorResponses } from '../../http/admin/schemas.js';
 import { settingsBody, settingsSchema } from './schemas.js';
+import type { Remote } from '../feature.js';
 import type { SettingsPatch, SettingsService } from './service.js';
 
-export function settingsRoutes(service: SettingsService): AdminRoutes {
+export function settingsRoutes(service: Remote<SettingsService>): AdminRoutes {
   return async (app: FastifyInstance, { actor }) => {
     const errors = { ...commonErrors, ...errorResponses(404) };
     app.get('/settings', {

@@ -7,6 +7,7 @@ import { AdminError } from '../../http/admin/errors.js';
 import type { Store } from '../../store/db.js';
 import { effectiveSettings, type RuntimeSettings, type SettingKey, type SettingOverrides } from '../../store/settings.js';
 import { auditAdmin } from '../events/service.js';
+import { defineService } from '../feature.js';
 
 export type SettingsPatch = { [K in SettingKey]?: RuntimeSettings[K] | null };
 
@@ -65,3 +66,6 @@ export function checkSettingsPatch(patch: Record<string, unknown>): string[] {
   }
   return problems;
 }
+
+/** The admin API's SettingsService (on the service host's thread with the shared store). */
+export const settingsService = defineService('settings', (c) => new SettingsService(c.store, c.config, c.now));
