@@ -404,6 +404,7 @@ class Core {
       const parts: SnapshotParts = Object.assign({}, ...this.features.map((f) => f.snapshot ?? {}));
       this.backend = createStoreBackend(cfg, this.store, { logger, metrics, parts });
       this.backend.onStoreState((down) => this.services.storeState(down));
+      this.services.warm();
       this.gate = new Gatekeeper(this.backend, logger, metrics);
       this.gate.observe((client, decision) => {
         if (decision.kind === 'boot') this.clients.booting(client.mac, decision.profile);

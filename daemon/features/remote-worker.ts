@@ -22,7 +22,8 @@ export interface HostWorkerData {
 export type HostRequest =
   | { type: 'call'; id: number; service: string; method: string; args: unknown[] }
   | { type: 'config'; config: BootgateConfig }
-  | { type: 'down'; why: string | null };
+  | { type: 'down'; why: string | null }
+  | { type: 'open' };
 
 export interface WireError {
   name: string;
@@ -98,6 +99,16 @@ let chain = Promise.resolve();
 parentPort?.on('message', (req: HostRequest) => {
   if (req.type === 'config') {
     config = req.config;
+    return;
+  }
+  if (req.type === 'open') {
+    chain = chain.then(() => {
+      try {
+        theStore();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'admin service thread: the shared store did not open; trying again with the next request');
+      }
+    });
     return;
   }
   if (req.type === 'down') {

@@ -68,6 +68,11 @@ export class ServiceHost {
     }) as Remote<T>;
   }
 
+  /** On the shared store: starts the thread and opens its connection now, not at the first admin request. */
+  warm(): void {
+    if (this.threaded && !this.closed) this.start().postMessage({ type: 'open' } satisfies HostRequest);
+  }
+
   /** A reloaded configuration: the worker's services read the new one from their next call. */
   reconfigure(cfg: BootgateConfig): void {
     this.worker?.postMessage({ type: 'config', config: cfg } satisfies HostRequest);
