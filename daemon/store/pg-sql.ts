@@ -8,6 +8,8 @@ export interface PgStatementText {
   text: string;
   /** Parameter names in `$n` order when the statement uses `@name`; null for positional `?`. */
   names: string[] | null;
+  /** How many positional `?` parameters it has. */
+  positional: number;
   /** The statement returns the generated id. */
   returnsId: boolean;
 }
@@ -49,14 +51,20 @@ export function toPostgres(sql: string): PgStatementText {
   const table = /^\s*INSERT\s+INTO\s+([a-z_]+)/i.exec(text)?.[1]?.toLowerCase();
   const returnsId = table !== undefined && ID_TABLES.includes(table) && !/\bRETURNING\b/i.test(text);
   if (returnsId) text += ' RETURNING id';
-  return { text, names: names.length > 0 ? names : null, returnsId };
+  return { text, names: names.length > 0 ? names : null, positional, returnsId };
 }
 
 /** The values for `$1..$n`: positional arguments as given, or the named ones picked from one object. */
 export function bindValues(stmt: PgStatementText, params: unknown[]): unknown[] {
+  // A statement without parameters called with an (empty) object of named ones, as one built with optional filters is.
+  if (stmt.names === null && stmt.positional === 0 && params.length === 1 && isRecord(params[0])) return [];
   if (stmt.names === null) return params.map(normalise);
   const obj = (params[0] ?? {}) as Record<string, unknown>;
   return stmt.names.map((n) => normalise(obj[n]));
+}
+
+function isRecord(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
 function normalise(v: unknown): unknown {

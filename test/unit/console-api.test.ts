@@ -223,25 +223,25 @@ describe('console sessions', () => {
 });
 
 describe('session store', () => {
-  test('a session ends after its idle time and its maximum age; CSRF compares exactly', () => {
+  test('a session ends after its idle time and its maximum age; CSRF compares exactly', async () => {
     let t = 0;
     const db = openStore(':memory:');
     const store = new SessionStore(db, () => t, { maxAgeMs: 10_000, idleMs: 3000, maxSessions: 2 });
-    const a = store.create('console:a', false);
+    const a = await store.create('console:a', false);
     t = 2000;
-    assert.ok(store.get(a.id));
+    assert.ok(await store.get(a.id));
     t = 4000;
-    assert.ok(store.get(a.id), 'used 2 s ago: still alive');
+    assert.ok(await store.get(a.id), 'used 2 s ago: still alive');
     t = 7001;
-    assert.equal(store.get(a.id), undefined, 'idle for 3 s: gone');
-    const b = store.create('console:b', false);
-    for (let i = 1; i <= 4; i++) { t += 2000; assert.ok(store.get(b.id), `at ${t}`); }
+    assert.equal(await store.get(a.id), undefined, 'idle for 3 s: gone');
+    const b = await store.create('console:b', false);
+    for (let i = 1; i <= 4; i++) { t += 2000; assert.ok(await store.get(b.id), `at ${t}`); }
     t += 2000;
-    assert.equal(store.get(b.id), undefined, 'past its maximum age');
-    const c = store.create('console:c', false);
-    store.create('console:d', false);
-    store.create('console:e', false);
-    assert.equal(store.get(c.id), undefined, 'the oldest goes beyond maxSessions');
+    assert.equal(await store.get(b.id), undefined, 'past its maximum age');
+    const c = await store.create('console:c', false);
+    await store.create('console:d', false);
+    await store.create('console:e', false);
+    assert.equal(await store.get(c.id), undefined, 'the oldest goes beyond maxSessions');
     assert.equal(csrfMatches(c, c.csrf), true);
     assert.equal(csrfMatches(c, undefined), false);
     assert.equal(csrfMatches(c, [c.csrf]), false);
@@ -253,31 +253,31 @@ describe('session store', () => {
   });
 
   for (const backend of STORE_BACKENDS) {
-    test(`${backend.name}: a session survives a restart and is honoured by another appliance on the same store; signing out anywhere ends it everywhere`, () => {
+    test(`${backend.name}: a session survives a restart and is honoured by another appliance on the same store; signing out anywhere ends it everywhere`, async () => {
       const where = backend.location(dir);
       const a = openStore(where, { serverName: 'appliance-a' });
       const b = openStore(where, { serverName: 'appliance-b' });
       const opened = [a, b];
       try {
         const onA = new SessionStore(a);
-        const s = onA.create('console:0123abcd', true);
+        const s = await onA.create('console:0123abcd', true);
         // "A restart": a new SessionStore on a new connection to the same store.
         const c = openStore(where);
         opened.push(c);
         const restarted = new SessionStore(c);
-        const again = restarted.get(s.id);
+        const again = await restarted.get(s.id);
         assert.deepEqual([again?.actor, again?.readOnly, again?.csrf], ['console:0123abcd', true, s.csrf]);
         const onB = new SessionStore(b);
-        assert.equal(onB.get(s.id)?.actor, 'console:0123abcd');
-        assert.equal(onB.size, 1);
+        assert.equal((await onB.get(s.id))?.actor, 'console:0123abcd');
+        assert.equal(await onB.size(), 1);
         let ended = 0;
         onA.onRevoke(s.id, () => { ended += 1; });
-        assert.equal(onB.revoke(s.id), true);
-        assert.equal(onA.get(s.id), undefined, 'signed out on B: gone on A');
-        assert.equal(restarted.get(s.id), undefined);
-        assert.equal(onA.revoke(s.id), false);
+        assert.equal(await onB.revoke(s.id), true);
+        assert.equal(await onA.get(s.id), undefined, 'signed out on B: gone on A');
+        assert.equal(await restarted.get(s.id), undefined);
+        assert.equal(await onA.revoke(s.id), false);
         assert.equal(ended, 1, 'A\'s own streams end at its revoke call (B\'s at their next beat)');
-        assert.equal(onB.get('x'.repeat(10_000)), undefined);
+        assert.equal(await onB.get('x'.repeat(10_000)), undefined);
       } finally {
         for (const o of opened) o.close();
       }

@@ -25,6 +25,8 @@ import { ServiceHost } from '../../daemon/features/remote.js';
 import { AdminError } from '../../daemon/http/admin/errors.js';
 import { secureboot, SecureBootAdmin } from '../../daemon/features/secureboot/index.js';
 import { secureBootService } from '../../daemon/features/secureboot/service.js';
+import { consoleDataService, consoleSessionsService } from '../../daemon/features/console/service.js';
+import { SessionStore } from '../../daemon/features/console/sessions.js';
 
 const logger = createLogger('silent');
 const BOUND_MS = 120_000;
@@ -317,6 +319,17 @@ test('fleet: admin work on a database answering 2 s late runs on the service thr
     assert.equal(a.gate.decide(client('52:54:00:ee:00:09')).reason, 'known');
     // An admin error crosses the thread as itself (the API answers it with its own status).
     await assert.rejects(inventory.getComputer('NO-SUCH-PC'), (err: unknown) => err instanceof AdminError && err.status === 404);
+    // The console's pages and sessions take the same thread.
+    await proxy.setDelay(0);
+    const page = await host.remote(consoleDataService).computers({ sort: 'name', order: 'asc', offset: 0, limit: 10 });
+    assert.deepEqual([page.total, page.computers.map((c) => c.name)], [1, ['PC-ADMIN']]);
+    const found = await host.remote(consoleDataService).computers({ q: 'pc-adm', sort: 'name', order: 'desc', offset: 0, limit: 10 });
+    assert.deepEqual([found.total, found.computers.map((c) => c.name)], [1, ['PC-ADMIN']], 'searched ASCII case-insensitively, as on SQLite');
+    const sessions = new SessionStore(a.store, Date.now, undefined, host.remote(consoleSessionsService));
+    const s = await sessions.create('console:test', false);
+    assert.equal((await sessions.get(s.id))?.actor, 'console:test');
+    assert.equal(await sessions.revoke(s.id), true);
+    assert.equal(await sessions.get(s.id), undefined);
   } finally {
     host.close();
     await proxy.setDelay(0);

@@ -35,7 +35,7 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 const BASE = '/console';
 const API = `${BASE}/api`;
 
-function sessionOf(req: FastifyRequest, sessions: SessionStore): Session | undefined {
+function sessionOf(req: FastifyRequest, sessions: SessionStore): Promise<Session | undefined> {
   return sessions.get(sessionIdFrom(req.headers.cookie));
 }
 
@@ -47,6 +47,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRouteOpti
 
 async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promise<void> {
   const { service, sessions, metrics } = opts;
+  const { data } = service;
   const bySession = new WeakMap<FastifyRequest, Session>();
   const session = (req: FastifyRequest): Session => bySession.get(req) as Session;
 
@@ -81,7 +82,7 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
     if (route === `${API}/session` && req.method === 'POST') return;
     let s: Session | undefined;
     try {
-      s = sessionOf(req, sessions);
+      s = await sessionOf(req, sessions);
     } catch (err) {
       // Sessions are rows of the store: while it is away nobody can be recognised (or signed in).
       opts.logger.warn({ err: (err as Error).message }, 'console: session look-up failed');
@@ -109,7 +110,7 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   app.post<{ Body: { token: string } }>(`${API}/session`, { schema: { body: signInBody } }, async (req, reply) => {
     let s: Session;
     try {
-      s = service.signIn(req.body.token, req.ip);
+      s = await service.signIn(req.body.token, req.ip);
     } catch (err) {
       metrics.signIns.inc({ result: err instanceof ConsoleRefusal && err.status === 429 ? 'locked' : 'refused' });
       throw err;
@@ -120,83 +121,77 @@ async function apiRoutes(app: FastifyInstance, opts: ConsoleRouteOptions): Promi
   });
   app.get(`${API}/session`, async (req) => who(session(req)));
   app.delete(`${API}/session`, async (req, reply) => {
-    service.signOut(session(req));
+    await service.signOut(session(req));
     return reply.code(204).header('set-cookie', sessionCookie('', `${BASE}/`, 0)).send();
   });
 
-  app.get(`${API}/profiles`, async () => ({ profiles: service.profiles() }));
+  app.get(`${API}/profiles`, async () => ({ profiles: await data.profiles() }));
 
   app.get<{ Querystring: { status: 'pending' | 'rejected' | 'all' } }>(`${API}/pending`, { schema: { querystring: pendingQuery } },
-    async (req) => {
-      await service.vendors.loaded();
-      return { devices: service.pending(req.query.status) };
-    });
+    async (req) => ({ devices: await data.pending(req.query.status) }));
   app.post<{ Params: { mac: string }; Body: ApproveInput | null }>(`${API}/pending/:mac/approve`, { schema: { params: macParams, body: approveBody } },
-    async (req, reply) => reply.code(201).send(service.approve(req.params.mac, req.body ?? {}, session(req).actor)));
+    async (req, reply) => reply.code(201).send(await data.approve(req.params.mac, req.body ?? {}, session(req).actor)));
   app.post<{ Params: { mac: string } }>(`${API}/pending/:mac/reject`, { schema: { params: macParams } },
-    async (req) => service.reject(req.params.mac, session(req).actor));
+    async (req) => data.reject(req.params.mac, session(req).actor));
   app.post<{ Body: { action: 'approve' | 'reject'; macs: string[]; profile?: string; kind?: ApproveInput['kind'] } }>(`${API}/pending/bulk`, { schema: { body: bulkBody } },
-    async (req) => ({ results: service.bulk(req.body.action, req.body.macs, { profile: req.body.profile, kind: req.body.kind }, session(req).actor) }));
+    async (req) => ({ results: await data.bulk(req.body.action, req.body.macs, { profile: req.body.profile, kind: req.body.kind }, session(req).actor) }));
 
-  app.get<{ Querystring: ComputersQuery }>(`${API}/computers`, { schema: { querystring: computersQuery } }, async (req) => {
-    await service.vendors.loaded();
-    return service.computers(req.query);
-  });
+  app.get<{ Querystring: ComputersQuery }>(`${API}/computers`, { schema: { querystring: computersQuery } }, async (req) => data.computers(req.query));
   app.get(`${API}/computers.csv`, async (_req, reply) => reply.type('text/csv; charset=utf-8')
-    .header('content-disposition', 'attachment; filename="computers.csv"').send(computersCsv(service.inventory.listComputers())));
+    .header('content-disposition', 'attachment; filename="computers.csv"').send(computersCsv(await data.listComputers())));
   // Edit: the API's PUT /computers/:ref (same schema, same checks, boot-once state kept, audited).
   app.put<{ Params: { ref: string }; Body: RawComputer }>(`${API}/computers/:ref`, { schema: { params: refParams, body: computerBody } },
-    async (req) => service.inventory.saveComputer(req.body, session(req).actor, req.params.ref));
+    async (req) => data.saveComputer(req.body, session(req).actor, req.params.ref));
   app.delete<{ Params: { ref: string } }>(`${API}/computers/:ref`, { schema: { params: refParams } }, async (req, reply) => {
-    service.inventory.deleteComputer(req.params.ref, session(req).actor);
+    await data.deleteComputer(req.params.ref, session(req).actor);
     return reply.code(204).send();
   });
   app.post<{ Params: { ref: string } }>(`${API}/computers/:ref/clear`, { schema: { params: refParams } },
-    async (req) => service.inventory.clearBootOnce(req.params.ref, session(req).actor));
+    async (req) => data.clearBootOnce(req.params.ref, session(req).actor));
 
   const csvBody = (req: FastifyRequest): string => {
     if (typeof req.body !== 'string') throw new ConsoleRefusalBody();
     return req.body;
   };
   app.post<{ Querystring: { profile?: string } }>(`${API}/import/preview`, { bodyLimit: IMPORT_BODY_LIMIT },
-    async (req) => service.previewImport(csvBody(req), req.query.profile ?? null));
+    async (req) => data.previewImport(csvBody(req), req.query.profile ?? null));
   app.post<{ Querystring: { profile?: string } }>(`${API}/import`, { bodyLimit: IMPORT_BODY_LIMIT },
-    async (req) => service.importCsv(csvBody(req), req.query.profile ?? null, session(req).actor));
+    async (req) => data.importCsv(csvBody(req), req.query.profile ?? null, session(req).actor));
 
   app.post<{ Querystring: { profile?: string; skip: string } }>(`${API}/import/skipping`, { bodyLimit: IMPORT_BODY_LIMIT, schema: { querystring: importSkipQuery } },
-    async (req) => service.importSkipping(csvBody(req), req.query.profile ?? null, req.query.skip.split(',').map(Number), session(req).actor));
+    async (req) => data.importSkipping(csvBody(req), req.query.profile ?? null, req.query.skip.split(',').map(Number), session(req).actor));
 
   app.get<{ Querystring: { mac?: string; type?: 'decision' | 'admin' | 'boot-once' | 'suppressed' | 'password'; before?: number; limit: number } }>(
     `${API}/audit`, { schema: { querystring: auditQuery } },
-    async (req) => ({ events: service.audit({ mac: req.query.mac, type: req.query.type, beforeId: req.query.before, limit: req.query.limit }) }));
+    async (req) => ({ events: await data.audit({ mac: req.query.mac, type: req.query.type, beforeId: req.query.before, limit: req.query.limit }) }));
 
-  app.get(`${API}/appliances`, async () => ({ appliances: service.fleet.list() }));
+  app.get(`${API}/appliances`, async () => ({ appliances: await data.appliances() }));
 
-  app.get(`${API}/settings`, async () => service.settings());
+  app.get(`${API}/settings`, async () => data.settings());
   app.patch<{ Body: SettingsPatch }>(`${API}/settings`, { schema: { body: settingsBody } },
-    async (req) => service.updateSettings(req.body, session(req).actor));
+    async (req) => data.updateSettings(req.body, session(req).actor));
 
-  app.get(`${API}/rollouts`, async () => service.rolloutView());
+  app.get(`${API}/rollouts`, async () => data.rolloutView());
   app.post<{ Params: { profile: string; group: string }; Body: { reason?: string } | null }>(`${API}/rollouts/:profile/groups/:group/halt`, { schema: { params: groupParams, body: haltBody } },
-    async (req) => service.rollouts.halt(req.params.profile, req.params.group, session(req).actor, req.body?.reason));
+    async (req) => data.halt(req.params.profile, req.params.group, session(req).actor, req.body?.reason));
   app.post<{ Params: { profile: string; group: string } }>(`${API}/rollouts/:profile/groups/:group/resume`, { schema: { params: groupParams } },
-    async (req) => service.rollouts.resume(req.params.profile, req.params.group, session(req).actor));
+    async (req) => data.resume(req.params.profile, req.params.group, session(req).actor));
 
   // Boot passwords: typed twice in the page, hashed by the password feature, never sent back.
-  app.get(`${API}/passwords`, async () => service.passwordStatus());
+  app.get(`${API}/passwords`, async () => data.passwordStatus());
   app.put<{ Body: { password: unknown; confirm: unknown; profile?: string | null } }>(`${API}/passwords`, { schema: { body: passwordBody } },
-    async (req) => service.setPassword(req.body.profile ?? null, req.body.password, req.body.confirm, session(req).actor));
+    async (req) => data.setPassword(req.body.profile ?? null, req.body.password, req.body.confirm, session(req).actor));
   app.delete<{ Querystring: { profile?: string } }>(`${API}/passwords`, { schema: { querystring: profileQuery } }, async (req, reply) => {
-    service.passwords.clear(req.query.profile ?? null, session(req).actor);
+    await data.clearPassword(req.query.profile ?? null, session(req).actor);
     return reply.code(204).send();
   });
   app.delete<{ Params: { client: string } }>(`${API}/passwords/lockouts/:client`, { schema: { params: clientParams } },
-    async (req) => service.passwords.lift(req.params.client, session(req).actor));
+    async (req) => data.liftLockout(req.params.client, session(req).actor));
 
   app.get(`${API}/boots`, async () => ({ machines: service.machines(), lastId: service.feed.lastId, now: new Date().toISOString() }));
   app.get(`${API}/boots/stream`, async (req, reply) => streamBoots(req, reply, {
     feed: service.feed,
-    alive: () => sessions.get(session(req).id) !== undefined,
+    alive: async () => (await sessions.get(session(req).id)) !== undefined,
     onRevoke: (fn) => sessions.onRevoke(session(req).id, fn),
   }));
 }

@@ -12,7 +12,7 @@ import { consoleRoutes } from './api.js';
 import { createConsoleCommand } from './cli.js';
 import { BootFeed, decisionEvent, liveTransfers, ProgressTracker } from './live.js';
 import { createConsoleMetrics } from './metrics.js';
-import { consoleAuditService, ConsoleService } from './service.js';
+import { consoleAuditService, consoleDataService, ConsoleService, consoleSessionsService } from './service.js';
 import { SessionStore } from './sessions.js';
 import { ConsoleStore } from './store.js';
 
@@ -33,20 +33,21 @@ export const consoleFeature: Feature<AttachedConsole> = {
     return { errors: (cert === null) !== (key === null) ? ['admin.tls.cert and admin.tls.key go together: set both or neither'] : [], warnings: [] };
   },
   commands: (io) => [createConsoleCommand(io)],
-  services: [consoleAuditService],
+  services: [consoleAuditService, consoleDataService, consoleSessionsService],
   attach: (ctx) => {
     const now = ctx.now ?? Date.now;
     const feed = new BootFeed(now);
-    const sessions = new SessionStore(ctx.store, now);
+    // On the shared store the session rows and the pages' work run on the service host's thread.
+    const sessions = new SessionStore(ctx.store, now, undefined, serviceOf(ctx, consoleSessionsService));
     const cfg = ctx.config();
     // The same tokens and the same lockout rule as the admin API (10 failures a minute per address).
     // The file is the API's (admin.tokensFile, else the one the first start writes beside the store).
     const file = adminTokensFile(cfg);
     const tokens = new TokenStore(file?.path ?? null, process.env.BOOTGATE_ADMIN_TOKEN, ctx.logger, now, file?.configured === false);
     const limiter = new FailureLimiter(10, 60_000, now);
-    const service = new ConsoleService(ctx.store, ctx.config, tokens, limiter, sessions, feed, now, ctx.logger);
+    const service = new ConsoleService(serviceOf(ctx, consoleDataService), ctx.store, tokens, limiter, sessions, feed);
     // Every feed subscriber is a Boots-now page's stream.
-    const metrics = createConsoleMetrics(ctx.registry, { sessions: () => sessions.size, streams: () => feed.subscribers });
+    const metrics = createConsoleMetrics(ctx.registry, { sessions: () => sessions.size(), streams: () => feed.subscribers });
 
     let auditCursor = new ConsoleStore(ctx.store).lastAuditId();
     // On the shared store the audit trail is read on the service host's thread: a slow database delays the feed, never the doors.
@@ -95,7 +96,9 @@ export const consoleFeature: Feature<AttachedConsole> = {
         }));
       },
       // A reload may name another registry file: read it again on the next look-up.
-      reconfigure: () => service.vendors.reset(),
+      reconfigure: () => {
+        service.data.resetVendors().catch(failed);
+      },
       close: () => clearInterval(timer),
     };
   },

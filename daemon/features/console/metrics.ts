@@ -3,7 +3,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-export function createConsoleMetrics(registry: Registry, live: { sessions: () => number; streams: () => number }) {
+export function createConsoleMetrics(registry: Registry, live: { sessions: () => Promise<number>; streams: () => number }) {
   return {
     signIns: new Counter({
       name: 'bootgate_console_sign_ins_total', help: 'Console sign-ins, by result (ok, refused: not an admin token, locked: too many failures from the address)',
@@ -15,7 +15,10 @@ export function createConsoleMetrics(registry: Registry, live: { sessions: () =>
     }),
     sessions: new Gauge({
       name: 'bootgate_console_sessions', help: 'Console sessions signed in and not expired', registers: [registry],
-      collect() { this.set(live.sessions()); },
+      async collect() {
+        // Read when scraped; a store that cannot answer leaves the last value.
+        try { this.set(await live.sessions()); } catch { /* kept */ }
+      },
     }),
     streams: new Gauge({
       name: 'bootgate_console_streams', help: 'Boots-now pages connected to the live boot feed', registers: [registry],

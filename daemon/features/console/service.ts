@@ -15,8 +15,8 @@ import { applyImport, capProblems, planImport } from '../inventory/import.js';
 import { parseComputers } from '../inventory/parse.js';
 import { InventoryService } from '../inventory/service.js';
 import { AdminError } from '../../http/admin/errors.js';
-import { PasswordAdmin, type PasswordSetDto, type PasswordStatusDto } from '../password/service.js';
-import { AppliancesService } from '../appliances/service.js';
+import { PasswordAdmin, type LockoutDto, type PasswordSetDto, type PasswordStatusDto } from '../password/service.js';
+import { AppliancesService, type ApplianceDto } from '../appliances/service.js';
 import { RolloutService } from '../rollout/service.js';
 import type { RolloutStatus } from '../rollout/status.js';
 import { RolloutRepo } from '../rollout/store.js';
@@ -26,7 +26,9 @@ import { ConsoleRefusal, type Session, type SessionStore } from './sessions.js';
 import { ConsoleStore } from './store.js';
 import { OuiVendors } from './oui.js';
 import type { Logger } from '../../log.js';
-import { defineService } from '../feature.js';
+import { defineService, type Remote } from '../feature.js';
+import type { RawComputer } from '../inventory/validate.js';
+import { SessionRows } from './sessions.js';
 
 export interface PendingRow extends DeviceDto {
   /** The GUID as the machine's firmware setup and SMBIOS tools print it (first three fields little-endian). */
@@ -79,7 +81,11 @@ export interface ApproveInput {
   kind?: DeploymentKind;
 }
 
-export class ConsoleService {
+/**
+ * The console's work on the store: its pages' reads and the changes it makes, through the same services
+ * the admin API uses. On the shared store it runs on the service host's thread.
+ */
+export class ConsoleData {
   readonly inventory: InventoryService;
   private readonly events: EventsService;
   private readonly queries: ConsoleStore;
@@ -98,10 +104,6 @@ export class ConsoleService {
   constructor(
     private readonly store: Store,
     private readonly cfg: () => BootgateConfig,
-    private readonly tokens: TokenStore,
-    private readonly limiter: FailureLimiter,
-    private readonly sessions: SessionStore,
-    readonly feed: BootFeed,
     private readonly now: () => number = Date.now,
     logger?: Logger,
   ) {
@@ -116,32 +118,22 @@ export class ConsoleService {
     this.vendors = new OuiVendors(() => this.cfg().admin.ouiFile, logger);
   }
 
-  /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
-  signIn(token: string, ip: string): Session {
-    const wait = this.limiter.blockedFor(ip);
-    if (wait > 0) {
-      const secs = Math.ceil(wait / 1000);
-      throw new ConsoleRefusal(429, 'ERR_AUTH_LIMIT', `too many failed sign-ins from ${ip}; try again in ${secs} s`, secs);
-    }
-    const info = this.tokens.lookup(token.trim());
-    if (!info) {
-      this.limiter.fail(ip);
-      throw new ConsoleRefusal(401, 'ERR_AUTH', 'this token is not an admin token of this appliance');
-    }
-    const session = this.sessions.create(info.actor.replace(/^api:/, 'console:'), info.readOnly);
-    auditAdmin(this.store, this.now(), session.actor, `console sign-in from ${ip}${info.readOnly ? ' (read-only)' : ''}`);
-    return session;
+  /** A reloaded configuration may name another registry file: read it again on the next look-up. */
+  resetVendors(): void {
+    this.vendors.reset();
   }
 
-  signOut(session: Session): void {
-    if (this.sessions.revoke(session.id)) auditAdmin(this.store, this.now(), session.actor, 'console sign-out');
+  /** One of the console's own audit events (sign-in, sign-out). */
+  note(actor: string, detail: string): void {
+    auditAdmin(this.store, this.now(), actor, detail);
   }
 
   profiles(): Array<{ name: string; description: string; kind: DeploymentKind }> {
     return Object.entries(this.cfg().profiles).map(([name, p]) => ({ name, description: p.description, kind: p.kind }));
   }
 
-  pending(status: 'pending' | 'rejected' | 'all' = 'pending'): PendingRow[] {
+  async pending(status: 'pending' | 'rejected' | 'all' = 'pending'): Promise<PendingRow[]> {
+    await this.vendors.loaded();
     return this.inventory.listDevices(status === 'all' ? undefined : status).map((d) => ({
       ...d, guidFirmware: d.guid === null ? null : swapGuid(d.guid), appliance: d.seenBy ?? this.appliance, vendor: this.vendors.vendorOf(d.mac),
     }));
@@ -168,7 +160,8 @@ export class ConsoleService {
     });
   }
 
-  computers(q: ComputersQuery): { total: number; computers: Array<ComputerDto & { vendor: string | null }> } {
+  async computers(q: ComputersQuery): Promise<{ total: number; computers: Array<ComputerDto & { vendor: string | null }> }> {
+    await this.vendors.loaded();
     const { ids, total } = this.queries.computerPage({ text: q.q?.trim() ?? '', sort: q.sort, order: q.order, offset: q.offset, limit: q.limit });
     const cfg = this.cfg();
     const computers = ids.map((id) => this.store.computers.byId(id)).filter((c) => c !== undefined)
@@ -266,6 +259,86 @@ export class ConsoleService {
     return this.events.events(f);
   }
 
+  listComputers(): ComputerDto[] {
+    return this.inventory.listComputers();
+  }
+
+  saveComputer(raw: RawComputer, actor: string, ref: string): ComputerDto {
+    return this.inventory.saveComputer(raw, actor, ref);
+  }
+
+  deleteComputer(ref: string, actor: string): void {
+    this.inventory.deleteComputer(ref, actor);
+  }
+
+  clearBootOnce(ref: string, actor: string): ComputerDto {
+    return this.inventory.clearBootOnce(ref, actor);
+  }
+
+  halt(profile: string, group: string, actor: string, reason?: string): RolloutStatus {
+    return this.rollouts.halt(profile, group, actor, reason);
+  }
+
+  resume(profile: string, group: string, actor: string): RolloutStatus {
+    return this.rollouts.resume(profile, group, actor);
+  }
+
+  appliances(): ApplianceDto[] {
+    return this.fleet.list();
+  }
+
+  clearPassword(profile: string | null, actor: string): void {
+    this.passwords.clear(profile, actor);
+  }
+
+  liftLockout(client: string, actor: string): LockoutDto {
+    return this.passwords.lift(client, actor);
+  }
+}
+
+/** The console's work on the store (on the service host's thread with the shared store). */
+export const consoleDataService = defineService('console-data', (c) => new ConsoleData(c.store, c.config, c.now, c.logger));
+
+/**
+ * What the console does on this appliance itself: sign-in against this appliance's admin tokens (with the
+ * API's lockout per address), sessions, and the live boot feed; everything on the store goes to `data`.
+ */
+export class ConsoleService {
+  /** This appliance's name (server.name, else the host name), as its heartbeat and its audit events carry it. */
+  readonly appliance: string;
+
+  constructor(
+    readonly data: Remote<ConsoleData>,
+    store: Store,
+    private readonly tokens: TokenStore,
+    private readonly limiter: FailureLimiter,
+    private readonly sessions: SessionStore,
+    readonly feed: BootFeed,
+  ) {
+    this.appliance = store.serverName;
+  }
+
+  /** Exchanges an admin token for a session; refused (429) after repeated failures from one address, as the API does. */
+  async signIn(token: string, ip: string): Promise<Session> {
+    const wait = this.limiter.blockedFor(ip);
+    if (wait > 0) {
+      const secs = Math.ceil(wait / 1000);
+      throw new ConsoleRefusal(429, 'ERR_AUTH_LIMIT', `too many failed sign-ins from ${ip}; try again in ${secs} s`, secs);
+    }
+    const info = this.tokens.lookup(token.trim());
+    if (!info) {
+      this.limiter.fail(ip);
+      throw new ConsoleRefusal(401, 'ERR_AUTH', 'this token is not an admin token of this appliance');
+    }
+    const session = await this.sessions.create(info.actor.replace(/^api:/, 'console:'), info.readOnly);
+    await this.data.note(session.actor, `console sign-in from ${ip}${info.readOnly ? ' (read-only)' : ''}`);
+    return session;
+  }
+
+  async signOut(session: Session): Promise<void> {
+    if (await this.sessions.revoke(session.id)) await this.data.note(session.actor, 'console sign-out');
+  }
+
   machines(): MachineView[] {
     return this.feed.machinesView();
   }
@@ -273,3 +346,6 @@ export class ConsoleService {
 
 /** The live feed's reads of the audit trail (on the service host's thread with the shared store). */
 export const consoleAuditService = defineService('console-audit', (c) => new ConsoleStore(c.store));
+
+/** The console's session rows (on the service host's thread with the shared store). */
+export const consoleSessionsService = defineService('console-sessions', (c) => new SessionRows(c.store));

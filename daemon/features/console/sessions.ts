@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../store/db.js';
+import { inPlace, type Remote } from '../feature.js';
 
 export const SESSION_COOKIE = 'bootgate_console';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -37,18 +38,17 @@ export const DEFAULT_LIMITS: SessionLimits = { maxAgeMs: 8 * 3600_000, idleMs: 3
 /** Sessions are found by the digest of their id: the store never holds an id a stolen copy could replay. */
 const digest = (id: string): string => createHash('sha256').update(id).digest('hex');
 
-interface SessionRow { actor: string; read_only: number; csrf: string; created_at: number | string; last_used: number | string; expires_at: number | string }
+export interface SessionRow { actor: string; read_only: number; csrf: string; created_at: number | string; last_used: number | string; expires_at: number | string }
 
-export class SessionStore {
-  private readonly endWatchers = new Map<string, Set<() => void>>();
+/**
+ * The `console_sessions` rows, and nothing else: on the shared store these statements run on the
+ * service host's thread (a slow database delays a console request, never the doors).
+ */
+export class SessionRows {
   private readonly s;
-  /** A session's last use is written at most this often (a page polls every few seconds). */
-  private readonly touchEveryMs: number;
-  private lastCreated = 0;
 
-  constructor(store: Store, private readonly now: () => number = Date.now, readonly limits: SessionLimits = DEFAULT_LIMITS) {
+  constructor(store: Store) {
     const db = store.db;
-    this.touchEveryMs = Math.min(60_000, Math.floor(limits.idleMs / 60));
     this.s = {
       get: db.prepare('SELECT actor, read_only, csrf, created_at, last_used, expires_at FROM console_sessions WHERE digest = ?'),
       insert: db.prepare('INSERT INTO console_sessions (digest, actor, read_only, csrf, created_at, last_used, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -61,17 +61,53 @@ export class SessionStore {
     };
   }
 
-  /** Live sessions (every appliance's, on a shared store). */
-  get size(): number {
-    const t = this.now();
-    return Number((this.s.live.get(t, t - this.limits.idleMs) as { n: number | string }).n);
+  /** Sessions used after `idleSince` and not expired at `t`. */
+  live(t: number, idleSince: number): number {
+    return Number((this.s.live.get(t, idleSince) as { n: number | string }).n);
   }
 
-  create(actor: string, readOnly: boolean): Session {
-    const t = this.now();
-    this.s.sweep.run(t, t - this.limits.idleMs);
+  /** Drops the ended sessions and the oldest beyond `max - 1`, then adds this one. */
+  add(key: string, s: Omit<Session, 'id'>, t: number, idleSince: number, max: number): void {
+    this.s.sweep.run(t, idleSince);
     const n = Number((this.s.count.get() as { n: number | string }).n);
-    if (n >= this.limits.maxSessions) this.s.oldest.run(n - this.limits.maxSessions + 1);
+    if (n >= max) this.s.oldest.run(n - max + 1);
+    this.s.insert.run(key, s.actor, s.readOnly ? 1 : 0, s.csrf, s.createdAt, s.lastUsed, s.expiresAt);
+  }
+
+  get(key: string): SessionRow | undefined {
+    return (this.s.get.get(key) ?? undefined) as SessionRow | undefined;
+  }
+
+  touch(key: string, t: number): void {
+    this.s.touch.run(t, key, t);
+  }
+
+  delete(key: string): boolean {
+    return this.s.del.run(key).changes > 0;
+  }
+}
+
+export class SessionStore {
+  private readonly endWatchers = new Map<string, Set<() => void>>();
+  private readonly rows: Remote<SessionRows>;
+  /** A session's last use is written at most this often (a page polls every few seconds). */
+  private readonly touchEveryMs: number;
+  private lastCreated = 0;
+
+  /** `rows`: where the statements run (the service host's thread on the shared store); else in place on `store`. */
+  constructor(store: Store, private readonly now: () => number = Date.now, readonly limits: SessionLimits = DEFAULT_LIMITS, rows?: Remote<SessionRows>) {
+    this.touchEveryMs = Math.min(60_000, Math.floor(limits.idleMs / 60));
+    this.rows = rows ?? inPlace(new SessionRows(store));
+  }
+
+  /** Live sessions (every appliance's, on a shared store). */
+  size(): Promise<number> {
+    const t = this.now();
+    return this.rows.live(t, t - this.limits.idleMs);
+  }
+
+  async create(actor: string, readOnly: boolean): Promise<Session> {
+    const t = this.now();
     // Strictly increasing within this process, so "the oldest" is never a tie.
     const createdAt = Math.max(t, this.lastCreated + 1);
     this.lastCreated = createdAt;
@@ -79,15 +115,16 @@ export class SessionStore {
       id: randomBytes(32).toString('base64url'), actor, readOnly, csrf: randomBytes(32).toString('base64url'),
       createdAt, lastUsed: t, expiresAt: t + this.limits.maxAgeMs,
     };
-    this.s.insert.run(digest(s.id), s.actor, s.readOnly ? 1 : 0, s.csrf, s.createdAt, s.lastUsed, s.expiresAt);
+    const { id: _id, ...row } = s;
+    await this.rows.add(digest(s.id), row, t, t - this.limits.idleMs, this.limits.maxSessions);
     return s;
   }
 
   /** The live session with this id (and marks it used), or undefined when unknown, expired, idle too long or signed out anywhere. */
-  get(id: string | undefined): Session | undefined {
+  async get(id: string | undefined): Promise<Session | undefined> {
     if (id === undefined || id === '' || id.length > 256) return undefined;
     const key = digest(id);
-    const row = this.s.get.get(key) as SessionRow | undefined;
+    const row = await this.rows.get(key);
     if (!row) return undefined;
     const s: Session = {
       id, actor: row.actor, readOnly: Number(row.read_only) === 1, csrf: row.csrf,
@@ -95,24 +132,23 @@ export class SessionStore {
     };
     const t = this.now();
     if (t >= s.expiresAt || t - s.lastUsed >= this.limits.idleMs) {
-      this.s.del.run(key);
+      await this.rows.delete(key);
       return undefined;
     }
     if (t - s.lastUsed >= this.touchEveryMs) {
-      this.s.touch.run(t, key, t);
+      await this.rows.touch(key, t);
       s.lastUsed = t;
     }
     return s;
   }
 
   /** Ends the session everywhere (its row goes) and this process's streams of it at once. */
-  revoke(id: string): boolean {
+  async revoke(id: string): Promise<boolean> {
     const key = digest(id);
-    const gone = this.s.del.run(key).changes > 0;
     const watchers = this.endWatchers.get(key);
     this.endWatchers.delete(key);
     for (const fn of watchers ?? []) fn();
-    return gone;
+    return this.rows.delete(key);
   }
 
   /**

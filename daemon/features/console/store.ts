@@ -6,25 +6,40 @@
  */
 import type { AuditEvent } from '../../store/audit.js';
 import type { Store } from '../../store/db.js';
+import type { Dialect } from '../../store/sql.js';
 
 export type ComputerSort = 'name' | 'profile' | 'updated';
 
-const ORDER: Record<ComputerSort, { asc: string; desc: string }> = {
-  name: { asc: 'c.name COLLATE NOCASE ASC', desc: 'c.name COLLATE NOCASE DESC' },
-  profile: { asc: 'c.profile ASC, c.name COLLATE NOCASE ASC', desc: 'c.profile DESC, c.name COLLATE NOCASE DESC' },
-  updated: { asc: 'c.updated_at ASC, c.id ASC', desc: 'c.updated_at DESC, c.id DESC' },
-};
+/** Case-insensitive name order: SQLite's NOCASE collation; on PostgreSQL the column's own (bootgate_nocase). */
+const NAME = { sqlite: 'c.name COLLATE NOCASE', postgres: 'c.name' } as const;
 
-/** Name, profile, GUID, notes or any of its MACs contains the text (ASCII case-insensitive, as LIKE is). */
-const MATCH = `(c.name LIKE @like ESCAPE '\\' OR c.profile LIKE @like ESCAPE '\\' OR c.guid LIKE @like ESCAPE '\\'
-  OR c.notes LIKE @like ESCAPE '\\' OR EXISTS (SELECT 1 FROM computer_macs m WHERE m.computer_id = c.id AND m.mac LIKE @like ESCAPE '\\'))`;
+function orderBy(dialect: Dialect, sort: ComputerSort, order: 'asc' | 'desc'): string {
+  const dir = order === 'asc' ? 'ASC' : 'DESC';
+  const name = `${NAME[dialect]} ${dir}`;
+  if (sort === 'name') return name;
+  if (sort === 'profile') return `c.profile ${dir}, ${name}`;
+  return `c.updated_at ${dir}, c.id ${dir}`;
+}
+
+/**
+ * Name, profile, GUID, notes or any of its MACs contains the text, ASCII case-insensitive: SQLite's LIKE
+ * is; PostgreSQL's ILIKE is the same, on the plain "C" collation (the name's case-insensitive one is
+ * nondeterministic, which pattern matching refuses).
+ */
+function match(dialect: Dialect): string {
+  const m = (col: string) => (dialect === 'postgres' ? `${col} COLLATE "C" ILIKE @like ESCAPE '\\'` : `${col} LIKE @like ESCAPE '\\'`);
+  return `(${m('c.name')} OR ${m('c.profile')} OR ${m('c.guid')} OR ${m('c.notes')}
+    OR EXISTS (SELECT 1 FROM computer_macs m WHERE m.computer_id = c.id AND ${m('m.mac')}))`;
+}
 
 export class ConsoleStore {
   private readonly s;
   private readonly db: Store['db'];
+  private readonly dialect: Dialect;
 
   constructor(store: Store) {
     this.db = store.db;
+    this.dialect = store.dialect;
     this.s = {
       maxId: store.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM audit_events'),
       after: store.db.prepare(`SELECT * FROM audit_events WHERE id > ? AND id <= ? AND type IN ('boot-once', 'admin', 'password') ORDER BY id LIMIT ?`),
@@ -33,11 +48,12 @@ export class ConsoleStore {
 
   /** The ids of one page of computers, and how many match in all. */
   computerPage(q: { text: string; sort: ComputerSort; order: 'asc' | 'desc'; offset: number; limit: number }): { ids: number[]; total: number } {
-    const where = q.text === '' ? '' : `WHERE ${MATCH}`;
+    const where = q.text === '' ? '' : `WHERE ${match(this.dialect)}`;
     const like = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const args = q.text === '' ? {} : { like };
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM computers c ${where}`).get(args) as { n: number }).n;
-    const ids = (this.db.prepare(`SELECT c.id FROM computers c ${where} ORDER BY ${ORDER[q.sort][q.order]} LIMIT @limit OFFSET @offset`)
+    // PostgreSQL's COUNT is a bigint, read as a string.
+    const total = Number((this.db.prepare(`SELECT COUNT(*) AS n FROM computers c ${where}`).get(args) as { n: number | string }).n);
+    const ids = (this.db.prepare(`SELECT c.id FROM computers c ${where} ORDER BY ${orderBy(this.dialect, q.sort, q.order)} LIMIT @limit OFFSET @offset`)
       .all({ ...args, limit: q.limit, offset: q.offset }) as Array<{ id: number }>).map((r) => r.id);
     return { ids, total };
   }

@@ -10,7 +10,8 @@ import type { BootEvent, BootFeed } from './live.js';
 export interface StreamOptions {
   feed: BootFeed;
   /** Whether the stream's session is still valid; checked at every heartbeat (expiry). */
-  alive: () => boolean;
+  /** Whether the session is still live (asked on every heartbeat; may take a round trip to the store). */
+  alive: () => Promise<boolean>;
   /** Registers the end of the stream's session by sign-out (the stream ends at once); returns the unregister. */
   onRevoke: (fn: () => void) => () => void;
   heartbeatMs?: number;
@@ -44,12 +45,17 @@ export function streamBoots(req: FastifyRequest, reply: FastifyReply, opts: Stre
   const unsubscribe = opts.feed.subscribe(send);
   const signedOut = () => res.end('event: signed-out\ndata: {}\n\n');
   const unwatch = opts.onRevoke(signedOut);
+  let asking = false;
   const beat = setInterval(() => {
-    if (!opts.alive()) {
-      signedOut();
-      return;
-    }
-    res.write(`: ${Date.now()}\n\n`);
+    if (asking) return;
+    asking = true;
+    opts.alive().then((live) => {
+      if (res.writableEnded || res.destroyed) return;
+      if (!live) signedOut();
+      else res.write(`: ${Date.now()}\n\n`);
+    }, () => {
+      // The store cannot say now: the stream stays, and the next heartbeat asks again.
+    }).finally(() => { asking = false; });
   }, opts.heartbeatMs ?? 15_000);
   beat.unref();
   const done = () => {
