@@ -46,7 +46,7 @@ export interface PasswordAttempt {
 /** What a check says (the password feature's AttemptOutcome, as far as a door needs it). */
 export type PasswordCheck =
   | { result: 'ok' }
-  | { result: 'wrong'; triesLeft: number; lockedOut: boolean }
+  | { result: 'wrong'; triesLeft: number; lockedOut: boolean; retryAfterMs?: number }
   | { result: 'locked'; retryAfterMs: number }
   | { result: 'no-password' }
   | { result: 'busy' };
@@ -103,6 +103,11 @@ function anonymous(mac: string, ip: string): ClientInfo {
 export const PXELINUX_INPUT_SHOWN = 'pxelinux/password/…';
 
 const NOT_FOUND = { kind: 'refuse', reason: 'not-found', message: 'File not found' } as const;
+
+/** Whole seconds of a wait, at least one (what PXELINUX's prompt says). */
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
 
 export class BootContent {
   /** Machines at PXELINUX's password prompt (their TFTP requests may carry what they typed). */
@@ -333,10 +338,12 @@ export class BootContent {
     const r = await this.passwords.attempt({ mac, ip: req.clientIp, profile: decision.profile, computer: decision.computer, password: attempt, door: req.door });
     switch (r.result) {
       case 'ok': return { unlocked: true, local: false };
-      case 'wrong':
-        return { unlocked: false, local: false, password: { attempt: '', note: r.lockedOut ? 'wrong password; too many wrong passwords, locked out' : `wrong password; ${r.triesLeft} tries left` } };
+      case 'wrong': {
+        const locked = loader === 'pxelinux' && r.retryAfterMs !== undefined ? `locked for ${seconds(r.retryAfterMs)} s` : 'locked out';
+        return { unlocked: false, local: false, password: { attempt: '', note: r.lockedOut ? `wrong password; too many wrong passwords, ${locked}` : `wrong password; ${r.triesLeft} tries left` } };
+      }
       case 'locked': {
-        const wait = loader === 'grub' ? `try again in ${Math.max(1, Math.ceil(r.retryAfterMs / 60_000))} min` : `locked for ${Math.max(1, Math.ceil(r.retryAfterMs / 1000))} s`;
+        const wait = loader === 'grub' ? `try again in ${Math.max(1, Math.ceil(r.retryAfterMs / 60_000))} min` : `locked for ${seconds(r.retryAfterMs)} s`;
         return { unlocked: false, local: false, password: { attempt: '', note: `locked out after too many wrong passwords; ${wait}` } };
       }
       case 'busy': return { unlocked: false, local: false, password: { attempt, note: `the appliance is busy checking passwords; ${loader === 'grub' ? 'press Tab' : 'type it'} again` } };
