@@ -12,7 +12,7 @@ import { notServedReason } from '../files/servable.js';
 import { choiceFromScriptPath, ipxeChoicePath, ipxeScriptPath, macFromScriptPath, menuProfileNames } from '../policy/target.js';
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
-import { menuScript } from './menu.js';
+import { menuScript, menuText } from './menu.js';
 import { grubConfig, loaderConfigPath, pxelinuxConfig, redactLoaderPath, type GrubPasswordStep, type LoaderInput } from './loader-config.js';
 import { PxelinuxPrompts, promptRequest, type PxelinuxPrompt } from './pxelinux-prompt.js';
 import { scriptForDecision } from './scripts.js';
@@ -295,7 +295,7 @@ export class BootContent {
     }
     const local = (note: string): { decision: Decision; password: LoaderInput['password'] } =>
       ({ decision: { kind: 'local', computer: decision.computer, reason: 'password-required' }, password: { attempt: '', note } });
-    if (req.door !== 'tftp') return local(`profile ${decision.profile} is password gated: PXELINUX's password prompt works over TFTP only`);
+    if (req.door !== 'tftp') return local(`profile ${menuText(decision.profile)} is password gated: PXELINUX's password prompt works over TFTP only`);
     this.prompts.sent(req.clientIp, mac, rel);
     const last = this.prompts.take(req.clientIp, mac);
     if (last.local && last.note) return local(last.note);

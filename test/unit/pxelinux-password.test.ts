@@ -182,6 +182,11 @@ describe('the TFTP door checks the word typed at the prompt', () => {
     };
     const attempts = async () => (await registry.metrics()).match(/^bootgate_password_attempts_total\{result="\w+"\} \d+$/gm) ?? [];
     try {
+      // By HTTP what is typed would not come back to the check: no prompt, the local disk, saying why.
+      const byHttp = await content.answer({ path: CFG, clientIp: IP, door: 'http', serverIp: SERVER });
+      assert.ok(byHttp.kind === 'content', JSON.stringify(byHttp));
+      assert.match(byHttp.data.toString(), /^SAY Bootgate: profile lab is password gated: PXELINUX's password prompt works over TFTP only$/m);
+      assert.match(byHttp.data.toString(), /^DEFAULT local$/m);
       // Before the prompt was sent, a word is an ordinary missing file (and logged as one).
       assert.equal(content.redactTftp('hunter2', IP), 'hunter2');
       const prompt = await config();
