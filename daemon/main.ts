@@ -11,7 +11,6 @@ import { BootContent } from './boot/content.js';
 import { ClientDirectory } from './boot/clients.js';
 import { countMissing, describeMissing, profileReadiness, templateProblems } from './boot/readiness.js';
 import { Gatekeeper } from './boot/gatekeeper.js';
-import { redactLoaderPath } from './boot/loader-config.js';
 import { openDhcpv6Listener, type Dhcpv6Listener } from './net/dhcpv6.js';
 import { configProblems, effectiveConfig } from './config/defaults.js';
 import { WholeFileCache } from './files/whole-cache.js';
@@ -233,7 +232,7 @@ async function startTftp(core: Core, endpoints: Endpoint[], devices: Array<{ dev
     logger: core.logger.child({ door: 'tftp' }),
     metrics: core.metrics,
     onRequest: (req) => core.content.forTftp(req.path, req.client.address, defaultServer),
-    redact: redactLoaderPath,
+    redact: (path, clientIp) => core.content.redactTftp(path, clientIp),
     onComplete: (ev) => {
       if (ev.result === 'ok') served(core, ev.client.address, ev.path);
       transferred(core, { door: 'tftp', clientIp: ev.client.address, path: ev.path, bytes: ev.bytes, result: ev.result, seconds: ev.seconds });

@@ -2,16 +2,19 @@
  * One answer for "client X asks for file Y", shared by the TFTP and HTTP doors: per-client iPXE scripts
  * are rendered through the policy; plain files are served when the policy does not refuse the client.
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolveInRoot } from '../files/root.js';
+import { join } from 'node:path';
+import { requestComponents, resolveInRoot } from '../files/root.js';
 import type { Gatekeeper } from './gatekeeper.js';
 import type { BootgateConfig, ProfileConfig } from '../config/schema.js';
 import { notServedReason } from '../files/servable.js';
 import { choiceFromScriptPath, ipxeChoicePath, ipxeScriptPath, macFromScriptPath, menuProfileNames } from '../policy/target.js';
 import type { ClientInfo, Decision, Door } from '../policy/types.js';
 import type { ClientDirectory } from './clients.js';
-import { menuScript } from './menu.js';
-import { grubConfig, loaderConfigPath, pxelinuxConfig, type GrubPasswordStep, type LoaderInput } from './loader-config.js';
+import { menuScript, menuText } from './menu.js';
+import { grubConfig, loaderConfigPath, pxelinuxConfig, redactLoaderPath, type GrubPasswordStep, type LoaderInput } from './loader-config.js';
+import { PxelinuxPrompts, promptRequest, type PxelinuxPrompt } from './pxelinux-prompt.js';
 import { scriptForDecision } from './scripts.js';
 import { TFTP_ERROR } from '../protocol/tftp/codec.js';
 import type { TftpAnswer } from '../tftp/server.js';
@@ -43,7 +46,7 @@ export interface PasswordAttempt {
 /** What a check says (the password feature's AttemptOutcome, as far as a door needs it). */
 export type PasswordCheck =
   | { result: 'ok' }
-  | { result: 'wrong'; triesLeft: number; lockedOut: boolean }
+  | { result: 'wrong'; triesLeft: number; lockedOut: boolean; retryAfterMs?: number }
   | { result: 'locked'; retryAfterMs: number }
   | { result: 'no-password' }
   | { result: 'busy' };
@@ -96,13 +99,48 @@ function anonymous(mac: string, ip: string): ClientInfo {
   return { mac, archCode: null, arch: null, httpBoot: false, ipxe: true, guid: null, guidSwapped: null, vendorClass: '', ip, door: 'ipxe-script' };
 }
 
+/** What a door logs instead of a word typed at PXELINUX's password prompt. */
+export const PXELINUX_INPUT_SHOWN = 'pxelinux/password/…';
+
+const NOT_FOUND = { kind: 'refuse', reason: 'not-found', message: 'File not found' } as const;
+
+/** Whole seconds of a wait, at least one (what PXELINUX's prompt says). */
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
 export class BootContent {
+  /** Machines at PXELINUX's password prompt (their TFTP requests may carry what they typed). */
+  readonly prompts: PxelinuxPrompts;
+
   constructor(
     private readonly gate: Gatekeeper,
     private readonly clients: ClientDirectory,
     private readonly settings: () => ContentSettings,
     private readonly passwords?: ContentGate,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.prompts = new PxelinuxPrompts(now);
+  }
+
+  /**
+   * What the TFTP door logs for a request: a GRUB form's path without its attempt; from a machine at
+   * PXELINUX's prompt, a name in its directory that is no file (what was typed) as PXELINUX_INPUT_SHOWN.
+   * Synchronous (the door logs before it answers): a name whose case differs from the file's is hidden too.
+   */
+  redactTftp(path: string, clientIp: string): string {
+    const grub = redactLoaderPath(path);
+    if (grub !== path) return grub;
+    const prompt = this.prompts.at(clientIp, this.clients.macOfIp(clientIp));
+    if (!prompt || promptRequest(path, prompt.dir).kind === 'other') return path;
+    const parts = requestComponents(this.settings().root, path);
+    if (!Array.isArray(parts) || parts.length === 0) return PXELINUX_INPUT_SHOWN;
+    try {
+      return statSync(join(this.settings().root, ...parts)).isFile() ? path : PXELINUX_INPUT_SHOWN;
+    } catch {
+      return PXELINUX_INPUT_SHOWN;
+    }
+  }
 
   async answer(req: ContentRequest): Promise<ContentAnswer> {
     let rel = relative(req.path);
@@ -114,6 +152,8 @@ export class BootContent {
     // A configuration the admin put in the root is served as it is; otherwise it is rendered per client.
     if (loader?.password) return this.loaderConfig(loader, rel, req);
     if (loader && !(await resolveInRoot(this.settings().root, rel)).ok) return this.loaderConfig(loader, rel, req);
+    // Typed at PXELINUX's password prompt: checked (the bare word) and "not found", before any log line.
+    if (await this.promptInput(rel, req)) return NOT_FOUND;
     if (notServedReason(rel, templateFiles(this.settings().profiles)) !== null) {
       return { kind: 'refuse', reason: 'not-found', message: 'File not found' };
     }
@@ -226,6 +266,7 @@ export class BootContent {
         if (checked.local) decision = { kind: 'local', computer: decision.kind === 'password' ? decision.computer : null, reason: 'password-required' };
       }
     }
+    if (loader.loader === 'pxelinux') ({ decision, password } = this.pxelinuxPrompt(decision, mac, rel, req, password));
     const profile = 'profile' in decision ? s.profile(decision.profile) : undefined;
     const input: LoaderInput = {
       mac,
@@ -243,19 +284,69 @@ export class BootContent {
     return { kind: 'content', data: Buffer.from(text), client, decision };
   }
 
-  /** The GRUB form's Tab: the attempt checked by the password gate, and what the next form says. */
+  /**
+   * PXELINUX's configuration for a machine: a `password` decision is the prompt (over TFTP, where what is
+   * typed comes back), with what the last try said; any other decision ends the prompt.
+   */
+  private pxelinuxPrompt(decision: Decision, mac: string, rel: string, req: ContentRequest, password: LoaderInput['password']): { decision: Decision; password: LoaderInput['password'] } {
+    if (decision.kind !== 'password') {
+      this.prompts.ended(req.clientIp);
+      return { decision, password };
+    }
+    const local = (note: string): { decision: Decision; password: LoaderInput['password'] } =>
+      ({ decision: { kind: 'local', computer: decision.computer, reason: 'password-required' }, password: { attempt: '', note } });
+    if (req.door !== 'tftp') return local(`profile ${menuText(decision.profile)} is password gated: PXELINUX's password prompt works over TFTP only`);
+    this.prompts.sent(req.clientIp, mac, rel);
+    const last = this.prompts.take(req.clientIp, mac);
+    if (last.local && last.note) return local(last.note);
+    return { decision, password: { attempt: '', note: last.note } };
+  }
+
+  /**
+   * A request from a machine at PXELINUX's password prompt for a name in its directory that is no file:
+   * what was typed there. The bare word is checked as the password (the probes with an extension are
+   * not); true when the request is such input (the door answers "not found" either way).
+   */
+  private async promptInput(rel: string, req: ContentRequest): Promise<boolean> {
+    if (req.door !== 'tftp') return false;
+    const mac = this.clients.macOfIp(req.clientIp);
+    const prompt = this.prompts.at(req.clientIp, mac);
+    if (!prompt) return false;
+    const typed = promptRequest(rel, prompt.dir);
+    if (typed.kind === 'other' || (await resolveInRoot(this.settings().root, rel)).ok) return false;
+    if (typed.attempt !== null) await this.pxelinuxAttempt(prompt, typed.attempt, req);
+    return true;
+  }
+
+  /** A word typed at PXELINUX's prompt, checked while the machine's decision is still `password`. */
+  private async pxelinuxAttempt(prompt: PxelinuxPrompt, word: string, req: ContentRequest): Promise<void> {
+    const known = this.clients.byMacAddress(prompt.mac);
+    const client: ClientInfo = { ...(known ?? { ...anonymous(prompt.mac, req.clientIp), arch: 'bios', archCode: 0 }), ipxe: false, ip: req.clientIp, door: req.door };
+    // The decision's log line names the prompt, never the word.
+    const decision = this.gate.decide(client, { file: 'pxelinux/password' });
+    if (decision.kind !== 'password') return;
+    const checked = await this.check(decision, prompt.mac, req, word, 'pxelinux');
+    this.prompts.tried(req.clientIp, { note: checked.password?.note ?? null, local: checked.local });
+  }
+
+  /** A typed password checked by the password gate (GRUB's Tab, PXELINUX's Enter), and what the next form says. */
   private async check(
-    decision: Extract<Decision, { kind: 'password' }>, mac: string, req: ContentRequest, attempt: string,
+    decision: Extract<Decision, { kind: 'password' }>, mac: string, req: ContentRequest, attempt: string, loader: 'grub' | 'pxelinux' = 'grub',
   ): Promise<{ unlocked: boolean; local: boolean; password?: { attempt: string; note: string | null } }> {
     const unset = { unlocked: false, local: true, password: { attempt: '', note: 'no boot password is set for this profile (bootgate password set)' } };
     if (!this.passwords) return unset;
     const r = await this.passwords.attempt({ mac, ip: req.clientIp, profile: decision.profile, computer: decision.computer, password: attempt, door: req.door });
     switch (r.result) {
       case 'ok': return { unlocked: true, local: false };
-      case 'wrong':
-        return { unlocked: false, local: false, password: { attempt: '', note: r.lockedOut ? 'wrong password; too many wrong passwords, locked out' : `wrong password; ${r.triesLeft} tries left` } };
-      case 'locked': return { unlocked: false, local: false, password: { attempt: '', note: `locked out after too many wrong passwords; try again in ${Math.max(1, Math.ceil(r.retryAfterMs / 60_000))} min` } };
-      case 'busy': return { unlocked: false, local: false, password: { attempt, note: 'the appliance is busy checking passwords; press Tab again' } };
+      case 'wrong': {
+        const locked = loader === 'pxelinux' && r.retryAfterMs !== undefined ? `locked for ${seconds(r.retryAfterMs)} s` : 'locked out';
+        return { unlocked: false, local: false, password: { attempt: '', note: r.lockedOut ? `wrong password; too many wrong passwords, ${locked}` : `wrong password; ${r.triesLeft} tries left` } };
+      }
+      case 'locked': {
+        const wait = loader === 'grub' ? `try again in ${Math.max(1, Math.ceil(r.retryAfterMs / 60_000))} min` : `locked for ${seconds(r.retryAfterMs)} s`;
+        return { unlocked: false, local: false, password: { attempt: '', note: `locked out after too many wrong passwords; ${wait}` } };
+      }
+      case 'busy': return { unlocked: false, local: false, password: { attempt, note: `the appliance is busy checking passwords; ${loader === 'grub' ? 'press Tab' : 'type it'} again` } };
       case 'no-password': return unset;
     }
   }

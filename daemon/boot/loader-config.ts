@@ -3,7 +3,7 @@
  * network GRUB, the one a Secure Boot machine reaches through shim) and PXELINUX (`pxelinux.cfg/01-<mac>`,
  * which U-Boot's `pxe get` asks for too). Rendered from the same decision as the iPXE script: `boot`
  * boots the profile's kernel (its `linux` keys), `local` returns to the firmware's next boot device,
- * `pending` waits and asks again, `password` (GRUB) prompts for the boot password and Bootgate checks it.
+ * `pending` waits and asks again, `password` prompts for the boot password and Bootgate checks it.
  * Pure: text out. Anything pasted in from a client or the inventory is reduced to characters neither
  * loader reads as syntax.
  *
@@ -13,6 +13,14 @@
  * for `grub/password/<hex>/try`, which Bootgate checks like the password iPXE posts (same service,
  * lockouts, audit and metrics). Each answer shows one `*` per character typed. The attempt never
  * reaches a log line: `redactLoaderPath` is what the doors log instead of such a path.
+ *
+ * The PXELINUX password prompt: a plain `boot:` prompt with no label to match, so the word typed there
+ * is loaded as a kernel, which PXELINUX asks for over TFTP by its name (syslinux 6.04 ldlinux.c,
+ * load_kernel: first the same name with `.c32`, `.img`, `.bss`, `.bin`, `.bs` and `.0` appended, then the
+ * name itself). The TFTP door takes that request from a client at this prompt as the attempt
+ * (pxelinux-prompt.ts), checks it like the others and answers "not found" either way; the failed load
+ * runs ONERROR, which loads this configuration again: the profile's kernel once unlocked, else the
+ * prompt with what the check said.
  */
 import type { LinuxBoot, MenuChoice } from '../config/schema.js';
 import type { Decision } from '../policy/types.js';
@@ -34,7 +42,7 @@ export interface LoaderInput {
   /** The path the loader asked for (a pending GRUB reads it again). */
   selfPath: string;
   version: string;
-  /** A `password` decision rendered for GRUB: what was typed so far and what to say about the last try. */
+  /** A `password` decision: what was typed so far (GRUB) and what to say about the last try. */
   password?: { attempt: string; note: string | null };
 }
 
@@ -61,7 +69,7 @@ type Plan =
   | { kind: 'wait' }
   | { kind: 'password'; profile: string };
 
-function plan(i: LoaderInput, loader: 'grub' | 'pxelinux'): Plan {
+function plan(i: LoaderInput): Plan {
   const d = i.decision;
   switch (d.kind) {
     case 'boot':
@@ -72,9 +80,8 @@ function plan(i: LoaderInput, loader: 'grub' | 'pxelinux'): Plan {
       }
       return { kind: 'linux', linux: i.linux, timeoutSeconds: 0, withLocal: false };
     case 'password':
-      // GRUB prompts (its hotkey form, checked by Bootgate); PXELINUX has no way to ask Bootgate.
-      if (loader === 'grub') return { kind: 'password', profile: d.profile };
-      return { kind: 'local', note: `profile ${menuText(d.profile)} is password gated: only iPXE and GRUB can unlock it` };
+      // GRUB: its hotkey form; PXELINUX: its boot: prompt. Bootgate checks what either sends.
+      return { kind: 'password', profile: d.profile };
     case 'pending':
       return { kind: 'wait' };
     case 'local':
@@ -89,7 +96,7 @@ function q(s: string): string {
 }
 
 export function grubConfig(i: LoaderInput): string {
-  const p = plan(i, 'grub');
+  const p = plan(i);
   const tftp = `(tftp,${i.server})`;
   const lines = [`# ${summary(i)}`, `echo ${q(summary(i))}`];
   const local = [
@@ -182,14 +189,22 @@ function grubPasswordForm(i: LoaderInput, profile: string, tftp: string): string
 /** The PXELINUX program that a waiting machine runs again (it then asks for its configuration again). */
 export const PXELINUX_PROGRAM = 'pxelinux.0';
 
+/** How long PXELINUX's password prompt waits for the first key before it boots the local disk (as GRUB's form). */
+export const PXELINUX_PASSWORD_WAIT_SECONDS = GRUB_PASSWORD_WAIT_SECONDS;
+
+/** The label the prompt's wait ends at (typed at the prompt, it boots the local disk too). */
+export const PXELINUX_LOCAL_LABEL = 'bootgate-local-disk';
+
 export function pxelinuxConfig(i: LoaderInput): string {
-  const p = plan(i, 'pxelinux');
+  const p = plan(i);
   const lines = [`# ${summary(i)}`, `SAY ${summary(i)}`];
   switch (p.kind) {
-    case 'password': // plan() gives PXELINUX no form: never reached
     case 'local':
-      if (p.kind === 'local' && p.note) lines.push(`SAY Bootgate: ${p.note}`);
+      if (p.note) lines.push(`SAY Bootgate: ${p.note}`);
       lines.push('DEFAULT local', 'PROMPT 0', 'LABEL local', '  LOCALBOOT 0');
+      break;
+    case 'password':
+      lines.push(...pxelinuxPasswordPrompt(i, p.profile));
       break;
     case 'wait':
       // PROMPT 1 makes TIMEOUT (tenths of a second) count; then PXELINUX runs itself again.
@@ -208,6 +223,32 @@ export function pxelinuxConfig(i: LoaderInput): string {
       break;
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The `boot:` prompt (syslinux 6.04, ldlinux.c and readconfig.c): PROMPT 1 shows it at once; the one
+ * label is the local disk, where the wait for the first key ends (TIMEOUT, tenths of a second), so any
+ * other word is loaded as a kernel by name. ONERROR runs when that load fails: `.config ::<this file>`
+ * loads this configuration again from the TFTP root (`::`), whatever directory PXELINUX runs in.
+ * PXELINUX appends DEFAULT's text to the ONERROR command, and `.config` takes a second word as the
+ * directory to change to: the empty DEFAULT keeps the directory as it is (without DEFAULT it would
+ * append "(null)"); an empty line at the prompt then also loads the prompt again.
+ */
+function pxelinuxPasswordPrompt(i: LoaderInput, profile: string): string[] {
+  const lines = [`SAY Bootgate: profile ${menuText(profile)} is password gated.`];
+  if (i.password?.note) lines.push(`SAY Bootgate: ${menuText(i.password.note, 200)}`);
+  lines.push(
+    'SAY This computer needs the deployment password: type it and press Enter',
+    'DEFAULT',
+    'IMPLICIT 1',
+    'PROMPT 1',
+    `TIMEOUT ${PXELINUX_PASSWORD_WAIT_SECONDS * 10}`,
+    `ONTIMEOUT ${PXELINUX_LOCAL_LABEL}`,
+    `ONERROR .config ::${safePath(i.selfPath)}`,
+    `LABEL ${PXELINUX_LOCAL_LABEL}`,
+    '  LOCALBOOT 0',
+  );
+  return lines;
 }
 
 /** GRUB's configuration as Debian's network GRUB asks for it: `grub/grub.cfg` or `grub/<platform>/grub.cfg` (its prefix). */

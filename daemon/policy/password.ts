@@ -5,8 +5,8 @@
  * A gated profile answers every door with `password` until the client has unlocked it:
  * - DHCP 67 / 4011: the same boot target a `boot` would carry, but only a program that can prompt: an
  *   iPXE binary (a native PXE or UEFI HTTP client is chained into iPXE), or the Secure Boot chain shim ->
- *   GRUB, whose per-client configuration is the prompt (boot/loader-config.ts); anything else could not
- *   prompt, so it gets nothing;
+ *   GRUB, or PXELINUX, whose per-client configuration is the prompt (boot/loader-config.ts); anything
+ *   else could not prompt, so it gets nothing;
  * - the iPXE script door: the prompt (rendered by scripts.ts);
  * - TFTP / HTTP: nothing gated is served (files.ts refuses, this decision says why in the audit trail).
  * Once unlocked (unlocks.ts; bound to the MAC, the IP and the profile), the script and file doors get
@@ -20,9 +20,12 @@ import type { BootTarget, ClientInfo, Decision } from './types.js';
 /** GRUB EFI builds (grubx64.efi, grubnetx64.efi, ...): their configuration is rendered per client. */
 const GRUB_EFI = /(^|[/\\])grub[a-z0-9]*\.efi$/i;
 
-/** Whether the program a client is sent can show the password prompt: iPXE, or shim and GRUB. */
+/** PXELINUX (pxelinux.0, lpxelinux.0): its configuration is rendered per client too. */
+const PXELINUX = /(^|[/\\])l?pxelinux\.0$/i;
+
+/** Whether the program a client is sent can show the password prompt: iPXE, shim and GRUB, or PXELINUX. */
 export function canPrompt(path: string): boolean {
-  return isIpxeBinary(path) || isShim(path) || GRUB_EFI.test(path);
+  return isIpxeBinary(path) || isShim(path) || GRUB_EFI.test(path) || PXELINUX.test(path);
 }
 
 /** Who has unlocked what: a live view the daemon keeps (unlocks.ts), read by the pure decide(). */

@@ -75,9 +75,10 @@ export interface TftpServerOptions {
   onComplete?: (ev: TftpCompletion) => void;
   /**
    * What log lines and completions say instead of a requested path (default: the path itself); a path
-   * that carries something secret (a password form's attempt) is logged without it.
+   * that carries something secret (a password form's attempt, a word typed at PXELINUX's prompt) is
+   * logged without it; `clientIp` is who asked (what a prompt's input is depends on the machine).
    */
-  redact?: (path: string) => string;
+  redact?: (path: string, clientIp: string) => string;
   /** Floor of the adaptive retransmission timeout (default MIN_RTO_MS); tests raise it to rule timeouts out. */
   minRtoMs?: number;
   /**
@@ -254,7 +255,7 @@ class Server implements TftpServer {
     }
     if (pkt.op === 'wrq') {
       this.refuseMetric('write');
-      this.logRefusal(`${from.address}:${from.port}`, this.shown(pkt.filename), 'write', 'read-only server');
+      this.logRefusal(`${from.address}:${from.port}`, this.shown(pkt.filename, from.address), 'write', 'read-only server');
       this.sendError(via, from, TFTP_ERROR.ACCESS_VIOLATION, 'read-only server: uploads are refused');
       return;
     }
@@ -272,14 +273,14 @@ class Server implements TftpServer {
     if (this.slots.size >= cfg.sessionsMax || ipCount >= cfg.sessionsPerClientMax) {
       const reason = this.slots.size >= cfg.sessionsMax ? 'limit-total' : 'limit-client';
       this.refuseMetric(reason);
-      this.logRefusal(key, this.shown(req.filename), reason, 'session limit');
+      this.logRefusal(key, this.shown(req.filename, from.address), reason, 'session limit');
       if (reason === 'limit-client' && this.limitErrorAllowed()) {
         this.sendError(via, from, TFTP_ERROR.NOT_DEFINED, `too many transfers from this address (limit ${cfg.sessionsPerClientMax}): retry later`);
       }
       return;
     }
     const slot: Slot = {
-      id: this.nextId++, key, ip: from.address, client: from, path: this.shown(req.filename), size: 0, bytesSent: 0, startedAt: Date.now(), running: false, fd: null, via,
+      id: this.nextId++, key, ip: from.address, client: from, path: this.shown(req.filename, from.address), size: 0, bytesSent: 0, startedAt: Date.now(), running: false, fd: null, via,
     };
     this.slots.set(slot.id, slot);
     this.byKey.set(key, slot.id);
@@ -290,8 +291,8 @@ class Server implements TftpServer {
     });
   }
 
-  private shown(path: string): string {
-    return this.opts.redact ? this.opts.redact(path) : path;
+  private shown(path: string, clientIp: string): string {
+    return this.opts.redact ? this.opts.redact(path, clientIp) : path;
   }
 
   private limitErrorAllowed(): boolean {

@@ -12,17 +12,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureAssets } from '../lab/assets.js';
-import { createLab, type Lab } from '../lab/netns.js';
-import { OVMF_CODE_SECBOOT, OVMF_VARS_SNAKEOIL, randomMac, startClient } from '../lab/qemu.js';
-import { IPXE_DIR, bootgateCli, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
+import { OVMF_VARS_SNAKEOIL, randomMac, startClient } from '../lab/qemu.js';
+import { IPXE_DIR, labScript, setBootPassword } from '../lab/appliance.js';
 import { startTypingClient } from '../lab/keyboard.js';
-import { missingPrerequisites } from '../lab/prereq.js';
 import { MARKER_RE } from '../lab/initramfs.js';
 import { HANG_MS, runCommand } from '../lab/procs.js';
+import { startSecureBootLab, type SecureBootLab } from '../lab/secure-boot.js';
 import { openStore } from '../../daemon/store/db.js';
 import { SecureBootAdmin } from '../../daemon/features/secureboot/service.js';
 
@@ -34,31 +31,13 @@ const RIGHT = 'sb-boot-4417';
 const WRONG = 'wrong-sb-1';
 
 describe('Secure Boot with the site\'s own keys: a signed iPXE keeps every iPXE feature', { timeout: 20 * 60_000 }, () => {
-  let lab: Lab | undefined;
-  let app: Appliance | undefined;
+  let sb: SecureBootLab | undefined;
 
   before(async () => {
-    const missing = missingPrerequisites({ bootgate: true });
-    for (const [f, pkg] of [[KEY, 'ovmf'], [CERT, 'ovmf'], [OVMF_CODE_SECBOOT, 'ovmf'], [OVMF_VARS_SNAKEOIL, 'ovmf'], ['/usr/bin/sbsign', 'sbsigntool'], ['/usr/bin/openssl', 'openssl']]) {
-      if (!existsSync(f as string)) missing.push(`${f} (Debian package ${pkg})`);
-    }
-    assert.deepEqual(missing, [], `the firmware lab cannot run, missing:\n  ${missing.join('\n  ')}`);
-    const assets = await ensureAssets();
-    lab = await createLab({ routerAdverts: true, keepDir: process.env.BOOTGATE_LAB_KEEP === '1' });
-    const script = labScript('{{http}}');
-    const root = buildBootRoot(lab, assets, script, 'root-own-keys');
-    const key = join(lab.dir, 'snakeoil-key.pem');
-    await runCommand(['openssl', 'pkey', '-in', KEY, '-passin', `pass:${PASSPHRASE}`, '-out', key]);
-    await runCommand(['sbsign', '--key', key, '--cert', CERT, '--output', join(root, 'ipxe-signed.efi'), join(IPXE_DIR, 'ipxe.efi')]);
-    // The kernel keeps Debian's signature and gains the site's (the firmware's db trusts only the latter).
-    await runCommand(['sbsign', '--key', key, '--cert', CERT, '--output', join(root, 'vmlinuz'), assets.kernel]);
-    // The gated profile's own copies: a profile's gated files are refused to every client not unlocked for it.
-    mkdirSync(join(root, 'gated'));
-    copyFileSync(join(root, 'vmlinuz'), join(root, 'gated', 'vmlinuz'));
-    copyFileSync(join(root, 'initrd.img'), join(root, 'gated', 'initrd.img'));
-    app = await startBootgate(lab, {
-      root, ipxeScript: script, scriptTransport: 'http',
-      extraConfig: {
+    sb = await startSecureBootLab({
+      rootName: 'root-own-keys',
+      extraPrerequisites: [[KEY, 'ovmf'], [CERT, 'ovmf'], [OVMF_VARS_SNAKEOIL, 'ovmf'], ['/usr/bin/sbsign', 'sbsigntool'], ['/usr/bin/openssl', 'openssl']],
+      config: (script) => ({
         profiles: {
           lab: {
             description: 'iPXE, signed with the site\'s key for Secure Boot machines',
@@ -74,20 +53,29 @@ describe('Secure Boot with the site\'s own keys: a signed iPXE keeps every iPXE 
             password: { mode: 'required', files: ['gated/'] },
           },
         },
-      },
+      }),
     });
-    const set = spawnSync(process.execPath, [bootgateCli(), 'password', 'set', '--profile', 'gated', '--config', join(lab.dir, 'bootgate.yaml')],
-      { input: `${RIGHT}\n`, encoding: 'utf8', timeout: 30_000 });
-    assert.equal(set.status, 0, set.stderr);
+    const { lab, root, assets } = sb;
+    // Signed into the root the running daemon serves (it reads files when they are asked for).
+    const key = join(lab.dir, 'snakeoil-key.pem');
+    await runCommand(['openssl', 'pkey', '-in', KEY, '-passin', `pass:${PASSPHRASE}`, '-out', key]);
+    await runCommand(['sbsign', '--key', key, '--cert', CERT, '--output', join(root, 'ipxe-signed.efi'), join(IPXE_DIR, 'ipxe.efi')]);
+    // The kernel keeps Debian's signature and gains the site's (the firmware's db trusts only the latter).
+    await runCommand(['sbsign', '--key', key, '--cert', CERT, '--output', join(root, 'vmlinuz'), assets.kernel]);
+    // The gated profile's own copies: a profile's gated files are refused to every client not unlocked for it.
+    mkdirSync(join(root, 'gated'));
+    copyFileSync(join(root, 'vmlinuz'), join(root, 'gated', 'vmlinuz'));
+    copyFileSync(join(root, 'initrd.img'), join(root, 'gated', 'initrd.img'));
+    setBootPassword(lab, 'gated', RIGHT);
   });
 
   after(async () => {
-    await app?.stop();
-    await lab?.destroy();
+    await sb?.stop();
   });
 
   test('marked machine: signed iPXE -> its script -> the signed kernel -> marker', { timeout: 2 * HANG_MS }, async (t) => {
-    assert.ok(lab && app);
+    assert.ok(sb);
+    const { lab, app } = sb;
     const mac = randomMac();
     const store = openStore(join(lab.dir, 'bootgate.db'), { mustExist: true });
     try {
@@ -114,7 +102,8 @@ describe('Secure Boot with the site\'s own keys: a signed iPXE keeps every iPXE 
   });
 
   test('marked machine on a password-gated profile: a wrong password is refused, the right one boots under Secure Boot', { timeout: 3 * HANG_MS }, async (t) => {
-    assert.ok(lab && app);
+    assert.ok(sb);
+    const { lab, app } = sb;
     const mac = randomMac();
     const store = openStore(join(lab.dir, 'bootgate.db'), { mustExist: true });
     try {

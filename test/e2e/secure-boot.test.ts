@@ -18,56 +18,31 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureAssets, type LabAssets } from '../lab/assets.js';
-import { APP_ADDRESS, createLab, type Lab } from '../lab/netns.js';
-import { OVMF_CODE_SECBOOT, OVMF_VARS_MS, randomMac, startClient } from '../lab/qemu.js';
-import { LAB_HTTP_PORT, bootgateCli, buildBootRoot, labScript, startBootgate, type Appliance } from '../lab/appliance.js';
-import { missingPrerequisites } from '../lab/prereq.js';
+import { randomMac, startClient } from '../lab/qemu.js';
+import { setBootPassword } from '../lab/appliance.js';
 import { MARKER_RE } from '../lab/initramfs.js';
 import { HANG_MS, pollUntil } from '../lab/procs.js';
 import { startTypingClient, type Vm } from '../lab/keyboard.js';
+import { startSecureBootLab, type SecureBootLab } from '../lab/secure-boot.js';
 import { openStore } from '../../daemon/store/db.js';
 
-/** The signed chain as Debian's packages install it (the same files fetch-boot --secure-boot downloads). */
-const SHIM = '/usr/lib/shim/shimx64.efi.signed';
-const GRUB = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
 const DENIED_RE = /Access Denied/;
 /** The refusal as Bootgate logs it when a DHCPv6 Solicit revealed it. */
 const REFUSAL_V6 = (mac: string) => new RegExp(`"mac":"${mac}","reason":"ipv6-pxe-fallback","file":"ipxe.efi"[^\\n]*likely Secure Boot refusal`);
 /** The HTTP boot attempt's DISCOVER, refused shim (it loads nothing over HTTP) once the refusal is known. */
 const HTTP_ATTEMPT = (mac: string) => new RegExp(`"mac":"${mac}"[^\\n]*"door":"dhcp","decision":"ignore","reason":"secure-boot-pxe-only"`);
-const TOKEN = 'lab-admin-token-5b5b5b5b5b5b5b5b';
 const RIGHT = 'open-sesame-16';
 const WRONG = 'not-it';
 
 describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel through Bootgate', { timeout: 40 * 60_000 }, () => {
-  let lab: Lab | undefined;
-  let assets: LabAssets | undefined;
-  let app: Appliance | undefined;
+  let sb: SecureBootLab | undefined;
 
   before(async () => {
-    const missing = missingPrerequisites({ bootgate: true });
-    for (const [f, pkg] of [[SHIM, 'shim-signed'], [GRUB, 'grub-efi-amd64-signed'], [OVMF_CODE_SECBOOT, 'ovmf'], [OVMF_VARS_MS, 'ovmf']]) {
-      if (!existsSync(f as string)) missing.push(`${f} (Debian package ${pkg})`);
-    }
-    assert.deepEqual(missing, [], `the firmware lab cannot run, missing:\n  ${missing.join('\n  ')}`);
-    assets = await ensureAssets();
-    lab = await createLab({ routerAdverts: true, keepDir: process.env.BOOTGATE_LAB_KEEP === '1', siteNextServer: APP_ADDRESS });
-    const script = labScript('{{http}}');
-    const root = buildBootRoot(lab, assets, script, 'root-secureboot');
-    copyFileSync(SHIM, join(root, 'shimx64.efi'));
-    copyFileSync(GRUB, join(root, 'grubx64.efi'));
-    mkdirSync(join(root, 'gated'));
-    copyFileSync(join(root, 'vmlinuz'), join(root, 'gated', 'vmlinuz'));
-    copyFileSync(join(root, 'initrd.img'), join(root, 'gated', 'initrd.img'));
-    writeFileSync(join(lab.dir, 'admin-tokens'), `${TOKEN}\n`);
-    app = await startBootgate(lab, {
-      root, ipxeScript: script, scriptTransport: 'http',
-      extraConfig: {
-        admin: { tokensFile: join(lab.dir, 'admin-tokens') },
+    sb = await startSecureBootLab({
+      rootName: 'root-secureboot',
+      config: (script) => ({
         profiles: {
           lab: {
             description: 'firmware lab: iPXE for machines without Secure Boot, shim and GRUB for the others',
@@ -87,41 +62,20 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
             password: { mode: 'required', files: ['gated/'] },
           },
         },
-      },
+      }),
     });
-    const set = spawnSync(process.execPath, [bootgateCli(), 'password', 'set', '--profile', 'gated', '--config', join(lab.dir, 'bootgate.yaml')],
-      { input: `${RIGHT}\n`, encoding: 'utf8', timeout: 30_000 });
-    assert.equal(set.status, 0, set.stderr);
+    mkdirSync(join(sb.root, 'gated'));
+    for (const f of ['vmlinuz', 'initrd.img']) copyFileSync(join(sb.root, f), join(sb.root, 'gated', f));
+    setBootPassword(sb.lab, 'gated', RIGHT);
   });
 
   after(async () => {
-    await app?.stop();
-    await lab?.destroy();
+    await sb?.stop();
   });
 
-  function report(what: string, serial: string): string {
-    return [`${what}; lab directory ${lab?.dir} (BOOTGATE_LAB_KEEP=1 keeps it)`, '--- serial (tail) ---', serial.slice(-4000),
-      '--- bootgate log (tail) ---', app?.log().slice(-6000) ?? ''].join('\n');
-  }
-
-  /** The admin API, from inside the appliance's namespace. */
-  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    assert.ok(lab);
-    const argv = ['curl', '-sS', '-m', '10', '-X', method, '-H', `authorization: Bearer ${TOKEN}`, '-w', '\n%{http_code}'];
-    if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
-    argv.push(`http://${lab.appAddress}:${LAB_HTTP_PORT}/api/v1${path}`);
-    const out = (await lab.run(argv, lab.appNs)).stdout;
-    const at = out.lastIndexOf('\n');
-    return { status: Number(out.slice(at + 1)), json: out.slice(0, at) ? JSON.parse(out.slice(0, at)) : null };
-  }
-
-  async function metrics(): Promise<string> {
-    assert.ok(lab);
-    return (await lab.run(['curl', '-sf', `http://${lab.appAddress}:${LAB_HTTP_PORT}/metrics`], lab.appNs)).stdout;
-  }
-
   test('refused ipxe.efi is noticed from the DHCPv6 Solicit that follows; the next power-on boots the signed chain with no admin action', { timeout: 4 * HANG_MS }, async (t) => {
-    assert.ok(lab && app);
+    assert.ok(sb);
+    const { lab, app, report, metrics } = sb;
     const mac = randomMac();
     const uuid = '00112233-4455-6677-8899-aabbccdd5b01';
 
@@ -133,11 +87,11 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
       t.diagnostic(`power-on 1: Access Denied after ${((deniedAt - first.startedAt) / 1000).toFixed(1)} s`);
       assert.match(first.serial(), /UEFI PXEv4[^\n]*Access Denied/, 'the PXE boot option was the one refused');
       // PXE over IPv6 comes next: its DHCPv6 Solicit is how Bootgate notices the refusal.
-      const noticed = await pollUntil(() => (REFUSAL_V6(mac).test(app?.log() ?? '') ? Date.now() : first.process.exitInfo ? null : undefined), HANG_MS, 200);
+      const noticed = await pollUntil(() => (REFUSAL_V6(mac).test(app.log()) ? Date.now() : first.process.exitInfo ? null : undefined), HANG_MS, 200);
       assert.ok(noticed, report('no refusal noticed from a DHCPv6 Solicit', first.serial()));
       t.diagnostic(`power-on 1: refusal noticed from the DHCPv6 Solicit ${((noticed - deniedAt) / 1000).toFixed(1)} s after Access Denied`);
       // Then UEFI HTTP boot over IPv4: the signal the refusal was noticed from before (not answered: shim loads nothing over HTTP).
-      const http = await pollUntil(() => (HTTP_ATTEMPT(mac).test(app?.log() ?? '') ? Date.now() : first.process.exitInfo ? null : undefined), 3 * HANG_MS, 200);
+      const http = await pollUntil(() => (HTTP_ATTEMPT(mac).test(app.log()) ? Date.now() : first.process.exitInfo ? null : undefined), 3 * HANG_MS, 200);
       assert.ok(http, report('no HTTPClient DISCOVER after the refusal', first.serial()));
       t.diagnostic(`power-on 1: HTTPClient DISCOVER ${((http - deniedAt) / 1000).toFixed(1)} s after Access Denied (${((http - noticed) / 1000).toFixed(1)} s after the Solicit)`);
     } finally {
@@ -184,7 +138,8 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
   });
 
   test('a machine an admin marked, whose deployment is done: shim, and its GRUB configuration exits to the next boot device', { timeout: 2 * HANG_MS }, async (t) => {
-    assert.ok(lab && app);
+    assert.ok(sb);
+    const { lab, app, report, api } = sb;
     const mac = randomMac();
     const marked = await api('PUT', `/secure-boot/${mac}`);
     assert.equal(marked.status, 200, JSON.stringify(marked.json));
@@ -217,7 +172,8 @@ describe('Secure Boot: a refusal noticed, then shim -> GRUB -> signed kernel thr
   }
 
   test('a marked machine on a password-gated profile: GRUB prompts, a wrong password is refused, the right one boots', { timeout: 3 * HANG_MS }, async (t) => {
-    assert.ok(lab && app);
+    assert.ok(sb);
+    const { lab, app, report, api, metrics } = sb;
     const mac = randomMac();
     assert.equal((await api('PUT', `/secure-boot/${mac}`)).status, 200);
     assert.equal((await api('POST', '/computers', { name: 'SB-GATED', macs: [mac], profile: 'gated' })).status, 201);

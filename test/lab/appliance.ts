@@ -6,6 +6,7 @@
  * the lab kernel and initramfs, and boot.ipxe. A BIOS client's NIC ROM is iPXE and gets the script at
  * once; an OVMF client gets ipxe.efi by TFTP first, which then asks again as iPXE.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,6 +229,37 @@ export async function startBootgate(lab: Lab, opts: BootgateOptions): Promise<Ap
 }
 
 export type ApplianceKind = Appliance['kind'];
+
+/** The lab's read-write admin token (what `adminTokensFile` writes). */
+export const LAB_ADMIN_TOKEN = 'lab-admin-token-5b5b5b5b5b5b5b5b';
+
+/** Writes the lab's admin tokens file and returns its path (for `admin.tokensFile`). */
+export function adminTokensFile(lab: Pick<Lab, 'dir'>): string {
+  const path = join(lab.dir, 'admin-tokens');
+  writeFileSync(path, `${LAB_ADMIN_TOKEN}\n`);
+  return path;
+}
+
+export type AdminApi = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: unknown }>;
+
+/** The admin API of the lab's Bootgate, called with curl from inside the appliance's namespace. */
+export function adminApi(lab: Lab, token = LAB_ADMIN_TOKEN): AdminApi {
+  return async (method, path, body) => {
+    const argv = ['curl', '-sS', '-m', '10', '-X', method, '-H', `authorization: Bearer ${token}`, '-w', '\n%{http_code}'];
+    if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
+    argv.push(`http://${lab.appAddress}:${LAB_HTTP_PORT}/api/v1${path}`);
+    const out = (await lab.run(argv, lab.appNs)).stdout;
+    const at = out.lastIndexOf('\n');
+    return { status: Number(out.slice(at + 1)), json: out.slice(0, at) ? JSON.parse(out.slice(0, at)) : null };
+  };
+}
+
+/** Sets a boot password with the CLI against the lab's store (`profile` null: the global one). */
+export function setBootPassword(lab: Pick<Lab, 'dir'>, profile: string | null, password: string): void {
+  const argv = [bootgateCli(), 'password', 'set', ...(profile ? ['--profile', profile] : []), '--config', join(lab.dir, 'bootgate.yaml')];
+  const set = spawnSync(process.execPath, argv, { input: `${password}\n`, encoding: 'utf8', timeout: 30_000 });
+  if (set.status !== 0) throw new Error(`bootgate password set failed (${set.status ?? set.signal}): ${set.stderr}`);
+}
 
 /**
  * The lab's standard appliance for one transport: boot root + script + daemon. For Bootgate the

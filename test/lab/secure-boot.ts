@@ -5,18 +5,18 @@
  * metrics and a failure report read from inside the appliance's namespace.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAssets, type LabAssets } from './assets.js';
 import { APP_ADDRESS, createLab, type Lab } from './netns.js';
 import { OVMF_CODE_SECBOOT, OVMF_VARS_MS } from './qemu.js';
-import { LAB_HTTP_PORT, buildBootRoot, labScript, startBootgate, type Appliance } from './appliance.js';
+import { LAB_ADMIN_TOKEN, LAB_HTTP_PORT, adminApi, adminTokensFile, buildBootRoot, labScript, startBootgate, type AdminApi, type Appliance } from './appliance.js';
 import { missingPrerequisites } from './prereq.js';
 
 /** The signed chain as Debian's packages install it (the same files fetch-boot --secure-boot downloads). */
 export const SHIM = '/usr/lib/shim/shimx64.efi.signed';
 export const GRUB = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
-export const SB_TOKEN = 'lab-admin-token-5b5b5b5b5b5b5b5b';
+export const SB_TOKEN = LAB_ADMIN_TOKEN;
 
 export interface SecureBootLab {
   lab: Lab;
@@ -26,7 +26,7 @@ export interface SecureBootLab {
   /** The lab's iPXE script template (for profiles that offer iPXE to machines without Secure Boot). */
   script: string;
   /** The admin API, from inside the appliance's namespace. */
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
+  api: AdminApi;
   metrics(): Promise<string>;
   /** A failure message with the serial console's and Bootgate's log tails. */
   report(what: string, serial: string): string;
@@ -58,21 +58,14 @@ export async function startSecureBootLab(o: SecureBootLabOptions): Promise<Secur
     const root = buildBootRoot(lab, assets, script, o.rootName);
     copyFileSync(SHIM, join(root, 'shimx64.efi'));
     copyFileSync(GRUB, join(root, 'grubx64.efi'));
-    writeFileSync(join(lab.dir, 'admin-tokens'), `${SB_TOKEN}\n`);
+    const tokens = adminTokensFile(lab);
     const extra = o.config(script);
     app = await startBootgate(lab, {
       root, ipxeScript: script, scriptTransport: 'http',
-      extraConfig: { ...extra, admin: { tokensFile: join(lab.dir, 'admin-tokens'), ...(extra.admin as object | undefined) } },
+      extraConfig: { ...extra, admin: { tokensFile: tokens, ...(extra.admin as object | undefined) } },
     });
     const started = app;
-    const api: SecureBootLab['api'] = async (method, path, body) => {
-      const argv = ['curl', '-sS', '-m', '10', '-X', method, '-H', `authorization: Bearer ${SB_TOKEN}`, '-w', '\n%{http_code}'];
-      if (body !== undefined) argv.push('-H', 'content-type: application/json', '--data-binary', JSON.stringify(body));
-      argv.push(`http://${lab.appAddress}:${LAB_HTTP_PORT}/api/v1${path}`);
-      const out = (await lab.run(argv, lab.appNs)).stdout;
-      const at = out.lastIndexOf('\n');
-      return { status: Number(out.slice(at + 1)), json: out.slice(0, at) ? JSON.parse(out.slice(0, at)) : null };
-    };
+    const api = adminApi(lab);
     return {
       lab, app: started, assets, root, script, api,
       metrics: async () => (await lab.run(['curl', '-sf', `http://${lab.appAddress}:${LAB_HTTP_PORT}/metrics`], lab.appNs)).stdout,

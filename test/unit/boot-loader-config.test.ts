@@ -99,8 +99,12 @@ describe('PXELINUX configuration', () => {
     const wait = pxelinuxConfig(input({ kind: 'pending', reason: 'pending' }, { retrySeconds: 30 }));
     assert.match(wait, /^TIMEOUT 300$/m);
     assert.match(wait, /^ {2}KERNEL pxelinux\.0$/m);
-    const pw = pxelinuxConfig(input({ kind: 'password', profile: 'lab', target: { transport: 'tftp', path: 'ipxe.efi' }, computer: null, reason: 'password-required' }));
+    // The prompt (pxelinux-password.test.ts): no kernel before the check, the local disk when nobody types.
+    const pw = pxelinuxConfig(input({ kind: 'password', profile: 'lab', target: { transport: 'tftp', path: 'pxelinux.0' }, computer: null, reason: 'password-required' }));
+    assert.match(pw, /^PROMPT 1$/m);
+    assert.match(pw, /^ONERROR \.config ::/m);
     assert.match(pw, /^ {2}LOCALBOOT 0$/m);
+    assert.doesNotMatch(pw, /^ {2}KERNEL /m);
   });
 });
 

@@ -69,13 +69,6 @@ describe('the GRUB password form', () => {
     const text = grubConfig(input({ password: { attempt: full, note: null } }));
     assert.match(text, new RegExp(`--hotkey='y' \\{\\n {2}configfile \\S+/${hex(full)}/key$`, 'm'));
   });
-
-  test('PXELINUX cannot prompt: the local disk, saying so', async () => {
-    const { pxelinuxConfig } = await import('../../daemon/boot/loader-config.js');
-    const text = pxelinuxConfig(input());
-    assert.match(text, /only iPXE and GRUB can unlock it/);
-    assert.match(text, /^ {2}LOCALBOOT 0$/m);
-  });
 });
 
 describe('the paths the form asks for', () => {

@@ -38,7 +38,8 @@ export interface PasswordGateOptions {
 
 export type AttemptOutcome =
   | { result: 'ok'; unlock: Unlock }
-  | { result: 'wrong'; triesLeft: number; lockedOut: boolean }
+  /** `retryAfterMs`: set when this failure locked the client out (the lockout's length). */
+  | { result: 'wrong'; triesLeft: number; lockedOut: boolean; retryAfterMs?: number }
   | { result: 'locked'; retryAfterMs: number; by: 'mac' | 'ip' }
   | { result: 'no-password' }
   | { result: 'busy' };
@@ -178,7 +179,8 @@ export class PasswordGate {
       this.audit({ ...base, decision: 'locked-out', reason: 'lockout', detail: `${by} locked out for ${policy.lockoutMs / 60_000} minutes after ${policy.maxFailures} wrong passwords` });
       this.log.warn({ mac: req.mac, client: req.ip, by, minutes: policy.lockoutMs / 60_000 }, 'too many wrong boot passwords: locked out');
     }
-    return { result: 'wrong', triesLeft: left, lockedOut: started.length > 0 || left === 0 };
+    const lockedOut = started.length > 0 || left === 0;
+    return { result: 'wrong', triesLeft: left, lockedOut, ...(lockedOut ? { retryAfterMs: policy.lockoutMs } : {}) };
   }
 
   /**
