@@ -27,6 +27,12 @@ import { secureboot, SecureBootAdmin } from '../../daemon/features/secureboot/in
 import { secureBootService } from '../../daemon/features/secureboot/service.js';
 import { consoleDataService, consoleSessionsService } from '../../daemon/features/console/service.js';
 import { SessionStore } from '../../daemon/features/console/sessions.js';
+import { createLiveRollouts } from '../../daemon/features/rollout/live.js';
+import { rolloutService, rolloutServiceOn } from '../../daemon/features/rollout/service.js';
+import { DAY0_10H, fleetRolloutConfig } from './helpers/rollout-appliance.js';
+import { PasswordGate } from '../../daemon/features/password/gate.js';
+import { createPasswordMetrics } from '../../daemon/features/password/metrics.js';
+import { PasswordAdmin, passwordChecksService } from '../../daemon/features/password/service.js';
 
 const logger = createLogger('silent');
 const BOUND_MS = 120_000;
@@ -373,6 +379,82 @@ test('fleet: Secure Boot marks are answered from memory on a database answering 
   } finally {
     attached.close?.();
     backend.close();
+    host.close();
+    direct.close();
+    store.close();
+    await proxy.setDelay(0);
+    await proxy.close();
+  }
+});
+
+test('fleet: the rollout gate is rebuilt off the thread on a database answering 2 s late; a machine imported on another appliance is admitted', async (t) => {
+  const url = freshPgUrl();
+  const u = new URL(url);
+  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  const cfg = fleetRolloutConfig();
+  const now = () => DAY0_10H;
+  const store = openStore(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, { serverName: 'rollout-slow' });
+  const ctx = { store, config: () => cfg, logger, now };
+  const host = new ServiceHost({ ctx, logger, settled: async () => undefined });
+  const remote = host.remote(rolloutService);
+  let reads = 0;
+  const live = createLiveRollouts(rolloutServiceOn(ctx), () => cfg, {
+    now, logger, refreshMs: 0, readInputs: async (at) => { const r = await remote.gateInputs(at); reads += 1; return r; },
+  });
+  const backend = createStoreBackend(cfg, store, { logger, parts: { rollout: () => live.gate() }, link: { pingMs: 500 } });
+  const direct = openStore(url, { serverName: 'other' });
+  const pc = (name: string) => ({ name, profile: 'win11', kind: null, bootOnceConsumed: false });
+  try {
+    assert.equal(live.gate().check(pc('pc-new'), true).kind, 'not-admitted', 'not in the inventory yet');
+    // The service thread opens its connection before the database slows down, as a running daemon's has.
+    await remote.members();
+    await proxy.setDelay(2000);
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const t0 = Date.now();
+    direct.durable(() => direct.computers.insert({ name: 'pc-new', macs: ['52:54:00:0d:00:01'], guid: null, profile: 'win11', kind: null, notes: '', sourceComputer: null }, DAY0_10H));
+    // Asked on every decision; the read (and the day's admission) happens on the service thread.
+    await until(() => live.gate().check(pc('pc-new'), true).kind === 'go', 60_000, 'the imported machine to be admitted');
+    loop.disable();
+    t.diagnostic(`admitted ${Date.now() - t0} ms after the import on another appliance (${reads} reads off the thread); event loop delay max ${(loop.max / 1e6).toFixed(1)} ms`);
+    assert.ok(reads >= 1);
+    assert.ok(loop.max / 1e6 < 1000, `event loop delay max ${loop.max / 1e6} ms: a decision waited on the database`);
+  } finally {
+    live.close();
+    backend.close();
+    host.close();
+    direct.close();
+    store.close();
+    await proxy.setDelay(0);
+    await proxy.close();
+  }
+});
+
+test('fleet: a boot password checked on a database answering 2 s late waits off the thread; a wrong one is counted, the right one unlocks', async (t) => {
+  const url = freshPgUrl();
+  const u = new URL(url);
+  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  const cfg = validateConfig({ profiles: { lab: { bootFiles: { 'efi-x64': 'ipxe.efi' }, ipxeScript: 'boot', password: { mode: 'required' } } } }, 'test');
+  const store = openStore(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, { serverName: 'pw-slow' });
+  const host = new ServiceHost({ ctx: { store, config: () => cfg, logger }, logger, settled: async () => undefined });
+  const registry = new Registry();
+  const gate = new PasswordGate({ store, config: () => cfg, logger, metrics: createPasswordMetrics(registry), checks: host.remote(passwordChecksService) });
+  const direct = openStore(url, { serverName: 'other' });
+  try {
+    await new PasswordAdmin(direct, () => cfg, Date.now, { ln: 10, r: 8, p: 1 }).set('lab', 'open-sesame-42', 'api:test');
+    // The service thread opens its connection before the database slows down, as a running daemon's has.
+    assert.equal((await gate.attempt({ mac: '52:54:00:0e:00:01', ip: '10.77.0.9', profile: 'lab', computer: null, password: 'nope-nope' })).result, 'wrong');
+    await proxy.setDelay(2000);
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const t0 = Date.now();
+    const wrong = await gate.attempt({ mac: '52:54:00:0e:00:01', ip: '10.77.0.9', profile: 'lab', computer: null, password: 'still-wrong' });
+    const right = await gate.attempt({ mac: '52:54:00:0e:00:01', ip: '10.77.0.9', profile: 'lab', computer: null, password: 'open-sesame-42' });
+    loop.disable();
+    t.diagnostic(`two attempts took ${Date.now() - t0} ms at 2 s per answer; event loop delay max ${(loop.max / 1e6).toFixed(1)} ms`);
+    assert.deepEqual([wrong.result, wrong.result === 'wrong' ? wrong.triesLeft : -1, right.result], ['wrong', 3, 'ok']);
+    assert.ok(loop.max / 1e6 < 1000, `event loop delay max ${loop.max / 1e6} ms: the check waited on the database on this thread`);
+  } finally {
     host.close();
     direct.close();
     store.close();

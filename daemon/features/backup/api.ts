@@ -23,6 +23,7 @@ export function backupRoutes(store: Store): AdminRoutes {
       },
     }, async (_req, reply) => {
       if (store.path === ':memory:') throw new AdminError(409, 'ERR_CONFLICT', 'the store is in memory (store.path :memory:): there is no file to back up');
+      if (store.shared) throw new AdminError(409, 'ERR_CONFLICT', 'the store is the shared PostgreSQL database: back it up with pg_dump -Fc (the appliances keep no data of their own)');
       const r = await backupStore(store, tempBeside(store.path, 'backup'));
       const stream = createReadStream(r.path);
       const remove = () => rmSync(r.path, { force: true });

@@ -15,9 +15,11 @@ import { auditEvent, type AuditEventInput } from '../../store/audit.js';
 import type { Store } from '../../store/db.js';
 import { comparablePath, gatedFiles, profilesGating, splitSignedPath, underPrefixes, type GatedFiles } from './files.js';
 import { verifyPassword } from './hash.js';
-import { afterFailure, lockedFor, startedLockout, triesLeft, type LockoutPolicy } from './lockout.js';
+import type { LockoutPolicy } from './lockout.js';
 import type { FileRefusal, PasswordMetrics } from './metrics.js';
-import { PasswordRepo, type ClientKey } from './store.js';
+import type { ClientKey } from './store.js';
+import { PasswordChecks } from './service.js';
+import { inPlace, type Remote } from '../feature.js';
 import { scriptForGate, type ScriptGate, type ScriptVars } from './script-gate.js';
 import { verifyGrant } from './token.js';
 import { UnlockRegistry, type Unlock } from './unlocks.js';
@@ -34,6 +36,8 @@ export interface PasswordGateOptions {
   key?: Buffer;
   /** scrypt checks running at once; more are answered "busy" so a flood cannot tie up libuv's threads. */
   maxConcurrentChecks?: number;
+  /** Where the store work runs (the service host's thread on the shared store); in place on `store` without. */
+  checks?: Remote<PasswordChecks>;
 }
 
 export type AttemptOutcome =
@@ -67,7 +71,7 @@ export type FileGate =
 
 export class PasswordGate {
   readonly unlocks: UnlockRegistry;
-  private readonly repo: PasswordRepo;
+  private readonly checks: Remote<PasswordChecks>;
   private readonly now: () => number;
   private readonly key: Buffer;
   private readonly log: Logger;
@@ -80,7 +84,7 @@ export class PasswordGate {
     this.now = o.now ?? Date.now;
     this.key = o.key ?? randomBytes(32);
     this.log = o.logger.child({ area: 'password' });
-    this.repo = new PasswordRepo(o.store.db);
+    this.checks = o.checks ?? inPlace(new PasswordChecks(o.store));
     this.unlocks = new UnlockRegistry(this.now);
     o.metrics.countUnlocksWith(() => this.unlocks.list().length);
     // Refusals and locked-out attempts can be provoked at will: audited at a bounded rate, always counted.
@@ -100,27 +104,23 @@ export class PasswordGate {
   }
 
   private audit(e: Partial<AuditEventInput>): void {
-    try {
-      this.o.store.audit.insert(auditEvent({ at: this.now(), type: 'password', ...e }));
-    } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'password audit event could not be written');
-    }
+    this.checks.audit(auditEvent({ at: this.now(), type: 'password', ...e }))
+      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'password audit event could not be written'));
   }
 
   /** Checks a typed password for `profile`; see AttemptOutcome. Never throws for bad input. */
   async attempt(req: AttemptRequest): Promise<AttemptOutcome> {
     const keys: Array<[ClientKey, 'mac' | 'ip']> = [[`mac:${req.mac}`, 'mac'], [`ip:${req.ip}`, 'ip']];
     const base = { mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: req.door ?? 'http' };
-    for (const [key, by] of keys) {
-      const wait = lockedFor(this.repo.failure(key), this.now());
-      if (wait > 0) {
-        this.o.metrics.attempts.inc({ result: 'locked' });
-        this.auditLocked(() => this.audit({ ...base, decision: 'refused', reason: 'locked-out', detail: `${by} locked for ${Math.ceil(wait / 1000)} s more` }));
-        this.log.warn({ mac: req.mac, client: req.ip, profile: req.profile, by }, 'password attempt during a lockout refused');
-        return { result: 'locked', retryAfterMs: wait, by };
-      }
+    const lock = await this.checks.locked(keys, this.now());
+    if (lock) {
+      const { waitMs: wait, by } = lock;
+      this.o.metrics.attempts.inc({ result: 'locked' });
+      this.auditLocked(() => this.audit({ ...base, decision: 'refused', reason: 'locked-out', detail: `${by} locked for ${Math.ceil(wait / 1000)} s more` }));
+      this.log.warn({ mac: req.mac, client: req.ip, profile: req.profile, by }, 'password attempt during a lockout refused');
+      return { result: 'locked', retryAfterMs: wait, by };
     }
-    const stored = this.repo.hash({ kind: 'profile', profile: req.profile }) ?? this.repo.hash({ kind: 'global' });
+    const stored = await this.checks.hashFor(req.profile);
     if (!stored) {
       this.o.metrics.attempts.inc({ result: 'no-password' });
       this.audit({ ...base, decision: 'refused', reason: 'no-password-set' });
@@ -141,35 +141,19 @@ export class PasswordGate {
     return ok ? this.succeeded(req, keys.map(([k]) => k)) : this.failed(req, keys);
   }
 
-  private succeeded(req: AttemptRequest, keys: ClientKey[]): AttemptOutcome {
+  private async succeeded(req: AttemptRequest, keys: ClientKey[]): Promise<AttemptOutcome> {
     const ttl = this.o.config().password.unlockMinutes * 60_000;
     const unlock = this.unlocks.grant({ mac: req.mac, ip: req.ip, profile: req.profile }, ttl);
-    this.o.store.tx(() => {
-      for (const k of keys) this.repo.deleteFailure(k);
-    });
+    await this.checks.succeeded(keys);
     this.o.metrics.attempts.inc({ result: 'ok' });
     this.audit({ mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: req.door ?? 'http', decision: 'unlocked', reason: 'password-ok' });
     this.log.info({ mac: req.mac, client: req.ip, profile: req.profile, until: new Date(unlock.expiresAt).toISOString() }, 'boot password accepted: unlocked');
     return { result: 'ok', unlock };
   }
 
-  private failed(req: AttemptRequest, keys: Array<[ClientKey, 'mac' | 'ip']>): AttemptOutcome {
+  private async failed(req: AttemptRequest, keys: Array<[ClientKey, 'mac' | 'ip']>): Promise<AttemptOutcome> {
     const policy = this.policy();
-    const t = this.now();
-    const started: Array<'mac' | 'ip'> = [];
-    let left = policy.maxFailures;
-    let failures = 0;
-    this.o.store.tx(() => {
-      for (const [key, by] of keys) {
-        const before = this.repo.failure(key);
-        const after = afterFailure(before, t, policy);
-        this.repo.setFailure(key, after);
-        if (startedLockout(before, after, t)) started.push(by);
-        left = Math.min(left, triesLeft(after, t, policy));
-        if (by === 'mac') failures = after.failures;
-      }
-      this.repo.deleteStale(t - policy.lockoutMs, t);
-    });
+    const { started, left, failures } = await this.checks.failed(keys, this.now(), policy);
     this.o.metrics.attempts.inc({ result: 'wrong' });
     const base = { mac: req.mac, ip: req.ip, profile: req.profile, computer: req.computer, door: req.door ?? 'http' };
     this.audit({ ...base, decision: 'refused', reason: 'wrong-password', detail: `failure ${failures} of ${policy.maxFailures} for this MAC` });

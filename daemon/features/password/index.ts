@@ -13,7 +13,7 @@ import { createPasswordCommand } from './cli.js';
 import { passwordConfigProblems } from './config.js';
 import { PasswordGate } from './gate.js';
 import { createPasswordMetrics } from './metrics.js';
-import { passwordService } from './service.js';
+import { passwordChecksService, passwordService } from './service.js';
 
 export { PasswordAdmin, clientKey, type PasswordStatusDto } from './service.js';
 export { createPasswordCommand, processPasswordIo, type PasswordCliIo } from './cli.js';
@@ -31,10 +31,11 @@ export const password: Feature<AttachedPasswords> = {
   name: 'password',
   configProblems: passwordConfigProblems,
   commands: (io) => [createPasswordCommand(io)],
-  services: [passwordService],
+  services: [passwordService, passwordChecksService],
   attach(ctx) {
     const gate = new PasswordGate({
       store: ctx.store, config: ctx.config, logger: ctx.logger, metrics: createPasswordMetrics(ctx.registry), now: ctx.now, macOfIp: ctx.macOfIp,
+      checks: serviceOf(ctx, passwordChecksService),
     });
     const admin = serviceOf(ctx, passwordService);
     // The same facts object while the configuration is the same: the snapshot is then not rebuilt.

@@ -7,10 +7,10 @@ import { isIPv4 } from 'node:net';
 import type { BootgateConfig } from '../../config/schema.js';
 import { AdminError } from '../../http/admin/errors.js';
 import { normalizeMac } from '../../policy/identity.js';
-import { auditEvent } from '../../store/audit.js';
+import { auditEvent, type AuditEventInput } from '../../store/audit.js';
 import type { Store } from '../../store/db.js';
 import { DEFAULT_SCRYPT, hashPassword, passwordProblem, type ScryptParams } from './hash.js';
-import { lockedFor } from './lockout.js';
+import { afterFailure, lockedFor, startedLockout, triesLeft, type LockoutPolicy } from './lockout.js';
 import { isGated, profilePassword } from '../../policy/password.js';
 import { PasswordRepo, scopeName, type ClientKey, type PasswordScope, type StoredHash } from './store.js';
 import { defineService } from '../feature.js';
@@ -165,3 +165,63 @@ export class PasswordAdmin {
 
 /** The admin API's PasswordAdmin (on the service host's thread with the shared store). */
 export const passwordService = defineService('password', (c) => new PasswordAdmin(c.store, c.config, c.now));
+
+/**
+ * The password gate's work on the store: lockouts read and written, the stored hash fetched, attempts
+ * audited. On the shared store it runs on the service host's thread, so a boot password typed while
+ * the database is slow delays that machine's answer only.
+ */
+export class PasswordChecks {
+  private readonly repo: PasswordRepo;
+
+  constructor(private readonly store: Store) {
+    this.repo = new PasswordRepo(store.db);
+  }
+
+  /** The first of `keys` locked out at `now`, and for how long; null when none is. */
+  locked(keys: Array<[ClientKey, 'mac' | 'ip']>, now: number): { waitMs: number; by: 'mac' | 'ip' } | null {
+    for (const [key, by] of keys) {
+      const waitMs = lockedFor(this.repo.failure(key), now);
+      if (waitMs > 0) return { waitMs, by };
+    }
+    return null;
+  }
+
+  /** The profile's own hash, else the global one. */
+  hashFor(profile: string): StoredHash | null {
+    return this.repo.hash({ kind: 'profile', profile }) ?? this.repo.hash({ kind: 'global' }) ?? null;
+  }
+
+  /** A right password: the clients' wrong tries are forgotten. */
+  succeeded(keys: ClientKey[]): void {
+    this.store.tx(() => {
+      for (const k of keys) this.repo.deleteFailure(k);
+    });
+  }
+
+  /** A wrong password, counted against each key in one transaction: which keys it locked out, tries left, the MAC's failures. */
+  failed(keys: Array<[ClientKey, 'mac' | 'ip']>, t: number, policy: LockoutPolicy): { started: Array<'mac' | 'ip'>; left: number; failures: number } {
+    const started: Array<'mac' | 'ip'> = [];
+    let left = policy.maxFailures;
+    let failures = 0;
+    this.store.tx(() => {
+      for (const [key, by] of keys) {
+        const before = this.repo.failure(key);
+        const after = afterFailure(before, t, policy);
+        this.repo.setFailure(key, after);
+        if (startedLockout(before, after, t)) started.push(by);
+        left = Math.min(left, triesLeft(after, t, policy));
+        if (by === 'mac') failures = after.failures;
+      }
+      this.repo.deleteStale(t - policy.lockoutMs, t);
+    });
+    return { started, left, failures };
+  }
+
+  audit(e: AuditEventInput): void {
+    this.store.audit.insert(e);
+  }
+}
+
+/** The password gate's store work (on the service host's thread with the shared store). */
+export const passwordChecksService = defineService('password-checks', (c) => new PasswordChecks(c.store));

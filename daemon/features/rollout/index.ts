@@ -26,12 +26,17 @@ export const rollout: Feature<AttachedRollouts> = {
   services: [rolloutService],
   attach(ctx) {
     const service = rolloutServiceOn(ctx);
-    const live = createLiveRollouts(service, ctx.config, { now: ctx.now, logger: ctx.logger, metrics: createRolloutMetrics(ctx.registry) });
+    const remote = serviceOf(ctx, rolloutService);
+    // On the shared store the gate's reads (and the day's admissions) run on the service host's thread.
+    const live = createLiveRollouts(service, ctx.config, {
+      now: ctx.now, logger: ctx.logger, metrics: createRolloutMetrics(ctx.registry),
+      readInputs: ctx.store.shared ? (t) => remote.gateInputs(t) : undefined,
+    });
     return {
       service,
       live,
       snapshot: { rollout: () => live.gate() },
-      routes: rolloutRoutes(serviceOf(ctx, rolloutService)),
+      routes: rolloutRoutes(remote),
       reconfigure: () => live.reconfigure(),
       close: () => live.close(),
     };

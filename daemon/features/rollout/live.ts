@@ -14,7 +14,7 @@ import { tallyByGroup } from './failures.js';
 import { buildGate, OPEN_GATE, type ProfileAdmission } from '../../policy/rollout.js';
 import { rolloutDay } from './plan.js';
 import type { RolloutMetrics } from './metrics.js';
-import { UNGROUPED, type LoadedRollout, type RolloutService } from './service.js';
+import { UNGROUPED, type GateInputs, type LoadedRollout, type RolloutService } from './service.js';
 import { inWindow, type WindowSpec } from './windows.js';
 
 export interface LiveOptions {
@@ -23,6 +23,12 @@ export interface LiveOptions {
   metrics?: RolloutMetrics;
   /** Rebuild this often even when no client asks (default 60 s; 0 = only on demand). */
   refreshMs?: number;
+  /**
+   * Reads the gate's inputs off this thread (the service host's, on the shared store): the gate then
+   * never waits on the database; until a read lands, decisions use the last gate with its windows
+   * brought to the minute (nobody admitted before the first). Without it they are read in place.
+   */
+  readInputs?: (t: number) => Promise<GateInputs>;
 }
 
 export interface LiveRollouts {
@@ -57,6 +63,9 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
   const store = service.repo.store;
   let built: Built | null = null;
   let dirty = true;
+  /** Bumped by every change: a read that began before one does not clear `dirty`. */
+  let changes = 0;
+  let reading = false;
   let windows: Map<string, WindowSpec> = new Map();
   let windowsFor: BootgateConfig | null = null;
   let days = new Map<string, number>();
@@ -67,6 +76,7 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
   const offStore = store.onChange((kind) => {
     if (kind !== 'inventory' && kind !== 'rollout' && kind !== 'external') return;
     dirty = true;
+    changes += 1;
     if (kind === 'rollout') gate();
   });
 
@@ -101,7 +111,8 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     }
   }
 
-  function rebuild(c: BootgateConfig, t: number): Built {
+  /** The gate at `t`; `inputs` when the store's data must be read again ('read' is returned when it must and none was given). */
+  function rebuild(c: BootgateConfig, t: number, inputs: GateInputs | null): Built | 'read' {
     // A reloaded config may change rollouts, windows and which group keeps which window.
     const newConfig = windowsFor !== c;
     if (newConfig) { windows = compileWindows(c); windowsFor = c; }
@@ -115,25 +126,50 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     let admissions = built?.admissions;
     let windowOf = built?.windowOf;
     const newDay = dayChanged(c, t);
-    if (dirty || newConfig || newDay || !admissions || !windowOf) {
-      const loaded = service.load(t);
+    if (inputs || dirty || newConfig || newDay || !admissions || !windowOf) {
+      if (!inputs) return 'read';
+      const { loaded } = inputs;
       admissions = new Map(loaded.map((l) => [l.profile, {
         admitted: new Set(l.plan.admitted.keys()),
         fallback: l.rollout.notAdmitted === 'previous' ? l.rollout.previousProfile : null,
       }]));
       const byGroup = groupWindows(c);
-      const membership = new Map(service.members().map((mb) => [mb.computer.toLowerCase(), mb]));
+      const membership = new Map(inputs.members.map((mb) => [mb.computer.toLowerCase(), mb]));
       windowOf = new Map();
-      for (const comp of store.computers.all()) {
-        const mb = membership.get(comp.name.toLowerCase());
+      for (const name of inputs.computers) {
+        const mb = membership.get(name.toLowerCase());
         const w = mb?.window ?? byGroup.get(mb?.group ?? UNGROUPED);
-        if (w !== undefined) windowOf.set(comp.name.toLowerCase(), w);
+        if (w !== undefined) windowOf.set(name.toLowerCase(), w);
       }
-      dirty = false;
       publish(loaded);
     }
     const open = new Map([...windows].map(([name, spec]) => [name, inWindow(spec, t)]));
     return { minute, admissions, windowOf, gate: buildGate({ rollouts: admissions, windowOf, open }) };
+  }
+
+  /** The last gate with its windows brought to `t` (while a read is under way). */
+  function interim(t: number): Built | null {
+    if (!built) return null;
+    const open = new Map([...windows].map(([name, spec]) => [name, inWindow(spec, t)]));
+    return { ...built, minute: Math.floor(t / MINUTE), gate: buildGate({ rollouts: built.admissions, windowOf: built.windowOf, open }) };
+  }
+
+  /** Reads the inputs off this thread; the gate they make replaces the current one when they land. */
+  function readAsync(read: (t: number) => Promise<GateInputs>): void {
+    if (reading) return;
+    reading = true;
+    const seen = changes;
+    const t = now();
+    read(t).then((inputs) => {
+      const r = rebuild(cfg(), t, inputs);
+      if (r === 'read') return;
+      built = r;
+      failed = null;
+      if (changes === seen) dirty = false;
+    }, (err: unknown) => {
+      errors(() => opts.logger?.error({ err: (err as Error).message }, 'rollout gate rebuild failed; keeping the last good gate (or nobody admitted, windows closed)'));
+      failed = { minute: Math.floor(now() / MINUTE), gate: built?.gate ?? closedGate(cfg()) };
+    }).finally(() => { reading = false; });
   }
 
   function gate(): RolloutGate {
@@ -144,13 +180,37 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
       if (built && !dirty && built.minute === minute && windowsFor === c) return built.gate;
       // After a failure, try again next minute rather than on every decision.
       if (failed && failed.minute === minute) return failed.gate;
-      built = rebuild(c, t);
+      if (reading && built && built.minute === minute && windowsFor === c) return built.gate;
+      let r = rebuild(c, t, null);
+      if (r === 'read' && opts.readInputs) {
+        readAsync(opts.readInputs);
+        r = interim(t) ?? { minute, admissions: new Map(), windowOf: new Map(), gate: closedGate(c) };
+      } else if (r === 'read') {
+        r = rebuild(c, t, service.gateInputs(t));
+        if (r === 'read') throw new Error('rollout inputs read but not used');
+        dirty = false;
+      }
+      built = r;
       failed = null;
       return built.gate;
     } catch (err) {
       errors(() => opts.logger?.error({ err: (err as Error).message }, 'rollout gate rebuild failed; keeping the last good gate (or nobody admitted, windows closed)'));
       failed = { minute, gate: built?.gate ?? closedGate(c) };
       return failed.gate;
+    }
+  }
+
+  // Off-thread reads: the first gate is still built here, at start, before any machine asks.
+  if (opts.readInputs) {
+    try {
+      const c = cfg();
+      const t = now();
+      if (rebuild(c, t, null) === 'read') {
+        const r = rebuild(c, t, service.gateInputs(t));
+        if (r !== 'read') { built = r; dirty = false; }
+      }
+    } catch (err) {
+      errors(() => opts.logger?.error({ err: (err as Error).message }, 'rollout gate: the first build failed; nobody admitted until a read succeeds'));
     }
   }
 

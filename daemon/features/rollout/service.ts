@@ -64,6 +64,13 @@ export interface RolloutServiceOptions {
   onDone?: (computer: string, actor: string) => void;
 }
 
+/** What the live gate is built from (live.ts). */
+export interface GateInputs {
+  loaded: LoadedRollout[];
+  members: MemberRecord[];
+  computers: string[];
+}
+
 export class RolloutService {
   private readonly now: () => number;
 
@@ -195,6 +202,14 @@ export class RolloutService {
       out.push({ profile, rollout: p.rollout, settings, plan, halts, results: this.repo.results(profile) });
     }
     return out;
+  }
+
+  /**
+   * What the live gate is built from, read in one call: the plans (admitting the day's machines), the
+   * group memberships and the computers' names.
+   */
+  gateInputs(t: number): GateInputs {
+    return { loaded: this.load(t), members: this.repo.members(), computers: this.store.computers.all().map((c) => c.name) };
   }
 
   /** The schedule table of one profile's rollout, as of now. */
