@@ -19,7 +19,10 @@
 #   BENCH_WARMUP=1 (0 measures each freshly started server cold: no 1 s, 2,000/s perfdhcp warm-up first)
 #   BENCH_CPU_PROF=1 runs Bootgate under node --cpu-prof and prints where its time goes.
 #   BENCH_STORE=postgres adds a row `bootgate-pg`: the same Bootgate on the shared PostgreSQL store (a
-#     throwaway cluster from test/lab/postgres.ts on a unix socket, removed on exit) instead of SQLite.
+#     throwaway cluster from test/lab/postgres.ts on a unix socket, removed on exit) instead of SQLite;
+#     and a row `bootgate-pg-slow`: the same again through a stand-in in the appliance's namespace
+#     (bench/pg-slow-proxy.ts) that holds every answer of the database BENCH_PG_DELAY_MS (2000) from
+#     the moment the daemon is ready: the answers must not wait on a slow database.
 #   BENCH_PIN=1 (the default where there are 2+ CPUs): perfdhcp and the storm generator run on CPU 0, the
 #     server (dnsmasq or Bootgate, with all its threads) on CPU 1, as if each had its own machine. Unpinned
 #     (BENCH_PIN=0), a generator that needs more than one CPU (perfdhcp at 25,000/s uses about 1.3: a send
@@ -32,7 +35,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STORE=${BENCH_STORE:-sqlite}
 [[ $STORE == sqlite || $STORE == postgres ]] || { echo "dhcp-bench: BENCH_STORE must be sqlite or postgres" >&2; exit 1; }
-if [[ $STORE == postgres ]]; then DEFAULT_SERVERS="dnsmasq bootgate bootgate-pg"; else DEFAULT_SERVERS="dnsmasq bootgate"; fi
+if [[ $STORE == postgres ]]; then DEFAULT_SERVERS="dnsmasq bootgate bootgate-pg bootgate-pg-slow"; else DEFAULT_SERVERS="dnsmasq bootgate"; fi
 SERVERS=${BENCH_SERVERS:-$DEFAULT_SERVERS}
 RATES=${BENCH_RATES:-"1000 5000 10000 20000 30000 40000"}
 SECS=${BENCH_SECONDS:-3}
@@ -56,7 +59,9 @@ is_int "$REPEAT" 1 5 || die "BENCH_REPEAT must be 1..5"
 is_int "$PERF_CLIENTS" 1 100000 || die "BENCH_PERFDHCP_CLIENTS must be 1..100000"
 for r in $RATES; do is_int "$r" 1 100000 || die "BENCH_RATES: each rate must be 1..100000 (found $r)"; done
 (( $(wc -w <<<"$RATES") <= 10 )) || die "BENCH_RATES: at most 10 rates"
-for s in $SERVERS; do [[ $s == dnsmasq || $s == bootgate || $s == bootgate-pg ]] || die "BENCH_SERVERS: unknown server $s"; done
+PG_DELAY_MS=${BENCH_PG_DELAY_MS:-2000}
+is_int "$PG_DELAY_MS" 0 30000 || die "BENCH_PG_DELAY_MS must be 0..30000"
+for s in $SERVERS; do [[ $s == dnsmasq || $s == bootgate || $s == bootgate-pg || $s == bootgate-pg-slow ]] || die "BENCH_SERVERS: unknown server $s"; done
 [[ $EUID -eq 0 ]] || die "needs root (it creates network namespaces)"
 for c in ip node timeout perfdhcp dnsmasq ss taskset; do command -v "$c" >/dev/null || die "missing command: $c"; done
 [[ -f dist/bench/dhcp-storm.js && -f dist/bench/dhcp-report.js ]] || die "not built: run npm run build first"
@@ -88,9 +93,18 @@ stop_server() {
 }
 
 PG_DIR=""
+PROXY_PID=""
+stop_proxy() {
+  if [[ -n $PROXY_PID ]]; then
+    kill "$PROXY_PID" 2>/dev/null || true
+    wait "$PROXY_PID" 2>/dev/null || true
+    PROXY_PID=""
+  fi
+}
 cleanup() {
   local rc=$?
   stop_server
+  stop_proxy
   if [[ -n $PG_DIR ]]; then
     runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$PG_DIR"
@@ -155,7 +169,8 @@ start_dnsmasq() {
 PG_URL=""
 PG_DBS=0
 STORE_URL=""  # not exported: the daemon refuses BOOTGATE_* variables that are not config keys
-start_bootgate-pg() {
+# A fresh database on the run's cluster; sets STORE_URL (or WHY and fails).
+new_pg_database() {
   if [[ -z $PG_DIR ]]; then
     [[ -f dist/test/lab/postgres.js ]] || { WHY="not built: dist/test/lab/postgres.js is missing"; return 1; }
     local info
@@ -170,18 +185,47 @@ start_bootgate-pg() {
   host=$PG_DIR
   runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/createdb" -h "$host" -p "$port" -U postgres "$db"
   STORE_URL="postgres://postgres@localhost:$port/$db?host=$host"
+  PG_SOCKET="$host/.s.PGSQL.$port"
+  PG_DB=$db
+}
+
+start_bootgate-pg() {
+  new_pg_database || return 1
   local rc=0
-  start_bootgate || rc=$?
+  NAME=bootgate-pg start_bootgate || rc=$?
   STORE_URL=""
   return "$rc"
+}
+
+# The same on a database whose every answer is held PG_DELAY_MS once the daemon is ready (slow_down).
+start_bootgate-pg-slow() {
+  new_pg_database || return 1
+  stop_proxy
+  rm -f "$TMP/pg-proxy.port"
+  ip netns exec "$NSA" node dist/bench/pg-slow-proxy.js "$PG_SOCKET" "$TMP/pg-proxy.port" "$PG_DELAY_MS" >>"$RAW/pg-slow-proxy.log" 2>&1 &
+  PROXY_PID=$!
+  for _ in $(seq 100); do [[ -s $TMP/pg-proxy.port ]] && break; sleep 0.1; done
+  [[ -s $TMP/pg-proxy.port ]] || { WHY="the slow PostgreSQL stand-in did not start (see $RAW/pg-slow-proxy.log)"; return 1; }
+  STORE_URL="postgres://postgres@127.0.0.1:$(cat "$TMP/pg-proxy.port")/$PG_DB?sslmode=disable"
+  local rc=0
+  NAME=bootgate-pg-slow start_bootgate || rc=$?
+  STORE_URL=""
+  return "$rc"
+}
+
+# bootgate-pg-slow: from now on the database answers PG_DELAY_MS late.
+slow_down() {
+  [[ $1 == bootgate-pg-slow && -n $PROXY_PID ]] || return 0
+  kill -USR1 "$PROXY_PID"
+  for _ in $(seq 50); do grep -q 'held' "$RAW/pg-slow-proxy.log" 2>/dev/null && return 0; sleep 0.1; done
+  echo "  warning: the slow stand-in did not confirm its delay"
 }
 
 start_bootgate() {
   [[ -f dist/daemon/bootgate.js ]] || { WHY="not built: dist/daemon/bootgate.js is missing"; return 1; }
   local store_lines="  path: $TMP/bootgate/bootgate.db"
   [[ -n $STORE_URL ]] && store_lines="  url: \"$STORE_URL\""
-  local name=bootgate
-  [[ -n $STORE_URL ]] && name=bootgate-pg
+  local name=${NAME:-bootgate}
   mkdir -p "$TMP/bootgate/root"
   # Empty boot programs: the zero-config default picks boot programs by presence.
   : >"$TMP/bootgate/root/undionly.kpxe"
@@ -278,6 +322,7 @@ start_server() {
     [[ $WARMUP == 1 ]] && timeout 20 ip netns exec "$NSC" "${GEN[@]}" perfdhcp -4 -l "$VC" -i -r 2000 -R 2000 -p 1 -W 200000 -s 2 \
       "${PERF_OPTS[@]}" >>"$RAW/warmup-$name.txt" 2>&1
     drain_server
+    slow_down "$name"
     return 0
   fi
   echo "  $name skipped: $WHY"; echo "$WHY" >"$RAW/status-$name.txt"; SKIP[$name]=1
@@ -326,6 +371,7 @@ write_meta() {
     echo "perfdhcp_version=$(perfdhcp -v 2>&1 | awk '/VERSION/{print $2}')"
     echo "bootgate_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- daemon 2>/dev/null || echo '+dirty')"
     echo "servers=$SERVERS"
+    echo "pg_delay_ms=$PG_DELAY_MS"
     echo "rates=$RATES"
     echo "seconds=$SECS"
     echo "storm_clients=$STORM_CLIENTS"

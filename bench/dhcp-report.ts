@@ -290,6 +290,7 @@ function main(): void {
     dnsmasq: `dnsmasq ${meta.get('dnsmasq_version') ?? ''}`.trim(),
     bootgate: 'Bootgate',
     'bootgate-pg': 'Bootgate on PostgreSQL',
+    'bootgate-pg-slow': `Bootgate on PostgreSQL answering ${meta.get('pg_delay_ms') ?? '?'} ms late`,
   };
   const seconds = Number(meta.get('seconds'));
   const repeat = Number(meta.get('repeat') ?? '1');
