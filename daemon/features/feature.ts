@@ -67,11 +67,12 @@ export type Remote<T> = {
 /** A service called in place, through the same promise-answering surface as one on another thread. */
 export function inPlace<T extends object>(service: T): Remote<T> {
   return new Proxy({}, {
-    get: (_target, method) => async (...args: unknown[]) => {
+    // Not a promise itself: `then` (and symbols) are no methods, so awaiting the proxy gives the proxy.
+    get: (_target, method) => (method === 'then' || typeof method === 'symbol' ? undefined : async (...args: unknown[]) => {
       const fn = (service as Record<PropertyKey, unknown>)[method];
       if (typeof fn !== 'function') throw new TypeError(`no service method ${String(method)}`);
       return (fn as (...a: unknown[]) => unknown).apply(service, args);
-    },
+    }),
   }) as Remote<T>;
 }
 

@@ -64,7 +64,7 @@ export class ServiceHost {
       return inPlace(service);
     }
     return new Proxy({}, {
-      get: (_target, method) => (...args: unknown[]) => this.call(def.id, String(method), args),
+      get: (_target, method) => (method === 'then' || typeof method === 'symbol' ? undefined : (...args: unknown[]) => this.call(def.id, method, args)),
     }) as Remote<T>;
   }
 
