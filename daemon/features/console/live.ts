@@ -67,10 +67,19 @@ export type FeedListener = (e: BootEvent) => void;
 export class BootFeed {
   private nextId = 1;
   private readonly machines = new Map<string, MachineView>();
-  private readonly recent: BootEvent[] = [];
+  /**
+   * The last `limits.recent` events, oldest overwritten first: a ring, because publishing runs for every
+   * decision of every door, and dropping the oldest of a full array moved all the others each time.
+   */
+  private readonly recent: Array<BootEvent | undefined>;
+  /** Where the next event goes in `recent`, and how many it holds. */
+  private head = 0;
+  private held = 0;
   private readonly listeners = new Set<FeedListener>();
 
-  constructor(private readonly now: () => number = Date.now, private readonly limits: FeedLimits = DEFAULT_FEED_LIMITS) {}
+  constructor(private readonly now: () => number = Date.now, private readonly limits: FeedLimits = DEFAULT_FEED_LIMITS) {
+    this.recent = new Array<BootEvent | undefined>(Math.max(1, limits.recent)).fill(undefined);
+  }
 
   get subscribers(): number {
     return this.listeners.size;
@@ -83,8 +92,9 @@ export class BootFeed {
 
   publish(input: BootEventInput): BootEvent {
     const e: BootEvent = { ...EMPTY, ...input, id: this.nextId++, at: input.at ?? this.now() };
-    this.recent.push(e);
-    if (this.recent.length > this.limits.recent) this.recent.splice(0, this.recent.length - this.limits.recent);
+    this.recent[this.head] = e;
+    this.head = (this.head + 1) % this.recent.length;
+    if (this.held < this.recent.length) this.held += 1;
     if (e.mac !== null) this.remember(e, e.mac);
     for (const fn of this.listeners) {
       try {
@@ -131,7 +141,13 @@ export class BootFeed {
 
   /** Events after `id` still held (for a stream that reconnects with Last-Event-ID). */
   since(id: number): BootEvent[] {
-    return this.recent.filter((e) => e.id > id);
+    const out: BootEvent[] = [];
+    const size = this.recent.length;
+    for (let i = 0, at = (this.head - this.held + size) % size; i < this.held; i += 1, at = (at + 1) % size) {
+      const e = this.recent[at];
+      if (e !== undefined && e.id > id) out.push(e);
+    }
+    return out;
   }
 
   get lastId(): number {
