@@ -57,11 +57,6 @@ export interface FeedLimits {
 
 const DEFAULT_FEED_LIMITS: FeedLimits = { machines: 2000, perMachine: 60, recent: 5000 };
 
-const EMPTY: Omit<BootEvent, 'id' | 'at' | 'kind'> = {
-  mac: null, ip: null, door: null, decision: null, reason: null, profile: null, computer: null, arch: null,
-  file: null, bytes: null, size: null, rate: null, detail: null,
-};
-
 export type FeedListener = (e: BootEvent) => void;
 
 export class BootFeed {
@@ -91,7 +86,13 @@ export class BootFeed {
   }
 
   publish(input: BootEventInput): BootEvent {
-    const e: BootEvent = { ...EMPTY, ...input, id: this.nextId++, at: input.at ?? this.now() };
+    // Every field written out, in one order: one object shape for every event (spreads made many).
+    const e: BootEvent = {
+      id: this.nextId++, at: input.at ?? this.now(), kind: input.kind,
+      mac: input.mac ?? null, ip: input.ip ?? null, door: input.door ?? null, decision: input.decision ?? null,
+      reason: input.reason ?? null, profile: input.profile ?? null, computer: input.computer ?? null, arch: input.arch ?? null,
+      file: input.file ?? null, bytes: input.bytes ?? null, size: input.size ?? null, rate: input.rate ?? null, detail: input.detail ?? null,
+    };
     this.recent[this.head] = e;
     this.head = (this.head + 1) % this.recent.length;
     if (this.held < this.recent.length) this.held += 1;
