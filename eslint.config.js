@@ -25,7 +25,7 @@ const root = path.dirname(fileURLToPath(import.meta.url));
  */
 const LAYERS = [
   { name: 'protocol codecs', files: ['daemon/protocol'] },
-  { name: 'policy and the config types', files: ['daemon/policy', 'daemon/config/schema.ts'] },
+  { name: 'policy and the config types', files: ['daemon/policy', 'daemon/config/schema.ts', 'daemon/config/types.ts'] },
   {
     name: 'shared infrastructure (logger, metrics, config loading)',
     files: ['daemon/log.ts', 'daemon/metrics.ts', 'daemon/config/load.ts', 'daemon/config/defaults.ts'],
@@ -64,7 +64,7 @@ const IO_MODULES = [
 ];
 const IO_PACKAGES = ['fastify', 'pino', 'prom-client', 'better-sqlite3', 'koffi'];
 
-const PURE = ['daemon/protocol/**', 'daemon/policy/**', 'daemon/config/schema.ts'];
+const PURE = ['daemon/protocol/**', 'daemon/policy/**', 'daemon/config/schema.ts', 'daemon/config/types.ts'];
 
 /** Only daemon/net/ touches the UDP socket API and libc. */
 const SOCKET_MODULES = ['dgram'];
@@ -199,7 +199,7 @@ export default defineConfig(
         restrictedImports(
           IO_MODULES,
           IO_PACKAGES,
-          'protocol/, policy/ and config/schema.ts are pure: no files, sockets, processes, loggers, metrics, HTTP or database.',
+          'protocol/, policy/ and config/schema.ts and types.ts are pure: no files, sockets, processes, loggers, metrics, HTTP or database.',
         ),
       ],
     },
