@@ -70,7 +70,16 @@ export class Keyboard {
   }
 }
 
-/** A VM with a keyboard and a serial console read from a moving position. */
+/**
+ * The console's text without terminal control sequences (cursor moves, colours): under TCG a loader's
+ * redraw can land in the middle of a word (`gat<ESC>[25;39Hed.`), which must still read as `gated.`.
+ */
+export function consoleText(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  return raw.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78c]/g, '');
+}
+
+/** A VM with a keyboard and a serial console read from a moving position (of its text, control sequences left out). */
 export class Vm {
   private pos = 0;
   constructor(readonly client: Client, readonly kb: Keyboard) {}
@@ -78,7 +87,7 @@ export class Vm {
   /** The next match of re in the serial console after the previous match. */
   async next(re: RegExp, timeoutMs = STEP_MS): Promise<RegExpExecArray> {
     const m = await pollUntil(() => {
-      const text = this.client.serial().slice(this.pos);
+      const text = consoleText(this.client.serial()).slice(this.pos);
       const hit = re.exec(text);
       if (hit) {
         this.pos += hit.index + hit[0].length;
