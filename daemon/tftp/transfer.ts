@@ -32,6 +32,11 @@ export interface TransferJob {
    * blocking, µs; null turns the fast path off for this transfer.
    */
   lockstepSpinUs: number | null;
+  /**
+   * DATA by direct send() calls on the connected socket's fd when the transfer runs in a worker thread
+   * (see Transfer.sendDirect); false keeps node:dgram's send queue.
+   */
+  directSend: boolean;
 }
 
 export interface TransferEnd {
@@ -107,6 +112,10 @@ export class Transfer {
   private syncScheduled = false;
   /** Smoothed time from a DATA to the client's next packet in the lock-step loop (ms): sets the spin. */
   private ackWaitMs = 0;
+  /** Direct DATA sends on the connected fd (sendDirect), or null: node:dgram sends everything. */
+  private direct: SyncIo | null = null;
+  /** DATA sends queued on node:dgram and not yet completed: direct sends wait until none, to keep order. */
+  private dgramPending = 0;
 
   constructor(
     readonly job: TransferJob,
@@ -153,6 +162,8 @@ export class Transfer {
       this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
     }
     const p = this.job.params;
+    // A worker thread (mayBlock is only offered there) owns its transfers' fds between event-loop turns.
+    if (this.job.directSend && this.hooks.mayBlock !== undefined && this.sock.fd !== null) this.direct = loadSyncIo();
     if (this.job.lockstepSpinUs !== null && this.hooks.mayBlock !== undefined && this.sock.fd !== null && p.windowSize === 1 && !p.msftWindow) {
       this.sync = loadSyncIo();
       if (this.sync !== null) this.syncBuf = Buffer.alloc(SYNC_RECV_BYTES);
@@ -332,7 +343,7 @@ export class Transfer {
   /**
    * Sends consecutive DATA packets straight from their cache slot: `segments` packets per UDP GSO call
    * (all but the file's last packet have the same size, and the last can only end a piece), else one
-   * call per packet. Sends complete in order, so the last one's callback gives the slot back.
+   * call per packet. Direct sends when the transfer may (sendDirect), else through node:dgram.
    */
   private sendPiece(p: Piece): void {
     const sock = this.sock;
@@ -340,24 +351,86 @@ export class Transfer {
       p.release();
       return;
     }
-    if (this.inSync && this.sendSync(p)) return;
+    if (this.inSync && this.dgramPending === 0 && this.sendSync(p)) return;
+    if (this.direct !== null && this.dgramPending === 0 && this.sendDirect(p)) return;
+    this.sendQueued(p, p.start);
+  }
+
+  /**
+   * The piece's packets from byte `from` on through node:dgram's queue. Sends complete in order, so the
+   * last one's callback gives the slot back.
+   */
+  private sendQueued(p: Piece, from: number): void {
+    const packetSize = this.state.cfg.blksize + 4;
+    const step = (this.segments > 1 ? this.segments : 1) * packetSize;
+    for (let at = from; at < p.end; at += step) {
+      const end = Math.min(at + step, p.end);
+      const last = end === p.end;
+      const data = p.buf.subarray(at, end);
+      const segmented = this.segments > 1 && end - at > packetSize;
+      this.queueData(data, (err) => {
+        if (err !== null) {
+          if (segmented) this.segmentationFailed(err, Buffer.from(data));
+          else this.sendFailed(err);
+        }
+        if (last) p.release();
+      });
+    }
+  }
+
+  /** One DATA send through node:dgram, counted until it completes (direct sends wait for none pending). */
+  private queueData(data: Buffer, done: (err: Error | null) => void): void {
+    const sock = this.sock;
+    if (sock === null) {
+      done(null);
+      return;
+    }
+    this.dgramPending += 1;
+    sock.send(data, (err) => {
+      this.dgramPending -= 1;
+      done(err);
+    });
+  }
+
+  /** A DATA send failed (as the socket's error event would say): the client is gone or the path is. */
+  private sendFailed(err: Error): void {
+    this.fail('aborted', `socket: ${(err as NodeJS.ErrnoException).code ?? err.message}`, false);
+  }
+
+  /**
+   * Sends a piece with send() calls on the connected socket's fd (non-blocking; a window is one call with
+   * UDP GSO). Each call returns once the kernel has copied its packets, so the slot goes back at once and
+   * a window costs no send request, no completion callback and no event-loop turn for either. False
+   * (nothing sent) when the first call would block: node:dgram's queue takes the piece and waits for
+   * room. A call that would block midway, or a segmented send the path refuses, hands the rest to
+   * node:dgram (one packet per send after a refusal), in order.
+   */
+  private sendDirect(p: Piece): boolean {
+    const io = this.direct as SyncIo;
+    const fd = (this.sock as TransferSocket).fd as number;
     const packetSize = this.state.cfg.blksize + 4;
     const step = (this.segments > 1 ? this.segments : 1) * packetSize;
     for (let at = p.start; at < p.end; at += step) {
       const end = Math.min(at + step, p.end);
-      const last = end === p.end;
-      const data = p.buf.subarray(at, end);
-      if (this.segments > 1 && end - at > packetSize) {
-        sock.send(data, (err) => {
-          if (err !== null) this.segmentationFailed(err, Buffer.from(data));
-          if (last) p.release();
-        });
-      } else if (last) {
-        sock.send(data, () => p.release());
-      } else {
-        sock.send(data);
+      const n = io.send(fd, p.buf.subarray(at, end));
+      if (n >= 0) continue;
+      if (n === -ECONNREFUSED) {
+        p.release();
+        this.fail('aborted', 'socket: ECONNREFUSED', false);
+        return true;
       }
+      if (n !== -EAGAIN && n !== -EINTR && this.segments > 1 && end - at > packetSize) {
+        // The path refused a segmented send (MTU change, no checksum offload): one packet per send from now on.
+        setSegmentSize(fd, 0);
+        this.segments = 1;
+      } else if (at === p.start) {
+        return false;
+      }
+      this.sendQueued(p, at);
+      return true;
     }
+    p.release();
+    return true;
   }
 
   /**
@@ -381,8 +454,7 @@ export class Transfer {
       }
       if (at === p.start) return false;
       // Would block (or failed) midway: the socket's own queue takes the rest, in order, one packet per send.
-      const sock = this.sock as TransferSocket;
-      for (let rest = at; rest < p.end; rest += packetSize) sock.send(Buffer.from(p.buf.subarray(rest, Math.min(rest + packetSize, p.end))), () => undefined);
+      for (let rest = at; rest < p.end; rest += packetSize) this.queueData(Buffer.from(p.buf.subarray(rest, Math.min(rest + packetSize, p.end))), () => undefined);
       break;
     }
     p.release();
@@ -398,10 +470,13 @@ export class Transfer {
     }
     if (this.segments > 1 && this.sock?.fd != null) setSegmentSize(this.sock.fd, 0);
     this.segments = 1;
-    const sock = this.sock;
-    if (this.finished || sock === null) return;
+    if (this.finished || this.sock === null) return;
     const packetSize = this.state.cfg.blksize + 4;
-    for (let at = 0; at < packets.length; at += packetSize) sock.send(packets.subarray(at, Math.min(at + packetSize, packets.length)));
+    for (let at = 0; at < packets.length; at += packetSize) {
+      this.queueData(packets.subarray(at, Math.min(at + packetSize, packets.length)), (e) => {
+        if (e !== null) this.sendFailed(e);
+      });
+    }
   }
 
   private armTimer(): void {
