@@ -110,7 +110,7 @@ start_server() {
   case $name in
     bootgate|bootgate-dgram)
       local extra=()
-      [ "$name" = bootgate-dgram ] && extra=(--no-direct-send)
+      [ "$name" = bootgate-dgram ] && extra=(--no-direct-io)
       : > "$WORK/$name.out"
       ip netns exec "${TAG}s" node "$REPO/dist/bench/tftp-server.js" --root "$ROOT" --address "$SERVER_IP" --port 69 \
         --sessions-max 1000 ${MANY_WORKERS:+--workers "$MANY_WORKERS"} "${extra[@]}" > "$WORK/$name.out" 2> "$WORK/$name.err" &

@@ -92,11 +92,12 @@ export interface TftpServerOptions {
    */
   lockstepSpinUs?: number | null;
   /**
-   * Direct sends (worker threads only, default on): DATA leaves by a send() call on the transfer's
-   * connected socket, copied by the kernel before the call returns, instead of through node:dgram's
-   * queue and its completion callback. False keeps every DATA packet on node:dgram (the bench compares).
+   * Direct I/O (worker threads only, default on): DATA leaves by a send() call on the transfer's connected
+   * socket, copied by the kernel before the call returns, instead of through node:dgram's queue and its
+   * completion callback; the clients' ACKs are read by the worker's epoll loop (directloop.ts) instead of
+   * one event-loop callback each. False keeps node:dgram for both (the bench compares).
    */
-  directSend?: boolean;
+  directIo?: boolean;
 }
 
 export interface TftpSessionInfo {
@@ -401,7 +402,7 @@ class Server implements TftpServer {
       id: slot.id, client: slot.client, local: slot.via.local, params: neg.params, size: src.size,
       source: src.source, retries: cfg.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS, segmentation: this.opts.segmentation ?? true,
       lockstepSpinUs: this.opts.lockstepSpinUs === undefined ? LOCKSTEP_SPIN_US : this.opts.lockstepSpinUs,
-      directSend: this.opts.directSend ?? true,
+      directIo: this.opts.directIo ?? true,
     });
   }
 

@@ -12,6 +12,7 @@ import type { TransferParams } from './negotiate.js';
 import { enableDataSegmentation, setSegmentSize } from './sockopt.js';
 import { openTransferSocket, type Peer, type PortClaims, type TransferSocket } from './transport.js';
 import { EAGAIN, ECONNREFUSED, EINTR, loadSyncIo, type SyncIo } from './syncio.js';
+import type { DirectLoop } from './directloop.js';
 
 /** Everything a transfer needs, as a structured-clone-able message for a worker thread. */
 export interface TransferJob {
@@ -33,10 +34,11 @@ export interface TransferJob {
    */
   lockstepSpinUs: number | null;
   /**
-   * DATA by direct send() calls on the connected socket's fd when the transfer runs in a worker thread
-   * (see Transfer.sendDirect); false keeps node:dgram's send queue.
+   * Direct I/O when the transfer runs in a worker thread: DATA by send() calls on the connected socket's
+   * fd (Transfer.sendDirect) and the client's packets read by the worker's DirectLoop; false keeps
+   * node:dgram for both.
    */
-  directSend: boolean;
+  directIo: boolean;
 }
 
 export interface TransferEnd {
@@ -58,6 +60,8 @@ export interface TransferHooks {
    * whose only transfer it is (the loop yields to the event loop every SYNC_SLICE_MS regardless).
    */
   mayBlock?(): boolean;
+  /** The worker thread's direct receive loop (directloop.ts), if it has one. */
+  direct?: DirectLoop;
 }
 
 /**
@@ -116,6 +120,8 @@ export class Transfer {
   private direct: SyncIo | null = null;
   /** DATA sends queued on node:dgram and not yet completed: direct sends wait until none, to keep order. */
   private dgramPending = 0;
+  /** The fd the worker's DirectLoop reads for this transfer, or null. */
+  private directFd: number | null = null;
 
   constructor(
     readonly job: TransferJob,
@@ -150,7 +156,11 @@ export class Transfer {
   async start(claims: PortClaims | null): Promise<void> {
     try {
       this.sock = await openTransferSocket(this.job.local, this.job.client, claims, {
-        onClient: (msg) => this.onClient(msg),
+        onClient: (msg) => {
+          this.onClient(msg);
+          // A packet through the event loop: the direct loop (if any) takes over the next ones.
+          this.hooks.direct?.kick();
+        },
         onStranger: (msg, from) => this.onStranger(from),
         onSocketError: (err) => this.fail('aborted', `socket: ${(err as NodeJS.ErrnoException).code ?? err.message}`, false),
       });
@@ -163,7 +173,15 @@ export class Transfer {
     }
     const p = this.job.params;
     // A worker thread (mayBlock is only offered there) owns its transfers' fds between event-loop turns.
-    if (this.job.directSend && this.hooks.mayBlock !== undefined && this.sock.fd !== null) this.direct = loadSyncIo();
+    if (this.job.directIo && this.hooks.mayBlock !== undefined && this.sock.fd !== null) {
+      this.direct = loadSyncIo();
+      const fd = this.sock.fd;
+      const added = this.direct !== null && this.hooks.direct?.add(fd, {
+        onPacket: (msg) => this.onClient(msg),
+        onError: () => this.fail('aborted', 'socket: ECONNREFUSED', false),
+      });
+      if (added === true) this.directFd = fd;
+    }
     if (this.job.lockstepSpinUs !== null && this.hooks.mayBlock !== undefined && this.sock.fd !== null && p.windowSize === 1 && !p.msftWindow) {
       this.sync = loadSyncIo();
       if (this.sync !== null) this.syncBuf = Buffer.alloc(SYNC_RECV_BYTES);
@@ -517,6 +535,8 @@ export class Transfer {
     if (this.finished) return;
     this.finished = true;
     this.clearTimer();
+    if (this.directFd !== null) this.hooks.direct?.remove(this.directFd);
+    this.directFd = null;
     this.queue.length = 0;
     // Let queued sends leave before the sockets close.
     const sock = this.sock;

@@ -368,8 +368,8 @@ test('lock-step fast path (worker thread): a lock-step and a windowed transfer a
 test('direct sends (worker thread): windowed downloads intact with exact DATA counts, duplicated ACKs, chunk boundaries; the same through node:dgram', async () => {
   // koffi is a dependency: without it the direct path would silently not run and this test prove nothing.
   assert.notEqual(loadSyncIo(), null);
-  for (const directSend of [true, false]) {
-    const h = await start({ workers: 1, timeoutMs: 5000 }, { minRtoMs: 5000, directSend });
+  for (const directIo of [true, false]) {
+    const h = await start({ workers: 1, timeoutMs: 5000 }, { minRtoMs: 5000, directIo });
     try {
       const variants: Array<Record<string, string>> = [
         { blksize: '1428', windowsize: '16' },
@@ -380,7 +380,7 @@ test('direct sends (worker thread): windowed downloads intact with exact DATA co
       for (const options of variants) {
         for (const duplicateAcks of [false, true]) {
           const r = await withClient((c) => download(c, h.req, 'large.bin', { options, duplicateAcks }));
-          const what = `${JSON.stringify(options)} duplicateAcks ${duplicateAcks} directSend ${directSend}`;
+          const what = `${JSON.stringify(options)} duplicateAcks ${duplicateAcks} directIo ${directIo}`;
           assert.equal(r.error, null, what);
           assert.equal(sha(r.data), sha(files['large.bin'] as Buffer), what);
           // No timeouts at this floor: every DATA was caused by an ACK, each block sent once.
