@@ -410,9 +410,13 @@ export class Transfer {
     });
   }
 
-  /** A DATA send failed (as the socket's error event would say): the client is gone or the path is. */
+  /**
+   * A DATA send failed. ECONNREFUSED (an ICMP port unreachable from the client) ends the transfer; any
+   * other error (a local firewall's drop is EPERM, a full device queue ENOBUFS) is a lost packet, which
+   * the session's timeout repairs like a loss on the wire.
+   */
   private sendFailed(err: Error): void {
-    this.fail('aborted', `socket: ${(err as NodeJS.ErrnoException).code ?? err.message}`, false);
+    if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.fail('aborted', 'socket: ECONNREFUSED', false);
   }
 
   /**
@@ -421,7 +425,8 @@ export class Transfer {
    * a window costs no send request, no completion callback and no event-loop turn for either. False
    * (nothing sent) when the first call would block: node:dgram's queue takes the piece and waits for
    * room. A call that would block midway, or a segmented send the path refuses, hands the rest to
-   * node:dgram (one packet per send after a refusal), in order.
+   * node:dgram (one packet per send after a refusal), in order; any other error drops the packet, as
+   * node:dgram would (sendFailed).
    */
   private sendDirect(p: Piece): boolean {
     const io = this.direct as SyncIo;
@@ -437,10 +442,13 @@ export class Transfer {
         this.fail('aborted', 'socket: ECONNREFUSED', false);
         return true;
       }
-      if (n !== -EAGAIN && n !== -EINTR && this.segments > 1 && end - at > packetSize) {
+      const blocked = n === -EAGAIN || n === -EINTR;
+      if (!blocked && this.segments > 1 && end - at > packetSize) {
         // The path refused a segmented send (MTU change, no checksum offload): one packet per send from now on.
         setSegmentSize(fd, 0);
         this.segments = 1;
+      } else if (!blocked) {
+        continue; // lost here rather than on the wire (see sendFailed): the timeout resends it
       } else if (at === p.start) {
         return false;
       }
