@@ -13,7 +13,9 @@
  * The loop runs only while packets flow: it is kicked by a packet that came through the event loop (the
  * dgram sockets keep reading, so nothing is missed when the loop is idle), runs for at most SLICE_MS,
  * then gives the event loop a turn (the main thread's commands, timers, strangers, reads from disk) and
- * runs again; a wait that times out with nothing ready stops it until the next kick.
+ * runs again; a wait that times out with nothing ready stops it until the next kick. What the event loop
+ * delivers (a retransmission timer, a chunk read from disk, a new transfer) waits at most one slice,
+ * well under the 5 ms timeout floor.
  */
 import { EAGAIN, ECONNREFUSED, EINTR, type SyncIo } from './syncio.js';
 
