@@ -40,6 +40,8 @@ export class DirectLoop {
   private readonly ready = new Int32Array(READY_MAX);
   private readonly buf = Buffer.alloc(RECV_BYTES);
   private scheduled = false;
+  /** Transfers waiting for something only the event loop delivers (a chunk read from disk). */
+  private waiting = 0;
   private running = false;
   private closed = false;
   /** Packets received by this loop (tests and diagnostics). */
@@ -83,9 +85,25 @@ export class DirectLoop {
     return this.handlers.size;
   }
 
+  /**
+   * A transfer waits for the event loop (its next packets are a chunk still being read): the loop stops
+   * at once and stays off until every such wait has ended, since blocking in epoll would hold that read's
+   * completion back, and its client sends nothing until the DATA comes (measured: a single stream at
+   * half speed, stalled for the rest of a slice at every chunk).
+   */
+  hold(): void {
+    this.waiting += 1;
+  }
+
+  /** The wait announced by hold() is over. */
+  unhold(): void {
+    this.waiting = Math.max(0, this.waiting - 1);
+    if (this.waiting === 0) this.kick();
+  }
+
   /** Packets are flowing (one came through the event loop): run the loop at the next turn. */
   kick(): void {
-    if (this.scheduled || this.running || this.closed || this.handlers.size === 0) return;
+    if (this.scheduled || this.running || this.closed || this.waiting > 0 || this.handlers.size === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -94,15 +112,14 @@ export class DirectLoop {
   }
 
   private run(): void {
-    if (this.closed || this.ep < 0) return;
+    if (this.closed || this.ep < 0 || this.waiting > 0) return;
     const end = this.clock() + SLICE_MS;
     let busy = false;
     this.running = true;
     try {
       for (;;) {
         const left = end - this.clock();
-        if (left <= 0) break;
-        if (this.ep < 0) break;
+        if (left <= 0 || this.ep < 0 || this.waiting > 0) break;
         const n = this.io.epollWait(this.ep, this.ready, left);
         if (n === 0) break;
         if (n < 0) {

@@ -335,8 +335,11 @@ export class Transfer {
           return;
         }
         if (got instanceof Promise) {
+          const direct = this.directFd !== null ? this.hooks.direct : undefined;
+          direct?.hold();
           got.then(
             (piece) => {
+              direct?.unhold();
               if (this.finished) {
                 piece.release();
                 return;
@@ -345,7 +348,10 @@ export class Transfer {
               range.from += piece.count;
               this.pump();
             },
-            (err: unknown) => this.fail('error', `read: ${String(err)}`, true),
+            (err: unknown) => {
+              direct?.unhold();
+              this.fail('error', `read: ${String(err)}`, true);
+            },
           );
           return;
         }
