@@ -9,7 +9,8 @@
 #
 # Knobs (environment): MANY_CLIENTS ("10 50 200"), MANY_SIZE (file per client, 16M), MANY_CASES
 # ("1428/16 1468/4": blksize/windowsize as atftp asks), MANY_REPEAT (rounds, median kept; 1),
-# MANY_SERVERS ("bootgate atftpd"), DL_TIMEOUT (s per client, 600), KEEP=1 keeps the work directory.
+# MANY_SERVERS ("bootgate atftpd"; add bootgate-dgram for Bootgate with every DATA send through
+# node:dgram, as before direct sends, for a before/after in one run), MANY_WORKERS (Bootgate's tftp.workers; its default when unset), DL_TIMEOUT (s per client, 600), KEEP=1 keeps the work directory.
 # Every client downloads to /dev/null and must exit 0; one client in ten (and always the first) is also
 # sha256-checked, so 200 hash processes do not eat the CPUs the servers are measured on.
 #
@@ -93,6 +94,8 @@ bytes_of() {
   case $1 in *G) echo $(( n * 1024 * 1024 * 1024 ));; *M) echo $(( n * 1024 * 1024 ));; *) echo "$1";; esac
 }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) print "n/a"; else printf "%.1f", b / 1e6 / s }'; }
+# CPU seconds (user + system, all threads) a running process has used so far.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 fetch_atftpd() {
@@ -105,12 +108,14 @@ start_server() {
   local name=$1
   stop_server
   case $name in
-    bootgate)
-      : > "$WORK/bootgate.out"
+    bootgate|bootgate-dgram)
+      local extra=()
+      [ "$name" = bootgate-dgram ] && extra=(--no-direct-io)
+      : > "$WORK/$name.out"
       ip netns exec "${TAG}s" node "$REPO/dist/bench/tftp-server.js" --root "$ROOT" --address "$SERVER_IP" --port 69 \
-        --sessions-max 1000 > "$WORK/bootgate.out" 2> "$WORK/bootgate.err" &
+        --sessions-max 1000 ${MANY_WORKERS:+--workers "$MANY_WORKERS"} "${extra[@]}" > "$WORK/$name.out" 2> "$WORK/$name.err" &
       SRV_PID=$!
-      for _ in $(seq 100); do grep -q '^listening' "$WORK/bootgate.out" 2>/dev/null && break; sleep 0.1; done
+      for _ in $(seq 100); do grep -q '^listening' "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
       ;;
     atftpd)
       fetch_atftpd
@@ -144,14 +149,20 @@ one_client() {
   fi
 }
 
-# All n clients at once: prints "seconds failures".
+# All n clients at once: prints "seconds failures client-cpu-seconds" (user + system of everything the
+# clients ran, from the shell's children times: the client side's share of the machine).
 storm() {
-  local n=$1 bs=$2 ws=$3 pids=() fails=0 t0 t1 i
+  local n=$1 bs=$2 ws=$3 pids=() fails=0 t0 t1 i ccpu
   t0=$(now)
   for i in $(seq 1 "$n"); do one_client "$i" "$bs" "$ws" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
   t1=$(now)
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $fails"
+  # The builtin runs in this shell (a command substitution would be a child with no children of its own).
+  local tf="$WORK/times.$BASHPID"
+  times > "$tf"
+  ccpu=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] }; printf "%.2f", t }' "$tf")
+  rm -f "$tf"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $fails $ccpu"
 }
 
 log "creating the $MANY_SIZE file"
@@ -168,14 +179,16 @@ BYTES=$(bytes_of "$MANY_SIZE")
 for c in $MANY_CASES; do
   bs=${c%/*}; ws=${c#*/}
   for n in $MANY_CLIENTS; do
-    declare -A SECS=() FAILS=() RSS=()
+    declare -A SECS=() FAILS=() RSS=() CPU=() CCPU=()
     for rep in $(seq "$MANY_REPEAT"); do
       for srv in $MANY_SERVERS; do
         start_server "$srv"
         log "$n clients x $MANY_SIZE at $bs/$ws, round $rep: $srv"
-        read -r secs fails < <(storm "$n" "$bs" "$ws")
+        read -r secs fails ccpu < <(storm "$n" "$bs" "$ws")
+        CCPU[$srv]="${CCPU[$srv]:-} $ccpu"
         SECS[$srv]="${SECS[$srv]:-} $secs"
         FAILS[$srv]=$(( ${FAILS[$srv]:-0} + fails ))
+        CPU[$srv]="${CPU[$srv]:-} $(cpu_seconds "$SRV_PID")"
         if [ "$srv" = bootgate ]; then
           hwm=$(awk '/VmHWM/ { print $2 * 1024 }' "/proc/$SRV_PID/status")
           [ "$hwm" -gt "${RSS[$srv]:-0}" ] && RSS[$srv]=$hwm
@@ -185,9 +198,11 @@ for c in $MANY_CASES; do
     done
     for srv in $MANY_SERVERS; do
       med=$(echo "${SECS[$srv]}" | median)
-      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$bs/$ws" "$n" "$srv" "$(mbps $(( BYTES * n )) "$med")" "${FAILS[$srv]}" "${RSS[$srv]:-}" >> "$RESULTS"
+      cpu=$(echo "${CPU[$srv]}" | median)
+      ccpu=$(echo "${CCPU[$srv]}" | median)
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bs/$ws" "$n" "$srv" "$(mbps $(( BYTES * n )) "$med")" "${FAILS[$srv]}" "${RSS[$srv]:-}" "$cpu" "$ccpu" >> "$RESULTS"
     done
-    unset SECS FAILS RSS
+    unset SECS FAILS RSS CPU CCPU
   done
 done
 
@@ -199,10 +214,13 @@ done
   echo "MB/s (10^6 B/s) = all bytes / time until the last client finished, median of $MANY_REPEAT round(s)."
   echo "Bootgate: its default per-address limit and worker count, cache limit $(( CACHE_BYTES / 1048576 )) MiB."
   echo
-  echo "| blksize/window | clients | Bootgate | atftpd | ratio (target 1.2x) | failed (Bootgate / atftpd) | Bootgate peak RSS |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "CPU: user + system seconds of the whole server process (all threads, Bootgate's start included) and of"
+  echo "all client processes together (median of the rounds)."
+  echo
+  echo "| blksize/window | clients | Bootgate | atftpd | ratio (target 1.2x) | failed (Bootgate / atftpd) | server CPU s (Bootgate / atftpd) | clients' CPU s (Bootgate / atftpd) | Bootgate peak RSS | Bootgate with node:dgram sends: MB/s, server CPU s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   awk -F'\t' -v cache="$CACHE_BYTES" '
-    { key = $1 "\t" $2; if (!(key in seen)) { order[++k] = key; seen[key] = 1 }; v[key, $3] = $4; f[key, $3] = $5; if ($6 != "") r[key] = $6 }
+    { key = $1 "\t" $2; if (!(key in seen)) { order[++k] = key; seen[key] = 1 }; v[key, $3] = $4; f[key, $3] = $5; c[key, $3] = $7; cc[key, $3] = $8; if ($6 != "") r[key] = $6 }
     END {
       for (i = 1; i <= k; i++) {
         split(order[i], p, "\t"); key = order[i]
@@ -210,7 +228,8 @@ done
         ratio = (a > 0 && b > 0) ? sprintf("%.2fx (%s)", b / a, (b / a >= 1.2 ? "met" : "NOT met")) : "n/a"
         rss = "-"
         if (key in r) rss = sprintf("%.0f MiB (cache + %.0f MB; target <= cache + 150 MB: %s)", r[key] / 1048576, (r[key] - cache) / 1e6, ((r[key] - cache) / 1e6 <= 150 ? "met" : "NOT met"))
-        printf "| %s | %s | %s | %s | %s | %s / %s | %s |\n", p[1], p[2], b, a, ratio, f[key, "bootgate"] + 0, f[key, "atftpd"] + 0, rss
+        dg = ((key, "bootgate-dgram") in v) ? sprintf("%s, %s", v[key, "bootgate-dgram"], c[key, "bootgate-dgram"]) : "-"
+        printf "| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s | %s |\n", p[1], p[2], b, a, ratio, f[key, "bootgate"] + 0, f[key, "atftpd"] + 0, c[key, "bootgate"], c[key, "atftpd"], cc[key, "bootgate"], cc[key, "atftpd"], rss, dg
       }
     }' "$RESULTS"
 } | tee "$WORK/report.md"

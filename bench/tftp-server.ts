@@ -1,7 +1,7 @@
 /**
  * Starts Bootgate's TFTP engine alone (no DHCP, no policy), for the benchmark and the lossy-link interop
  * run: `node dist/bench/tftp-server.js --root DIR --address IP --port N [--workers N] [--cache-bytes N]
- * [--block-size-max N] [--window-size-max N] [--sessions-max N] [--sessions-per-client-max N] [--log-level L] [--no-gso] [--min-rto-ms N] [--lockstep-spin-us N] [--no-lockstep-sync]`. Prints `listening PORT` when ready, then
+ * [--block-size-max N] [--window-size-max N] [--sessions-max N] [--sessions-per-client-max N] [--log-level L] [--no-gso] [--min-rto-ms N] [--lockstep-spin-us N] [--no-lockstep-sync] [--no-direct-io]`. Prints `listening PORT` when ready, then
  * `rss-peak BYTES` on SIGTERM/SIGINT, and exits.
  */
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     'min-rto-ms': { type: 'string' },
     'lockstep-spin-us': { type: 'string' },
     'no-lockstep-sync': { type: 'boolean', default: false },
+    'no-direct-io': { type: 'boolean', default: false },
   },
 });
 if (values.root === undefined) {
@@ -48,6 +49,7 @@ const server = await startTftpServer({
   ...(values['min-rto-ms'] !== undefined ? { minRtoMs: Number(values['min-rto-ms']) } : {}),
   ...(values['lockstep-spin-us'] !== undefined ? { lockstepSpinUs: Number(values['lockstep-spin-us']) } : {}),
   ...(values['no-lockstep-sync'] === true ? { lockstepSpinUs: null } : {}),
+  ...(values['no-direct-io'] === true ? { directIo: false } : {}),
 });
 let peak = process.memoryUsage.rss();
 const sampler = setInterval(() => {

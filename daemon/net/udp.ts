@@ -8,7 +8,7 @@
  */
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { batchReceiver, directSender } from './fast-io.js';
+import { batchReceiver, directIoer } from './fast-io.js';
 import { deviceBoundFd } from './device-socket.js';
 import { SOL_SOCKET, SO_RCVBUFFORCE, loadLibc } from './libc.js';
 import { socketFd } from './socket-fd.js';
@@ -122,7 +122,7 @@ export async function openUdp(opts: OpenOptions): Promise<UdpListener> {
     socket.send(buf, toPort, address, (err) => {
       if (err) opts.onError(err, endpoint);
     });
-  const direct = directSender(fd, slowSend, (err) => opts.onError(err, endpoint));
+  const direct = directIoer(fd, slowSend, (err) => opts.onError(err, endpoint));
   socket.on('message', (msg, rinfo) => {
     opts.onMessage(msg, rinfo, endpoint);
     // Whatever else is queued behind this datagram, in batches (fast-io.ts).

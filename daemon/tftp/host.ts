@@ -6,6 +6,8 @@
 import { ChunkCache } from '../files/cache.js';
 import { Transfer, type TransferEnd, type TransferJob } from './transfer.js';
 import { PortClaims } from './transport.js';
+import { DirectLoop } from './directloop.js';
+import { loadSyncIo } from './syncio.js';
 
 export type HostCommand =
   | { type: 'start'; job: TransferJob }
@@ -50,12 +52,16 @@ export class TransferHost {
   private readonly running = new Map<number, Running>();
   private strangers = 0;
   private readonly ticker: NodeJS.Timeout;
+  /** Direct receive for this thread's transfers (worker threads only; see directloop.ts). */
+  private readonly direct: DirectLoop | null;
 
   constructor(private readonly opts: HostOptions) {
     this.cache = new ChunkCache({ budgetBytes: opts.cacheBytes });
     this.claims = opts.claims === null ? null : new PortClaims(opts.claims);
     this.ticker = setInterval(() => this.report(), REPORT_INTERVAL_MS);
     this.ticker.unref();
+    const io = opts.mayBlock === true ? loadSyncIo() : null;
+    this.direct = io === null ? null : new DirectLoop(io);
   }
 
   handle(cmd: HostCommand): void {
@@ -79,6 +85,7 @@ export class TransferHost {
         this.strangers += 1;
       },
       ...(this.opts.mayBlock === true ? { mayBlock: () => this.running.size === 1 } : {}),
+      ...(this.direct !== null ? { direct: this.direct } : {}),
     });
     this.running.set(job.id, { transfer, reportedBytes: 0, reportedRetransmits: 0 });
     void transfer.start(this.claims);
@@ -119,7 +126,13 @@ export class TransferHost {
     return this.cache.stats();
   }
 
+  /** Packets read by the direct receive loop so far (0 without one). */
+  get directReceived(): number {
+    return this.direct?.received ?? 0;
+  }
+
   stop(): void {
     clearInterval(this.ticker);
+    this.direct?.close();
   }
 }

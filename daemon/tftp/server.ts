@@ -91,6 +91,13 @@ export interface TftpServerOptions {
    * ACK; default LOCKSTEP_SPIN_US; null turns the fast path off (every packet through the event loop).
    */
   lockstepSpinUs?: number | null;
+  /**
+   * Direct I/O (worker threads only, default on): DATA leaves by a send() call on the transfer's connected
+   * socket, copied by the kernel before the call returns, instead of through node:dgram's queue and its
+   * completion callback; the clients' ACKs are read by the worker's epoll loop (directloop.ts) instead of
+   * one event-loop callback each. False keeps node:dgram for both (the bench compares).
+   */
+  directIo?: boolean;
 }
 
 export interface TftpSessionInfo {
@@ -395,6 +402,7 @@ class Server implements TftpServer {
       id: slot.id, client: slot.client, local: slot.via.local, params: neg.params, size: src.size,
       source: src.source, retries: cfg.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS, segmentation: this.opts.segmentation ?? true,
       lockstepSpinUs: this.opts.lockstepSpinUs === undefined ? LOCKSTEP_SPIN_US : this.opts.lockstepSpinUs,
+      directIo: this.opts.directIo ?? true,
     });
   }
 

@@ -32,7 +32,26 @@ export interface SyncIo {
   send(fd: number, packet: Buffer): number;
   /** Waits up to `ms` for the fd to become readable: > 0 readable, 0 timed out, -errno. */
   wait(fd: number, ms: number): number;
+  /** A new epoll instance's fd, or -errno. */
+  epollCreate(): number;
+  /** Closes an fd this module made (an epoll instance): 0 or -errno. */
+  closeFd(fd: number): number;
+  /** Adds `fd` (readable events, reported with the fd itself) to, or removes it from, an epoll instance: 0 or -errno. */
+  epollCtl(ep: number, op: 'add' | 'del', fd: number): number;
+  /**
+   * Waits up to `ms` for readable fds of an epoll instance; writes their fds to `ready` (one Int32 each,
+   * at most ready.length) and returns how many, 0 on timeout, or -errno.
+   */
+  epollWait(ep: number, ready: Int32Array, ms: number): number;
 }
+
+/** <sys/epoll.h> (Linux x86-64 and arm64: struct epoll_event is 12 bytes, packed on x86-64) */
+const EPOLLIN = 0x1;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_DEL = 2;
+const EPOLL_CLOEXEC = 0x80000;
+const EPOLL_EVENT_BYTES = process.arch === 'x64' ? 12 : 16;
+const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
 
 interface Koffi {
   load(name: string): { func(sig: string): (...args: unknown[]) => number };
@@ -51,6 +70,12 @@ export function loadSyncIo(): SyncIo | null {
     const send = lib.func('long send(int, const void *, size_t, int)');
     const poll = lib.func('int poll(void *, unsigned long, int)');
     const pfd = Buffer.alloc(8);
+    const epollCreate1 = lib.func('int epoll_create1(int)');
+    const closeFd = lib.func('int close(int)');
+    const epollCtl = lib.func('int epoll_ctl(int, int, int, void *)');
+    const epollWait = lib.func('int epoll_wait(int, void *, int, int)');
+    const ctlEvent = Buffer.alloc(EPOLL_EVENT_BYTES);
+    let events = Buffer.alloc(EPOLL_EVENT_BYTES * 64);
     io = {
       recv: (fd, buf) => {
         const n = recv(fd, buf, buf.length, MSG_DONTWAIT);
@@ -66,6 +91,28 @@ export function loadSyncIo(): SyncIo | null {
         pfd.writeInt16LE(0, 6);
         const n = poll(pfd, 1, Math.max(0, Math.ceil(ms)));
         return n >= 0 ? n : -koffi.errno();
+      },
+      epollCreate: () => {
+        const n = epollCreate1(EPOLL_CLOEXEC);
+        return n >= 0 ? n : -koffi.errno();
+      },
+      closeFd: (fd) => {
+        const n = closeFd(fd);
+        return n >= 0 ? n : -koffi.errno();
+      },
+      epollCtl: (ep, op, fd) => {
+        ctlEvent.fill(0);
+        ctlEvent.writeUInt32LE(EPOLLIN, 0);
+        ctlEvent.writeInt32LE(fd, EPOLL_DATA_OFFSET);
+        const n = epollCtl(ep, op === 'add' ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, ctlEvent);
+        return n >= 0 ? n : -koffi.errno();
+      },
+      epollWait: (ep, ready, ms) => {
+        if (events.length < ready.length * EPOLL_EVENT_BYTES) events = Buffer.alloc(ready.length * EPOLL_EVENT_BYTES);
+        const n = epollWait(ep, events, ready.length, Math.max(0, Math.ceil(ms)));
+        if (n < 0) return -koffi.errno();
+        for (let i = 0; i < n; i++) ready[i] = events.readInt32LE(i * EPOLL_EVENT_BYTES + EPOLL_DATA_OFFSET);
+        return n;
       },
     };
   } catch {

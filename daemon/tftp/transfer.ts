@@ -12,6 +12,7 @@ import type { TransferParams } from './negotiate.js';
 import { enableDataSegmentation, setSegmentSize } from './sockopt.js';
 import { openTransferSocket, type Peer, type PortClaims, type TransferSocket } from './transport.js';
 import { EAGAIN, ECONNREFUSED, EINTR, loadSyncIo, type SyncIo } from './syncio.js';
+import type { DirectLoop } from './directloop.js';
 
 /** Everything a transfer needs, as a structured-clone-able message for a worker thread. */
 export interface TransferJob {
@@ -32,6 +33,12 @@ export interface TransferJob {
    * blocking, µs; null turns the fast path off for this transfer.
    */
   lockstepSpinUs: number | null;
+  /**
+   * Direct I/O when the transfer runs in a worker thread: DATA by send() calls on the connected socket's
+   * fd (Transfer.sendDirect) and the client's packets read by the worker's DirectLoop; false keeps
+   * node:dgram for both.
+   */
+  directIo: boolean;
 }
 
 export interface TransferEnd {
@@ -53,6 +60,8 @@ export interface TransferHooks {
    * whose only transfer it is (the loop yields to the event loop every SYNC_SLICE_MS regardless).
    */
   mayBlock?(): boolean;
+  /** The worker thread's direct receive loop (directloop.ts), if it has one. */
+  direct?: DirectLoop;
 }
 
 /**
@@ -107,6 +116,12 @@ export class Transfer {
   private syncScheduled = false;
   /** Smoothed time from a DATA to the client's next packet in the lock-step loop (ms): sets the spin. */
   private ackWaitMs = 0;
+  /** Direct DATA sends on the connected fd (sendDirect), or null: node:dgram sends everything. */
+  private direct: SyncIo | null = null;
+  /** DATA sends queued on node:dgram and not yet completed: direct sends wait until none, to keep order. */
+  private dgramPending = 0;
+  /** The fd the worker's DirectLoop reads for this transfer, or null. */
+  private directFd: number | null = null;
 
   constructor(
     readonly job: TransferJob,
@@ -141,7 +156,11 @@ export class Transfer {
   async start(claims: PortClaims | null): Promise<void> {
     try {
       this.sock = await openTransferSocket(this.job.local, this.job.client, claims, {
-        onClient: (msg) => this.onClient(msg),
+        onClient: (msg) => {
+          this.onClient(msg);
+          // A packet through the event loop: the direct loop (if any) takes over the next ones.
+          this.hooks.direct?.kick();
+        },
         onStranger: (msg, from) => this.onStranger(from),
         onSocketError: (err) => this.fail('aborted', `socket: ${(err as NodeJS.ErrnoException).code ?? err.message}`, false),
       });
@@ -153,6 +172,16 @@ export class Transfer {
       this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
     }
     const p = this.job.params;
+    // A worker thread (mayBlock is only offered there) owns its transfers' fds between event-loop turns.
+    if (this.job.directIo && this.hooks.mayBlock !== undefined && this.sock.fd !== null) {
+      this.direct = loadSyncIo();
+      const fd = this.sock.fd;
+      const added = this.direct !== null && this.hooks.direct?.add(fd, {
+        onPacket: (msg) => this.onClient(msg),
+        onError: () => this.fail('aborted', 'socket: ECONNREFUSED', false),
+      });
+      if (added === true) this.directFd = fd;
+    }
     if (this.job.lockstepSpinUs !== null && this.hooks.mayBlock !== undefined && this.sock.fd !== null && p.windowSize === 1 && !p.msftWindow) {
       this.sync = loadSyncIo();
       if (this.sync !== null) this.syncBuf = Buffer.alloc(SYNC_RECV_BYTES);
@@ -306,8 +335,11 @@ export class Transfer {
           return;
         }
         if (got instanceof Promise) {
+          const direct = this.directFd !== null ? this.hooks.direct : undefined;
+          direct?.hold();
           got.then(
             (piece) => {
+              direct?.unhold();
               if (this.finished) {
                 piece.release();
                 return;
@@ -316,7 +348,10 @@ export class Transfer {
               range.from += piece.count;
               this.pump();
             },
-            (err: unknown) => this.fail('error', `read: ${String(err)}`, true),
+            (err: unknown) => {
+              direct?.unhold();
+              this.fail('error', `read: ${String(err)}`, true);
+            },
           );
           return;
         }
@@ -332,7 +367,7 @@ export class Transfer {
   /**
    * Sends consecutive DATA packets straight from their cache slot: `segments` packets per UDP GSO call
    * (all but the file's last packet have the same size, and the last can only end a piece), else one
-   * call per packet. Sends complete in order, so the last one's callback gives the slot back.
+   * call per packet. Direct sends when the transfer may (sendDirect), else through node:dgram.
    */
   private sendPiece(p: Piece): void {
     const sock = this.sock;
@@ -340,24 +375,94 @@ export class Transfer {
       p.release();
       return;
     }
-    if (this.inSync && this.sendSync(p)) return;
+    if (this.inSync && this.dgramPending === 0 && this.sendSync(p)) return;
+    if (this.direct !== null && this.dgramPending === 0 && this.sendDirect(p)) return;
+    this.sendQueued(p, p.start);
+  }
+
+  /**
+   * The piece's packets from byte `from` on through node:dgram's queue. Sends complete in order, so the
+   * last one's callback gives the slot back.
+   */
+  private sendQueued(p: Piece, from: number): void {
+    const packetSize = this.state.cfg.blksize + 4;
+    const step = (this.segments > 1 ? this.segments : 1) * packetSize;
+    for (let at = from; at < p.end; at += step) {
+      const end = Math.min(at + step, p.end);
+      const last = end === p.end;
+      const data = p.buf.subarray(at, end);
+      const segmented = this.segments > 1 && end - at > packetSize;
+      this.queueData(data, (err) => {
+        if (err !== null) {
+          if (segmented) this.segmentationFailed(err, Buffer.from(data));
+          else this.sendFailed(err);
+        }
+        if (last) p.release();
+      });
+    }
+  }
+
+  /** One DATA send through node:dgram, counted until it completes (direct sends wait for none pending). */
+  private queueData(data: Buffer, done: (err: Error | null) => void): void {
+    const sock = this.sock;
+    if (sock === null) {
+      done(null);
+      return;
+    }
+    this.dgramPending += 1;
+    sock.send(data, (err) => {
+      this.dgramPending -= 1;
+      done(err);
+    });
+  }
+
+  /**
+   * A DATA send failed. ECONNREFUSED (an ICMP port unreachable from the client) ends the transfer; any
+   * other error (a local firewall's drop is EPERM, a full device queue ENOBUFS) is a lost packet, which
+   * the session's timeout repairs like a loss on the wire.
+   */
+  private sendFailed(err: Error): void {
+    if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.fail('aborted', 'socket: ECONNREFUSED', false);
+  }
+
+  /**
+   * Sends a piece with send() calls on the connected socket's fd (non-blocking; a window is one call with
+   * UDP GSO). Each call returns once the kernel has copied its packets, so the slot goes back at once and
+   * a window costs no send request, no completion callback and no event-loop turn for either. False
+   * (nothing sent) when the first call would block: node:dgram's queue takes the piece and waits for
+   * room. A call that would block midway, or a segmented send the path refuses, hands the rest to
+   * node:dgram (one packet per send after a refusal), in order; any other error drops the packet, as
+   * node:dgram would (sendFailed).
+   */
+  private sendDirect(p: Piece): boolean {
+    const io = this.direct as SyncIo;
+    const fd = (this.sock as TransferSocket).fd as number;
     const packetSize = this.state.cfg.blksize + 4;
     const step = (this.segments > 1 ? this.segments : 1) * packetSize;
     for (let at = p.start; at < p.end; at += step) {
       const end = Math.min(at + step, p.end);
-      const last = end === p.end;
-      const data = p.buf.subarray(at, end);
-      if (this.segments > 1 && end - at > packetSize) {
-        sock.send(data, (err) => {
-          if (err !== null) this.segmentationFailed(err, Buffer.from(data));
-          if (last) p.release();
-        });
-      } else if (last) {
-        sock.send(data, () => p.release());
-      } else {
-        sock.send(data);
+      const n = io.send(fd, p.buf.subarray(at, end));
+      if (n >= 0) continue;
+      if (n === -ECONNREFUSED) {
+        p.release();
+        this.fail('aborted', 'socket: ECONNREFUSED', false);
+        return true;
       }
+      const blocked = n === -EAGAIN || n === -EINTR;
+      if (!blocked && this.segments > 1 && end - at > packetSize) {
+        // The path refused a segmented send (MTU change, no checksum offload): one packet per send from now on.
+        setSegmentSize(fd, 0);
+        this.segments = 1;
+      } else if (!blocked) {
+        continue; // lost here rather than on the wire (see sendFailed): the timeout resends it
+      } else if (at === p.start) {
+        return false;
+      }
+      this.sendQueued(p, at);
+      return true;
     }
+    p.release();
+    return true;
   }
 
   /**
@@ -381,8 +486,7 @@ export class Transfer {
       }
       if (at === p.start) return false;
       // Would block (or failed) midway: the socket's own queue takes the rest, in order, one packet per send.
-      const sock = this.sock as TransferSocket;
-      for (let rest = at; rest < p.end; rest += packetSize) sock.send(Buffer.from(p.buf.subarray(rest, Math.min(rest + packetSize, p.end))), () => undefined);
+      for (let rest = at; rest < p.end; rest += packetSize) this.queueData(Buffer.from(p.buf.subarray(rest, Math.min(rest + packetSize, p.end))), () => undefined);
       break;
     }
     p.release();
@@ -398,10 +502,13 @@ export class Transfer {
     }
     if (this.segments > 1 && this.sock?.fd != null) setSegmentSize(this.sock.fd, 0);
     this.segments = 1;
-    const sock = this.sock;
-    if (this.finished || sock === null) return;
+    if (this.finished || this.sock === null) return;
     const packetSize = this.state.cfg.blksize + 4;
-    for (let at = 0; at < packets.length; at += packetSize) sock.send(packets.subarray(at, Math.min(at + packetSize, packets.length)));
+    for (let at = 0; at < packets.length; at += packetSize) {
+      this.queueData(packets.subarray(at, Math.min(at + packetSize, packets.length)), (e) => {
+        if (e !== null) this.sendFailed(e);
+      });
+    }
   }
 
   private armTimer(): void {
@@ -442,6 +549,8 @@ export class Transfer {
     if (this.finished) return;
     this.finished = true;
     this.clearTimer();
+    if (this.directFd !== null) this.hooks.direct?.remove(this.directFd);
+    this.directFd = null;
     this.queue.length = 0;
     // Let queued sends leave before the sockets close.
     const sock = this.sock;

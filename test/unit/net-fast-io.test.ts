@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { BATCH_SLOT_BYTES, BATCH_SLOTS, batchReceiver, directSender } from '../../daemon/net/fast-io.js';
+import { BATCH_SLOT_BYTES, BATCH_SLOTS, batchReceiver, directIoer } from '../../daemon/net/fast-io.js';
 import { AF_INET, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, loadLibc, sockaddrIn } from '../../daemon/net/libc.js';
 
 const SO_RCVBUF = 8;
@@ -108,13 +108,13 @@ test('one drain() reads a bounded number of datagrams, so a flood cannot hold th
   }
 });
 
-test('directSender sends with sendto; an address that is not a dotted quad goes to the fallback', async () => {
+test('directIoer sends with sendto; an address that is not a dotted quad goes to the fallback', async () => {
   const tx = await sender();
   const rx = await sender();
   try {
     const fallback: string[] = [];
     const errors: Error[] = [];
-    const send = directSender(socketFd(tx), (_b, _p, a) => fallback.push(a), (e) => errors.push(e));
+    const send = directIoer(socketFd(tx), (_b, _p, a) => fallback.push(a), (e) => errors.push(e));
     assert.ok(send);
     const got = new Promise<Buffer>((r) => rx.once('message', (m) => r(m)));
     send(Buffer.from('hello'), rx.address().port, '127.0.0.1');
@@ -133,5 +133,5 @@ test('directSender sends with sendto; an address that is not a dotted quad goes 
 
 test('without an fd there is no fast path (dgram does the work)', () => {
   assert.equal(batchReceiver(null, () => undefined, () => undefined), null);
-  assert.equal(directSender(null, () => undefined, () => undefined), null);
+  assert.equal(directIoer(null, () => undefined, () => undefined), null);
 });

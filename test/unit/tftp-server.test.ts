@@ -29,6 +29,8 @@ before(() => {
     writeFileSync(join(dir, rel), data);
   };
   put('small.bin', randomBytes(100_000));
+  // Past two 256 KiB cache chunks: windows that end a chunk and windows split across two.
+  put('large.bin', randomBytes(600_007));
   put('exact.bin', randomBytes(1468 * 20));
   put('Boot/BCD', randomBytes(3000));
   put('Boot/x64/wdsnbp.com', randomBytes(30_000));
@@ -360,6 +362,40 @@ test('lock-step fast path (worker thread): a lock-step and a windowed transfer a
     assert.equal(sha(c.data), sha(files['small.bin'] as Buffer));
   } finally {
     await h.server.close();
+  }
+});
+
+test('direct sends (worker thread): windowed downloads intact with exact DATA counts, duplicated ACKs, chunk boundaries; the same through node:dgram', async () => {
+  // koffi is a dependency: without it the direct path would silently not run and this test prove nothing.
+  assert.notEqual(loadSyncIo(), null);
+  for (const directIo of [true, false]) {
+    const h = await start({ workers: 1, timeoutMs: 5000 }, { minRtoMs: 5000, directIo });
+    try {
+      const variants: Array<Record<string, string>> = [
+        { blksize: '1428', windowsize: '16' },
+        { blksize: '1468', windowsize: '4' },
+        { blksize: '512', windowsize: '64' },
+        { blksize: '1024', windowsize: '3' },
+      ];
+      for (const options of variants) {
+        for (const duplicateAcks of [false, true]) {
+          const r = await withClient((c) => download(c, h.req, 'large.bin', { options, duplicateAcks }));
+          const what = `${JSON.stringify(options)} duplicateAcks ${duplicateAcks} directIo ${directIo}`;
+          assert.equal(r.error, null, what);
+          assert.equal(sha(r.data), sha(files['large.bin'] as Buffer), what);
+          // No timeouts at this floor: every DATA was caused by an ACK, each block sent once.
+          assert.equal(r.dataPackets, Math.floor(600_007 / Number(options.blksize)) + 1, what);
+        }
+      }
+      // Several windowed transfers at once on the one worker, each on its own socket.
+      const many = await Promise.all(
+        [1, 2, 3, 4, 5].map((i) => withClient((c) => download(c, h.req, i % 2 ? 'large.bin' : 'small.bin', { options: { blksize: '1468', windowsize: String(i * 3) } }))),
+      );
+      many.forEach((r, i) => assert.equal(sha(r.data), sha(files[(i + 1) % 2 ? 'large.bin' : 'small.bin'] as Buffer), `concurrent ${i}`));
+      assert.ok(await until(async () => (await counter(h.metrics, 'tftpTransfers', 'ok')) === variants.length * 2 + 5));
+    } finally {
+      await h.server.close();
+    }
   }
 });
 
