@@ -172,19 +172,21 @@ export class Transfer {
       this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
     }
     const p = this.job.params;
+    if (this.job.lockstepSpinUs !== null && this.hooks.mayBlock !== undefined && this.sock.fd !== null && p.windowSize === 1 && !p.msftWindow) {
+      this.sync = loadSyncIo();
+      if (this.sync !== null) this.syncBuf = Buffer.alloc(SYNC_RECV_BYTES);
+    }
     // A worker thread (mayBlock is only offered there) owns its transfers' fds between event-loop turns.
     if (this.job.directIo && this.hooks.mayBlock !== undefined && this.sock.fd !== null) {
       this.direct = loadSyncIo();
       const fd = this.sock.fd;
-      const added = this.direct !== null && this.hooks.direct?.add(fd, {
+      // A lock-step transfer reads its ACKs in its own loop (runSync, which spins): the shared loop would
+      // take turns with it without spinning. Its DATA still leaves by direct sends.
+      const added = this.direct !== null && this.sync === null && this.hooks.direct?.add(fd, {
         onPacket: (msg) => this.onClient(msg),
         onError: () => this.fail('aborted', 'socket: ECONNREFUSED', false),
       });
       if (added === true) this.directFd = fd;
-    }
-    if (this.job.lockstepSpinUs !== null && this.hooks.mayBlock !== undefined && this.sock.fd !== null && p.windowSize === 1 && !p.msftWindow) {
-      this.sync = loadSyncIo();
-      if (this.sync !== null) this.syncBuf = Buffer.alloc(SYNC_RECV_BYTES);
     }
     this.apply({ type: 'start' });
   }
