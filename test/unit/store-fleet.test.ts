@@ -90,6 +90,14 @@ function until(cond: () => boolean, ms = BOUND_MS, what = 'condition'): Promise<
   });
 }
 
+/** A fresh database and a stand-in in front of it that can hold every answer: `url` reaches it directly, `slowUrl` through the stand-in. */
+async function slowDatabase(): Promise<{ url: string; slowUrl: string; proxy: Awaited<ReturnType<typeof slowProxy>> }> {
+  const url = freshPgUrl();
+  const u = new URL(url);
+  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  return { url, slowUrl: `postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, proxy };
+}
+
 function addComputer(store: Store, name: string, mac: string, profile = 'winpe'): void {
   store.durable(() => store.computers.insert({ name, macs: [mac], guid: null, profile, kind: null, notes: '', sourceComputer: null }, Date.now()));
   store.notify('inventory');
@@ -235,12 +243,8 @@ test('fleet: with the database stopped both answer known computers from the snap
 });
 
 test('fleet: a database answering 2 s late does not slow the decisions; the change arrives when it can', async (t) => {
-  const url = freshPgUrl();
-  const u = new URL(url);
-  const socketPath = `${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`;
-  const proxy = await slowProxy(socketPath);
+  const { url, slowUrl, proxy } = await slowDatabase();
   try {
-    const slowUrl = `postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`;
     const a = appliance(slowUrl, 'slow-link');
     const direct = openStore(url, { serverName: 'admin' });
     try {
@@ -295,10 +299,8 @@ test('fleet: a database answering 2 s late does not slow the decisions; the chan
 });
 
 test('fleet: admin work on a database answering 2 s late runs on the service thread; the decisions go on, and its change counts at once', async (t) => {
-  const url = freshPgUrl();
-  const u = new URL(url);
-  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
-  const a = appliance(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, 'slow-admin');
+  const { slowUrl, proxy } = await slowDatabase();
+  const a = appliance(slowUrl, 'slow-admin');
   const host = new ServiceHost({ ctx: { store: a.store, config: config, logger }, logger, settled: () => a.backend.settled() });
   try {
     const inventory = host.remote(inventoryService);
@@ -344,14 +346,12 @@ test('fleet: admin work on a database answering 2 s late runs on the service thr
 });
 
 test('fleet: Secure Boot marks are answered from memory on a database answering 2 s late; a mark made on another appliance arrives', async (t) => {
-  const url = freshPgUrl();
-  const u = new URL(url);
-  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  const { url, slowUrl, proxy } = await slowDatabase();
   const cfg = validateConfig({
     profiles: { winpe: { bootFiles: { 'efi-x64': 'ipxe.efi' }, secureBootFiles: { 'efi-x64': 'shimx64.efi' } } },
     policy: { unknown: { action: 'boot', profile: 'winpe' } },
   }, 'test');
-  const store = openStore(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, { serverName: 'sb-slow' });
+  const store = openStore(slowUrl, { serverName: 'sb-slow' });
   const host = new ServiceHost({ ctx: { store, config: () => cfg, logger }, logger, settled: async () => undefined });
   const attached = secureboot.attach({
     store, config: () => cfg, logger, registry: new Registry(), macOfIp: () => undefined, sessions: () => [], remote: (def) => host.remote(def),
@@ -388,12 +388,10 @@ test('fleet: Secure Boot marks are answered from memory on a database answering 
 });
 
 test('fleet: the rollout gate is rebuilt off the thread on a database answering 2 s late; a machine imported on another appliance is admitted', async (t) => {
-  const url = freshPgUrl();
-  const u = new URL(url);
-  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  const { url, slowUrl, proxy } = await slowDatabase();
   const cfg = fleetRolloutConfig();
   const now = () => DAY0_10H;
-  const store = openStore(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, { serverName: 'rollout-slow' });
+  const store = openStore(slowUrl, { serverName: 'rollout-slow' });
   const ctx = { store, config: () => cfg, logger, now };
   const host = new ServiceHost({ ctx, logger, settled: async () => undefined });
   const remote = host.remote(rolloutService);
@@ -431,11 +429,9 @@ test('fleet: the rollout gate is rebuilt off the thread on a database answering 
 });
 
 test('fleet: a boot password checked on a database answering 2 s late waits off the thread; a wrong one is counted, the right one unlocks', async (t) => {
-  const url = freshPgUrl();
-  const u = new URL(url);
-  const proxy = await slowProxy(`${decodeURIComponent(u.searchParams.get('host') ?? '')}/.s.PGSQL.${u.port}`);
+  const { url, slowUrl, proxy } = await slowDatabase();
   const cfg = validateConfig({ profiles: { lab: { bootFiles: { 'efi-x64': 'ipxe.efi' }, ipxeScript: 'boot', password: { mode: 'required' } } } }, 'test');
-  const store = openStore(`postgres://postgres@127.0.0.1:${proxy.port}${u.pathname}`, { serverName: 'pw-slow' });
+  const store = openStore(slowUrl, { serverName: 'pw-slow' });
   const host = new ServiceHost({ ctx: { store, config: () => cfg, logger }, logger, settled: async () => undefined });
   const registry = new Registry();
   const gate = new PasswordGate({ store, config: () => cfg, logger, metrics: createPasswordMetrics(registry), checks: host.remote(passwordChecksService) });
