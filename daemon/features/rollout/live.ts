@@ -147,6 +147,14 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     return { minute, admissions, windowOf, gate: buildGate({ rollouts: admissions, windowOf, open }) };
   }
 
+  /** Reads the inputs on this thread and builds the gate from them. */
+  function buildInPlace(c: BootgateConfig, t: number): Built {
+    const r = rebuild(c, t, service.gateInputs(t));
+    if (r === 'read') throw new Error('rollout inputs read but not used');
+    dirty = false;
+    return r;
+  }
+
   /** The last gate with its windows brought to `t` (while a read is under way). */
   function interim(t: number): Built | null {
     if (!built) return null;
@@ -186,9 +194,7 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
         readAsync(opts.readInputs);
         r = interim(t) ?? { minute, admissions: new Map(), windowOf: new Map(), gate: closedGate(c) };
       } else if (r === 'read') {
-        r = rebuild(c, t, service.gateInputs(t));
-        if (r === 'read') throw new Error('rollout inputs read but not used');
-        dirty = false;
+        r = buildInPlace(c, t);
       }
       built = r;
       failed = null;
@@ -205,10 +211,7 @@ export function createLiveRollouts(service: RolloutService, cfg: () => BootgateC
     try {
       const c = cfg();
       const t = now();
-      if (rebuild(c, t, null) === 'read') {
-        const r = rebuild(c, t, service.gateInputs(t));
-        if (r !== 'read') { built = r; dirty = false; }
-      }
+      if (rebuild(c, t, null) === 'read') built = buildInPlace(c, t);
     } catch (err) {
       errors(() => opts.logger?.error({ err: (err as Error).message }, 'rollout gate: the first build failed; nobody admitted until a read succeeds'));
     }
