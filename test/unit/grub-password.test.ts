@@ -9,24 +9,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { Registry } from 'prom-client';
 import {
   GRUB_PASSWORD_MAX, grubConfig, grubPasswordStep, loaderConfigPath, redactLoaderPath, type LoaderInput,
 } from '../../daemon/boot/loader-config.js';
-import { BootContent } from '../../daemon/boot/content.js';
-import { ClientDirectory } from '../../daemon/boot/clients.js';
-import { Gatekeeper, configOnlyBackend } from '../../daemon/boot/gatekeeper.js';
 import { validateConfig } from '../../daemon/config/load.js';
 import { effectiveConfig } from '../../daemon/config/defaults.js';
-import { createLogger } from '../../daemon/log.js';
-import { createMetrics } from '../../daemon/metrics.js';
 import { decide, snapshotFromConfig } from '../../daemon/policy/decide.js';
 import type { ClientInfo, Decision } from '../../daemon/policy/types.js';
-import { openStore } from '../../daemon/store/db.js';
-import { PasswordAdmin } from '../../daemon/features/password/service.js';
-import { PasswordGate } from '../../daemon/features/password/gate.js';
-import { createPasswordMetrics } from '../../daemon/features/password/metrics.js';
+import { passwordBoot } from './helpers/password-boot.js';
 
 const MAC = '52:54:00:77:00:07';
 const IP = '10.77.0.107';
@@ -140,21 +130,8 @@ describe('the content door checks the typed password', () => {
       },
       policy: { unknown: { action: 'boot', profile: 'lab' } },
     }, 'test'));
-    const store = openStore(':memory:');
-    const logs: string[] = [];
-    const sink = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
-    const logger = createLogger('debug', sink);
-    const registry = new Registry();
-    const clock = { t: Date.UTC(2026, 0, 5, 9, 0, 0) };
-    const clients = new ClientDirectory();
+    const { store, logs, registry, clients, passwords, content } = await passwordBoot(cfg, root, PW, { secureBoot: { has: () => true } });
     clients.seen({ mac: MAC, archCode: 7, arch: 'efi-x64', httpBoot: false, ipxe: false, guid: null, guidSwapped: null, vendorClass: 'PXEClient:Arch:00007', ip: IP, door: 'pxe' }, SERVER);
-    const passwords = new PasswordGate({ store, config: () => cfg, logger, metrics: createPasswordMetrics(registry), now: () => clock.t, macOfIp: (ip) => clients.macOfIp(ip) });
-    await new PasswordAdmin(store, () => cfg, () => clock.t, { ln: 10, r: 8, p: 1 }).set(null, PW, 'test');
-    const snap = { ...snapshotFromConfig(cfg), password: { required: false, unlocks: passwords.unlocks }, secureBoot: { has: () => true } };
-    const gate = new Gatekeeper(configOnlyBackend(snap), logger, createMetrics(registry));
-    const content = new BootContent(gate, clients, () => ({
-      root, httpPort: 8080, scriptTransport: 'http', retrySeconds: 30, profile: (n) => cfg.profiles[n], profiles: cfg.profiles, menu: cfg.menu, version: '0.1.0',
-    }), passwords);
     const ask = async (path: string) => {
       const a = await content.forTftp(path, IP, SERVER);
       assert.equal(a.kind, 'content', JSON.stringify(a));

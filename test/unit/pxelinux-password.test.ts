@@ -10,26 +10,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { Registry } from 'prom-client';
 import { PXELINUX_LOCAL_LABEL, PXELINUX_PASSWORD_WAIT_SECONDS, pxelinuxConfig, type LoaderInput } from '../../daemon/boot/loader-config.js';
 import {
   PXELINUX_PASSWORD_MAX, PXELINUX_PROMPT_TTL_MS, PxelinuxPrompts, promptRequest, pxelinuxDir,
 } from '../../daemon/boot/pxelinux-prompt.js';
-import { BootContent, PXELINUX_INPUT_SHOWN } from '../../daemon/boot/content.js';
-import { ClientDirectory } from '../../daemon/boot/clients.js';
-import { Gatekeeper, configOnlyBackend } from '../../daemon/boot/gatekeeper.js';
+import { PXELINUX_INPUT_SHOWN } from '../../daemon/boot/content.js';
 import { validateConfig } from '../../daemon/config/load.js';
 import { effectiveConfig } from '../../daemon/config/defaults.js';
-import { createLogger } from '../../daemon/log.js';
-import { createMetrics } from '../../daemon/metrics.js';
 import { decide, snapshotFromConfig } from '../../daemon/policy/decide.js';
 import { canPrompt } from '../../daemon/policy/password.js';
 import type { ClientInfo, Decision } from '../../daemon/policy/types.js';
-import { openStore } from '../../daemon/store/db.js';
-import { PasswordAdmin } from '../../daemon/features/password/service.js';
-import { PasswordGate } from '../../daemon/features/password/gate.js';
-import { createPasswordMetrics } from '../../daemon/features/password/metrics.js';
+import { passwordBoot } from './helpers/password-boot.js';
 
 const MAC = '52:54:00:77:00:17';
 const IP = '10.77.0.117';
@@ -156,20 +147,7 @@ describe('the TFTP door checks the word typed at the prompt', () => {
       },
       policy: { unknown: { action: 'boot', profile: 'lab' } },
     }, 'test'));
-    const store = openStore(':memory:');
-    const logs: string[] = [];
-    const sink = new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } });
-    const logger = createLogger('debug', sink);
-    const registry = new Registry();
-    const clock = { t: Date.UTC(2026, 0, 5, 9, 0, 0) };
-    const clients = new ClientDirectory();
-    const passwords = new PasswordGate({ store, config: () => cfg, logger, metrics: createPasswordMetrics(registry), now: () => clock.t, macOfIp: (ip) => clients.macOfIp(ip) });
-    await new PasswordAdmin(store, () => cfg, () => clock.t, { ln: 10, r: 8, p: 1 }).set(null, PW, 'test');
-    const snap = { ...snapshotFromConfig(cfg), password: { required: false, unlocks: passwords.unlocks } };
-    const gate = new Gatekeeper(configOnlyBackend(snap), logger, createMetrics(registry));
-    const content = new BootContent(gate, clients, () => ({
-      root, httpPort: 8080, scriptTransport: 'http', retrySeconds: 30, profile: (n) => cfg.profiles[n], profiles: cfg.profiles, menu: cfg.menu, version: '0.1.0',
-    }), passwords, () => clock.t);
+    const { store, logs, registry, passwords, content } = await passwordBoot(cfg, root, PW);
     const config = async () => {
       const a = await content.forTftp(CFG, IP, SERVER);
       assert.equal(a.kind, 'content', JSON.stringify(a));
