@@ -71,6 +71,8 @@ export interface TransferHooks {
 export const SYNC_SLICE_MS = 10;
 /** Receive buffer of the lock-step loop: an ACK is 4 bytes, an ERROR a few hundred; longer is garbage. */
 const SYNC_RECV_BYTES = 1500;
+/** Packets read at most before a late timeout is declared (readQueued). */
+const READ_QUEUED_MAX = 64;
 
 /** Error 5 answers to strangers are limited per transfer so a flood cannot turn into one. */
 const STRANGER_REPLIES_PER_SECOND = 20;
@@ -262,11 +264,9 @@ export class Transfer {
     try {
       while (!this.finished && !this.pumping) {
         const now = this.clock();
-        if (now >= this.state.deadline) {
-          this.step({ type: 'timeout' });
-          continue;
-        }
         if (now >= sliceEnd) break;
+        // The socket first, the deadline second: after the thread was descheduled past the deadline,
+        // an ACK already queued is progress, not a reason to resend.
         const n = io.recv(fd, buf);
         if (n >= 0) {
           // Spin only while the client usually answers within the spin limit (a quiet LAN); a slow or
@@ -277,6 +277,10 @@ export class Transfer {
           continue;
         }
         if (n === -EAGAIN || n === -EINTR) {
+          if (now >= this.state.deadline) {
+            this.step({ type: 'timeout' });
+            continue;
+          }
           if (now - idleSince < Math.min(maxSpinMs, 2 * this.ackWaitMs) && this.ackWaitMs < maxSpinMs) continue;
           const w = io.wait(fd, Math.min(this.state.deadline, sliceEnd) - now);
           if (w < 0 && w !== -EINTR) break;
@@ -529,8 +533,28 @@ export class Transfer {
   private onTimer(): void {
     this.timer = null;
     this.timerAt = Infinity;
+    if (this.clock() >= this.state.deadline) this.readQueued();
+    if (this.finished) return;
     if (this.clock() >= this.state.deadline) this.apply({ type: 'timeout' });
     else this.armTimer();
+  }
+
+  /**
+   * Reads what the kernel already holds for this transfer before a timeout is declared: a timer that
+   * fires late (the thread was busy or descheduled) runs before the event loop reads the socket, and
+   * the ACK it waits for may be queued. Only where this thread owns the fd's reads (worker threads).
+   */
+  private readQueued(): void {
+    const io = this.direct ?? this.sync;
+    const fd = this.directFd ?? (this.sync !== null ? (this.sock?.fd ?? null) : null);
+    if (io === null || fd === null) return;
+    const buf = this.syncBuf ?? (this.syncBuf = Buffer.alloc(SYNC_RECV_BYTES));
+    for (let i = 0; i < READ_QUEUED_MAX && !this.finished; i++) {
+      const n = io.recv(fd, buf);
+      if (n === -ECONNREFUSED) this.fail('aborted', 'socket: ECONNREFUSED', false);
+      if (n < 0) return;
+      this.onClient(buf.subarray(0, n));
+    }
   }
 
   private clearTimer(): void {
