@@ -24,6 +24,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 # shellcheck source=lib/tftp-netns.sh
 source "$HERE/lib/tftp-netns.sh"
+# shellcheck source=lib/tftp-servers.sh
+source "$HERE/lib/tftp-servers.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   SIZES=${SIZES:-64M}; REPEAT=${REPEAT:-1}; CONC_SIZE=${CONC_SIZE:-32M}; CONC_CLIENTS=${CONC_CLIENTS:-20}
@@ -90,11 +92,6 @@ make_file() {
   sha256sum "$ROOT/$name" | cut -d' ' -f1 > "$WORK/$name.sha256"
 }
 
-fetch_atftpd() {
-  [ -x "$WORK/atftpd/usr/sbin/atftpd" ] && return 0
-  # atftpd conflicts with tftpd-hpa in apt: unpack it instead of installing it.
-  (cd "$WORK" && apt-get download atftpd >/dev/null 2>&1 && dpkg -x atftpd_*.deb atftpd)
-}
 
 start_server() {
   local name=$1; shift
@@ -107,7 +104,7 @@ start_server() {
         --sessions-max 1000 --sessions-per-client-max 1000 "$@" \
         > "$WORK/bootgate.out" 2> "$WORK/bootgate.err" &
       SRV_PID=$!
-      for _ in $(seq 100); do grep -q '^listening' "$WORK/bootgate.out" 2>/dev/null && break; sleep 0.1; done
+      wait_listening "$WORK/bootgate.out" || true
       ;;
     bootgate-nosync)
       # The same engine with the lock-step fast path off (every packet through the event loop), for comparison.
@@ -140,13 +137,6 @@ start_server() {
   SRV_NAME=$name
 }
 
-stop_server() {
-  if [ -n "${SRV_PID:-}" ] && kill -0 "$SRV_PID" 2>/dev/null; then
-    kill "$SRV_PID" 2>/dev/null || true
-    wait "$SRV_PID" 2>/dev/null || true
-  fi
-  SRV_PID=
-}
 
 # One download in the client namespace, checked against the file's sha256. Prints nothing; 0 = intact.
 # $1 file, $2 blksize, $3 windowsize (0 = no windowsize option), $4 timeout seconds

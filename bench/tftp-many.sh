@@ -20,6 +20,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+# shellcheck source=lib/tftp-servers.sh
+source "$HERE/lib/tftp-servers.sh"
 
 MANY_CLIENTS=${MANY_CLIENTS:-10 50 200}
 MANY_SIZE=${MANY_SIZE:-16M}
@@ -98,11 +100,6 @@ mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s <= 0) print "n/a"; else printf "
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-fetch_atftpd() {
-  [ -x "$WORK/atftpd/usr/sbin/atftpd" ] && return 0
-  # atftpd conflicts with tftpd-hpa in apt: unpack it instead of installing it.
-  (cd "$WORK" && apt-get download atftpd >/dev/null 2>&1 && dpkg -x atftpd_*.deb atftpd)
-}
 
 start_server() {
   local name=$1
@@ -115,7 +112,7 @@ start_server() {
       ip netns exec "${TAG}s" node "$REPO/dist/bench/tftp-server.js" --root "$ROOT" --address "$SERVER_IP" --port 69 \
         --sessions-max 1000 ${MANY_WORKERS:+--workers "$MANY_WORKERS"} "${extra[@]}" > "$WORK/$name.out" 2> "$WORK/$name.err" &
       SRV_PID=$!
-      for _ in $(seq 100); do grep -q '^listening' "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
+      wait_listening "$WORK/$name.out" || true
       ;;
     atftpd)
       fetch_atftpd
@@ -128,13 +125,6 @@ start_server() {
   kill -0 "$SRV_PID" 2>/dev/null || { echo "tftp-many: $name did not start" >&2; exit 1; }
 }
 
-stop_server() {
-  if [ -n "${SRV_PID:-}" ] && kill -0 "$SRV_PID" 2>/dev/null; then
-    kill "$SRV_PID" 2>/dev/null || true
-    wait "$SRV_PID" 2>/dev/null || true
-  fi
-  SRV_PID=
-}
 
 # One client's download from its namespace. $1 client index, $2 blksize, $3 windowsize. 0 = intact.
 one_client() {
