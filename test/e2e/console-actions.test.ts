@@ -8,20 +8,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { validateConfig } from '../../daemon/config/load.js';
 import { PasswordRepo } from '../../daemon/features/password/store.js';
-import { createLogger } from '../../daemon/log.js';
-import { startDaemon, VERSION, type Daemon } from '../../daemon/main.js';
+import { VERSION, type Daemon } from '../../daemon/main.js';
 import { openStore } from '../../daemon/store/db.js';
+import { ARTIFACTS, startConsoleRig, WAIT_MS, type ConsoleRig } from './console-rig.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const RW = 'console-rw-token-actions-0123';
-const WAIT_MS = Number(process.env.CONSOLE_WAIT_MS ?? 120_000);
-const ARTIFACTS = resolve('test/artifacts');
 const LOCKED_MAC = '52:54:00:ac:70:01';
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -29,7 +25,7 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 describe('console actions in Chromium', () => {
-  let dir: string;
+  let rig: ConsoleRig;
   let storePath: string;
   let daemon: Daemon;
   let base: string;
@@ -48,29 +44,18 @@ describe('console actions in Chromium', () => {
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install the Debian package chromium`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'bg-console-actions-'));
-    const root = join(dir, 'root');
-    mkdirSync(root);
-    writeFileSync(join(root, 'ipxe.efi'), Buffer.alloc(4096, 7));
-    const tokensFile = join(dir, 'tokens');
-    writeFileSync(tokensFile, `${RW}\n`);
-    storePath = join(dir, 'store.db');
-    const config = validateConfig({
-      root,
-      server: { bindAddress: '127.0.0.1', dhcpPort: 0, pxePort: 0 },
-      tftp: { port: 0 },
-      http: { port: 0, address: '127.0.0.1' },
-      admin: { tokensFile },
-      store: { path: storePath },
-      profiles: {
-        lab: { description: 'lab image', bootFiles: { 'efi-x64': 'ipxe.efi' } },
-        win11: { kind: 'required', bootFiles: { 'efi-x64': 'ipxe.efi' }, rollout: { startDate: '2025-03-03', timeZone: 'UTC', startPerGroup: 1, growthFactor: 1 } },
+    rig = await startConsoleRig({
+      prefix: 'bg-console-actions-',
+      tokens: [RW],
+      config: {
+        profiles: {
+          lab: { description: 'lab image', bootFiles: { 'efi-x64': 'ipxe.efi' } },
+          win11: { kind: 'required', bootFiles: { 'efi-x64': 'ipxe.efi' }, rollout: { startDate: '2025-03-03', timeZone: 'UTC', startPerGroup: 1, growthFactor: 1 } },
+        },
       },
-      policy: { unknown: { action: 'pending', profile: 'lab' } },
-      log: { level: 'silent' },
-    }, 'test');
-    daemon = await startDaemon({ config, logger: createLogger('silent') });
+    });
+    storePath = rig.storePath;
+    daemon = rig.daemon;
     base = `http://127.0.0.1:${daemon.ports.http as number}`;
     await adminApi('POST', '/computers', { name: 'pc-edit', macs: ['52:54:00:ac:70:10'], profile: 'lab' });
     // A MAC of a prefix the IEEE registry (Debian's ieee-data, installed by .ci/run) assigns to Cisco.
@@ -90,8 +75,7 @@ describe('console actions in Chromium', () => {
 
   after(async () => {
     await browser?.close();
-    await daemon?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   test('password set and cleared, lockout lifted, an edit\'s field error, import with skip, halt and resume, the Appliances page', async () => {

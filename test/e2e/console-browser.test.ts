@@ -10,17 +10,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { validateConfig } from '../../daemon/config/load.js';
-import { startDaemon, type Daemon } from '../../daemon/main.js';
-import { createLogger } from '../../daemon/log.js';
 import { DhcpMessageType } from '../../daemon/protocol/dhcp/constants.js';
-import { TestClient, freePort, pxeRequest } from '../unit/helpers/dhcp-client.js';
+import { pxeRequest } from '../unit/helpers/dhcp-client.js';
+import { ARTIFACTS, discover, startConsoleRig, WAIT_MS, type ConsoleRig } from './console-rig.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,23 +26,8 @@ const RO = 'console-ro-token-0123456789';
 const MAC = '52:54:00:c0:5e:01';
 const MAC_RO = '52:54:00:c0:5e:02';
 /** Safety net for one wait in the page; the waits end on what they wait for. */
-const WAIT_MS = Number(process.env.CONSOLE_WAIT_MS ?? 120_000);
-const ARTIFACTS = resolve('test/artifacts');
 
 /** What the door answered: the boot file of the offer for this xid. */
-async function discover(client: TestClient, dhcpPort: number, mac: string): Promise<{ file: string; ms: number }> {
-  // Each machine its own SMBIOS GUID (from its MAC): a shared one would make them one computer.
-  const req = pxeRequest({ mac, arch: 7, guid: Buffer.from(`00112233445566778899${mac.replace(/:/g, '')}`, 'hex') });
-  const t0 = Date.now();
-  client.send(req, dhcpPort);
-  try {
-    const reply = await client.reply(req.xid, 3000);
-    return { file: reply.file, ms: Date.now() - t0 };
-  } catch {
-    return { file: '', ms: Date.now() - t0 };
-  }
-}
-
 function getStatus(port: number, path: string, cookie: string): Promise<number> {
   return new Promise((res, rej) => {
     const r = request({ host: '127.0.0.1', port, path, headers: { cookie } }, (resp) => {
@@ -68,50 +50,29 @@ async function signIn(page: Page, base: string, token: string): Promise<void> {
   await page.locator('#nav').waitFor({ state: 'visible', timeout: WAIT_MS });
 }
 
-describe('the console in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install the Debian package chromium` }, () => {
-  let dir: string;
-  let daemon: Daemon;
-  let client: TestClient;
-  let dhcpPort: number;
+describe('the console in Chromium', () => {
+  let rig: ConsoleRig;
   let tftpPort: number;
   let base: string;
   let httpPort: number;
   let browser: Browser;
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'bg-console-e2e-'));
-    const root = join(dir, 'root');
-    mkdirSync(root);
-    writeFileSync(join(root, 'ipxe.efi'), Buffer.alloc(2 * 1024 * 1024, 7));
-    writeFileSync(join(root, 'vmlinuz'), Buffer.alloc(3 * 1024 * 1024, 9));
-    const tokensFile = join(dir, 'tokens');
-    writeFileSync(tokensFile, `${RW}\n${RO}:ro\n`);
-    client = await TestClient.open();
-    dhcpPort = await freePort();
-    tftpPort = await freePort();
-    const config = validateConfig({
-      root,
-      server: { bindAddress: '127.0.0.1', dhcpPort, pxePort: 0, clientPort: client.port, broadcastAddress: '127.0.0.1' },
-      tftp: { port: tftpPort },
-      http: { port: 0, address: '127.0.0.1' },
-      admin: { tokensFile },
-      store: { path: join(dir, 'store.db') },
-      profiles: { lab: { description: 'lab image', bootFiles: { 'efi-x64': 'ipxe.efi' } } },
-      policy: { unknown: { action: 'pending', profile: 'lab' } },
-      log: { level: 'silent' },
-    }, 'test');
-    daemon = await startDaemon({ config, logger: createLogger('silent') });
-    httpPort = daemon.ports.http as number;
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install the Debian package chromium`);
+    rig = await startConsoleRig({
+      prefix: 'bg-console-e2e-',
+      tokens: [RW, `${RO}:ro`],
+      files: { 'ipxe.efi': Buffer.alloc(2 * 1024 * 1024, 7), vmlinuz: Buffer.alloc(3 * 1024 * 1024, 9) },
+    });
+    tftpPort = rig.daemon.ports.tftp as number;
+    httpPort = rig.daemon.ports.http as number;
     base = `http://127.0.0.1:${httpPort}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   });
 
   after(async () => {
     await browser?.close();
-    client?.close();
-    await daemon?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   test('sign in, a pending machine appears and is approved, its boot arrives live, a CSV is previewed and imported, sign-out revokes', async () => {
@@ -131,7 +92,7 @@ describe('the console in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CH
 
     // Pending: an unknown machine knocks and shows up.
     await page.getByRole('link', { name: /Pending/ }).click();
-    const first = await discover(client, dhcpPort, MAC);
+    const first = await discover(rig, MAC);
     assert.equal(first.file, '', 'a pending machine gets no boot file');
     const t0 = Date.now();
     const row = page.locator(`#pending-table tr[data-mac="${MAC}"]`);
@@ -154,12 +115,12 @@ describe('the console in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CH
 
     // Boots now: the next DISCOVER gets the profile; TFTP and HTTP fetches follow, all live in the page.
     await page.getByRole('link', { name: 'Boots now' }).click();
-    const second = await discover(client, dhcpPort, MAC);
+    const second = await discover(rig, MAC);
     assert.equal(second.file, 'ipxe.efi', 'the approved machine gets the profile\'s boot program');
     // The 4011 exchange that follows (here with the client's address in ciaddr) binds its IP to its MAC.
     const request4011 = pxeRequest({ mac: MAC, arch: 7, type: DhcpMessageType.REQUEST, ciaddr: '127.0.0.1' });
-    client.send(request4011, daemon.ports.pxe[0] as number);
-    await client.reply(request4011.xid, WAIT_MS);
+    rig.client.send(request4011, rig.daemon.ports.pxe[0] as number);
+    await rig.client.reply(request4011.xid, WAIT_MS);
     const card = page.locator(`article.machine[data-mac="${MAC}"]`);
     const step = (selector: string) => card.locator(selector).waitFor({ timeout: WAIT_MS }).catch(async (err: Error) => {
       throw new Error(`${err.message}\nthe card says: ${await card.textContent().catch(() => '(no card)')}`);
@@ -232,7 +193,7 @@ describe('the console in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CH
   });
 
   test('a read-only token sees no change buttons, and its forged POST is refused', async () => {
-    await discover(client, dhcpPort, MAC_RO);
+    await discover(rig, MAC_RO);
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     const pageErrors: string[] = [];

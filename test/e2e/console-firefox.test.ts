@@ -7,76 +7,35 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { validateConfig } from '../../daemon/config/load.js';
-import { createLogger } from '../../daemon/log.js';
-import { startDaemon, type Daemon } from '../../daemon/main.js';
-import { TestClient, freePort, pxeRequest } from '../unit/helpers/dhcp-client.js';
+import { ARTIFACTS, discover, startConsoleRig, WAIT_MS, type ConsoleRig } from './console-rig.js';
 
 const FIREFOX = '/usr/bin/firefox-esr';
 const RW = 'console-ff-token-0123456789';
 const MAC = '52:54:00:ff:0f:01';
-const WAIT_MS = Number(process.env.CONSOLE_WAIT_MS ?? 120_000);
-const ARTIFACTS = resolve('test/artifacts');
-
-async function discover(client: TestClient, port: number, mac: string): Promise<string> {
-  const req = pxeRequest({ mac, arch: 7, guid: Buffer.from(`00112233445566778899${mac.replace(/:/g, '')}`, 'hex') });
-  client.send(req, port);
-  try {
-    return (await client.reply(req.xid, 3000)).file;
-  } catch {
-    return '';
-  }
-}
 
 describe('the console in Firefox', () => {
-  let dir: string;
-  let daemon: Daemon;
-  let client: TestClient;
-  let dhcpPort: number;
+  let rig: ConsoleRig;
   let base: string;
   let browser: Browser;
 
   before(async () => {
     assert.ok(existsSync(FIREFOX), `${FIREFOX} is missing: install the Debian package firefox-esr`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'bg-console-ff-'));
-    const root = join(dir, 'root');
-    mkdirSync(root);
-    writeFileSync(join(root, 'ipxe.efi'), Buffer.alloc(4096, 7));
-    const tokensFile = join(dir, 'tokens');
-    writeFileSync(tokensFile, `${RW}\n`);
-    client = await TestClient.open();
-    dhcpPort = await freePort();
-    const config = validateConfig({
-      root,
-      server: { bindAddress: '127.0.0.1', dhcpPort, pxePort: 0, clientPort: client.port, broadcastAddress: '127.0.0.1' },
-      tftp: { port: 0 },
-      http: { port: 0, address: '127.0.0.1' },
-      admin: { tokensFile, address: '127.0.0.1', port: 0 },
-      store: { path: join(dir, 'store.db') },
-      profiles: { lab: { description: 'lab image', bootFiles: { 'efi-x64': 'ipxe.efi' } } },
-      policy: { unknown: { action: 'pending', profile: 'lab' } },
-      log: { level: 'silent' },
-    }, 'test');
-    daemon = await startDaemon({ config, logger: createLogger('silent') });
-    base = `https://127.0.0.1:${daemon.ports.admin as number}`;
+    rig = await startConsoleRig({ prefix: 'bg-console-ff-', tokens: [RW], config: { admin: { address: '127.0.0.1', port: 0 } } });
+    base = `https://127.0.0.1:${rig.daemon.ports.admin as number}`;
     browser = await puppeteer.launch({
       browser: 'firefox', executablePath: FIREFOX, headless: true, acceptInsecureCerts: true,
       // Its own throwaway profile (puppeteer makes one); HOME for anything Firefox writes beside it.
-      env: { ...process.env, HOME: dir },
+      env: { ...process.env, HOME: rig.dir },
     });
   });
 
   after(async () => {
     await browser?.close();
-    client?.close();
-    await daemon?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   test('sign in, approve a pending machine, its next DISCOVER boots, sign out', async () => {
@@ -95,7 +54,7 @@ describe('the console in Firefox', () => {
     assert.deepEqual([cookie.secure, cookie.httpOnly, cookie.sameSite], [true, true, 'Strict']);
 
     await page.click('a[data-page="pending"]');
-    assert.equal(await discover(client, dhcpPort, MAC), '', 'pending: no boot file yet');
+    assert.equal((await discover(rig, MAC)).file, '', 'pending: no boot file yet');
     const t0 = Date.now();
     const row = `#pending-table tr[data-mac="${MAC}"]`;
     await page.waitForSelector(row, { timeout: WAIT_MS });
@@ -106,14 +65,14 @@ describe('the console in Firefox', () => {
     await page.select(`#profile-${key}`, 'lab');
     await page.click(`${row} button.primary`);
     await page.waitForSelector(row, { hidden: true, timeout: WAIT_MS });
-    assert.equal(await discover(client, dhcpPort, MAC), 'ipxe.efi', 'approved in Firefox: the next DISCOVER gets the profile');
+    assert.equal((await discover(rig, MAC)).file, 'ipxe.efi', 'approved in Firefox: the next DISCOVER gets the profile');
 
     await page.click('#sign-out');
     await page.waitForSelector('#token', { visible: true, timeout: WAIT_MS });
     // The old cookie, replayed from outside the browser (trusting exactly the appliance's certificate): refused.
-    const ca = readFileSync(join(dir, 'admin-tls.crt'));
+    const ca = readFileSync(join(rig.dir, 'admin-tls.crt'));
     const status = await new Promise<number>((res, rej) => {
-      const r = httpsRequest({ host: '127.0.0.1', port: daemon.ports.admin as number, path: '/console/api/pending', ca, checkServerIdentity: () => undefined,
+      const r = httpsRequest({ host: '127.0.0.1', port: rig.daemon.ports.admin as number, path: '/console/api/pending', ca, checkServerIdentity: () => undefined,
         headers: { cookie: `bootgate_console=${cookie.value}` } }, (resp) => { resp.resume(); res(resp.statusCode ?? 0); });
       r.on('error', rej);
       r.end();
