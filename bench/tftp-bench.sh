@@ -58,14 +58,7 @@ done
 [ -f "$REPO/dist/bench/tftp-server.js" ] || { echo "tftp-bench: run 'npm run build' first" >&2; exit 2; }
 
 TAG=bgtb$(( $$ % 100000 ))
-WORK=$(mktemp -d /tmp/bg-tftp-bench.XXXXXX)
-chmod 755 "$WORK"
-ROOT=$WORK/root
-mkdir -p "$ROOT"
-chmod 755 "$ROOT"
-RESULTS=$WORK/results.tsv
-: > "$RESULTS"
-SRV_PID=
+bench_workdir bg-tftp-bench
 SRV_NAME=
 
 cleanup() {

@@ -41,14 +41,7 @@ for n in $MANY_CLIENTS; do [ "$n" -gt "$N_MAX" ] && N_MAX=$n; done
 
 TAG=bgtm$(( $$ % 100000 ))
 SERVER_IP=10.89.0.1
-WORK=$(mktemp -d /tmp/bg-tftp-many.XXXXXX)
-chmod 755 "$WORK"
-ROOT=$WORK/root
-mkdir -p "$ROOT"
-chmod 755 "$ROOT"
-RESULTS=$WORK/results.tsv
-: > "$RESULTS"
-SRV_PID=
+bench_workdir bg-tftp-many
 UP=0
 
 client_ip() { echo "10.89.$(( $1 / 200 + 1 )).$(( $1 % 200 + 10 ))"; }

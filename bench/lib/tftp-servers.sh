@@ -1,6 +1,19 @@
-# Shared shell helpers for the TFTP benchmarks (tftp-bench.sh, tftp-many.sh): fetching atftpd, waiting
-# for Bootgate's bench server to listen, and stopping the server the script started. Source it after
-# setting WORK (the script's work directory); SRV_PID holds the running server's PID.
+# Shared shell helpers for the TFTP benchmarks (tftp-bench.sh, tftp-many.sh): the work directory,
+# fetching atftpd, waiting for Bootgate's bench server to listen, and stopping the server the script
+# started. Source it, then call bench_workdir; SRV_PID holds the running server's PID.
+
+# Makes the script's work directory /tmp/$1.XXXXXX (WORK), its world-readable boot root (ROOT, where
+# the servers find the files), an empty results table (RESULTS); no server running yet (SRV_PID).
+bench_workdir() {
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  chmod 755 "$WORK"
+  ROOT=$WORK/root
+  mkdir -p "$ROOT"
+  chmod 755 "$ROOT"
+  RESULTS=$WORK/results.tsv
+  : > "$RESULTS"
+  SRV_PID=
+}
 
 # atftpd conflicts with tftpd-hpa in apt: unpack it into $WORK instead of installing it.
 fetch_atftpd() {
