@@ -11,6 +11,7 @@ import { createSession, step, type SessionAction, type SessionEvent, type Sessio
 import type { TransferParams } from './negotiate.js';
 import { enableDataSegmentation, setSegmentSize } from './sockopt.js';
 import { openTransferSocket, type Peer, type PortClaims, type TransferSocket } from './transport.js';
+import { spinBudget } from './spin-budget.js';
 import { EAGAIN, ECONNREFUSED, EINTR, loadSyncIo, type SyncIo } from './syncio.js';
 import type { DirectLoop } from './directloop.js';
 
@@ -260,6 +261,9 @@ export class Transfer {
     const maxSpinMs = (this.job.lockstepSpinUs ?? 0) / 1000;
     const sliceEnd = this.clock() + SYNC_SLICE_MS;
     let idleSince = this.clock();
+    // Whether the wait since idleSince went to poll (else it was spent spinning, for the budget).
+    let slept = false;
+    const budget = spinBudget();
     this.inSync = true;
     try {
       while (!this.finished && !this.pumping) {
@@ -281,7 +285,10 @@ export class Transfer {
             this.step({ type: 'timeout' });
             continue;
           }
-          if (now - idleSince < Math.min(maxSpinMs, 2 * this.ackWaitMs) && this.ackWaitMs < maxSpinMs) continue;
+          // ...and while the machine has a CPU to spare for the spin (spin-budget.ts).
+          if (!slept && now - idleSince < Math.min(maxSpinMs, 2 * this.ackWaitMs) && this.ackWaitMs < maxSpinMs && budget.allowed()) continue;
+          if (!slept) budget.spent(now - idleSince);
+          slept = true;
           const w = io.wait(fd, Math.min(this.state.deadline, sliceEnd) - now);
           if (w < 0 && w !== -EINTR) break;
           continue;
