@@ -75,6 +75,8 @@ const SOCKET_OWNERS = [
   // The TFTP engine: a transfer runs in a worker thread that must own its sockets (tftp/transport.ts).
   'daemon/tftp/server.ts',
   'daemon/tftp/transport.ts',
+  // Its start-up warm-up plays a client on 127.0.0.1 to every worker (tftp/warmup.ts).
+  'daemon/tftp/warmup.ts',
 ];
 
 /**

@@ -46,6 +46,8 @@ const metrics = createMetrics();
 const server = await startTftpServer({
   root: values.root, address: values.address ?? '127.0.0.1', port: Number(values.port), config: config.tftp, logger, metrics,
   segmentation: values['no-gso'] !== true,
+  // As the daemon starts its engine: workers warmed before the first request.
+  warmUp: true,
   ...(values['min-rto-ms'] !== undefined ? { minRtoMs: Number(values['min-rto-ms']) } : {}),
   ...(values['lockstep-spin-us'] !== undefined ? { lockstepSpinUs: Number(values['lockstep-spin-us']) } : {}),
   ...(values['no-lockstep-sync'] === true ? { lockstepSpinUs: null } : {}),

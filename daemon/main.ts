@@ -233,6 +233,7 @@ async function startTftp(core: Core, endpoints: Endpoint[], devices: Array<{ dev
     metrics: core.metrics,
     onRequest: (req) => core.content.forTftp(req.path, req.client.address, defaultServer),
     redact: (path, clientIp) => core.content.redactTftp(path, clientIp),
+    warmUp: true,
     onComplete: (ev) => {
       if (ev.result === 'ok') served(core, ev.client.address, ev.path);
       transferred(core, { door: 'tftp', clientIp: ev.client.address, path: ev.path, bytes: ev.bytes, result: ev.result, seconds: ev.seconds });

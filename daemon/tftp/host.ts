@@ -25,7 +25,9 @@ export type HostReport =
       retransmits: number;
       strangers: number;
     }
-  | { type: 'end'; end: TransferEnd; bytes: number; retransmits: number };
+  | { type: 'end'; end: TransferEnd; bytes: number; retransmits: number }
+  /** A warm-up transfer (TransferJob.quiet) ended: nothing of it goes to progress or metrics. */
+  | { type: 'warmed'; end: TransferEnd };
 
 /** How often progress and metric increments are reported. */
 export const REPORT_INTERVAL_MS = 250;
@@ -97,6 +99,10 @@ export class TransferHost {
   private ended(end: TransferEnd): void {
     const r = this.running.get(end.id);
     this.running.delete(end.id);
+    if (r?.transfer.job.quiet === true) {
+      this.opts.emit({ type: 'warmed', end });
+      return;
+    }
     const bytes = r === undefined ? 0 : end.bytes - r.reportedBytes;
     const retransmits = r === undefined ? 0 : end.retransmits - r.reportedRetransmits;
     this.opts.emit({ type: 'end', end, bytes, retransmits });
@@ -108,6 +114,7 @@ export class TransferHost {
     let retransmits = 0;
     const sessions: Array<[number, number]> = [];
     for (const [id, r] of this.running) {
+      if (r.transfer.job.quiet === true) continue;
       const b = r.transfer.bytesSent;
       const x = r.transfer.retransmits;
       bytes += b - r.reportedBytes;

@@ -8,7 +8,11 @@ import { TransferHost, type HostCommand, type HostReport } from './host.js';
 import type { TransferJob } from './transfer.js';
 
 export interface TransferPool {
+  /** Worker threads (0: transfers run on the main thread). */
+  readonly lanes: number;
   start(job: TransferJob): void;
+  /** Starts a transfer on worker `lane` (0 <= lane < lanes), whatever the others carry (warm-up). */
+  startOn(lane: number, job: TransferJob): void;
   abort(id: number, message: string): void;
   abortAll(message: string): void;
   close(): Promise<void>;
@@ -32,12 +36,16 @@ export interface PoolOptions {
 }
 
 class InlinePool implements TransferPool {
+  readonly lanes = 0;
   private readonly host: TransferHost;
   constructor(opts: PoolOptions) {
     this.host = new TransferHost({ cacheBytes: opts.cacheBytes, claims: opts.claims, emit: opts.onReport });
   }
   start(job: TransferJob): void {
     this.host.handle({ type: 'start', job });
+  }
+  startOn(_lane: number, job: TransferJob): void {
+    this.start(job);
   }
   abort(id: number, message: string): void {
     this.host.handle({ type: 'abort', id, message });
@@ -52,14 +60,14 @@ class InlinePool implements TransferPool {
 }
 
 class WorkerPool implements TransferPool {
-  private readonly lanes: Lane[] = [];
+  private readonly laneList: Lane[] = [];
   private readonly laneOf = new Map<number, Lane>();
   private closing = false;
 
   constructor(private readonly opts: PoolOptions) {
     for (let i = 0; i < opts.workers; i++) {
       const lane: Lane = { worker: null, live: new Set() };
-      this.lanes.push(lane);
+      this.laneList.push(lane);
       this.spawn(lane);
     }
   }
@@ -75,7 +83,7 @@ class WorkerPool implements TransferPool {
     });
     lane.worker = worker;
     worker.on('message', (r: HostReport) => {
-      if (r.type === 'end') {
+      if (r.type === 'end' || r.type === 'warmed') {
         lane.live.delete(r.end.id);
         this.laneOf.delete(r.end.id);
       }
@@ -97,12 +105,24 @@ class WorkerPool implements TransferPool {
     lane.worker?.postMessage(cmd);
   }
 
+  get lanes(): number {
+    return this.laneList.length;
+  }
+
   start(job: TransferJob): void {
-    let best = this.lanes[0] as Lane;
-    for (const lane of this.lanes) if (lane.live.size < best.live.size) best = lane;
-    best.live.add(job.id);
-    this.laneOf.set(job.id, best);
-    this.post(best, { type: 'start', job });
+    let best = this.laneList[0] as Lane;
+    for (const lane of this.laneList) if (lane.live.size < best.live.size) best = lane;
+    this.startIn(best, job);
+  }
+
+  startOn(lane: number, job: TransferJob): void {
+    this.startIn(this.laneList[lane] ?? (this.laneList[0] as Lane), job);
+  }
+
+  private startIn(lane: Lane, job: TransferJob): void {
+    lane.live.add(job.id);
+    this.laneOf.set(job.id, lane);
+    this.post(lane, { type: 'start', job });
   }
 
   abort(id: number, message: string): void {
@@ -111,12 +131,12 @@ class WorkerPool implements TransferPool {
   }
 
   abortAll(message: string): void {
-    for (const lane of this.lanes) this.post(lane, { type: 'abort-all', message });
+    for (const lane of this.laneList) this.post(lane, { type: 'abort-all', message });
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.lanes.map((l) => l.worker?.terminate()));
+    await Promise.all(this.laneList.map((l) => l.worker?.terminate()));
   }
 }
 

@@ -22,6 +22,7 @@ import { identityKey } from '../files/cache.js';
 import { resolveInRoot, type Resolved } from '../files/root.js';
 import { negotiate } from './negotiate.js';
 import { createPool, type TransferPool } from './pool.js';
+import { warmUpWorkers, type WarmUpHost, type WarmUpResult } from './warmup.js';
 import type { HostReport } from './host.js';
 import type { TransferEnd, TransferJob } from './transfer.js';
 
@@ -98,6 +99,11 @@ export interface TftpServerOptions {
    * one event-loop callback each. False keeps node:dgram for both (the bench compares).
    */
   directIo?: boolean;
+  /**
+   * Warm the worker threads before start returns (warmup.ts): the first machine after a restart is then
+   * served by compiled code and touched memory. The daemon does; tests that count transfers need not.
+   */
+  warmUp?: boolean;
 }
 
 export interface TftpSessionInfo {
@@ -179,6 +185,7 @@ class Server implements TftpServer {
   private nextId = 1;
   private closing = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly warmEnds = new Map<number, (end: TransferEnd) => void>();
   private readonly logLimited = rateLimited(10_000, 20);
   private limitErrorWindow = 0;
   private limitErrors = 0;
@@ -398,15 +405,35 @@ class Server implements TftpServer {
     slot.running = true;
     if (src.source.kind === 'fd') slot.fd = src.source.fd;
     this.opts.metrics.tftpActive.inc();
-    this.pool.start({
-      id: slot.id, client: slot.client, local: slot.via.local, params: neg.params, size: src.size,
-      source: src.source, retries: cfg.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS, segmentation: this.opts.segmentation ?? true,
+    this.pool.start({ ...this.jobSettings(), id: slot.id, client: slot.client, local: slot.via.local, params: neg.params, size: src.size, source: src.source });
+  }
+
+  /** What every transfer job carries from the server's options. */
+  private jobSettings(): WarmUpHost['job'] {
+    return {
+      retries: this.opts.config.retries, minRtoMs: this.opts.minRtoMs ?? MIN_RTO_MS, segmentation: this.opts.segmentation ?? true,
       lockstepSpinUs: this.opts.lockstepSpinUs === undefined ? LOCKSTEP_SPIN_US : this.opts.lockstepSpinUs,
       directIo: this.opts.directIo ?? true,
+    };
+  }
+
+  /** Warms the worker threads (warmup.ts); null without workers. */
+  async warmUp(): Promise<WarmUpResult | null> {
+    if (this.pool.lanes === 0) return null;
+    return warmUpWorkers({
+      pool: this.pool,
+      nextId: () => this.nextId++,
+      ended: (id) => new Promise((resolve) => this.warmEnds.set(id, resolve)),
+      job: this.jobSettings(),
     });
   }
 
   private onReport(r: HostReport): void {
+    if (r.type === 'warmed') {
+      this.warmEnds.get(r.end.id)?.(r.end);
+      this.warmEnds.delete(r.end.id);
+      return;
+    }
     const m = this.opts.metrics;
     if (r.bytes > 0) m.tftpBytes.inc(r.bytes);
     if (r.retransmits > 0) m.tftpRetransmits.inc(r.retransmits);
@@ -462,6 +489,13 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
   } catch (err) {
     await server.close();
     throw err;
+  }
+  if (opts.warmUp === true) {
+    const r = await server.warmUp();
+    if (r !== null) {
+      const level = r.ok === r.transfers ? 'debug' : 'warn';
+      opts.logger[level]({ transfers: r.transfers, ok: r.ok, ms: r.ms }, 'tftp workers warmed up');
+    }
   }
   return server;
 }

@@ -40,6 +40,8 @@ export interface TransferJob {
    * node:dgram for both.
    */
   directIo: boolean;
+  /** A warm-up transfer (warmup.ts): left out of progress, metrics and logs; its end is reported apart. */
+  quiet?: boolean;
 }
 
 export interface TransferEnd {
@@ -276,8 +278,10 @@ export class Transfer {
           // Spin only while the client usually answers within the spin limit (a quiet LAN); a slow or
           // descheduled client (a loaded host) turns spinning off, so no CPU is burnt waiting for it.
           this.ackWaitMs = 0.875 * this.ackWaitMs + 0.125 * (now - idleSince);
+          if (!slept) budget.spent(now - idleSince);
           this.onClient(buf.subarray(0, n));
           idleSince = this.clock();
+          slept = false;
           continue;
         }
         if (n === -EAGAIN || n === -EINTR) {
