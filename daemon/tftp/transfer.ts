@@ -9,7 +9,8 @@ import type { ChunkCache, PositionalReader } from '../files/cache.js';
 import { bytesPackets, CachedPackets, type PacketSource, type Piece } from './packets.js';
 import { createSession, step, type SessionAction, type SessionEvent, type SessionState, type TransferResult } from './session.js';
 import type { TransferParams } from './negotiate.js';
-import { enableDataSegmentation, setSegmentSize } from './sockopt.js';
+import { enableDataSegmentation } from './sockopt.js';
+import { DataSender } from './data-sender.js';
 import { openTransferSocket, type Peer, type PortClaims, type TransferSocket } from './transport.js';
 import { spinBudget } from './spin-budget.js';
 import { EAGAIN, ECONNREFUSED, EINTR, loadSyncIo, type SyncIo } from './syncio.js';
@@ -111,8 +112,6 @@ export class Transfer {
   private readonly startedAt: number;
   private strangerWindow = 0;
   private strangerCount = 0;
-  /** DATA packets per send (UDP GSO); 1 = one send per packet. */
-  private segments = 1;
   /** The lock-step fast path's calls, or null when this transfer cannot use it. */
   private sync: SyncIo | null = null;
   private syncBuf: Buffer | null = null;
@@ -121,10 +120,10 @@ export class Transfer {
   private syncScheduled = false;
   /** Smoothed time from a DATA to the client's next packet in the lock-step loop (ms): sets the spin. */
   private ackWaitMs = 0;
-  /** Direct DATA sends on the connected fd (sendDirect), or null: node:dgram sends everything. */
+  /** Direct sends and receives on the connected fd (worker threads), or null: node:dgram does both. */
   private direct: SyncIo | null = null;
-  /** DATA sends queued on node:dgram and not yet completed: direct sends wait until none, to keep order. */
-  private dgramPending = 0;
+  /** How DATA leaves (data-sender.ts); null until the socket is open. */
+  private sender: DataSender | null = null;
   /** The fd the worker's DirectLoop reads for this transfer, or null. */
   private directFd: number | null = null;
 
@@ -173,9 +172,6 @@ export class Transfer {
       this.finish('error', `cannot open transfer socket: ${String(err)}`);
       return;
     }
-    if (this.job.segmentation && this.sock.fd !== null && this.state.totalBlocks > 1) {
-      this.segments = enableDataSegmentation(this.sock.fd, this.state.cfg.blksize + 4);
-    }
     const p = this.job.params;
     if (this.job.lockstepSpinUs !== null && this.hooks.mayBlock !== undefined && this.sock.fd !== null && p.windowSize === 1 && !p.msftWindow) {
       this.sync = loadSyncIo();
@@ -193,6 +189,12 @@ export class Transfer {
       });
       if (added === true) this.directFd = fd;
     }
+    const packetSize = this.state.cfg.blksize + 4;
+    const segments = this.job.segmentation && this.sock.fd !== null && this.state.totalBlocks > 1 ? enableDataSegmentation(this.sock.fd, packetSize) : 1;
+    this.sender = new DataSender(this.sock, packetSize, segments, this.direct, {
+      refused: () => this.fail('aborted', 'socket: ECONNREFUSED', false),
+      finished: () => this.finished,
+    });
     this.apply({ type: 'start' });
   }
 
@@ -381,151 +383,13 @@ export class Transfer {
     if (!this.inSync) this.scheduleSync();
   }
 
-  /**
-   * Sends consecutive DATA packets straight from their cache slot: `segments` packets per UDP GSO call
-   * (all but the file's last packet have the same size, and the last can only end a piece), else one
-   * call per packet. Direct sends when the transfer may (sendDirect), else through node:dgram.
-   */
+  /** Sends a piece (see DataSender), or gives its slot back when the socket is gone. */
   private sendPiece(p: Piece): void {
-    const sock = this.sock;
-    if (sock === null) {
+    if (this.sender === null) {
       p.release();
       return;
     }
-    if (this.inSync && this.dgramPending === 0 && this.sendSync(p)) return;
-    if (this.direct !== null && this.dgramPending === 0 && this.sendDirect(p)) return;
-    this.sendQueued(p, p.start);
-  }
-
-  /**
-   * The piece's packets from byte `from` on through node:dgram's queue. Sends complete in order, so the
-   * last one's callback gives the slot back.
-   */
-  private sendQueued(p: Piece, from: number): void {
-    const packetSize = this.state.cfg.blksize + 4;
-    const step = (this.segments > 1 ? this.segments : 1) * packetSize;
-    for (let at = from; at < p.end; at += step) {
-      const end = Math.min(at + step, p.end);
-      const last = end === p.end;
-      const data = p.buf.subarray(at, end);
-      const segmented = this.segments > 1 && end - at > packetSize;
-      this.queueData(data, (err) => {
-        if (err !== null) {
-          if (segmented) this.segmentationFailed(err, Buffer.from(data));
-          else this.sendFailed(err);
-        }
-        if (last) p.release();
-      });
-    }
-  }
-
-  /** One DATA send through node:dgram, counted until it completes (direct sends wait for none pending). */
-  private queueData(data: Buffer, done: (err: Error | null) => void): void {
-    const sock = this.sock;
-    if (sock === null) {
-      done(null);
-      return;
-    }
-    this.dgramPending += 1;
-    sock.send(data, (err) => {
-      this.dgramPending -= 1;
-      done(err);
-    });
-  }
-
-  /**
-   * A DATA send failed. ECONNREFUSED (an ICMP port unreachable from the client) ends the transfer; any
-   * other error (a local firewall's drop is EPERM, a full device queue ENOBUFS) is a lost packet, which
-   * the session's timeout repairs like a loss on the wire.
-   */
-  private sendFailed(err: Error): void {
-    if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.fail('aborted', 'socket: ECONNREFUSED', false);
-  }
-
-  /**
-   * Sends a piece with send() calls on the connected socket's fd (non-blocking; a window is one call with
-   * UDP GSO). Each call returns once the kernel has copied its packets, so the slot goes back at once and
-   * a window costs no send request, no completion callback and no event-loop turn for either. False
-   * (nothing sent) when the first call would block: node:dgram's queue takes the piece and waits for
-   * room. A call that would block midway, or a segmented send the path refuses, hands the rest to
-   * node:dgram (one packet per send after a refusal), in order; any other error drops the packet, as
-   * node:dgram would (sendFailed).
-   */
-  private sendDirect(p: Piece): boolean {
-    const io = this.direct as SyncIo;
-    const fd = (this.sock as TransferSocket).fd as number;
-    const packetSize = this.state.cfg.blksize + 4;
-    const step = (this.segments > 1 ? this.segments : 1) * packetSize;
-    for (let at = p.start; at < p.end; at += step) {
-      const end = Math.min(at + step, p.end);
-      const n = io.send(fd, p.buf.subarray(at, end));
-      if (n >= 0) continue;
-      if (n === -ECONNREFUSED) {
-        p.release();
-        this.fail('aborted', 'socket: ECONNREFUSED', false);
-        return true;
-      }
-      const blocked = n === -EAGAIN || n === -EINTR;
-      if (!blocked && this.segments > 1 && end - at > packetSize) {
-        // The path refused a segmented send (MTU change, no checksum offload): one packet per send from now on.
-        setSegmentSize(fd, 0);
-        this.segments = 1;
-      } else if (!blocked) {
-        continue; // lost here rather than on the wire (see sendFailed): the timeout resends it
-      } else if (at === p.start) {
-        return false;
-      }
-      this.sendQueued(p, at);
-      return true;
-    }
-    p.release();
-    return true;
-  }
-
-  /**
-   * Sends a piece's packets with synchronous send calls (the lock-step loop). The kernel has copied each
-   * packet when the call returns, so the slot goes back at once. False (nothing sent) when the first
-   * send would block, so the caller queues the piece on the socket instead; a later full buffer sends
-   * the rest that way.
-   */
-  private sendSync(p: Piece): boolean {
-    const io = this.sync;
-    const fd = this.sock?.fd ?? null;
-    if (io === null || fd === null) return false;
-    const packetSize = this.state.cfg.blksize + 4;
-    for (let at = p.start; at < p.end; at += packetSize) {
-      const n = io.send(fd, p.buf.subarray(at, Math.min(at + packetSize, p.end)));
-      if (n >= 0) continue;
-      if (n === -ECONNREFUSED) {
-        p.release();
-        this.fail('aborted', 'socket: ECONNREFUSED', false);
-        return true;
-      }
-      if (at === p.start) return false;
-      // Would block (or failed) midway: the socket's own queue takes the rest, in order, one packet per send.
-      for (let rest = at; rest < p.end; rest += packetSize) this.queueData(Buffer.from(p.buf.subarray(rest, Math.min(rest + packetSize, p.end))), () => undefined);
-      break;
-    }
-    p.release();
-    return true;
-  }
-
-  /** The path refused a segmented send (MTU change, no checksum offload): fall back to per-packet sends. */
-  private segmentationFailed(err: Error, packets: Buffer): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED') {
-      this.fail('aborted', 'socket: ECONNREFUSED', false);
-      return;
-    }
-    if (this.segments > 1 && this.sock?.fd != null) setSegmentSize(this.sock.fd, 0);
-    this.segments = 1;
-    if (this.finished || this.sock === null) return;
-    const packetSize = this.state.cfg.blksize + 4;
-    for (let at = 0; at < packets.length; at += packetSize) {
-      this.queueData(packets.subarray(at, Math.min(at + packetSize, packets.length)), (e) => {
-        if (e !== null) this.sendFailed(e);
-      });
-    }
+    this.sender.send(p, this.inSync ? this.sync : null);
   }
 
   private armTimer(): void {
