@@ -235,6 +235,9 @@ interface RunSummary {
   p99Ms: number;
   phases: Record<string, number>;
   cpuS: number;
+  /** The generator's own CPU seconds and wall seconds. */
+  genCpuS: number;
+  genWallS: number;
   nbpWindow: number;
 }
 
@@ -249,7 +252,9 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
   let cpu1: number;
   let out = '';
   try {
-    const gen = spawn('ip', ['netns', 'exec', NSC, ...GEN_CPU, process.execPath, generator, '--machines', String(machines),
+    // BENCH_GEN_PROF=1: V8 profiles of the generator in bench/results/storm-gen-cpuprof (is it the limit, and on what?).
+    const genProf = process.env.BENCH_GEN_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resolve('bench/results/storm-gen-cpuprof')}`, `--cpu-prof-name=${server}-${machines}-${Date.now()}.cpuprofile`] : [];
+    const gen = spawn('ip', ['netns', 'exec', NSC, ...GEN_CPU, process.execPath, ...genProf, generator, '--machines', String(machines),
       '--server', STORM_SERVER, '--spread-ms', String(spreadMs), '--deadline-ms', '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     started.add(gen);
     gen.stdout.on('data', (c: Buffer) => { out += c.toString(); });
@@ -259,7 +264,7 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
     cpu1 = procs.reduce((s, p) => s + cpuSeconds(p), 0);
     for (const p of procs) await stopProc(p);
   }
-  const doc = JSON.parse(out || '{}') as { machines?: MachineResult[]; error?: string };
+  const doc = JSON.parse(out || '{}') as { machines?: MachineResult[]; error?: string; cpuS?: number; wallS?: number };
   if (!doc.machines) throw new Error(`generator: ${doc.error ?? 'no output'}`);
   const errors: string[] = [];
   const good = doc.machines.filter((m) => {
@@ -271,6 +276,12 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
   });
   const durations = good.map((m) => (m.done ?? 0) - m.start).sort((a, b) => a - b);
   const first = Math.min(...doc.machines.map((m) => m.start));
+  // The slowest machine's milestones (ms from its start), to tell a straggler's stuck phase from a slow storm.
+  const slowest = [...good].sort((a, b) => ((b.done ?? 0) - b.start) - ((a.done ?? 0) - a.start))[0];
+  if (slowest) {
+    const at = (t?: number): string => (t === undefined ? '?' : ((t - slowest.start) / 1000).toFixed(2));
+    console.log(`  slowest #${slowest.index}: offer ${at(slowest.offer)}, 4011 ${at(slowest.bootAck)}, tftp ${at(slowest.nbp)}, ipxe-dhcp ${at(slowest.ipxeOffer)}, script ${at(slowest.script)}, done ${at(slowest.done)} s`);
+  }
   const phase = (a: keyof MachineResult, b: keyof MachineResult): number => {
     const xs = good.map((m) => Number(m[b]) - Number(m[a])).sort((x, y) => x - y);
     return pct(xs, 0.5);
@@ -281,6 +292,8 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
     p50Ms: pct(durations, 0.5), p99Ms: pct(durations, 0.99),
     phases: { dhcp: phase('start', 'offer'), '4011': phase('offer', 'bootAck'), tftp: phase('bootAck', 'nbp'), 'ipxe-dhcp': phase('nbp', 'ipxeOffer'), script: phase('ipxeOffer', 'script'), 'kernel+initrd': phase('script', 'done') },
     cpuS: cpu1 - cpu0,
+    genCpuS: doc.cpuS ?? NaN,
+    genWallS: doc.wallS ?? NaN,
     nbpWindow: good[0]?.nbpWindow ?? NaN,
   };
 }
@@ -296,7 +309,7 @@ try {
       for (const server of rep % 2 === 1 ? SERVERS : [...SERVERS].reverse()) {
         const r = await runOnce(server, n, expect);
         runs.push(r);
-        console.log(`rep ${rep} ${n} machines ${server}: ${r.ok}/${n} ok, last at ${(r.lastMs / 1000).toFixed(2)} s, p99 ${(r.p99Ms / 1000).toFixed(2)} s, server CPU ${r.cpuS.toFixed(1)} s${r.errors.length ? `; ${r.errors.slice(0, 3).join('; ')}` : ''}`);
+        console.log(`rep ${rep} ${n} machines ${server}: ${r.ok}/${n} ok, last at ${(r.lastMs / 1000).toFixed(2)} s, p99 ${(r.p99Ms / 1000).toFixed(2)} s, server CPU ${r.cpuS.toFixed(1)} s, generator CPU ${r.genCpuS.toFixed(1)} s of ${r.genWallS.toFixed(1)} s${r.errors.length ? `; ${r.errors.slice(0, 3).join('; ')}` : ''}`);
       }
     }
   }
@@ -312,8 +325,8 @@ say();
 say(`${new Date(t0).toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}. Each machine: 1 MiB boot program by TFTP (blksize 1468, windowsize 4), then ${values['kernel-mib']} + ${values['initrd-mib']} MiB by HTTP; DISCOVERs spread over ${spreadMs} ms; ${PIN ? 'generator on CPU 0, server on CPU 1' : 'unpinned'}; ${reps} run(s) per cell, medians; times in seconds.`);
 say();
 const phaseNames = ['dhcp', '4011', 'tftp', 'ipxe-dhcp', 'script', 'kernel+initrd'];
-say(`| machines | server | ok | last machine done | p50 | p99 | server CPU s | TFTP window | ${phaseNames.map((p) => `${p} (p50)`).join(' | ')} |`);
-say(`|---:|---|---:|---:|---:|---:|---:|---:|${phaseNames.map(() => '---:').join('|')}|`);
+say(`| machines | server | ok | last machine done | p50 | p99 | server CPU s | generator CPU s | TFTP window | ${phaseNames.map((p) => `${p} (p50)`).join(' | ')} |`);
+say(`|---:|---|---:|---:|---:|---:|---:|---:|---:|${phaseNames.map(() => '---:').join('|')}|`);
 const verdicts: string[] = [];
 for (const n of sizes) {
   const byServer = new Map<Server, { last: number; p99: number }>();
@@ -322,7 +335,7 @@ for (const n of sizes) {
     const last = median(rs.map((r) => r.lastMs));
     const p99 = median(rs.map((r) => r.p99Ms));
     byServer.set(server, { last, p99 });
-    say(`| ${n} | ${server} | ${rs.map((r) => r.ok).join(', ')} | ${s(last)} | ${s(median(rs.map((r) => r.p50Ms)))} | ${s(p99)} | ${median(rs.map((r) => r.cpuS)).toFixed(1)} | ${rs[0]?.nbpWindow ?? '?'} | ${phaseNames.map((p) => s(median(rs.map((r) => r.phases[p] ?? NaN)))).join(' | ')} |`);
+    say(`| ${n} | ${server} | ${rs.map((r) => r.ok).join(', ')} | ${s(last)} | ${s(median(rs.map((r) => r.p50Ms)))} | ${s(p99)} | ${median(rs.map((r) => r.cpuS)).toFixed(1)} | ${median(rs.map((r) => r.genCpuS)).toFixed(1)} | ${rs[0]?.nbpWindow ?? '?'} | ${phaseNames.map((p) => s(median(rs.map((r) => r.phases[p] ?? NaN)))).join(' | ')} |`);
   }
   const b = byServer.get('bootgate');
   const a = byServer.get('dnsmasq+nginx');
