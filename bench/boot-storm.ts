@@ -255,7 +255,7 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
     // BENCH_GEN_PROF=1: V8 profiles of the generator in bench/results/storm-gen-cpuprof (is it the limit, and on what?).
     const genProf = process.env.BENCH_GEN_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resolve('bench/results/storm-gen-cpuprof')}`, `--cpu-prof-name=${server}-${machines}-${Date.now()}.cpuprofile`] : [];
     const gen = spawn('ip', ['netns', 'exec', NSC, ...GEN_CPU, process.execPath, ...genProf, generator, '--machines', String(machines),
-      '--server', STORM_SERVER, '--spread-ms', String(spreadMs), '--deadline-ms', '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '--server', STORM_SERVER, '--root', root, '--spread-ms', String(spreadMs), '--deadline-ms', '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     started.add(gen);
     gen.stdout.on('data', (c: Buffer) => { out += c.toString(); });
     await new Promise<void>((r) => gen.once('exit', () => r()));
