@@ -15,7 +15,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -165,14 +165,53 @@ async function listening(udp: number[], tcp: number[], proc: ChildProcess, name:
   throw new Error(`${name} did not listen within 60 s`);
 }
 
-/** user+system CPU seconds of a process and its threads (from /proc; the netns exec wrapper execs). */
-function cpuSeconds(p: ChildProcess): number {
+/** A process and its descendants (nginx's master forks the worker that serves). */
+function tree(pid: number): number[] {
+  const out = [pid];
   try {
-    const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) {
+        if (c !== '') out.push(...tree(Number(c)));
+      }
+    }
+  } catch { /* gone */ }
+  return out;
+}
+
+/**
+ * user and system CPU seconds of a process, its threads and its live children (from /proc; the netns exec
+ * wrapper execs): without the children, nginx's worker, which does all the sending, would not count.
+ */
+function cpuTimes(p: ChildProcess): { user: number; sys: number } {
+  if (p.pid === undefined) return { user: NaN, sys: NaN };
+  let user = 0;
+  let sys = 0;
+  for (const pid of tree(p.pid)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      user += Number(f[11]) / 100;
+      sys += Number(f[12]) / 100;
+    } catch { /* gone */ }
   }
+  return { user, sys };
+}
+/** Each thread's name and user+system CPU seconds since start, busiest first: which thread is the limit. */
+function threadTimes(p: ChildProcess): string {
+  try {
+    const rows = tree(p.pid ?? 0).flatMap((pid) => readdirSync(`/proc/${pid}/task`).map((tid) => ({ pid, tid }))).map(({ pid, tid }) => {
+      const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+      const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      return { name, user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+    }).filter((r) => r.user + r.sys >= 0.05).sort((a, b) => b.user + b.sys - a.user - a.sys);
+    return rows.map((r) => `${r.name} ${r.user.toFixed(1)}u+${r.sys.toFixed(1)}s`).join(', ');
+  } catch {
+    return '?';
+  }
+}
+function cpuSeconds(p: ChildProcess): number {
+  const t = cpuTimes(p);
+  return t.user + t.sys;
 }
 
 async function startServer(server: Server): Promise<ChildProcess[]> {
@@ -262,6 +301,10 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
     started.delete(gen);
   } finally {
     cpu1 = procs.reduce((s, p) => s + cpuSeconds(p), 0);
+    for (const p of procs) {
+      const t = cpuTimes(p);
+      console.log(`  ${server} pid ${p.pid}: user ${t.user.toFixed(1)} s, system ${t.sys.toFixed(1)} s (since start); threads: ${threadTimes(p)}`);
+    }
     for (const p of procs) await stopProc(p);
   }
   const doc = JSON.parse(out || '{}') as { machines?: MachineResult[]; error?: string; cpuS?: number; wallS?: number };

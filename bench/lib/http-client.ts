@@ -101,7 +101,7 @@ export class StormHttpClient {
       const all = p.head.length === 1 ? (p.head[0] as Buffer) : Buffer.concat(p.head);
       const end = all.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (p.headBytes > 16 * 1024) this.sock?.destroy(new Error('response headers over 16 KiB'));
+        if (p.headBytes > 16 * 1024) this.sock?.destroy(new Error(`response headers over 16 KiB, starting ${JSON.stringify(all.subarray(0, 48).toString('latin1'))}`));
         return;
       }
       const head = all.subarray(0, end).toString('latin1');
