@@ -236,7 +236,10 @@ async function startServer(server: Server): Promise<ChildProcess[]> {
     writeFileSync(path, stringify(cfg));
     // BENCH_CPU_PROF=1: V8 profiles of every thread in bench/results/storm-cpuprof (bench/dhcp-cpuprofile.ts reads them).
     const prof = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resolve('bench/results/storm-cpuprof')}`] : [];
-    const p = startIn(NSS, 'bootgate', [process.execPath, ...prof, cli, 'serve', '--config', path]);
+    // BENCH_PERF=1: `perf record` of the daemon (JIT symbols from --perf-basic-prof) in bench/results/storm-perf.data.
+    const perf = process.env.BENCH_PERF === '1' ? ['perf', 'record', '-F', '1999', '-g', '-o', resolve('bench/results/storm-perf.data'), '--'] : [];
+    const perfMap = perf.length > 0 ? ['--perf-basic-prof'] : [];
+    const p = startIn(NSS, 'bootgate', [...perf, process.execPath, ...prof, ...perfMap, cli, 'serve', '--config', path]);
     await listening([67, 4011, 69], [HTTP_PORT], p, 'bootgate');
     return [p];
   }
