@@ -219,7 +219,8 @@ async function startServer(server: Server): Promise<ChildProcess[]> {
     const cfg = {
       root,
       server: { interfaces: [VS] },
-      http: { port: HTTP_PORT },
+      // BENCH_SENDFILE=0: bodies written through Node (the memory cache) instead of sendfile(2), to compare.
+      http: { port: HTTP_PORT, sendfile: process.env.BENCH_SENDFILE !== '0' },
       store: { path: join(work, `bootgate-${Date.now()}.db`) },
       // Every machine of the storm at once, as dnsmasq's --tftp-max below.
       tftp: { sessionsMax: 4000 },
