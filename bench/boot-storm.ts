@@ -3,11 +3,15 @@
  * MACs and addresses, DISCOVER, 4011, a 1 MiB boot program by TFTP at windowsize 4, iPXE's DISCOVER,
  * the script and a 30 MiB kernel + initrd by HTTP) against Bootgate and against dnsmasq (proxy + TFTP)
  * with nginx serving the same files, in the same run, alternating which goes first. Prints the time
- * until the last machine has everything, the per-machine p50/p99, each server's CPU seconds, and
- * Bootgate's ratio to the anchor (target: at most 0.8x on the time to the last machine and on p99).
+ * until the last machine has everything, the per-machine p50/p99, each server's CPU seconds (threads and
+ * child processes included: nginx's worker does its sending) against the generator's own, so a run says
+ * which side set its pace, and Bootgate's ratio to the anchor (target: at most 0.8x on the time to the
+ * last machine and on p99).
  *
  *   npm run build && node dist/bench/boot-storm.js [--machines 100,500] [--reps 2] [--spread-ms 1000]
- *   (BENCH_PIN=0: no CPU pinning; BENCH_CPU_PROF=1: V8 profiles of Bootgate; KEEP=1: keep the work directory)
+ *   BENCH_PIN=0: no CPU pinning; BENCH_SENDFILE=0: Bootgate writes bodies through Node (http.sendfile off);
+ *   BENCH_CPU_PROF=1 / BENCH_GEN_PROF=1: V8 profiles of Bootgate / of the generator; BENCH_PERF=1: perf
+ *   record of Bootgate; KEEP=1: keep the work directory (logs).
  *
  * Network safety: a server and a client namespace joined by one veth pair that never exists in the
  * root namespace, 10.89.0.0/16 only; both are removed at the end, whatever happens; only processes this
