@@ -120,6 +120,8 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
           reply.raw.end();
           finish('ok');
         } else {
+          // The connection went away (before or during the body): nothing more can be said on it.
+          if (!headed) reply.hijack();
           req.raw.socket.destroy();
           finish('error');
         }

@@ -101,7 +101,11 @@ export function startSendfile(opts: { stallMs?: number } = {}): FileSender | nul
   const pending = new Map<number, (r: { sent: number; error?: string }) => void>();
   const one = Buffer.alloc(8);
   one.writeBigUInt64LE(1n);
+  // Set once the thread is gone and the eventfd closed: a late cancel (a response closing after shutdown)
+  // must not write to an fd number that may since belong to something else.
+  let terminated = false;
   const post = (m: ToWorker): void => {
+    if (terminated) return;
     worker.postMessage(m);
     native.write(wake, one, 8);
   };
@@ -175,6 +179,7 @@ export function startSendfile(opts: { stallMs?: number } = {}): FileSender | nul
       }
       broken ??= 'closed';
       await worker.terminate();
+      terminated = true;
       native.close(wake);
     },
   };
