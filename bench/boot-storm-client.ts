@@ -14,10 +14,12 @@
  *   node dist/bench/boot-storm-client.js --machines 100 --server 10.89.0.1 --spread-ms 1000
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { Agent, get } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodePxeBootRequest, encodePxeDiscover, PxeArch, readReply, type ReplySummary, type SimulatedClient } from './lib/dhcp-packet.js';
 import { stormMachine } from './lib/storm-machines.js';
+import { StormHttpClient } from './lib/http-client.js';
 import { tftpGet } from './lib/tftp-client.js';
 
 const { values } = parseArgs({
@@ -26,12 +28,22 @@ const { values } = parseArgs({
     server: { type: 'string', default: '10.89.0.1' },
     'spread-ms': { type: 'string', default: '1000' },
     'deadline-ms': { type: 'string', default: '600000' },
+    // The served tree: what arrives by HTTP is checked against these files (absent: byte counts only).
+    root: { type: 'string' },
   },
 });
 const machines = Math.max(1, Math.min(2000, Number(values.machines)));
 const server = values.server;
 const spreadMs = Math.max(0, Math.min(10_000, Number(values['spread-ms'])));
 const deadlineMs = Math.max(1000, Math.min(1_800_000, Number(values['deadline-ms'])));
+const expected = new Map<string, Buffer | undefined>();
+/** The file a URL names in --root, read once and shared by every machine. */
+function expectedFile(url: string): Buffer | undefined {
+  if (values.root === undefined) return undefined;
+  const path = new URL(url).pathname;
+  if (!expected.has(path)) expected.set(path, readFileSync(join(values.root, decodeURIComponent(path))));
+  return expected.get(path);
+}
 const DHCP_TRIES = [4000, 8000, 16000]; // OVMF's DISCOVER timeouts
 
 export interface MachineResult {
@@ -101,28 +113,6 @@ function ipText(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
-function httpGet(url: string, localAddress: string, agent: Agent, keep: boolean): Promise<{ bytes: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { localAddress, agent, timeout: 120_000 }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
-        return;
-      }
-      let bytes = 0;
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-        if (keep) parts.push(c);
-      });
-      res.on('end', () => resolve({ bytes, text: keep ? Buffer.concat(parts).toString('utf8') : '' }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no data for 120 s`)));
-    req.on('error', reject);
-  });
-}
-
 /** The URLs an iPXE script's `kernel` and `initrd` lines fetch. */
 function scriptUrls(script: string): string[] {
   const urls: string[] = [];
@@ -136,7 +126,7 @@ function scriptUrls(script: string): string[] {
 async function bootOne(index: number, bcast: Socket): Promise<MachineResult> {
   const m = stormMachine(index);
   const res: MachineResult = { index, ok: false, start: now() };
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let http: StormHttpClient | null = null;
   const pxe: SimulatedClient = { mac: m.mac, xid: m.xid, arch: PxeArch.efiX64, guid: m.guid };
   const sock = createSocket('udp4');
   try {
@@ -163,12 +153,19 @@ async function bootOne(index: number, bcast: Socket): Promise<MachineResult> {
     const offer = await exchange(() => bcast.send(ipxeDiscover, 67, '255.255.255.255'), ipxe.xid, 2);
     res.ipxeOffer = now();
     if (!offer.file.startsWith('http://')) throw new Error(`iPXE's offer names ${JSON.stringify(offer.file)}, not an HTTP script`);
-    const script = await httpGet(offer.file, m.address, agent, true);
+    const scriptUrl = new URL(offer.file);
+    // One keep-alive connection for the script, the kernel and the initrd, as iPXE.
+    http = new StormHttpClient(scriptUrl.hostname, Number(scriptUrl.port || 80), m.address);
+    const script = (await http.get(scriptUrl.pathname, { keep: true })).body?.toString('utf8') ?? '';
     res.script = now();
-    const urls = scriptUrls(script.text);
-    if (urls.length === 0) throw new Error(`the script fetches nothing by HTTP:\n${script.text.slice(0, 300)}`);
+    const urls = scriptUrls(script);
+    if (urls.length === 0) throw new Error(`the script fetches nothing by HTTP:\n${script.slice(0, 300)}`);
     let bytes = 0;
-    for (const url of urls) bytes += (await httpGet(url, m.address, agent, false)).bytes;
+    for (const url of urls) {
+      const u = new URL(url);
+      if (u.host !== scriptUrl.host) throw new Error(`the script fetches from another server: ${url}`);
+      bytes += (await http.get(u.pathname, { expect: expectedFile(url) })).bytes;
+    }
     res.httpBytes = bytes;
     res.done = now();
     res.ok = true;
@@ -176,7 +173,7 @@ async function bootOne(index: number, bcast: Socket): Promise<MachineResult> {
     res.error = (err as Error).message;
   } finally {
     sock.close();
-    agent.destroy();
+    http?.close();
   }
   return res;
 }
@@ -194,4 +191,7 @@ for (let i = 0; i < machines; i++) {
 const results = await Promise.all(runs);
 clearTimeout(deadline);
 bcast.close();
-process.stdout.write(`${JSON.stringify({ machines: results })}\n`);
+// The generator's own CPU (user + system seconds): when it nears the wall time of the storm on its pinned
+// CPU, the generator, not the server, sets the pace.
+const usage = process.cpuUsage();
+process.stdout.write(`${JSON.stringify({ machines: results, cpuS: (usage.user + usage.system) / 1e6, userS: usage.user / 1e6, wallS: now() / 1000 })}\n`);

@@ -3,11 +3,15 @@
  * MACs and addresses, DISCOVER, 4011, a 1 MiB boot program by TFTP at windowsize 4, iPXE's DISCOVER,
  * the script and a 30 MiB kernel + initrd by HTTP) against Bootgate and against dnsmasq (proxy + TFTP)
  * with nginx serving the same files, in the same run, alternating which goes first. Prints the time
- * until the last machine has everything, the per-machine p50/p99, each server's CPU seconds, and
- * Bootgate's ratio to the anchor (target: at most 0.8x on the time to the last machine and on p99).
+ * until the last machine has everything, the per-machine p50/p99, each server's CPU seconds (threads and
+ * child processes included: nginx's worker does its sending) against the generator's own, so a run says
+ * which side set its pace, and Bootgate's ratio to the anchor (target: at most 0.8x on the time to the
+ * last machine and on p99).
  *
  *   npm run build && node dist/bench/boot-storm.js [--machines 100,500] [--reps 2] [--spread-ms 1000]
- *   (BENCH_PIN=0: no CPU pinning; BENCH_CPU_PROF=1: V8 profiles of Bootgate; KEEP=1: keep the work directory)
+ *   BENCH_PIN=0: no CPU pinning; BENCH_SENDFILE=0: Bootgate writes bodies through Node (http.sendfile off);
+ *   BENCH_CPU_PROF=1 / BENCH_GEN_PROF=1: V8 profiles of Bootgate / of the generator; BENCH_PERF=1: perf
+ *   record of Bootgate; KEEP=1: keep the work directory (logs).
  *
  * Network safety: a server and a client namespace joined by one veth pair that never exists in the
  * root namespace, 10.89.0.0/16 only; both are removed at the end, whatever happens; only processes this
@@ -15,7 +19,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -165,14 +169,53 @@ async function listening(udp: number[], tcp: number[], proc: ChildProcess, name:
   throw new Error(`${name} did not listen within 60 s`);
 }
 
-/** user+system CPU seconds of a process and its threads (from /proc; the netns exec wrapper execs). */
-function cpuSeconds(p: ChildProcess): number {
+/** A process and its descendants (nginx's master forks the worker that serves). */
+function tree(pid: number): number[] {
+  const out = [pid];
   try {
-    const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) {
+        if (c !== '') out.push(...tree(Number(c)));
+      }
+    }
+  } catch { /* gone */ }
+  return out;
+}
+
+/**
+ * user and system CPU seconds of a process, its threads and its live children (from /proc; the netns exec
+ * wrapper execs): without the children, nginx's worker, which does all the sending, would not count.
+ */
+function cpuTimes(p: ChildProcess): { user: number; sys: number } {
+  if (p.pid === undefined) return { user: NaN, sys: NaN };
+  let user = 0;
+  let sys = 0;
+  for (const pid of tree(p.pid)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      user += Number(f[11]) / 100;
+      sys += Number(f[12]) / 100;
+    } catch { /* gone */ }
   }
+  return { user, sys };
+}
+/** Each thread's name and user+system CPU seconds since start, busiest first: which thread is the limit. */
+function threadTimes(p: ChildProcess): string {
+  try {
+    const rows = tree(p.pid ?? 0).flatMap((pid) => readdirSync(`/proc/${pid}/task`).map((tid) => ({ pid, tid }))).map(({ pid, tid }) => {
+      const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+      const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      return { name, user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+    }).filter((r) => r.user + r.sys >= 0.05).sort((a, b) => b.user + b.sys - a.user - a.sys);
+    return rows.map((r) => `${r.name} ${r.user.toFixed(1)}u+${r.sys.toFixed(1)}s`).join(', ');
+  } catch {
+    return '?';
+  }
+}
+function cpuSeconds(p: ChildProcess): number {
+  const t = cpuTimes(p);
+  return t.user + t.sys;
 }
 
 async function startServer(server: Server): Promise<ChildProcess[]> {
@@ -180,7 +223,8 @@ async function startServer(server: Server): Promise<ChildProcess[]> {
     const cfg = {
       root,
       server: { interfaces: [VS] },
-      http: { port: HTTP_PORT },
+      // BENCH_SENDFILE=0: bodies written through Node (the memory cache) instead of sendfile(2), to compare.
+      http: { port: HTTP_PORT, sendfile: process.env.BENCH_SENDFILE !== '0' },
       store: { path: join(work, `bootgate-${Date.now()}.db`) },
       // Every machine of the storm at once, as dnsmasq's --tftp-max below.
       tftp: { sessionsMax: 4000 },
@@ -197,7 +241,10 @@ async function startServer(server: Server): Promise<ChildProcess[]> {
     writeFileSync(path, stringify(cfg));
     // BENCH_CPU_PROF=1: V8 profiles of every thread in bench/results/storm-cpuprof (bench/dhcp-cpuprofile.ts reads them).
     const prof = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resolve('bench/results/storm-cpuprof')}`] : [];
-    const p = startIn(NSS, 'bootgate', [process.execPath, ...prof, cli, 'serve', '--config', path]);
+    // BENCH_PERF=1: `perf record` of the daemon (JIT symbols from --perf-basic-prof) in bench/results/storm-perf.data.
+    const perf = process.env.BENCH_PERF === '1' ? ['perf', 'record', '-F', '1999', '-g', '-o', resolve('bench/results/storm-perf.data'), '--'] : [];
+    const perfMap = perf.length > 0 ? ['--perf-basic-prof'] : [];
+    const p = startIn(NSS, 'bootgate', [...perf, process.execPath, ...prof, ...perfMap, cli, 'serve', '--config', path]);
     await listening([67, 4011, 69], [HTTP_PORT], p, 'bootgate');
     return [p];
   }
@@ -235,6 +282,9 @@ interface RunSummary {
   p99Ms: number;
   phases: Record<string, number>;
   cpuS: number;
+  /** The generator's own CPU seconds and wall seconds. */
+  genCpuS: number;
+  genWallS: number;
   nbpWindow: number;
 }
 
@@ -249,17 +299,23 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
   let cpu1: number;
   let out = '';
   try {
-    const gen = spawn('ip', ['netns', 'exec', NSC, ...GEN_CPU, process.execPath, generator, '--machines', String(machines),
-      '--server', STORM_SERVER, '--spread-ms', String(spreadMs), '--deadline-ms', '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // BENCH_GEN_PROF=1: V8 profiles of the generator in bench/results/storm-gen-cpuprof (is it the limit, and on what?).
+    const genProf = process.env.BENCH_GEN_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${resolve('bench/results/storm-gen-cpuprof')}`, `--cpu-prof-name=${server}-${machines}-${Date.now()}.cpuprofile`] : [];
+    const gen = spawn('ip', ['netns', 'exec', NSC, ...GEN_CPU, process.execPath, ...genProf, generator, '--machines', String(machines),
+      '--server', STORM_SERVER, '--root', root, '--spread-ms', String(spreadMs), '--deadline-ms', '600000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     started.add(gen);
     gen.stdout.on('data', (c: Buffer) => { out += c.toString(); });
     await new Promise<void>((r) => gen.once('exit', () => r()));
     started.delete(gen);
   } finally {
     cpu1 = procs.reduce((s, p) => s + cpuSeconds(p), 0);
+    for (const p of procs) {
+      const t = cpuTimes(p);
+      console.log(`  ${server} pid ${p.pid}: user ${t.user.toFixed(1)} s, system ${t.sys.toFixed(1)} s (since start); threads: ${threadTimes(p)}`);
+    }
     for (const p of procs) await stopProc(p);
   }
-  const doc = JSON.parse(out || '{}') as { machines?: MachineResult[]; error?: string };
+  const doc = JSON.parse(out || '{}') as { machines?: MachineResult[]; error?: string; cpuS?: number; wallS?: number };
   if (!doc.machines) throw new Error(`generator: ${doc.error ?? 'no output'}`);
   const errors: string[] = [];
   const good = doc.machines.filter((m) => {
@@ -271,6 +327,12 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
   });
   const durations = good.map((m) => (m.done ?? 0) - m.start).sort((a, b) => a - b);
   const first = Math.min(...doc.machines.map((m) => m.start));
+  // The slowest machine's milestones (ms from its start), to tell a straggler's stuck phase from a slow storm.
+  const slowest = [...good].sort((a, b) => ((b.done ?? 0) - b.start) - ((a.done ?? 0) - a.start))[0];
+  if (slowest) {
+    const at = (t?: number): string => (t === undefined ? '?' : ((t - slowest.start) / 1000).toFixed(2));
+    console.log(`  slowest #${slowest.index}: offer ${at(slowest.offer)}, 4011 ${at(slowest.bootAck)}, tftp ${at(slowest.nbp)}, ipxe-dhcp ${at(slowest.ipxeOffer)}, script ${at(slowest.script)}, done ${at(slowest.done)} s`);
+  }
   const phase = (a: keyof MachineResult, b: keyof MachineResult): number => {
     const xs = good.map((m) => Number(m[b]) - Number(m[a])).sort((x, y) => x - y);
     return pct(xs, 0.5);
@@ -281,6 +343,8 @@ async function runOnce(server: Server, machines: number, expect: { nbpSha: strin
     p50Ms: pct(durations, 0.5), p99Ms: pct(durations, 0.99),
     phases: { dhcp: phase('start', 'offer'), '4011': phase('offer', 'bootAck'), tftp: phase('bootAck', 'nbp'), 'ipxe-dhcp': phase('nbp', 'ipxeOffer'), script: phase('ipxeOffer', 'script'), 'kernel+initrd': phase('script', 'done') },
     cpuS: cpu1 - cpu0,
+    genCpuS: doc.cpuS ?? NaN,
+    genWallS: doc.wallS ?? NaN,
     nbpWindow: good[0]?.nbpWindow ?? NaN,
   };
 }
@@ -296,7 +360,7 @@ try {
       for (const server of rep % 2 === 1 ? SERVERS : [...SERVERS].reverse()) {
         const r = await runOnce(server, n, expect);
         runs.push(r);
-        console.log(`rep ${rep} ${n} machines ${server}: ${r.ok}/${n} ok, last at ${(r.lastMs / 1000).toFixed(2)} s, p99 ${(r.p99Ms / 1000).toFixed(2)} s, server CPU ${r.cpuS.toFixed(1)} s${r.errors.length ? `; ${r.errors.slice(0, 3).join('; ')}` : ''}`);
+        console.log(`rep ${rep} ${n} machines ${server}: ${r.ok}/${n} ok, last at ${(r.lastMs / 1000).toFixed(2)} s, p99 ${(r.p99Ms / 1000).toFixed(2)} s, server CPU ${r.cpuS.toFixed(1)} s, generator CPU ${r.genCpuS.toFixed(1)} s of ${r.genWallS.toFixed(1)} s${r.errors.length ? `; ${r.errors.slice(0, 3).join('; ')}` : ''}`);
       }
     }
   }
@@ -312,8 +376,8 @@ say();
 say(`${new Date(t0).toISOString()}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}. Each machine: 1 MiB boot program by TFTP (blksize 1468, windowsize 4), then ${values['kernel-mib']} + ${values['initrd-mib']} MiB by HTTP; DISCOVERs spread over ${spreadMs} ms; ${PIN ? 'generator on CPU 0, server on CPU 1' : 'unpinned'}; ${reps} run(s) per cell, medians; times in seconds.`);
 say();
 const phaseNames = ['dhcp', '4011', 'tftp', 'ipxe-dhcp', 'script', 'kernel+initrd'];
-say(`| machines | server | ok | last machine done | p50 | p99 | server CPU s | TFTP window | ${phaseNames.map((p) => `${p} (p50)`).join(' | ')} |`);
-say(`|---:|---|---:|---:|---:|---:|---:|---:|${phaseNames.map(() => '---:').join('|')}|`);
+say(`| machines | server | ok | last machine done | p50 | p99 | server CPU s | generator CPU s | TFTP window | ${phaseNames.map((p) => `${p} (p50)`).join(' | ')} |`);
+say(`|---:|---|---:|---:|---:|---:|---:|---:|---:|${phaseNames.map(() => '---:').join('|')}|`);
 const verdicts: string[] = [];
 for (const n of sizes) {
   const byServer = new Map<Server, { last: number; p99: number }>();
@@ -322,7 +386,7 @@ for (const n of sizes) {
     const last = median(rs.map((r) => r.lastMs));
     const p99 = median(rs.map((r) => r.p99Ms));
     byServer.set(server, { last, p99 });
-    say(`| ${n} | ${server} | ${rs.map((r) => r.ok).join(', ')} | ${s(last)} | ${s(median(rs.map((r) => r.p50Ms)))} | ${s(p99)} | ${median(rs.map((r) => r.cpuS)).toFixed(1)} | ${rs[0]?.nbpWindow ?? '?'} | ${phaseNames.map((p) => s(median(rs.map((r) => r.phases[p] ?? NaN)))).join(' | ')} |`);
+    say(`| ${n} | ${server} | ${rs.map((r) => r.ok).join(', ')} | ${s(last)} | ${s(median(rs.map((r) => r.p50Ms)))} | ${s(p99)} | ${median(rs.map((r) => r.cpuS)).toFixed(1)} | ${median(rs.map((r) => r.genCpuS)).toFixed(1)} | ${rs[0]?.nbpWindow ?? '?'} | ${phaseNames.map((p) => s(median(rs.map((r) => r.phases[p] ?? NaN)))).join(' | ')} |`);
   }
   const b = byServer.get('bootgate');
   const a = byServer.get('dnsmasq+nginx');

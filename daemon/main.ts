@@ -27,6 +27,7 @@ import { buildAdminApp } from './http/admin-app.js';
 import { buildHttpApp } from './http/app.js';
 import { adminApiFrame } from './http/admin/index.js';
 import { readMetricsToken } from './http/metrics-token.js';
+import { startSendfile } from './http/sendfile.js';
 import { adminTls, selfSignedPaths, type TlsMaterial } from './http/tls.js';
 import { createLogger, type Logger } from './log.js';
 import { collectProcessMetrics, createMetrics, type Metrics } from './metrics.js';
@@ -302,11 +303,14 @@ async function startHttp(core: Core, devices: Array<{ device: string; address: s
   const { cfg, logger, metrics } = core;
   if (!cfg.http.enabled) return null;
   const separateAdmin = cfg.admin.port !== null;
+  const sendfile = cfg.http.sendfile ? startSendfile() : null;
+  if (cfg.http.sendfile && !sendfile) logger.warn('http.sendfile: sendfile(2) is not available here (no koffi or not Linux); boot files are written through Node');
   const http = await buildHttpApp({
     logger,
     metrics,
     content: core.content,
     memory: core.httpFiles,
+    sendfile,
     root: () => core.cfg.root,
     metricsToken: () => core.metricsToken,
     onServed: (ev) => {
@@ -318,6 +322,7 @@ async function startHttp(core: Core, devices: Array<{ device: string; address: s
     adminElsewhere: separateAdmin ? `https://${adminAddress(cfg)}:${String(core.adminPort ?? cfg.admin.port)}` : undefined,
     ready: readyFor(core),
   });
+  if (sendfile) http.addHook('onClose', () => sendfile.close());
   if (!separateAdmin) await registerAdminRoutes(core, http);
   // iPXE sends the typed password here (no admin token: the password is the credential).
   await http.register(core.passwords.unlockRoutes, {

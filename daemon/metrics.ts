@@ -83,6 +83,11 @@ export function createMetrics(registry: Registry = new Registry(), version = '0.
       buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120, 600],
       registers: [registry],
     }),
+    httpSendfileFallbacks: new Counter({
+      name: 'bootgate_http_sendfile_fallbacks_total',
+      help: 'HTTP boot file bodies written through Node because sendfile could not take them (http.sendfile on)',
+      registers: [registry],
+    }),
     httpActive: new Gauge({
       name: 'bootgate_http_active_transfers',
       help: 'HTTP boot file responses in progress',

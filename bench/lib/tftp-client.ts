@@ -95,8 +95,9 @@ export function tftpGet(o: TftpGetOptions): Promise<TftpGetResult> {
       }, timeoutMs);
     };
     sock.on('error', (err) => finish(err));
+    let complete = false;
     sock.on('message', (msg, rinfo) => {
-      if (rinfo.address !== o.server || msg.length < 4) return;
+      if (complete || rinfo.address !== o.server || msg.length < 4) return;
       if (peerPort === null) peerPort = rinfo.port;
       else if (rinfo.port !== peerPort) return; // another transfer's port (RFC 1350: ignore)
       const op = msg.readUInt16BE(0);
@@ -122,8 +123,13 @@ export function tftpGet(o: TftpGetOptions): Promise<TftpGetResult> {
         last = block;
         sinceAck += 1;
         if (data.length < blksize) {
-          send(ack(last));
-          finish(null);
+          // The last ACK must leave before the socket closes: dgram sends on a later tick (after its
+          // address lookup), and a send after close() is dropped, which leaves the server resending its
+          // last window until it times out, as if the client had vanished (OVMF does ACK it).
+          complete = true;
+          clearTimeout(timer);
+          lastSent = ack(last);
+          sock.send(lastSent, peerPort ?? (o.port ?? 69), o.server, () => finish(null));
           return;
         }
         if (sinceAck >= window) {

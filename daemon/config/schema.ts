@@ -137,6 +137,7 @@ export const configSchema = {
         address: { type: 'string', default: '0.0.0.0' },
         metricsTokenFile: { type: ['string', 'null'], minLength: 1, default: null },
         cacheBytes: { type: 'integer', minimum: 0, default: 268435456 },
+        sendfile: { type: 'boolean', default: true },
       },
     },
     admin: {

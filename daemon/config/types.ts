@@ -168,6 +168,8 @@ export interface BootgateConfig {
     metricsTokenFile: string | null;
     /** Bytes of boot files kept in memory for HTTP clients (files up to half of it); 0 = stream every file. */
     cacheBytes: number;
+    /** File bodies sent by sendfile(2) on plain HTTP connections (Linux; falls back to writing them when it cannot). */
+    sendfile: boolean;
   };
   admin: {
     enabled: boolean;

@@ -5,12 +5,15 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveInRoot } from '../files/root.js';
 import type { WholeFileCache } from '../files/whole-cache.js';
 import type { BootContent } from '../boot/content.js';
 import type { Metrics } from '../metrics.js';
+import { socketFd, type FileSender } from './sendfile.js';
 
 export interface BootRoutesOptions {
   content: BootContent;
@@ -18,12 +21,22 @@ export interface BootRoutesOptions {
   metrics: Metrics;
   /** Boot files kept in memory (absent: every file is streamed from disk). */
   memory?: WholeFileCache;
+  /**
+   * Sends file bodies with sendfile(2) on plain HTTP connections (http.sendfile); absent or failing: the
+   * body is written from memory or streamed from disk.
+   */
+  sendfile?: FileSender | null;
   /** Called when a whole file has been sent (boot-once completion markers). */
   onServed?: (ev: { clientIp: string; path: string; bytes: number }) => void;
 }
 
 function localAddress(req: FastifyRequest): string {
   return (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+}
+
+/** Resolves when every byte written to `socket` so far is in the kernel (a zero-length write's callback). */
+function flushed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => socket.write(Buffer.alloc(0), () => resolve()));
 }
 
 /**
@@ -74,13 +87,8 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
       return reply.send();
     }
     const started = process.hrtime.bigint();
-    const cached = opts.memory ? await opts.memory.get(resolved.abs, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }) : null;
     metrics.httpActive.inc();
     let sent = 0;
-    const stream = cached ? slices(cached) : createReadStream(resolved.abs, { highWaterMark: 256 * 1024 });
-    stream.on('data', (chunk: Buffer) => {
-      sent += chunk.length;
-    });
     let settled = false;
     const finish = (result: 'ok' | 'error') => {
       if (settled) return;
@@ -91,6 +99,49 @@ export async function bootRoutes(app: FastifyInstance, opts: BootRoutesOptions):
       metrics.httpDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (result === 'ok') opts.onServed?.({ clientIp, path: resolved.rel, bytes: sent });
     };
+    const sender = opts.sendfile;
+    if (sender && socketFd(req.raw.socket) !== null) {
+      // Node writes the headers, the kernel the body (sendfile.ts); Node then ends the response, body-less
+      // to it, and the connection serves the next request.
+      const abort = new AbortController();
+      let headed = false;
+      try {
+        const r = await sender.send(req.raw.socket, resolved.abs, 0, st.size, abort.signal, async () => {
+          reply.hijack();
+          headed = true;
+          const res = reply.raw;
+          res.once('close', () => abort.abort());
+          res.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders);
+          res.flushHeaders();
+          await flushed(req.raw.socket);
+        });
+        sent = r.sent;
+        if (r.error === undefined && sent === st.size) {
+          reply.raw.end();
+          finish('ok');
+        } else {
+          // The connection went away (before or during the body): nothing more can be said on it.
+          if (!headed) reply.hijack();
+          req.raw.socket.destroy();
+          finish('error');
+        }
+        return reply;
+      } catch (err) {
+        if (headed) {
+          req.raw.socket.destroy();
+          finish('error');
+          return reply;
+        }
+        // Nothing written yet: the ordinary path below serves it.
+        metrics.httpSendfileFallbacks.inc();
+        req.log.debug({ err: (err as Error).message, path: resolved.rel }, 'sendfile not used');
+      }
+    }
+    const cached = opts.memory ? await opts.memory.get(resolved.abs, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }) : null;
+    const stream = cached ? slices(cached) : createReadStream(resolved.abs, { highWaterMark: 256 * 1024 });
+    stream.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+    });
     // 'close' can come before 'finish' (and before the response is ended): a client that has every byte
     // the Content-Length promised hangs up at once (curl does, under load often), while the file stream's
     // end is still on its way to res.end(). Every byte handed to the socket and a clean hang-up (FIN; a
