@@ -3,12 +3,76 @@
  * here is incremented somewhere. Names follow bootgate_<area>_<what>_<unit>; no label carries a MAC,
  * IP or file name, so cardinality stays bounded.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type LabelValues } from 'prom-client';
+
+interface TallyCell<T extends string> {
+  labels: LabelValues<T>;
+  n: number;
+}
+
+/**
+ * A counter for the packet path: `tally()` adds to a plain number found by the label values themselves
+ * (one small Map per label, no label string built or checked per packet), and the tallies go into the
+ * counter when anything reads it (its `collect` hook: every scrape, `get()`, `registry.metrics()`), so a
+ * reader always sees every increment. prom-client's own `inc()` hashes and validates the labels each time:
+ * three such counts per DISCOVER were 2.6% of the daemon's time at 25,000 DISCOVERs a second.
+ */
+export class TalliedCounter<T extends string> extends Counter<T> {
+  private readonly root = new Map<string, unknown>();
+  private readonly cells: Array<TallyCell<T>> = [];
+  private readonly names: readonly T[];
+
+  constructor(config: CounterConfiguration<T> & { labelNames: readonly T[] }) {
+    super({
+      ...config,
+      // prom-client calls it on the metric itself, before every read.
+      collect(this: Counter<T>) {
+        (this as TalliedCounter<T>).flushTallies();
+      },
+    });
+    if (config.labelNames.length < 1 || config.labelNames.length > 4) throw new RangeError('TalliedCounter: one to four labels');
+    this.names = config.labelNames;
+  }
+
+  /** Adds one for these label values, given in the order of `labelNames` (up to four). */
+  tally(a: string, b?: string, c?: string, d?: string): void {
+    const names = this.names;
+    let level = this.root;
+    for (let i = 0; i < names.length - 1; i += 1) {
+      const v = i === 0 ? a : i === 1 ? b : c;
+      let next = level.get(v as string) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(v as string, next);
+      }
+      level = next;
+    }
+    const last = (names.length === 1 ? a : names.length === 2 ? b : names.length === 3 ? c : d) as string;
+    let cell = level.get(last) as TallyCell<T> | undefined;
+    if (cell === undefined) {
+      const labels: Partial<Record<T, string>> = {};
+      const values = [a, b, c, d];
+      names.forEach((name, i) => { labels[name] = values[i] as string; });
+      cell = { labels: labels as LabelValues<T>, n: 0 };
+      level.set(last, cell);
+      this.cells.push(cell);
+    }
+    cell.n += 1;
+  }
+
+  private flushTallies(): void {
+    for (const cell of this.cells) {
+      if (cell.n === 0) continue;
+      this.inc(cell.labels, cell.n);
+      cell.n = 0;
+    }
+  }
+}
 
 export function createMetrics(registry: Registry = new Registry(), version = '0.0.0') {
   const m = {
     registry,
-    dhcpPackets: new Counter({
+    dhcpPackets: new TalliedCounter({
       name: 'bootgate_dhcp_packets_total',
       help: 'DHCP/PXE packets received, by port (67 or 4011), message type and result (answered, ignored, delayed, malformed, dropped)',
       labelNames: ['port', 'type', 'result'] as const,
@@ -27,7 +91,7 @@ export function createMetrics(registry: Registry = new Registry(), version = '0.
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
-    decisions: new Counter({
+    decisions: new TalliedCounter({
       name: 'bootgate_decisions_total',
       help: 'Policy decisions, by door, decision kind, reason and client architecture',
       labelNames: ['door', 'decision', 'reason', 'arch'] as const,

@@ -85,13 +85,13 @@ export class DhcpDoor {
     const type = messageType(req);
     const typeName = (type !== null && TYPE_NAMES[type]) || 'other';
     if (req.op !== BootpOp.REQUEST || !isAnswerable(pkt.door, type)) {
-      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      this.metrics.dhcpPackets.tally(port, typeName, 'ignored');
       return;
     }
     // Ignore what is not a PXE/HTTP boot client before the policy even sees it: most of a subnet's DHCP.
     const vc = req.options.get(DhcpOption.VENDOR_CLASS_ID);
     if (!vc || !(startsWith(vc, PXE_CLIENT) || startsWith(vc, HTTP_CLIENT))) {
-      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      this.metrics.dhcpPackets.tally(port, typeName, 'ignored');
       return;
     }
     const client = classify(req, pkt.door, pkt.door === 'pxe' ? pkt.from.address : null);
@@ -112,7 +112,7 @@ export class DhcpDoor {
     };
     const reply = buildReply(req, client, decision, ctx);
     if (!reply) {
-      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      this.metrics.dhcpPackets.tally(port, typeName, 'ignored');
       return;
     }
     const bytes = encodeDhcp(reply.packet);
@@ -130,7 +130,7 @@ export class DhcpDoor {
     const waitMs = wait.seconds * 1000;
     this.metrics.dhcpOffersHeld.inc({ reason: wait.reason });
     if (this.logger.isLevelEnabled('info')) this.logger.info({ mac: client.mac, xid: req.xid, iface: pkt.iface, reason: wait.reason, seconds: wait.seconds }, 'offer held');
-    this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'delayed' });
+    this.metrics.dhcpPackets.tally(port, typeName, 'delayed');
     if (this.held >= MAX_HELD) return;
     this.held += 1;
     const timer = setTimeout(() => {
@@ -144,7 +144,7 @@ export class DhcpDoor {
   /** Sends an encoded reply and counts it (a method, not a closure per packet: a storm's garbage). */
   private answer(pkt: Packet, bytes: Uint8Array, to: { port: number; address: string }, port: string, typeName: string): void {
     pkt.send(bytes, to.port, to.address);
-    this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'answered' });
+    this.metrics.dhcpPackets.tally(port, typeName, 'answered');
   }
 
   /** Drops replies still waiting for a response delay (shutdown). */
@@ -155,7 +155,7 @@ export class DhcpDoor {
   }
 
   private undecodable(pkt: Packet, err: unknown, port: string): void {
-    this.metrics.dhcpPackets.inc({ port, type: 'undecodable', result: 'malformed' });
+    this.metrics.dhcpPackets.tally(port, 'undecodable', 'malformed');
     if (!(err instanceof DecodeError)) {
       // A decoder bug, not hostile input: still never crash the daemon, but say so loudly.
       this.logger.error({ err, iface: pkt.iface, client: pkt.from.address }, 'decoder threw a non-DecodeError');

@@ -5,6 +5,7 @@
  * (the page's server-sent event streams). A slow subscriber never slows a door: publishing only
  * appends and calls listeners that queue.
  */
+import { LruMap } from '../../lru.js';
 import type { ClientInfo, Decision } from '../../policy/types.js';
 
 export type BootEventKind = 'decision' | 'progress' | 'transfer' | 'boot-once' | 'admin' | 'password';
@@ -61,7 +62,8 @@ export type FeedListener = (e: BootEvent) => void;
 
 export class BootFeed {
   private nextId = 1;
-  private readonly machines = new Map<string, MachineView>();
+  /** Least recently active first; a flood of new MACs evicts the oldest without walking the table. */
+  private readonly machines: LruMap<string, MachineView>;
   /**
    * The last `limits.recent` events, oldest overwritten first: a ring, because publishing runs for every
    * decision of every door, and dropping the oldest of a full array moved all the others each time.
@@ -74,6 +76,7 @@ export class BootFeed {
 
   constructor(private readonly now: () => number = Date.now, private readonly limits: FeedLimits = DEFAULT_FEED_LIMITS) {
     this.recent = new Array<BootEvent | undefined>(Math.max(1, limits.recent)).fill(undefined);
+    this.machines = new LruMap(Math.max(1, limits.machines));
   }
 
   get subscribers(): number {
@@ -109,13 +112,10 @@ export class BootFeed {
 
   private remember(e: BootEvent, mac: string): void {
     let m = this.machines.get(mac);
-    if (m) {
-      this.machines.delete(mac); // re-insert: the map's order is least recently active first
-    } else {
+    if (m === undefined) {
       m = { mac, ip: null, arch: null, profile: null, computer: null, lastDecision: null, lastReason: null, firstAt: e.at, lastAt: e.at, events: [] };
-      while (this.machines.size >= this.limits.machines) this.machines.delete(this.machines.keys().next().value as string);
+      this.machines.set(mac, m);
     }
-    this.machines.set(mac, m);
     m.lastAt = e.at;
     m.ip = e.ip ?? m.ip;
     m.arch = e.arch ?? m.arch;
@@ -132,12 +132,14 @@ export class BootFeed {
     // Audit events (approvals, boot-once) are read a moment after they happen: keep the timeline in time order.
     const prev = m.events[m.events.length - 2];
     if (prev && prev.at > e.at) m.events.sort((a, b) => a.at - b.at || a.id - b.id);
-    if (m.events.length > this.limits.perMachine) m.events.splice(0, m.events.length - this.limits.perMachine);
+    const over = m.events.length - this.limits.perMachine;
+    if (over === 1) m.events.shift();
+    else if (over > 1) m.events.splice(0, over);
   }
 
   /** Every machine, most recently active first. */
   machinesView(): MachineView[] {
-    return [...this.machines.values()].reverse().map((m) => ({ ...m, events: [...m.events] }));
+    return this.machines.newestFirst().map((m) => ({ ...m, events: [...m.events] }));
   }
 
   /** Events after `id` still held (for a stream that reconnects with Last-Event-ID). */

@@ -7,7 +7,8 @@
  */
 import type { DecisionContext } from '../../boot/gatekeeper.js';
 import type { Logger } from '../../log.js';
-import { isShim, watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
+import { LruMap } from '../../lru.js';
+import { isShim, sameBootPath, watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
 import { guidReadings } from '../../policy/guid.js';
 import { DecodeError } from '../../protocol/errors.js';
 import { decodeDhcpv6, duidIdentity, macOfLinkLocal } from '../../protocol/dhcpv6/codec.js';
@@ -33,7 +34,8 @@ export const DHCPV6_PER_SECOND = 200;
 const GRUB_REQUEST = /^[/\\]*(boot[/\\])?grub[/\\]/i;
 
 export class RefusalWatch {
-  private readonly watched = new Map<string, WatchState>();
+  /** Least recently changed first. */
+  private readonly watched = new LruMap<string, WatchState>(WATCHED_MAX);
   /** Machines sent shim whose GRUB has not asked Bootgate for anything yet: MAC -> when shim was delivered. */
   private readonly awaitingGrub = new Map<string, number>();
 
@@ -106,7 +108,7 @@ export class RefusalWatch {
     if (client.door !== 'dhcp' && client.door !== 'pxe') return;
     if (client.ipxe || client.arch === null || !client.arch.startsWith('efi-')) return;
     const signed = this.o.config().profiles[decision.profile]?.secureBootFiles?.[client.arch];
-    const isSigned = signed !== undefined && sameFile(signed, decision.target.path);
+    const isSigned = signed !== undefined && sameBootPath(signed, decision.target.path);
     if (isSigned) this.o.metrics.chains.inc();
     if (isSigned && !this.watched.has(client.mac)) return;
     this.step(client.mac, { kind: 'offer', file: decision.target.path, signed: isSigned }, client);
@@ -147,17 +149,10 @@ export class RefusalWatch {
   }
 
   private step(mac: string, ev: WatchEvent, client: ClientInfo | null): void {
-    const before = this.watched.get(mac) ?? null;
+    const before = this.watched.peek(mac) ?? null;
     const r = watchStep(before, ev, this.o.now());
     if (r.state === null) this.watched.delete(mac);
-    else if (r.state !== before) {
-      this.watched.delete(mac);
-      this.watched.set(mac, r.state);
-      if (this.watched.size > WATCHED_MAX) {
-        const oldest = this.watched.keys().next();
-        if (!oldest.done) this.watched.delete(oldest.value);
-      }
-    }
+    else if (r.state !== before) this.watched.set(mac, r.state);
     if (r.refusal === null || before === null) return;
     const at = this.o.now();
     const row: SecureBootRow = { mac, source: 'refusal', reason: r.refusal, file: before.file, at, actor: 'firmware' };
@@ -171,9 +166,4 @@ export class RefusalWatch {
       'likely Secure Boot refusal: the firmware fetched the program and fell through without running it; offering the Secure Boot chain from now on',
     );
   }
-}
-
-function sameFile(a: string, b: string): boolean {
-  const n = (p: string) => p.replace(/^[/\\]+/, '').toLowerCase();
-  return n(a) === n(b);
 }
