@@ -101,7 +101,7 @@ export class DhcpDoor {
     this.onClient(client, serverIp);
     const ctx: ReplyContext = {
       serverIp,
-      httpBase: s.httpPort === null ? null : `http://${serverIp}:${s.httpPort}`,
+      httpBase: this.httpBase(serverIp, s.httpPort),
       door: pkt.door,
       source: pkt.from,
       clientPort: s.clientPort,
@@ -139,6 +139,18 @@ export class DhcpDoor {
       this.answer(pkt, bytes, reply, port, typeName);
     }, waitMs);
     this.timers.add(timer);
+  }
+
+  private lastBase: { serverIp: string; port: number; base: string } | null = null;
+
+  /** The HTTP base URL clients of this address are given; the same string while address and port stay. */
+  private httpBase(serverIp: string, port: number | null): string | null {
+    if (port === null) return null;
+    const last = this.lastBase;
+    if (last !== null && last.serverIp === serverIp && last.port === port) return last.base;
+    const base = `http://${serverIp}:${port}`;
+    this.lastBase = { serverIp, port, base };
+    return base;
   }
 
   /** Sends an encoded reply and counts it (a method, not a closure per packet: a storm's garbage). */

@@ -100,6 +100,7 @@ export class BootFeed {
     this.head = (this.head + 1) % this.recent.length;
     if (this.held < this.recent.length) this.held += 1;
     if (e.mac !== null) this.remember(e, e.mac);
+    if (this.listeners.size === 0) return e;
     for (const fn of this.listeners) {
       try {
         fn(e);
