@@ -88,9 +88,10 @@ export class RefusalWatch {
       return null;
     }
     this.o.metrics.dhcpv6.inc({ result: 'matched' });
-    if (this.watched.has(mac)) {
+    const state = this.watched.peek(mac);
+    if (state !== undefined) {
       this.o.logger.debug({ mac, from, type: m.type, arch: m.archTypes }, 'DHCPv6 message from a watched machine');
-      this.step(mac, { kind: 'dhcpv6', ipxe: m.userClasses.some((c) => c === 'iPXE') }, null);
+      this.step(mac, state, { kind: 'dhcpv6', ipxe: m.userClasses.some((c) => c === 'iPXE') }, null);
     }
     return mac;
   }
@@ -98,8 +99,9 @@ export class RefusalWatch {
   /** A request about to be decided. */
   request(client: ClientInfo, context: DecisionContext): void {
     if (context.file !== undefined && GRUB_REQUEST.test(context.file)) this.awaitingGrub.delete(client.mac);
-    if (!this.watched.has(client.mac)) return;
-    this.step(client.mac, { kind: 'request', door: client.door, ipxe: client.ipxe, httpBoot: client.httpBoot, file: context.file ?? null }, client);
+    const state = this.watched.peek(client.mac);
+    if (state === undefined) return;
+    this.step(client.mac, state, { kind: 'request', door: client.door, ipxe: client.ipxe, httpBoot: client.httpBoot, file: context.file ?? null }, client);
   }
 
   /** A decision made: a native UEFI client told to fetch a program is watched until that program shows it ran. */
@@ -110,8 +112,9 @@ export class RefusalWatch {
     const signed = this.o.config().profiles[decision.profile]?.secureBootFiles?.[client.arch];
     const isSigned = signed !== undefined && sameBootPath(signed, decision.target.path);
     if (isSigned) this.o.metrics.chains.inc();
-    if (isSigned && !this.watched.has(client.mac)) return;
-    this.step(client.mac, { kind: 'offer', file: decision.target.path, signed: isSigned }, client);
+    const state = this.watched.peek(client.mac) ?? null;
+    if (isSigned && state === null) return;
+    this.step(client.mac, state, { kind: 'offer', file: decision.target.path, signed: isSigned }, client);
   }
 
   /** A file delivered in full to the machine (TFTP or HTTP). */
@@ -124,7 +127,8 @@ export class RefusalWatch {
         if (!oldest.done) this.awaitingGrub.delete(oldest.value);
       }
     }
-    if (this.watched.has(mac)) this.step(mac, { kind: 'served', file: path }, null);
+    const state = this.watched.peek(mac);
+    if (state !== undefined) this.step(mac, state, { kind: 'served', file: path }, null);
   }
 
   /**
@@ -148,8 +152,8 @@ export class RefusalWatch {
     return hinted;
   }
 
-  private step(mac: string, ev: WatchEvent, client: ClientInfo | null): void {
-    const before = this.watched.peek(mac) ?? null;
+  /** Feeds one event to the rule; `before` is the machine's state as watched now (null: not watched). */
+  private step(mac: string, before: WatchState | null, ev: WatchEvent, client: ClientInfo | null): void {
     const r = watchStep(before, ev, this.o.now());
     if (r.state === null) this.watched.delete(mac);
     else if (r.state !== before) this.watched.set(mac, r.state);
