@@ -113,8 +113,11 @@ export class BootFeed {
 
   private remember(e: BootEvent, mac: string): void {
     let m = this.machines.get(mac);
+    const first = m === undefined;
     if (m === undefined) {
-      m = { mac, ip: null, arch: null, profile: null, computer: null, lastDecision: null, lastReason: null, firstAt: e.at, lastAt: e.at, events: [] };
+      // Born holding its first event: an empty array's first push reserves room for 17, and in a flood of
+      // new MACs every machine lives long enough to be copied into the old generation.
+      m = { mac, ip: null, arch: null, profile: null, computer: null, lastDecision: null, lastReason: null, firstAt: e.at, lastAt: e.at, events: [e] };
       this.machines.set(mac, m);
     }
     m.lastAt = e.at;
@@ -126,6 +129,7 @@ export class BootFeed {
       m.lastDecision = e.decision;
       m.lastReason = e.reason;
     }
+    if (first && this.limits.perMachine >= 1) return;
     // Progress of one transfer replaces its previous progress line: the timeline shows the latest figure.
     const last = m.events[m.events.length - 1];
     if (e.kind === 'progress' && last?.kind === 'progress' && last.file === e.file) m.events.pop();
