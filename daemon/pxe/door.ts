@@ -124,7 +124,7 @@ export class DhcpDoor {
     const wait = pkt.door === 'dhcp' ? offerWaitSeconds(s.coexist, s.responseDelaySeconds, decision, req.secs) : null;
     if (wait === null || wait.reason === null) {
       this.answer(pkt, bytes, reply, port, typeName);
-      this.metrics.dhcpReplySeconds.observe({ port }, (performance.now() - started) / 1000);
+      this.metrics.dhcpReplySeconds.tally(port, (performance.now() - started) / 1000);
       return;
     }
     const waitMs = wait.seconds * 1000;
