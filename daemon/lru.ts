@@ -54,7 +54,11 @@ export class LruMap<K, V> {
       this.toNewest(n);
       return this;
     }
-    while (this.nodes.size >= this.max && this.oldest !== null) this.delete(this.oldest.key);
+    while (this.nodes.size >= this.max && this.oldest !== null) {
+      const gone = this.oldest;
+      this.unlink(gone);
+      this.nodes.delete(gone.key);
+    }
     const added: Node<K, V> = { key, value, older: this.newest, newer: null };
     if (this.newest !== null) this.newest.newer = added;
     else this.oldest = added;
