@@ -90,12 +90,33 @@ export class BootFeed {
 
   publish(input: BootEventInput): BootEvent {
     // Every field written out, in one order: one object shape for every event (spreads made many).
-    const e: BootEvent = {
+    return this.add({
       id: this.nextId++, at: input.at ?? this.now(), kind: input.kind,
       mac: input.mac ?? null, ip: input.ip ?? null, door: input.door ?? null, decision: input.decision ?? null,
       reason: input.reason ?? null, profile: input.profile ?? null, computer: input.computer ?? null, arch: input.arch ?? null,
       file: input.file ?? null, bytes: input.bytes ?? null, size: input.size ?? null, rate: input.rate ?? null, detail: input.detail ?? null,
-    };
+    });
+  }
+
+  /**
+   * What a decision adds to the feed; routine non-PXE DHCP traffic adds nothing. The event is built
+   * straight from the decision: this runs for every packet a door answers, and going through publish()
+   * made an input object first and read it back field by field from call sites of many shapes.
+   */
+  publishDecision(client: ClientInfo, d: Decision): BootEvent | null {
+    if (d.kind === 'ignore' && d.reason === 'not-pxe') return null;
+    return this.add({
+      id: this.nextId++, at: this.now(), kind: 'decision',
+      mac: client.mac, ip: client.ip, door: client.door, decision: d.kind, reason: d.reason,
+      profile: 'profile' in d ? d.profile : null,
+      computer: 'computer' in d ? d.computer : null,
+      arch: client.arch ?? (client.archCode === null ? null : String(client.archCode)),
+      file: 'target' in d ? d.target.path : 'script' in d && d.script ? d.script.path : null,
+      bytes: null, size: null, rate: null, detail: null,
+    });
+  }
+
+  private add(e: BootEvent): BootEvent {
     this.recent[this.head] = e;
     this.head = (this.head + 1) % this.recent.length;
     if (this.held < this.recent.length) this.held += 1;
@@ -161,18 +182,6 @@ export class BootFeed {
   get lastId(): number {
     return this.nextId - 1;
   }
-}
-
-/** What a decision adds to the feed; routine non-PXE DHCP traffic adds nothing. */
-export function decisionEvent(client: ClientInfo, d: Decision): BootEventInput | null {
-  if (d.kind === 'ignore' && d.reason === 'not-pxe') return null;
-  return {
-    kind: 'decision', mac: client.mac, ip: client.ip, door: client.door, decision: d.kind, reason: d.reason,
-    profile: 'profile' in d ? d.profile : null,
-    computer: 'computer' in d ? d.computer : null,
-    arch: client.arch ?? (client.archCode === null ? null : String(client.archCode)),
-    file: 'target' in d ? d.target.path : 'script' in d && d.script ? d.script.path : null,
-  };
 }
 
 export interface LiveTransfer {
