@@ -178,15 +178,27 @@ function cpuPerDiscover(r: RateResult): string {
   return `${fmt.n(per(cpu.userMs), 1)}+${fmt.n(per(cpu.sysMs), 1)}`;
 }
 
+/**
+ * Server CPU time per OFFER it sent, user + system, in microseconds: the offers perfdhcp received plus those
+ * the kernel dropped at perfdhcp's full socket queue. Unlike per DISCOVER sent, a server that lost
+ * DISCOVERs at its own full queue (never read, never answered) does not look cheaper for it.
+ */
+function cpuPerAnswer(r: RateResult): string {
+  const cpu = r.queue?.cpu;
+  const answers = r.run && r.queue ? r.run.received + r.queue.client : 0;
+  if (!cpu || answers === 0) return '-';
+  return fmt.n(((cpu.userMs + cpu.sysMs) * 1000) / answers, 1);
+}
+
 function rateTable(servers: ServerResult[], rates: number[]): string[] {
   const d = servers.find((s) => s.key === 'dnsmasq');
-  const head = ['rate/s', 'server', 'sent/s', 'drops %', 'other runs drops %', 'offers/s', 'mean ms', 'p99 ms', 'max ms', 'queue drops srv/gen', 'server CPU µs/DISCOVER user+sys', 'offers/s vs dnsmasq'];
+  const head = ['rate/s', 'server', 'sent/s', 'drops %', 'other runs drops %', 'offers/s', 'mean ms', 'p99 ms', 'max ms', 'queue drops srv/gen', 'server CPU µs/DISCOVER user+sys', 'server CPU µs/answer', 'offers/s vs dnsmasq'];
   const out = [row(head), row(head.map((_, i) => (i === 1 ? '---' : '---:')))];
   for (const rate of rates) {
     for (const s of servers) {
       const r = at(s, rate);
       if (!r?.run) {
-        out.push(row([fmt.n(rate), s.title, r?.error === 'not run' || !r ? 'not run' : 'error', '-', '-', '-', '-', '-', '-', '-', '-', '-']));
+        out.push(row([fmt.n(rate), s.title, r?.error === 'not run' || !r ? 'not run' : 'error', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-']));
         continue;
       }
       const short = r.run.sentPerSecond < GENERATOR_SHORTFALL * rate ? '*' : '';
@@ -197,6 +209,7 @@ function rateTable(servers: ServerResult[], rates: number[]): string[] {
         fmt.ms(r.run.avgMs), fmt.ms(r.timers?.p99), fmt.ms(r.run.maxMs),
         r.queue ? `${fmt.n(r.queue.appliance)}/${fmt.n(r.queue.client)}` : '-',
         cpuPerDiscover(r),
+        cpuPerAnswer(r),
         ref === undefined ? '' : fmt.ratio(r.run.offersPerSecond, ref),
       ]));
     }
@@ -272,7 +285,9 @@ function render(meta: Map<string, string>, servers: ServerResult[], rates: numbe
     '"queue drops srv/gen": DISCOVERs the kernel dropped at the server\'s full socket queue / OFFERs dropped at ' +
     'the generator\'s (from /proc/net/snmp RcvbufErrors in each namespace).',
     '"server CPU": the server process\'s user and system CPU time during the run (/proc/<pid>/stat) divided by the ' +
-    'DISCOVERs perfdhcp sent: what one answer costs, which the machine\'s other load does not change much.',
+    'DISCOVERs perfdhcp sent: what one answer costs, which the machine\'s other load does not change much. ' +
+    '"µs/answer": the same CPU time divided by the OFFERs the server sent (received by perfdhcp or dropped at its ' +
+    'queue): a server that left DISCOVERs unread in its own full queue answered fewer, and per DISCOVER sent looks cheaper than it is.',
     '',
     `\\* perfdhcp sent less than ${GENERATOR_SHORTFALL * 100}% of the requested rate: at that rate the generator ` +
     (m('pin') === '1' ? '(one CPU) ' : '(sharing the CPUs with the server) ') + 'is part of the limit.', '');

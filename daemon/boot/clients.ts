@@ -2,17 +2,8 @@
  * What the DHCP doors learnt about clients, for the later doors (TFTP, HTTP, iPXE script) that only
  * see an IP address or a MAC in a path. Bounded: a flood of random MACs evicts the oldest entries.
  */
+import { LruMap } from '../lru.js';
 import type { ClientInfo } from '../policy/types.js';
-
-/** Sets key to value as the newest entry, evicting the oldest beyond `max` (a Map keeps insertion order). */
-function putBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > max) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
-  }
-}
 
 function sameClient(a: ClientInfo, b: ClientInfo): boolean {
   return a.door === b.door && a.ip === b.ip && a.archCode === b.archCode && a.arch === b.arch && a.httpBoot === b.httpBoot &&
@@ -47,50 +38,52 @@ interface Seen {
 }
 
 export class ClientDirectory {
-  private readonly byMac = new Map<string, Seen>();
-  private readonly macByIp = new Map<string, string>();
+  private readonly byMac: LruMap<string, Seen>;
+  private readonly macByIp: LruMap<string, string>;
 
   constructor(
-    private readonly max = 10_000,
+    max = 10_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.byMac = new LruMap(max);
+    this.macByIp = new LruMap(max);
+  }
 
   /**
    * Remembers the latest classification of a client (from port 67 or 4011). A retransmission that says
    * what the entry already says keeps the stored entry, so a storm keeps no new object per packet (it
    * would be promoted to the old generation and become a major collection's work); it moves the entry
-   * to the newest end (eviction takes the least recently seen) at most once a second, since every move
-   * of a Map entry leaves a hole that the Map's table is periodically rebuilt to reclaim.
+   * to the newest end (eviction takes the least recently seen) at most once a second.
    */
   seen(client: ClientInfo, serverIp: string): void {
-    const known = this.byMac.get(client.mac);
+    const known = this.byMac.peek(client.mac);
     const at = this.now();
     if (known !== undefined && known.serverIp === serverIp && sameClient(known.client, client)) {
       if (at - known.placed >= REFRESH_MS) {
         known.placed = at;
-        putBounded(this.byMac, client.mac, known, this.max);
+        this.byMac.touch(client.mac);
       }
     } else {
-      putBounded(this.byMac, client.mac, { client: copyClient(client), serverIp, profile: known?.profile, placed: at }, this.max);
+      this.byMac.set(client.mac, { client: copyClient(client), serverIp, profile: known?.profile, placed: at });
     }
     if (client.ip) this.bind(client.ip, client.mac);
   }
 
   bind(ip: string, mac: string): void {
-    putBounded(this.macByIp, ip, mac, this.max);
+    this.macByIp.set(ip, mac);
   }
 
   booting(mac: string, profile: string): void {
-    const entry = this.byMac.get(mac);
+    const entry = this.byMac.peek(mac);
     if (entry) entry.profile = profile;
   }
 
   byMacAddress(mac: string): ClientInfo | undefined {
-    return this.byMac.get(mac)?.client;
+    return this.byMac.peek(mac)?.client;
   }
 
   macOfIp(ip: string): string | undefined {
-    return this.macByIp.get(ip);
+    return this.macByIp.peek(ip);
   }
 
   /**
@@ -100,15 +93,15 @@ export class ClientDirectory {
   macOfGuid(guid: string): string | undefined {
     const g = guid.toLowerCase();
     let found: string | undefined;
-    for (const [mac, seen] of this.byMac) if (seen.client.guid === g || seen.client.guidSwapped === g) found = mac;
+    for (const [mac, seen] of this.byMac.entries()) if (seen.client.guid === g || seen.client.guidSwapped === g) found = mac;
     return found;
   }
 
   profileFor(mac: string): string | undefined {
-    return this.byMac.get(mac)?.profile;
+    return this.byMac.peek(mac)?.profile;
   }
 
   serverFor(mac: string): string | undefined {
-    return this.byMac.get(mac)?.serverIp;
+    return this.byMac.peek(mac)?.serverIp;
   }
 }

@@ -64,7 +64,7 @@ export class Gatekeeper {
       }
     }
     const decision = decide(client, this.backend.snapshot(), context.choice);
-    this.metrics.decisions.inc({ door: client.door, decision: decision.kind, reason: decision.reason, arch: client.arch ?? 'unknown' });
+    this.metrics.decisions.tally(client.door, decision.kind, decision.reason, client.arch ?? 'unknown');
     // One line per decision with the fixed keys; `ignore` of non-PXE DHCP traffic is routine, keep it at debug.
     const level = decision.kind === 'ignore' && decision.reason === 'not-pxe' ? 'debug' : 'info';
     // The line's object is built only when the level is on: at 'warn' a storm costs no allocation here.

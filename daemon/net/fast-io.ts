@@ -32,15 +32,27 @@ export function directIoer(fd: number | null, fallback: Send, onError: (err: Err
   const c = fd === null ? null : tryLibc();
   if (fd === null || c === null) return null;
   const addrs = new Map<string, Buffer>();
+  // A storm's replies mostly go to one destination (the broadcast address or a relay): the last one is
+  // kept aside, so such a reply builds no "address:port" key.
+  let lastAddress = '';
+  let lastPort = -1;
+  let lastSa: Buffer | null = null;
   return (buf, port, address) => {
-    const key = `${address}:${port}`;
-    let sa = addrs.get(key);
-    if (sa === undefined) {
-      const made = sockaddrIn(address, port);
-      if (made === null) return fallback(buf, port, address);
-      sa = made;
-      if (addrs.size >= SOCKADDR_CACHE_MAX) addrs.clear();
-      addrs.set(key, sa);
+    let sa: Buffer | undefined;
+    if (address === lastAddress && port === lastPort && lastSa !== null) sa = lastSa;
+    else {
+      const key = `${address}:${port}`;
+      sa = addrs.get(key);
+      if (sa === undefined) {
+        const made = sockaddrIn(address, port);
+        if (made === null) return fallback(buf, port, address);
+        sa = made;
+        if (addrs.size >= SOCKADDR_CACHE_MAX) addrs.clear();
+        addrs.set(key, sa);
+      }
+      lastAddress = address;
+      lastPort = port;
+      lastSa = sa;
     }
     if (c.sendto(fd, buf, buf.byteLength, MSG_DONTWAIT, sa, 16) >= 0) return;
     const errno = c.errno();
@@ -100,31 +112,41 @@ export function batchReceiver(fd: number | null, deliver: Deliver, onOversize: (
     iovs.writeBigUInt64LE(base + BigInt(dataStart + i * BATCH_SLOT_BYTES), i * IOVEC_BYTES);
     iovs.writeBigUInt64LE(BigInt(BATCH_SLOT_BYTES), i * IOVEC_BYTES + 8);
   }
+  for (let i = 0; i < BATCH_SLOTS; i++) hdrs.writeUInt32LE(SOCKADDR_BYTES, i * MMSG_BYTES + OFF_NAMELEN);
+  // Senders repeat (a relay, or 0.0.0.0 before clients have an address): the last address text is reused.
+  let lastIp = -1;
+  let lastText = '';
+  const addressText = (sa: number): string => {
+    const ip = names.readUInt32BE(sa + 4);
+    if (ip !== lastIp) {
+      lastIp = ip;
+      lastText = `${names[sa + 4]}.${names[sa + 5]}.${names[sa + 6]}.${names[sa + 7]}`;
+    }
+    return lastText;
+  };
   return {
     drain(): number {
       let delivered = 0;
       for (let call = 0; call < MAX_CALLS_PER_DRAIN; call++) {
-        for (let i = 0; i < BATCH_SLOTS; i++) hdrs.writeUInt32LE(SOCKADDR_BYTES, i * MMSG_BYTES + OFF_NAMELEN);
         const n = c.recvmmsg(fd, hdrs, BATCH_SLOTS, MSG_DONTWAIT, null);
         if (n <= 0) break;
         for (let i = 0; i < n; i++) {
           const h = i * MMSG_BYTES;
           const len = hdrs.readUInt32LE(h + OFF_LEN);
           const sa = i * SOCKADDR_BYTES;
-          const rinfo: dgram.RemoteInfo = {
-            address: `${names[sa + 4]}.${names[sa + 5]}.${names[sa + 6]}.${names[sa + 7]}`,
-            family: 'IPv4',
-            port: names.readUInt16BE(sa + 2),
-            size: len,
-          };
+          // The kernel wrote the sender's address length here; the next call needs room for a whole one.
+          hdrs.writeUInt32LE(SOCKADDR_BYTES, h + OFF_NAMELEN);
+          const rinfo: dgram.RemoteInfo = { address: addressText(sa), family: 'IPv4', port: names.readUInt16BE(sa + 2), size: len };
           if ((hdrs.readInt32LE(h + OFF_FLAGS) & MSG_TRUNC) !== 0) {
             onOversize(len, rinfo);
             continue;
           }
           // A copy: the slot is overwritten by the next call, and a handler may keep what it was given.
           const at = dataStart + i * BATCH_SLOT_BYTES;
+          const msg = Buffer.allocUnsafe(len);
+          area.copy(msg, 0, at, at + len);
           delivered += 1;
-          deliver(Buffer.from(area.subarray(at, at + len)), rinfo);
+          deliver(msg, rinfo);
         }
         if (n < BATCH_SLOTS) break;
       }

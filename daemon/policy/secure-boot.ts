@@ -75,10 +75,10 @@ export function watchStep(state: WatchState | null, ev: WatchEvent, now: number)
     case 'offer':
       if (ev.signed) return NONE;
       // The 4011 ACK repeats the port 67 offer: keep a transfer already seen.
-      if (state !== null && relative(state.file) === relative(ev.file)) return { state, refusal: null };
+      if (state !== null && sameBootPath(state.file, ev.file)) return { state, refusal: null };
       return { state: { phase: 'offered', file: ev.file, at: now }, refusal: null };
     case 'served':
-      if (state === null || relative(state.file) !== relative(ev.file)) return { state, refusal: null };
+      if (state === null || !sameBootPath(state.file, ev.file)) return { state, refusal: null };
       return { state: { phase: 'fetched', file: ev.file, at: now }, refusal: null };
     case 'request':
       return onRequest(state, ev);
@@ -94,7 +94,7 @@ function onRequest(state: WatchState | null, ev: Extract<WatchEvent, { kind: 're
   // The program ran: it asked as iPXE, or fetched something other than itself.
   if (ev.ipxe || ev.door === 'ipxe-script') return NONE;
   if ((ev.door === 'tftp' || ev.door === 'http') && ev.file !== null) {
-    return relative(ev.file) === relative(state.file) ? { state, refusal: null } : NONE;
+    return sameBootPath(ev.file, state.file) ? { state, refusal: null } : NONE;
   }
   if (state.phase !== 'fetched' || (ev.door !== 'dhcp' && ev.door !== 'pxe')) return { state, refusal: null };
   if (ev.httpBoot) return { state: null, refusal: 'http-boot-fallback' };
@@ -103,6 +103,34 @@ function onRequest(state: WatchState | null, ev: Extract<WatchEvent, { kind: 're
   return { state, refusal: null };
 }
 
-function relative(path: string): string {
-  return path.replace(/^[/\\]+/, '').toLowerCase();
+/** Whether two paths under the boot root name the same file: leading slashes aside, case-blind. */
+export function sameBootPath(a: string, b: string): boolean {
+  // Compared in place (no strings made): this runs for every request of a watched machine, and a storm
+  // is mostly those. Anything but an ASCII case difference is left to toLowerCase() on the whole.
+  const i0 = pathStart(a);
+  const j0 = pathStart(b);
+  if (a.length - i0 !== b.length - j0) return slowSame(a, i0, b, j0);
+  for (let i = i0, j = j0; i < a.length; i += 1, j += 1) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(j);
+    if (x !== y && (x > 0x7f || y > 0x7f || asciiLower(x) !== asciiLower(y))) return slowSame(a, i0, b, j0);
+  }
+  return true;
+}
+
+function pathStart(p: string): number {
+  let i = 0;
+  while (i < p.length && (p.charCodeAt(i) === SLASH || p.charCodeAt(i) === BACKSLASH)) i += 1;
+  return i;
+}
+
+function slowSame(a: string, i0: number, b: string, j0: number): boolean {
+  return a.slice(i0).toLowerCase() === b.slice(j0).toLowerCase();
+}
+
+const SLASH = 0x2f;
+const BACKSLASH = 0x5c;
+
+function asciiLower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
 }

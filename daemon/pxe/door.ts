@@ -85,13 +85,13 @@ export class DhcpDoor {
     const type = messageType(req);
     const typeName = (type !== null && TYPE_NAMES[type]) || 'other';
     if (req.op !== BootpOp.REQUEST || !isAnswerable(pkt.door, type)) {
-      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      this.metrics.dhcpPackets.tally(port, typeName, 'ignored');
       return;
     }
     // Ignore what is not a PXE/HTTP boot client before the policy even sees it: most of a subnet's DHCP.
     const vc = req.options.get(DhcpOption.VENDOR_CLASS_ID);
     if (!vc || !(startsWith(vc, PXE_CLIENT) || startsWith(vc, HTTP_CLIENT))) {
-      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      this.metrics.dhcpPackets.tally(port, typeName, 'ignored');
       return;
     }
     const client = classify(req, pkt.door, pkt.door === 'pxe' ? pkt.from.address : null);
@@ -101,7 +101,7 @@ export class DhcpDoor {
     this.onClient(client, serverIp);
     const ctx: ReplyContext = {
       serverIp,
-      httpBase: s.httpPort === null ? null : `http://${serverIp}:${s.httpPort}`,
+      httpBase: this.httpBase(serverIp, s.httpPort),
       door: pkt.door,
       source: pkt.from,
       clientPort: s.clientPort,
@@ -112,7 +112,7 @@ export class DhcpDoor {
     };
     const reply = buildReply(req, client, decision, ctx);
     if (!reply) {
-      this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'ignored' });
+      this.metrics.dhcpPackets.tally(port, typeName, 'ignored');
       return;
     }
     const bytes = encodeDhcp(reply.packet);
@@ -124,13 +124,13 @@ export class DhcpDoor {
     const wait = pkt.door === 'dhcp' ? offerWaitSeconds(s.coexist, s.responseDelaySeconds, decision, req.secs) : null;
     if (wait === null || wait.reason === null) {
       this.answer(pkt, bytes, reply, port, typeName);
-      this.metrics.dhcpReplySeconds.observe({ port }, (performance.now() - started) / 1000);
+      this.metrics.dhcpReplySeconds.tally(port, (performance.now() - started) / 1000);
       return;
     }
     const waitMs = wait.seconds * 1000;
     this.metrics.dhcpOffersHeld.inc({ reason: wait.reason });
     if (this.logger.isLevelEnabled('info')) this.logger.info({ mac: client.mac, xid: req.xid, iface: pkt.iface, reason: wait.reason, seconds: wait.seconds }, 'offer held');
-    this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'delayed' });
+    this.metrics.dhcpPackets.tally(port, typeName, 'delayed');
     if (this.held >= MAX_HELD) return;
     this.held += 1;
     const timer = setTimeout(() => {
@@ -141,10 +141,22 @@ export class DhcpDoor {
     this.timers.add(timer);
   }
 
+  private lastBase: { serverIp: string; port: number; base: string } | null = null;
+
+  /** The HTTP base URL clients of this address are given; the same string while address and port stay. */
+  private httpBase(serverIp: string, port: number | null): string | null {
+    if (port === null) return null;
+    const last = this.lastBase;
+    if (last !== null && last.serverIp === serverIp && last.port === port) return last.base;
+    const base = `http://${serverIp}:${port}`;
+    this.lastBase = { serverIp, port, base };
+    return base;
+  }
+
   /** Sends an encoded reply and counts it (a method, not a closure per packet: a storm's garbage). */
   private answer(pkt: Packet, bytes: Uint8Array, to: { port: number; address: string }, port: string, typeName: string): void {
     pkt.send(bytes, to.port, to.address);
-    this.metrics.dhcpPackets.inc({ port, type: typeName, result: 'answered' });
+    this.metrics.dhcpPackets.tally(port, typeName, 'answered');
   }
 
   /** Drops replies still waiting for a response delay (shutdown). */
@@ -155,7 +167,7 @@ export class DhcpDoor {
   }
 
   private undecodable(pkt: Packet, err: unknown, port: string): void {
-    this.metrics.dhcpPackets.inc({ port, type: 'undecodable', result: 'malformed' });
+    this.metrics.dhcpPackets.tally(port, 'undecodable', 'malformed');
     if (!(err instanceof DecodeError)) {
       // A decoder bug, not hostile input: still never crash the daemon, but say so loudly.
       this.logger.error({ err, iface: pkt.iface, client: pkt.from.address }, 'decoder threw a non-DecodeError');

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BootFeed } from '../../daemon/features/console/live.js';
+import type { BootTarget, ClientInfo } from '../../daemon/policy/types.js';
 
 test('the replay ring keeps the last events in order and answers "after id"', () => {
   let t = 1000;
@@ -39,4 +40,27 @@ test('timelines: bounded per machine and in machines, most recent first, progres
   feed.publish({ kind: 'decision', mac: '52:54:00:00:00:0c', decision: 'boot', reason: 'known' });
   assert.deepEqual(feed.machinesView().map((m) => m.mac), ['52:54:00:00:00:0c', b], 'the least recently active machine went');
   assert.equal(feed.machinesView()[1]?.lastDecision, 'pending');
+});
+
+test('a decision becomes one event with its reason, profile, computer, architecture and file; routine non-PXE traffic none', () => {
+  let t = 5000;
+  const feed = new BootFeed(() => t++, { machines: 10, perMachine: 10, recent: 10 });
+  const client: ClientInfo = {
+    mac: '52:54:00:00:00:0a', archCode: 7, arch: 'efi-x64', httpBoot: false, ipxe: false, guid: null, guidSwapped: null,
+    vendorClass: 'PXEClient', ip: '10.0.0.9', door: 'dhcp',
+  };
+  const target = { path: 'ipxe.efi', transport: 'tftp' } as BootTarget;
+  const boot = feed.publishDecision(client, { kind: 'boot', profile: 'winpe', target, computer: 'pc-1', reason: 'known' });
+  assert.deepEqual(boot, {
+    id: 1, at: 5000, kind: 'decision', mac: client.mac, ip: '10.0.0.9', door: 'dhcp', decision: 'boot', reason: 'known',
+    profile: 'winpe', computer: 'pc-1', arch: 'efi-x64', file: 'ipxe.efi', bytes: null, size: null, rate: null, detail: null,
+  });
+  const script = { path: 'boot.ipxe', transport: 'http' } as BootTarget;
+  const local = feed.publishDecision({ ...client, arch: null, archCode: 99 }, { kind: 'local', computer: null, reason: 'known', script });
+  assert.equal(local?.arch, '99', 'an architecture without a name is shown by its code');
+  assert.equal(local?.file, 'boot.ipxe');
+  assert.equal(local?.profile, null);
+  assert.equal(feed.publishDecision(client, { kind: 'ignore', reason: 'not-pxe' }), null);
+  assert.equal(feed.since(0).length, 2);
+  assert.deepEqual(feed.machinesView()[0]?.events.map((e) => e.decision), ['boot', 'local']);
 });

@@ -304,3 +304,17 @@ test('macOf clamps hlen to the 16-byte field; chaddrFromMac validates', () => {
   assert.throws(() => chaddrFromMac('52:54:00:77:0'), RangeError);
   assert.throws(() => chaddrFromMac('zz:00:00:00:00:00'), RangeError);
 });
+
+test('macOf prints every hardware address length as lower-case hex pairs joined by colons', () => {
+  const p = sample();
+  for (let hlen = 0; hlen <= 16; hlen += 1) {
+    const chaddr = Buffer.from(Array.from({ length: 16 }, (_, i) => (i * 37 + hlen * 11) & 0xff));
+    const expected = [...chaddr.subarray(0, hlen)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    assert.equal(macOf({ ...p, hlen, chaddr }), expected, `hlen ${hlen}`);
+  }
+  const all = Buffer.alloc(16);
+  for (let b = 0; b < 256; b += 1) {
+    all.fill(b, 0, 6);
+    assert.equal(macOf({ ...p, hlen: 6, chaddr: all }), Array(6).fill(b.toString(16).padStart(2, '0')).join(':'));
+  }
+});

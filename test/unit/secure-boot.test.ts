@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ import { createLogger } from '../../daemon/log.js';
 import { createMetrics } from '../../daemon/metrics.js';
 import { decide, snapshotFromConfig } from '../../daemon/policy/decide.js';
 import { buildInventoryIndex } from '../../daemon/policy/inventory.js';
-import { REFUSAL_WINDOW_MS, watchStep, type WatchEvent, type WatchState } from '../../daemon/policy/secure-boot.js';
+import { REFUSAL_WINDOW_MS, sameBootPath, watchStep, type WatchEvent, type WatchState } from '../../daemon/policy/secure-boot.js';
 import type { ClientInfo } from '../../daemon/policy/types.js';
 import { createStoreBackend } from '../../daemon/store/backend.js';
 import { openStore } from '../../daemon/store/db.js';
@@ -361,5 +362,28 @@ describe('the hint for a GRUB that never asks', () => {
     const metric = await registry.getSingleMetric('bootgate_secure_boot_grub_silent_total')?.get();
     assert.equal(metric?.values[0]?.value, 1);
     store.close();
+  });
+});
+
+describe('sameBootPath', () => {
+  const reference = (a: string, b: string) => a.replace(/^[/\\]+/, '').toLowerCase() === b.replace(/^[/\\]+/, '').toLowerCase();
+
+  test('leading slashes and ASCII case aside, or as toLowerCase() says beyond ASCII', () => {
+    assert.equal(sameBootPath('/EFI/Boot/shimx64.efi', 'efi/boot/SHIMX64.EFI'), true);
+    assert.equal(sameBootPath('\\\\grubx64.efi', '/grubx64.efi'), true);
+    assert.equal(sameBootPath('grubx64.efi', 'grubx64.ef'), false);
+    assert.equal(sameBootPath('a/b', 'a\\b'), false);
+    assert.equal(sameBootPath('ÄBC', 'äbc'), true);
+    assert.equal(sameBootPath('İ', 'i̇'), reference('İ', 'i̇'));
+    assert.equal(sameBootPath('', '///'), true);
+  });
+
+  test('agrees with stripping and lower-casing both (random paths)', () => {
+    const ch = fc.constantFrom('/', '\\', 'a', 'A', 'z', 'Z', '.', '0', 'é', 'É', 'İ', 'ß', '_');
+    const path = fc.array(ch, { maxLength: 12 }).map((cs) => cs.join(''));
+    fc.assert(fc.property(path, path, (a, b) => {
+      assert.equal(sameBootPath(a, b), reference(a, b));
+      assert.equal(sameBootPath(a, a.toUpperCase()), reference(a, a.toUpperCase()));
+    }));
   });
 });

@@ -10,7 +10,7 @@ import { FailureLimiter, TokenStore, adminTokensFile } from '../../http/admin/au
 import { serviceOf, type AttachedFeature, type Feature, type TransferEnd } from '../feature.js';
 import { consoleRoutes } from './api.js';
 import { createConsoleCommand } from './cli.js';
-import { BootFeed, decisionEvent, liveTransfers, ProgressTracker } from './live.js';
+import { BootFeed, liveTransfers, ProgressTracker } from './live.js';
 import { createConsoleMetrics } from './metrics.js';
 import { consoleAuditService, consoleDataService, ConsoleService, consoleSessionsService } from './service.js';
 import { SessionStore } from './sessions.js';
@@ -79,8 +79,7 @@ export const consoleFeature: Feature<AttachedConsole> = {
     return {
       feed,
       observe: (client, decision) => {
-        const e = decisionEvent(client, decision);
-        if (e) feed.publish(e);
+        feed.publishDecision(client, decision);
       },
       transferred: (ev: TransferEnd) => {
         feed.publish({

