@@ -8,6 +8,8 @@
  * kernel download 1.06-1.48 s against 0.72-0.88 s without the spin (dnsmasq: 0.70 s). So once per
  * period the thread reads the machine's idle time (/proc/stat) and adds back the time it spun itself
  * (that CPU would be idle without the spin): spinning stays on while that comes to at least one CPU.
+ * After a quiet stretch the first period does not spin: the machine is measured as it is now, with the
+ * transfer (and its client) running, not averaged over the idle time before it.
  * A machine with one CPU never spins (the loop would starve the daemon's own main thread); where
  * /proc/stat cannot be read, the loop spins as it always did.
  */
@@ -53,7 +55,7 @@ export class SpinBudget {
     const text = readStat();
     this.last = text === null ? null : parseProcStat(text);
     this.lastAt = now();
-    this.ok = cpus >= 2;
+    this.ok = false;
   }
 
   /** Whether the loop may spin now (re-reads the machine once a period). */
@@ -78,6 +80,12 @@ export class SpinBudget {
     const spun = this.spunMs;
     this.spunMs = 0;
     if (this.cpus < 2) {
+      this.ok = false;
+      return;
+    }
+    if (wall > 2 * this.periodMs) {
+      // The last look is old (the thread had nothing to do): an average over that stretch says nothing
+      // of now. No spin until a fresh period has been measured.
       this.ok = false;
       return;
     }

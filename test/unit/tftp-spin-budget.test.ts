@@ -57,9 +57,32 @@ test('spin budget: it follows the machine: off while busy, on again once a CPU i
 
 test('spin budget: one CPU never spins; unreadable /proc/stat keeps the spin as before', () => {
   assert.deepEqual(run(1, [{ idle: 25, busy: 0 }]), [false]);
-  const t = 0;
-  const blind = new SpinBudget(() => t + 1000, () => null, 4, 250);
+  let t = 0;
+  const blind = new SpinBudget(() => t, () => null, 4, 250);
+  assert.equal(blind.allowed(), false, 'nothing measured yet');
+  t = 250;
   assert.equal(blind.allowed(), true);
+});
+
+test('spin budget: after a quiet stretch the first period does not spin, then the machine as it is now decides', () => {
+  let t = 0;
+  let idle = 1000;
+  let busy = 1000;
+  const b = new SpinBudget(() => t, () => stat(idle, busy), 2, 250);
+  // Ten idle seconds before the first transfer: averaged, the machine looks free.
+  t = 10_000;
+  idle += 2000;
+  assert.equal(b.allowed(), false, 'the idle stretch says nothing of now');
+  // The transfer's first period: its client (an emulated machine) keeps both CPUs busy.
+  t += 250;
+  idle += 5;
+  busy += 45;
+  assert.equal(b.allowed(), false);
+  // On a machine that is really idle now, the next period spins.
+  t += 250;
+  idle += 45;
+  busy += 5;
+  assert.equal(b.allowed(), true);
 });
 
 test('spin budget: /proc/stat is read once a period, not per call', () => {
