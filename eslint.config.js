@@ -27,8 +27,8 @@ const LAYERS = [
   { name: 'protocol codecs', files: ['daemon/protocol'] },
   { name: 'policy and the config types', files: ['daemon/policy', 'daemon/config/schema.ts', 'daemon/config/types.ts'] },
   {
-    name: 'shared infrastructure (logger, metrics, config loading, bounded tables)',
-    files: ['daemon/log.ts', 'daemon/metrics.ts', 'daemon/lru.ts', 'daemon/config/load.ts', 'daemon/config/defaults.ts'],
+    name: 'shared infrastructure (logger, metrics, config loading, bounded tables, Linux ABI numbers)',
+    files: ['daemon/log.ts', 'daemon/metrics.ts', 'daemon/lru.ts', 'daemon/linux-abi.ts', 'daemon/config/load.ts', 'daemon/config/defaults.ts'],
   },
   { name: 'doors, responders and boot content', files: ['daemon/pxe', 'daemon/tftp', 'daemon/boot', 'daemon/files'] },
   { name: 'sockets, HTTP and the store', files: ['daemon/net', 'daemon/http', 'daemon/store'] },

@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
+import { EAGAIN, EINTR, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLL_DATA_OFFSET, EPOLL_EVENT_BYTES, EPOLLIN, EPOLLONESHOT, EPOLLOUT } from '../linux-abi.js';
 
 export type ToWorker =
   | { op: 'start'; id: number; sock: number; file: number; offset: number; length: number }
@@ -27,18 +28,6 @@ export interface SendfileWorkerData {
   stallMs: number;
 }
 
-/** <sys/epoll.h>, <errno.h> (Linux x86-64 and arm64: struct epoll_event is 12 bytes, packed, on x86-64) */
-const EPOLLOUT = 0x4;
-const EPOLLIN = 0x1;
-const EPOLLONESHOT = 1 << 30;
-const EPOLL_CTL_ADD = 1;
-const EPOLL_CTL_DEL = 2;
-const EPOLL_CTL_MOD = 3;
-const EPOLL_CLOEXEC = 0x80000;
-const EVENT_BYTES = process.arch === 'x64' ? 12 : 16;
-const DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
-const EAGAIN = 11;
-const EINTR = 4;
 /** Bytes per sendfile call: large enough to fill any socket buffer, small enough to stay fair between clients. */
 const STEP = 4 << 20;
 /** The epoll data of the wake-up eventfd (transfer ids start at 1). */
@@ -65,14 +54,14 @@ const strerror = lib.func('const char *strerror(int)') as unknown as (e: number)
 
 const ep = epollCreate1(EPOLL_CLOEXEC);
 if (ep < 0) throw new Error(`epoll_create1: ${strerror(koffi.errno())}`);
-const ctlEvent = Buffer.alloc(EVENT_BYTES);
-const events = Buffer.alloc(EVENT_BYTES * 64);
+const ctlEvent = Buffer.alloc(EPOLL_EVENT_BYTES);
+const events = Buffer.alloc(EPOLL_EVENT_BYTES * 64);
 const wakeBuf = Buffer.alloc(8);
 
 function epollCtl(op: number, fd: number, mask: number, id: number): number {
   ctlEvent.fill(0);
   ctlEvent.writeUInt32LE(mask, 0);
-  ctlEvent.writeUInt32LE(id, DATA_OFFSET);
+  ctlEvent.writeUInt32LE(id, EPOLL_DATA_OFFSET);
   return epollCtlRaw(ep, op, fd, ctlEvent);
 }
 if (epollCtl(EPOLL_CTL_ADD, wake, EPOLLIN, WAKE_ID) < 0) throw new Error(`epoll_ctl(eventfd): ${strerror(koffi.errno())}`);
@@ -140,7 +129,7 @@ function tick(): void {
   }
   const n = epollWaitRaw(ep, events, 64, 1000);
   for (let i = 0; i < n; i++) {
-    const id = events.readUInt32LE(i * EVENT_BYTES + DATA_OFFSET);
+    const id = events.readUInt32LE(i * EPOLL_EVENT_BYTES + EPOLL_DATA_OFFSET);
     if (id === WAKE_ID) {
       read(wake, wakeBuf, 8);
       continue;

@@ -16,14 +16,14 @@
  * transfers keep the event-loop path.
  */
 import { createRequire } from 'node:module';
+import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_BYTES, EPOLLIN } from '../linux-abi.js';
 
-/** <sys/socket.h>, <poll.h>, <errno.h> (Linux) */
+export { EAGAIN, ECONNREFUSED, EINTR } from '../linux-abi.js';
+
+/** <sys/socket.h>, <poll.h> (Linux) */
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const POLLIN = 0x1;
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const ECONNREFUSED = 111;
 
 export interface SyncIo {
   /** Bytes received into `buf`, or -errno (-EAGAIN when nothing is queued). Never blocks. */
@@ -44,14 +44,6 @@ export interface SyncIo {
    */
   epollWait(ep: number, ready: Int32Array, ms: number): number;
 }
-
-/** <sys/epoll.h> (Linux x86-64 and arm64: struct epoll_event is 12 bytes, packed on x86-64) */
-const EPOLLIN = 0x1;
-const EPOLL_CTL_ADD = 1;
-const EPOLL_CTL_DEL = 2;
-const EPOLL_CLOEXEC = 0x80000;
-const EPOLL_EVENT_BYTES = process.arch === 'x64' ? 12 : 16;
-const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
 
 interface Koffi {
   load(name: string): { func(sig: string): (...args: unknown[]) => number };
