@@ -8,7 +8,6 @@ import { Transfer, type TransferEnd, type TransferJob } from './transfer.js';
 import { PortClaims } from './transport.js';
 import { DirectLoop } from './directloop.js';
 import { loadSyncIo } from './syncio.js';
-import { spinBudget } from './spin-budget.js';
 
 export type HostCommand =
   | { type: 'start'; job: TransferJob }
@@ -64,8 +63,6 @@ export class TransferHost {
     this.ticker = setInterval(() => this.report(), REPORT_INTERVAL_MS);
     this.ticker.unref();
     const io = opts.mayBlock === true ? loadSyncIo() : null;
-    // The lock-step loop's first look at the machine's load covers the time before its first transfer.
-    if (io !== null) spinBudget();
     this.direct = io === null ? null : new DirectLoop(io);
   }
 

@@ -37,7 +37,7 @@ export interface TransferJob {
   lockstepSpinUs: number | null;
   /**
    * Direct I/O when the transfer runs in a worker thread: DATA by send() calls on the connected socket's
-   * fd (Transfer.sendDirect) and the client's packets read by the worker's DirectLoop; false keeps
+   * fd (DataSender) and the client's packets read by the worker's DirectLoop; false keeps
    * node:dgram for both.
    */
   directIo: boolean;
