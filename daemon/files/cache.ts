@@ -32,6 +32,11 @@ export function identityKey(id: FileIdentity): string {
 /** Something that can read bytes at an offset: a FileHandle, or a raw fd wrapper in a worker thread. */
 export interface PositionalReader {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  /**
+   * The same read, blocking this thread: only for a thread that has nothing else to do meanwhile (a TFTP
+   * worker whose one transfer is in the lock-step loop), where an event-loop turn costs more than the read.
+   */
+  readSync?(buffer: Buffer, offset: number, length: number, position: number): number;
 }
 
 /**
@@ -43,6 +48,8 @@ export interface ChunkLayout {
   readonly id: string;
   /** Fills `buf` with chunk `index` of a file of `size` bytes; resolves to the bytes used. */
   fill(buf: Buffer, index: number, size: number, reader: PositionalReader): Promise<number>;
+  /** fill() with reader.readSync; a layout without it is always read asynchronously. */
+  fillSync?(buf: Buffer, index: number, size: number, reader: Required<Pick<PositionalReader, 'readSync'>>): number;
 }
 
 /** Reads `length` bytes at `position` into `buf` at `offset`, failing if the file is shorter. */
@@ -50,6 +57,16 @@ export async function readFully(reader: PositionalReader, buf: Buffer, offset: n
   let done = 0;
   while (done < length) {
     const { bytesRead } = await reader.read(buf, offset + done, length - done, position + done);
+    if (bytesRead === 0) throw new Error(`file shrank while reading: ${position + done} bytes available`);
+    done += bytesRead;
+  }
+}
+
+/** readFully() with reader.readSync. */
+export function readFullySync(reader: Required<Pick<PositionalReader, 'readSync'>>, buf: Buffer, offset: number, length: number, position: number): void {
+  let done = 0;
+  while (done < length) {
+    const bytesRead = reader.readSync(buf, offset + done, length - done, position + done);
     if (bytesRead === 0) throw new Error(`file shrank while reading: ${position + done} bytes available`);
     done += bytesRead;
   }
@@ -115,9 +132,11 @@ export class ChunkCache {
 
   /**
    * The slot holding chunk `index` of the file, with one reference taken for the caller (give it back
-   * with release()). Reads it from disk once however many callers want it at the same time.
+   * with release()). Reads it from disk once however many callers want it at the same time. With `sync`
+   * (and a reader and layout that can), a chunk not in memory is read before this returns, blocking the
+   * thread; one already being read asynchronously is still waited for.
    */
-  acquire(fileKey: string, index: number, size: number, reader: PositionalReader, layout: ChunkLayout = this.raw): Slot | Promise<Slot> {
+  acquire(fileKey: string, index: number, size: number, reader: PositionalReader, layout: ChunkLayout = this.raw, sync = false): Slot | Promise<Slot> {
     const k = `${fileKey}/${layout.id}#${index}`;
     const hit = this.index.get(k);
     if (hit !== undefined) {
@@ -136,26 +155,47 @@ export class ChunkCache {
     const slot = this.takeSlot();
     slot.refs = 1;
     slot.length = 0;
+    const readSync = reader.readSync;
+    if (sync && readSync !== undefined && layout.fillSync !== undefined) {
+      let length: number;
+      try {
+        length = layout.fillSync(slot.buf, index, size, { readSync: readSync.bind(reader) });
+      } catch (err) {
+        this.giveBack(slot);
+        throw err;
+      }
+      return this.loaded(k, slot, length);
+    }
     const promise = layout.fill(slot.buf, index, size, reader).then(
       (length) => {
-        slot.length = length;
         this.loading.delete(k);
-        if (slot.pooled) {
-          slot.key = k;
-          this.index.set(k, slot);
-          this.bytes += slot.length;
-        }
-        return slot;
+        return this.loaded(k, slot, length);
       },
       (err: unknown) => {
         this.loading.delete(k);
-        slot.refs = 0;
-        if (slot.pooled) this.free.push(slot);
+        this.giveBack(slot);
         throw err;
       },
     );
     this.loading.set(k, { slot, promise });
     return promise;
+  }
+
+  /** A slot whose chunk has been read: indexed (when it belongs to the slab) and handed to the caller. */
+  private loaded(k: string, slot: Slot, length: number): Slot {
+    slot.length = length;
+    if (slot.pooled) {
+      slot.key = k;
+      this.index.set(k, slot);
+      this.bytes += slot.length;
+    }
+    return slot;
+  }
+
+  /** A slot whose read failed goes back to the free list. */
+  private giveBack(slot: Slot): void {
+    slot.refs = 0;
+    if (slot.pooled) this.free.push(slot);
   }
 
   /** One more reference to a slot the caller already holds. */
@@ -218,7 +258,8 @@ export class ChunkCursor {
     private readonly cache: ChunkCache,
     /** Chunks in the file: a prefetch past the last one is skipped. */
     private readonly chunks: number,
-    private readonly acquire: (index: number) => Slot | Promise<Slot>,
+    /** `sync`: the caller may block on a read (ChunkCache.acquire). */
+    private readonly acquire: (index: number, sync: boolean) => Slot | Promise<Slot>,
     /** The error a read still in flight when the cursor closes fails with. */
     private readonly closedMessage: string,
   ) {}
@@ -235,8 +276,8 @@ export class ChunkCursor {
     return slot;
   }
 
-  /** Chunk `index`, now when it is the current or a loaded prefetched one. */
-  chunk(index: number): Slot | Promise<Slot> {
+  /** Chunk `index`: now when it is the current or a loaded prefetched one, or when `sync` reads it now. */
+  chunk(index: number, sync = false): Slot | Promise<Slot> {
     if (index === this.curIndex && this.cur !== null) return this.cur;
     let got: Slot | Promise<Slot>;
     const n = this.next;
@@ -245,7 +286,7 @@ export class ChunkCursor {
       this.next = null;
       got = n.value;
     } else {
-      got = this.acquire(index);
+      got = this.acquire(index, sync);
     }
     return got instanceof Promise ? got.then((s) => this.hold(index, s)) : this.hold(index, got);
   }
@@ -253,7 +294,7 @@ export class ChunkCursor {
   prefetch(index: number): void {
     if (this.next?.index === index || index === this.curIndex || index >= this.chunks) return;
     this.dropNext();
-    const rec: Prefetch = { index, value: this.acquire(index), adopted: false };
+    const rec: Prefetch = { index, value: this.acquire(index, false), adopted: false };
     this.next = rec;
     const v = rec.value;
     if (v instanceof Promise) {

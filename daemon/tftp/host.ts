@@ -46,6 +46,8 @@ export interface HostOptions {
    * thread in its synchronous loop (transfer.ts). False in the main thread, which serves the request socket.
    */
   mayBlock?: boolean;
+  /** The commands queued for this host so far, taken without an event-loop turn (TransferHooks.pollCommands). */
+  takeCommands?: () => HostCommand[];
 }
 
 export class TransferHost {
@@ -80,6 +82,12 @@ export class TransferHost {
     }
   }
 
+  private pollCommands(): void {
+    const take = this.opts.takeCommands;
+    if (take === undefined) return;
+    for (const cmd of take()) this.handle(cmd);
+  }
+
   private start(job: TransferJob): void {
     const transfer = new Transfer(job, this.cache, {
       onEnd: (end) => this.ended(end),
@@ -87,6 +95,7 @@ export class TransferHost {
         this.strangers += 1;
       },
       ...(this.opts.mayBlock === true ? { mayBlock: () => this.running.size === 1 } : {}),
+      ...(this.opts.mayBlock === true && this.opts.takeCommands !== undefined ? { pollCommands: () => this.pollCommands() } : {}),
       ...(this.direct !== null ? { direct: this.direct } : {}),
     });
     this.running.set(job.id, { transfer, reportedBytes: 0, reportedRetransmits: 0 });

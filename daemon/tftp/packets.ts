@@ -7,7 +7,7 @@
  * the difference between Bootgate's and atftpd's CPU time per byte.
  */
 import type { ChunkCache, ChunkLayout, PositionalReader, Slot } from '../files/cache.js';
-import { ChunkCursor, readFully } from '../files/cache.js';
+import { ChunkCursor, readFully, readFullySync } from '../files/cache.js';
 import { TFTP_LIMITS, wireBlock, writeDataHeader } from '../protocol/tftp/codec.js';
 import { blockCount, blockLength } from './session.js';
 
@@ -43,14 +43,33 @@ export class DataPacketLayout implements ChunkLayout {
    * moves never overwrite bytes still to be moved.
    */
   async fill(buf: Buffer, index: number, size: number, reader: PositionalReader): Promise<number> {
+    const span = this.span(buf, index, size);
+    if (span === null) return 0;
+    await readFully(reader, buf, span.base, span.payload, span.start);
+    return this.frame(buf, span.first, span.n, size);
+  }
+
+  fillSync(buf: Buffer, index: number, size: number, reader: Required<Pick<PositionalReader, 'readSync'>>): number {
+    const span = this.span(buf, index, size);
+    if (span === null) return 0;
+    readFullySync(reader, buf, span.base, span.payload, span.start);
+    return this.frame(buf, span.first, span.n, size);
+  }
+
+  /** Chunk `index`'s blocks and where its payload is read to, or null past the file's end. */
+  private span(buf: Buffer, index: number, size: number): { first: number; n: number; start: number; payload: number; base: number } | null {
     if (buf.length < this.packetSize) throw new Error(`chunk of ${buf.length} bytes cannot hold a ${this.blksize}-byte block`);
     const first = index * this.perChunk + 1;
     const n = Math.min(this.perChunk, blockCount(size, this.blksize) - first + 1);
-    if (n <= 0) return 0;
+    if (n <= 0) return null;
     const start = (first - 1) * this.blksize;
     const payload = Math.max(0, Math.min(n * this.blksize, size - start));
+    return { first, n, start, payload, base: n * HEADER };
+  }
+
+  /** Spreads the payload read at n * HEADER into n DATA packets; returns the bytes used. */
+  private frame(buf: Buffer, first: number, n: number, size: number): number {
     const base = n * HEADER;
-    await readFully(reader, buf, base, payload, start);
     let used = 0;
     for (let i = 0; i < n; i++) {
       const len = blockLength(size, this.blksize, first + i);
@@ -74,8 +93,11 @@ export interface Piece {
 }
 
 export interface PacketSource {
-  /** The packets of blocks from..to that lie in one chunk (at least one block). */
-  piece(from: number, to: number): Piece | Promise<Piece>;
+  /**
+   * The packets of blocks from..to that lie in one chunk (at least one block). `sync`: the caller's thread
+   * may block on a read from disk (the lock-step loop), so a chunk not in memory is read now.
+   */
+  piece(from: number, to: number, sync?: boolean): Piece | Promise<Piece>;
   close(): void;
 }
 
@@ -115,21 +137,23 @@ export class CachedPackets implements PacketSource {
     const layout = new DataPacketLayout(blksize, cache.chunkSize);
     this.layout = layout;
     const chunks = Math.ceil(blockCount(size, blksize) / layout.perChunk);
-    this.cursor = new ChunkCursor(cache, chunks, (index) => cache.acquire(fileKey, index, size, reader, layout), 'transfer closed');
+    this.cursor = new ChunkCursor(cache, chunks, (index, sync) => cache.acquire(fileKey, index, size, reader, layout, sync), 'transfer closed');
   }
 
-  piece(from: number, to: number): Piece | Promise<Piece> {
+  piece(from: number, to: number, sync = false): Piece | Promise<Piece> {
     const L = this.layout;
     const index = L.chunkOf(from);
     const last = Math.min(to, (index + 1) * L.perChunk);
-    if (L.offsetOf(from) >= (L.perChunk * L.packetSize) / 2) this.cursor.prefetch(index + 1);
+    // A reader that may block reads the next chunk when it gets there: a read in the background would
+    // land only at the next event-loop turn, which is what that reader avoids.
+    if (!sync && L.offsetOf(from) >= (L.perChunk * L.packetSize) / 2) this.cursor.prefetch(index + 1);
     const make = (slot: Slot): Piece => {
       // The piece holds its own reference: the source may move on before the send completes.
       this.cache.retain(slot);
       const end = Math.min(slot.length, L.offsetOf(last) + L.packetSize);
       return { buf: slot.buf, start: L.offsetOf(from), end, count: last - from + 1, release: () => this.cache.release(slot) };
     };
-    const slot = this.cursor.chunk(index);
+    const slot = this.cursor.chunk(index, sync);
     return slot instanceof Promise ? slot.then(make) : make(slot);
   }
 

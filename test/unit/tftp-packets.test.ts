@@ -85,3 +85,81 @@ test('two block sizes of one file are cached separately; released pieces leave n
   c.close();
   assert.equal(reads, 0);
 });
+
+test('a reader that may block gets every piece at once, read in place, equal to the asynchronous ones', async () => {
+  const data = randomBytes(300_001);
+  const cache = new ChunkCache({ budgetBytes: 1 << 20, chunkSize: 32 * 1024 });
+  let asyncReads = 0;
+  let syncReads = 0;
+  const reader: PositionalReader = {
+    read: (...args) => {
+      asyncReads++;
+      return memReader(data).read(...args);
+    },
+    readSync: (buffer, offset, length, position) => {
+      syncReads++;
+      return data.copy(buffer, offset, position, Math.min(data.length, position + length));
+    },
+  };
+  const src = new CachedPackets(cache, 'sync', data.length, 1432, reader);
+  const total = blockCount(data.length, 1432);
+  for (let b = 1; b <= total; b++) {
+    const p = src.piece(b, b, true);
+    assert.ok(!(p instanceof Promise), `block ${b} came back as a promise`);
+    assert.deepEqual(p.buf.subarray(p.start, p.end), expected(data, 1432, b, b), `block ${b}`);
+    p.release();
+  }
+  src.close();
+  // No background prefetch: each chunk was read once, in place.
+  assert.equal(asyncReads, 0);
+  assert.equal(syncReads, Math.ceil(total / Math.floor((32 * 1024) / 1436)));
+  // The chunks are now in the cache for any reader.
+  const again = new CachedPackets(cache, 'sync', data.length, 1432, memReader(data));
+  assert.equal(await walk(again, data, 1432, 4) > 0, true);
+  again.close();
+});
+
+test('an in-place read that fails throws and gives its slot back; a chunk already loading is still awaited', async () => {
+  const data = randomBytes(100_000);
+  const cache = new ChunkCache({ budgetBytes: 64 * 1024, chunkSize: 32 * 1024 });
+  const failing: PositionalReader = {
+    read: () => Promise.reject(new Error('EIO')),
+    readSync: () => {
+      throw new Error('EIO');
+    },
+  };
+  const bad = new CachedPackets(cache, 'bad', data.length, 1432, failing);
+  assert.throws(() => bad.piece(1, 1, true), /EIO/);
+  bad.close();
+  // Both slots of the budget are still usable: two files' chunks fit at once.
+  const a = new CachedPackets(cache, 'a', data.length, 1432, memReader(data));
+  const b = new CachedPackets(cache, 'b', data.length, 1432, memReader(data));
+  const pa = await a.piece(1, 1);
+  const pb = await b.piece(1, 1);
+  assert.equal(cache.stats().overflows, 0);
+  pa.release();
+  pb.release();
+  a.close();
+  b.close();
+  // A chunk whose asynchronous read is in flight is not read twice: the in-place caller gets its promise.
+  let syncReads = 0;
+  const slow: PositionalReader = {
+    read: (...args) => new Promise((r) => setImmediate(() => r(memReader(data).read(...args)))),
+    readSync: () => {
+      syncReads++;
+      return 0;
+    },
+  };
+  const x = new CachedPackets(cache, 'slow', data.length, 1432, slow);
+  const y = new CachedPackets(cache, 'slow', data.length, 1432, slow);
+  const first = x.piece(1, 1);
+  const second = y.piece(1, 1, true);
+  assert.ok(first instanceof Promise && second instanceof Promise);
+  const [p1, p2] = await Promise.all([first, second]);
+  assert.deepEqual(p2.buf.subarray(p2.start, p2.end), expected(data, 1432, 1, 1));
+  assert.equal(syncReads, 0);
+  p1.release();
+  p2.release();
+  x.close();
+  y.close();
+});
