@@ -19,3 +19,13 @@ export const EPOLL_CTL_MOD = 3;
 export const EPOLL_CLOEXEC = 0x80000;
 export const EPOLL_EVENT_BYTES = process.arch === 'x64' ? 12 : 16;
 export const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
+
+/** <fcntl.h> (x86-64 and arm64 alike) */
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const O_NONBLOCK = 0o4000;
+
+/** <sys/socket.h>: SO_RCVTIMEO takes a struct timeval of two longs (16 bytes on 64-bit Linux). */
+export const SOL_SOCKET = 1;
+export const SO_RCVTIMEO = 20;
+export const TIMEVAL_BYTES = 16;

@@ -16,7 +16,7 @@
  * transfers keep the event-loop path.
  */
 import { createRequire } from 'node:module';
-import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_BYTES, EPOLLIN } from '../linux-abi.js';
+import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_DATA_OFFSET, EPOLL_EVENT_BYTES, EPOLLIN, F_GETFL, F_SETFL, O_NONBLOCK, SO_RCVTIMEO, SOL_SOCKET, TIMEVAL_BYTES } from '../linux-abi.js';
 
 export { EAGAIN, ECONNREFUSED, EINTR } from '../linux-abi.js';
 
@@ -32,6 +32,15 @@ export interface SyncIo {
   send(fd: number, packet: Buffer): number;
   /** Waits up to `ms` for the fd to become readable: > 0 readable, 0 timed out, -errno. */
   wait(fd: number, ms: number): number;
+  /**
+   * Makes the fd blocking, with reads that give up after `ms` (SO_RCVTIMEO), for recvWait: 0 or -errno
+   * (the fd is left as it was). Undo with unhold() before the event loop sees the fd again.
+   */
+  hold(fd: number, ms: number): number;
+  /** Makes the fd non-blocking again: 0 or -errno. */
+  unhold(fd: number): number;
+  /** On a held fd: bytes received, waiting up to the hold's time for a packet; -EAGAIN when none came. */
+  recvWait(fd: number, buf: Buffer): number;
   /** A new epoll instance's fd, or -errno. */
   epollCreate(): number;
   /** Closes an fd this module made (an epoll instance): 0 or -errno. */
@@ -62,6 +71,9 @@ export function loadSyncIo(): SyncIo | null {
     const send = lib.func('long send(int, const void *, size_t, int)');
     const poll = lib.func('int poll(void *, unsigned long, int)');
     const pfd = Buffer.alloc(8);
+    const fcntl = lib.func('int fcntl(int, int, int)');
+    const setsockopt = lib.func('int setsockopt(int, int, int, void *, unsigned int)');
+    const timeval = Buffer.alloc(TIMEVAL_BYTES);
     const epollCreate1 = lib.func('int epoll_create1(int)');
     const closeFd = lib.func('int close(int)');
     const epollCtl = lib.func('int epoll_ctl(int, int, int, void *)');
@@ -82,6 +94,25 @@ export function loadSyncIo(): SyncIo | null {
         pfd.writeInt16LE(POLLIN, 4);
         pfd.writeInt16LE(0, 6);
         const n = poll(pfd, 1, Math.max(0, Math.ceil(ms)));
+        return n >= 0 ? n : -koffi.errno();
+      },
+      hold: (fd, ms) => {
+        const flags = fcntl(fd, F_GETFL, 0);
+        if (flags < 0) return -koffi.errno();
+        const us = Math.max(1000, Math.round(ms * 1000));
+        timeval.writeBigInt64LE(BigInt(Math.floor(us / 1e6)), 0);
+        timeval.writeBigInt64LE(BigInt(us % 1e6), 8);
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, TIMEVAL_BYTES) < 0) return -koffi.errno();
+        if (fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return -koffi.errno();
+        return 0;
+      },
+      unhold: (fd) => {
+        const flags = fcntl(fd, F_GETFL, 0);
+        if (flags < 0) return -koffi.errno();
+        return fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -koffi.errno() : 0;
+      },
+      recvWait: (fd, buf) => {
+        const n = recv(fd, buf, buf.length, 0);
         return n >= 0 ? n : -koffi.errno();
       },
       epollCreate: () => {

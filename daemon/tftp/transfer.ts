@@ -285,10 +285,14 @@ export class Transfer {
     // Whether the wait since idleSince went to poll (else it was spent spinning, for the budget).
     let slept = false;
     const budget = spinBudget();
+    // Waiting for the client is one blocking recv that gives up after SYNC_COMMAND_POLL_MS (then the
+    // loop comes round for the deadline, the slice and commands), not a poll and then a recv: one call
+    // fewer per block. Where the fd cannot be held, the loop polls as before.
+    const blocking = io.hold(fd, SYNC_COMMAND_POLL_MS) === 0;
     this.inSync = true;
     try {
       while (!this.finished && !this.pumping) {
-        const now = this.clock();
+        let now = this.clock();
         if (now >= sliceEnd) break;
         if (now >= nextPoll && poll !== undefined) {
           poll();
@@ -296,12 +300,22 @@ export class Transfer {
           // A command that started a transfer on this thread ends the loop (mayBlock); an abort ends the transfer.
           if (this.finished || this.hooks.mayBlock?.() !== true) break;
         }
+        // Spin only while the client usually answers within the spin limit (a quiet LAN; a slow or
+        // descheduled client, a loaded host, turns spinning off, so no CPU is burnt waiting for it) and
+        // while the machine has a CPU to spare for the spin (spin-budget.ts).
+        const spin = !slept && now - idleSince < Math.min(maxSpinMs, 2 * this.ackWaitMs) && this.ackWaitMs < maxSpinMs && budget.allowed();
+        let n: number;
         // The socket first, the deadline second: after the thread was descheduled past the deadline,
         // an ACK already queued is progress, not a reason to resend.
-        const n = io.recv(fd, buf);
+        if (spin || !blocking || now >= this.state.deadline) {
+          n = io.recv(fd, buf);
+        } else {
+          if (!slept) budget.spent(now - idleSince);
+          slept = true;
+          n = io.recvWait(fd, buf);
+          now = this.clock();
+        }
         if (n >= 0) {
-          // Spin only while the client usually answers within the spin limit (a quiet LAN); a slow or
-          // descheduled client (a loaded host) turns spinning off, so no CPU is burnt waiting for it.
           this.ackWaitMs = 0.875 * this.ackWaitMs + 0.125 * (now - idleSince);
           if (!slept) budget.spent(now - idleSince);
           this.onClient(buf.subarray(0, n));
@@ -314,8 +328,7 @@ export class Transfer {
             this.step({ type: 'timeout' });
             continue;
           }
-          // ...and while the machine has a CPU to spare for the spin (spin-budget.ts).
-          if (!slept && now - idleSince < Math.min(maxSpinMs, 2 * this.ackWaitMs) && this.ackWaitMs < maxSpinMs && budget.allowed()) continue;
+          if (spin || blocking) continue;
           if (!slept) budget.spent(now - idleSince);
           slept = true;
           const w = io.wait(fd, Math.min(this.state.deadline, sliceEnd, nextPoll) - now);
@@ -328,6 +341,9 @@ export class Transfer {
       }
     } finally {
       this.inSync = false;
+      // libuv reads the fd again from the next turn on, and must never block on it. Should the fd not
+      // come back to non-blocking, the transfer ends here rather than risk the worker's event loop.
+      if (blocking && io.unhold(fd) !== 0) this.fail('error', 'socket: cannot make the transfer socket non-blocking again', true);
     }
     if (!this.finished) {
       this.armTimer();

@@ -25,6 +25,10 @@ function fakeIo() {
     },
     send: () => -EAGAIN,
     wait: () => 0,
+    // The direct loop never holds an fd (only the lock-step loop does).
+    hold: () => assert.fail('hold'),
+    unhold: () => assert.fail('unhold'),
+    recvWait: () => assert.fail('recvWait'),
     epollCreate: () => {
       calls.created += 1;
       return EP;
