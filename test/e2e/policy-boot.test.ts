@@ -141,9 +141,15 @@ describe('policy paths with real firmware through Bootgate', { timeout: 90 * 60_
       // The waiting script on the console is the event; HANG_MS only ends a VM that hangs.
       const shown = await pollUntil(() => (WAITING_RE.test(serial()) ? true : undefined), HANG_MS, 250);
       assert.ok(shown, `the waiting script never showed:\n${serial().slice(-3000)}`);
-      const list = await api('GET', '/pending');
-      const dev = (list.json.devices as Array<{ mac: string; attempts: number; arch: string }>).find((d) => d.mac === mac);
-      assert.ok(dev, `not in the pending list: ${JSON.stringify(list.json)}`);
+      // The pending record is written off the answer path (batched), so it may land just after the
+      // script shows: wait for it to appear in the list; HANG_MS only ends a wait that never does.
+      let last: unknown = null;
+      const dev = await pollUntil(async () => {
+        const list = await api('GET', '/pending');
+        last = list.json;
+        return (list.json.devices as Array<{ mac: string; attempts: number; arch: string }>).find((d) => d.mac === mac);
+      }, HANG_MS, 250);
+      assert.ok(dev, `not in the pending list: ${JSON.stringify(last)}`);
       assert.equal(dev.arch, 'bios');
       const ok = await api('POST', `/pending/${mac}/approve`, JSON.stringify({ name: 'LAB-PENDING', profile: 'lab' }));
       assert.equal(ok.status, 201, JSON.stringify(ok.json));
