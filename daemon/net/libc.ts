@@ -5,19 +5,20 @@
  */
 import koffi from 'koffi';
 import { parseIpv4 } from '../protocol/dhcp/ipv4.js';
+import { EAGAIN, SOL_SOCKET } from '../linux-abi.js';
+
+export { EAGAIN, SOL_SOCKET };
 
 // Linux ABI constants (asm-generic/socket.h, bits/socket.h, asm-generic/errno.h).
 export const AF_INET = 2;
 export const SOCK_DGRAM = 2;
 export const SOCK_CLOEXEC = 0o2000000;
-export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_BROADCAST = 6;
 export const SO_BINDTODEVICE = 25;
 export const SO_RCVBUFFORCE = 33;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_TRUNC = 0x20;
-export const EAGAIN = 11;
 export const ENOBUFS = 105;
 
 export interface Libc {
