@@ -67,7 +67,8 @@ export interface TransferHooks {
   /**
    * Handles the commands the main thread has sent this worker so far, without an event-loop turn. With
    * it, the lock-step loop keeps its thread for a long slice and looks for commands every
-   * SYNC_COMMAND_POLL_MS: a new transfer (which ends the loop) or an abort is seen as soon as without it.
+   * SYNC_COMMAND_POLL_MS, so a new transfer on this thread (which ends the loop) or an abort still waits
+   * at most that long.
    */
   pollCommands?(): void;
   /** The worker thread's direct receive loop (directloop.ts), if it has one. */
