@@ -82,20 +82,15 @@ export class TransferHost {
     }
   }
 
-  private pollCommands(): void {
-    const take = this.opts.takeCommands;
-    if (take === undefined) return;
-    for (const cmd of take()) this.handle(cmd);
-  }
-
   private start(job: TransferJob): void {
+    const take = this.opts.takeCommands;
     const transfer = new Transfer(job, this.cache, {
       onEnd: (end) => this.ended(end),
       onStranger: () => {
         this.strangers += 1;
       },
       ...(this.opts.mayBlock === true ? { mayBlock: () => this.running.size === 1 } : {}),
-      ...(this.opts.mayBlock === true && this.opts.takeCommands !== undefined ? { pollCommands: () => this.pollCommands() } : {}),
+      ...(this.opts.mayBlock === true && take !== undefined ? { pollCommands: () => take().forEach((cmd) => this.handle(cmd)) } : {}),
       ...(this.direct !== null ? { direct: this.direct } : {}),
     });
     this.running.set(job.id, { transfer, reportedBytes: 0, reportedRetransmits: 0 });
